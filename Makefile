@@ -1,0 +1,23 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Everything they need is built from Go modules and cached under
+# ~/.cache/leader-elector (the test control plane) and Go's own caches.
+
+GO ?= go
+# One package at a time: each test package starts its own control plane and
+# two at once would fight over two cores. The timeout covers the end-to-end
+# and chaos packages, which run for minutes.
+GOTEST_FLAGS ?= -p 1 -count=1 -timeout 45m
+
+.PHONY: test controlplane build vet
+
+test: controlplane vet
+	$(GO) test $(GOTEST_FLAGS) ./...
+
+controlplane:
+	@controlplane/build.sh >/dev/null
+
+vet:
+	$(GO) vet ./...
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/leader-elector ./cmd/leader-elector

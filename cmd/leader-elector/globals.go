@@ -1,0 +1,32 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/leader-elector/leader-elector/internal/kubeconfig"
+	"github.com/leader-elector/leader-elector/internal/logging"
+)
+
+// Globals are the flags every mode shares. They may be given before or after
+// the mode's name.
+type Globals struct {
+	Kubeconfig string `help:"Kubeconfig file (default: in-cluster for elect, then $KUBECONFIG, which may list several files, then ~/.kube/config)." type:"path" placeholder:"FILE"`
+	Context    string `help:"Kubeconfig context to use (default: its current-context)." placeholder:"NAME"`
+	LogFormat  string `help:"Log format: ${enum}." enum:"text,json" default:"text" env:"LOG_FORMAT" placeholder:"FORMAT"`
+	Verbose    bool   `short:"v" help:"Log debug lines, client-go's included."`
+}
+
+// kube resolves the API server from the global flags.
+func (g *Globals) kube(inCluster bool) (*kubeconfig.Target, error) {
+	return kubeconfig.Load(kubeconfig.Options{Kubeconfig: g.Kubeconfig, Context: g.Context, InCluster: inCluster})
+}
+
+// logger builds the process logger writing to w; klog goes the same way.
+func (g *Globals) logger(w io.Writer) (*slog.Logger, error) {
+	level := slog.LevelInfo
+	if g.Verbose {
+		level = slog.LevelDebug
+	}
+	return logging.New(w, g.LogFormat, level)
+}

@@ -1,0 +1,43 @@
+// Package deps pins the modules the packages under construction import, so
+// go.mod and go.sum hold them before their first user lands. Remove once
+// every import here is used for real.
+package deps
+
+import (
+	_ "github.com/charmbracelet/bubbles/table"
+	_ "github.com/charmbracelet/bubbles/help"
+	_ "github.com/charmbracelet/bubbles/key"
+	_ "github.com/charmbracelet/bubbles/viewport"
+	_ "github.com/charmbracelet/bubbles/textinput"
+	_ "github.com/charmbracelet/bubbles/spinner"
+	_ "github.com/charmbracelet/bubbletea"
+	_ "github.com/charmbracelet/lipgloss"
+	_ "github.com/charmbracelet/x/ansi"
+	_ "github.com/charmbracelet/x/exp/golden"
+	_ "github.com/charmbracelet/x/exp/teatest"
+	_ "github.com/creack/pty"
+	_ "github.com/muesli/termenv"
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/prometheus/client_golang/prometheus/testutil"
+	_ "golang.org/x/sys/unix"
+	_ "golang.org/x/term"
+	_ "k8s.io/api/coordination/v1"
+	_ "k8s.io/api/coordination/v1beta1"
+	_ "k8s.io/api/authorization/v1"
+	_ "k8s.io/api/rbac/v1"
+	_ "k8s.io/client-go/kubernetes"
+	_ "k8s.io/client-go/kubernetes/fake"
+	_ "k8s.io/client-go/informers"
+	_ "k8s.io/client-go/metadata"
+	_ "k8s.io/client-go/metadata/metadatainformer"
+	_ "k8s.io/client-go/tools/leaderelection"
+	_ "k8s.io/client-go/tools/leaderelection/resourcelock"
+	_ "k8s.io/client-go/tools/record"
+	_ "k8s.io/client-go/tools/cache"
+	_ "k8s.io/client-go/tools/clientcmd"
+	_ "k8s.io/utils/clock"
+	_ "k8s.io/utils/clock/testing"
+	_ "k8s.io/apimachinery/pkg/util/validation"
+	_ "sigs.k8s.io/yaml"
+)

@@ -1,0 +1,102 @@
+// Package watch informs on the coordination.k8s.io/v1 Leases of a namespace
+// (or all) and turns their updates into per-Lease states and a stream of
+// events: renewals, transitions with their leaderless gap, releases, expiry.
+// It has no UI: the dashboard (package tui) and the JSON-lines writer render
+// what it produces.
+package watch
+
+import "time"
+
+// Status is what a Lease means right now, judged on our clock.
+type Status string
+
+const (
+	// StatusHeld: a holder renewed within the lease duration.
+	StatusHeld Status = "held"
+	// StatusExpired: a holder is named but has not renewed within the duration.
+	StatusExpired Status = "expired"
+	// StatusReleased: the holder field is empty (released or never taken).
+	StatusReleased Status = "released"
+	// StatusNone: the Lease has no holder and never had one we know of.
+	StatusNone Status = "none"
+)
+
+// LeaseState is everything we know of one Lease. Strings from the API are
+// kept raw; renderers make them inert.
+type LeaseState struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+
+	Holder               string            `json:"holder"`
+	AcquireTime          time.Time         `json:"acquireTime,omitzero"` // cluster clock
+	RenewTime            time.Time         `json:"renewTime,omitzero"`   // cluster clock
+	LeaseDurationSeconds int32             `json:"leaseDurationSeconds"`
+	Transitions          int32             `json:"leaseTransitions"`
+	Labels               map[string]string `json:"labels,omitempty"`
+	PreferredHolder      string            `json:"preferredHolder,omitempty"`
+	Strategy             string            `json:"strategy,omitempty"`
+
+	// Observed is when we (our clock) last saw holder or renewTime change;
+	// expiry is judged from it, as client-go does, so skew cannot fool us.
+	Observed time.Time `json:"observed,omitzero"`
+	// ExpiresAt is Observed + duration on our clock (zero when not held).
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// RenewInterval is the last interval between two renewals we observed.
+	RenewInterval time.Duration `json:"renewIntervalSeconds,omitzero" `
+	Status        Status        `json:"status"`
+	Flapping      bool          `json:"flapping,omitempty"`
+	// Orphan: held by a name that is no Pod in the namespace.
+	Orphan bool `json:"orphan,omitempty"`
+	// Renewals holds the local times of the most recent observed renewals,
+	// oldest first, bounded (for the dashboard's heartbeat).
+	Renewals []time.Time `json:"-"`
+	// Candidates are the LeaseCandidates naming this Lease, when served.
+	Candidates []Candidate `json:"candidates,omitempty"`
+	// ResourceVersion of the last object seen.
+	ResourceVersion string `json:"resourceVersion,omitempty"`
+}
+
+// Key is "namespace/name".
+func (s *LeaseState) Key() string { return s.Namespace + "/" + s.Name }
+
+// Candidate is one coordination.k8s.io/v1beta1 LeaseCandidate.
+type Candidate struct {
+	Name             string    `json:"name"`
+	BinaryVersion    string    `json:"binaryVersion,omitempty"`
+	EmulationVersion string    `json:"emulationVersion,omitempty"`
+	Strategy         string    `json:"strategy,omitempty"`
+	RenewTime        time.Time `json:"renewTime,omitzero"`
+	PingTime         time.Time `json:"pingTime,omitzero"`
+}
+
+// EventType names an event; the values are the JSON "type" field.
+type EventType string
+
+const (
+	EventAdded      EventType = "added"
+	EventRenewed    EventType = "renewed"
+	EventTransition EventType = "transition"
+	EventReleased   EventType = "released"
+	EventExpired    EventType = "expired"
+	EventDeleted    EventType = "deleted"
+	EventError      EventType = "error"
+	// EventSynced marks the end of the initial states (after the first list).
+	EventSynced EventType = "synced"
+)
+
+// Event is one thing that happened to a Lease (or to the watch itself, for
+// errors). Lease is the state after the event, a copy the receiver owns.
+type Event struct {
+	Type  EventType  `json:"type"`
+	Time  time.Time  `json:"time"` // our clock
+	Lease LeaseState `json:"lease,omitzero"`
+	// Transition: previous and new holder, and the leaderless gap from the
+	// previous holder's last renewal or release to the new acquisition.
+	From string        `json:"from,omitempty"`
+	To   string        `json:"to,omitempty"`
+	Gap  time.Duration `json:"gapSeconds,omitzero"`
+	// Error events: what failed and how to fix it.
+	Message string `json:"message,omitempty"`
+	// Connection is "connected", "lost" or "forbidden" on error events.
+	Connection string `json:"connection,omitempty"`
+}
