@@ -2,6 +2,8 @@
 # Builds the test control plane (kube-apiserver and etcd) from Go modules and
 # caches the binaries outside the work tree. Prints the directory that holds
 # them on its last line. A second run finds them and takes a second.
+# With --check it builds nothing: it prints the directory if both binaries
+# are there and fails otherwise.
 #
 # Why from source: setup-envtest, kind and image pulls need hosts that CI
 # cannot reach; the Go module proxy is reachable everywhere we run.
@@ -42,6 +44,12 @@ build_apiserver() {
 		-o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
 	mv "$dir/kube-apiserver.tmp" "$dir/kube-apiserver"
 }
+
+if [ "${1:-}" = "--check" ]; then
+	# Used by the Go test helper: say where the binaries are, build nothing.
+	[ -x "$dir/etcd" ] && [ -x "$dir/kube-apiserver" ] && { echo "$dir"; exit 0; }
+	exit 1
+fi
 
 mkdir -p "$dir"
 [ -x "$dir/etcd" ] || build_etcd
