@@ -1,0 +1,79 @@
+package endpoints
+
+import "sync"
+
+// streamBuffer bounds how many unread states one event-stream client may
+// queue. A client that falls further behind loses the states it has not read
+// and gets only the newest: for "who leads now" the latest state is the one
+// that matters, and memory per client stays fixed.
+const streamBuffer = 16
+
+// hub holds the latest LeaderInfo and fans each change out to the open
+// event streams without ever waiting for one of them.
+type hub struct {
+	mu     sync.Mutex
+	latest LeaderInfo
+	seq    uint64 // number of changes published, for tests and logs
+	subs   map[*subscriber]struct{}
+}
+
+type subscriber struct {
+	ch      chan LeaderInfo
+	dropped uint64 // states discarded because the client was slow; guarded by hub.mu
+}
+
+func newHub() *hub { return &hub{subs: make(map[*subscriber]struct{})} }
+
+func (h *hub) current() (LeaderInfo, uint64, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.latest, h.seq, len(h.subs)
+}
+
+func (h *hub) publish(info LeaderInfo) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if info.equal(h.latest) {
+		return
+	}
+	h.latest = info
+	h.seq++
+	for sub := range h.subs {
+		sub.offer(info)
+	}
+}
+
+// offer queues info without blocking. It is only called with hub.mu held,
+// so it is the only sender: once it has emptied a full channel, the send
+// after that cannot block (the reader can only make more room).
+func (s *subscriber) offer(info LeaderInfo) {
+	select {
+	case s.ch <- info:
+		return
+	default:
+	}
+	for drained := false; !drained; {
+		select {
+		case <-s.ch:
+			s.dropped++
+		default:
+			drained = true
+		}
+	}
+	s.ch <- info
+}
+
+// subscribe registers a stream whose first state is the current one, so a
+// client never has to make a second request to learn where things stand.
+func (h *hub) subscribe() (*subscriber, func()) {
+	sub := &subscriber{ch: make(chan LeaderInfo, streamBuffer)}
+	h.mu.Lock()
+	sub.ch <- h.latest
+	h.subs[sub] = struct{}{}
+	h.mu.Unlock()
+	return sub, func() {
+		h.mu.Lock()
+		delete(h.subs, sub)
+		h.mu.Unlock()
+	}
+}

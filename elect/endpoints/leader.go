@@ -1,0 +1,123 @@
+package endpoints
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// LeaderInfo is what /leader reports: who leads the Lease, who we are, and
+// the Lease's bookkeeping. Its JSON keys are part of the user contract.
+type LeaderInfo struct {
+	Leader           string    // the Lease's holderIdentity; empty when nobody holds it
+	Identity         string    // this replica's identity
+	IsLeader         bool      // whether this replica leads now
+	LeaseTransitions int32     // the Lease's spec.leaseTransitions
+	AcquireTime      time.Time // zero when unknown (JSON null)
+	RenewTime        time.Time // zero when unknown (JSON null)
+}
+
+// leaderJSON fixes the wire form: times are RFC 3339 in UTC or null, so the
+// set of keys never changes and a jq filter never meets a missing key.
+type leaderJSON struct {
+	Leader           string     `json:"leader"`
+	Identity         string     `json:"identity"`
+	IsLeader         bool       `json:"isLeader"`
+	LeaseTransitions int32      `json:"leaseTransitions"`
+	AcquireTime      *time.Time `json:"acquireTime"`
+	RenewTime        *time.Time `json:"renewTime"`
+}
+
+// MarshalJSON writes the documented wire form.
+func (li LeaderInfo) MarshalJSON() ([]byte, error) {
+	return json.Marshal(leaderJSON{
+		Leader:           li.Leader,
+		Identity:         li.Identity,
+		IsLeader:         li.IsLeader,
+		LeaseTransitions: li.LeaseTransitions,
+		AcquireTime:      timeOrNil(li.AcquireTime),
+		RenewTime:        timeOrNil(li.RenewTime),
+	})
+}
+
+// UnmarshalJSON reads the wire form back (for clients written in Go).
+func (li *LeaderInfo) UnmarshalJSON(b []byte) error {
+	var j leaderJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*li = LeaderInfo{Leader: j.Leader, Identity: j.Identity, IsLeader: j.IsLeader, LeaseTransitions: j.LeaseTransitions}
+	if j.AcquireTime != nil {
+		li.AcquireTime = *j.AcquireTime
+	}
+	if j.RenewTime != nil {
+		li.RenewTime = *j.RenewTime
+	}
+	return nil
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// equal compares by instant, so a Publish of the same times in another
+// location is not a change.
+func (li LeaderInfo) equal(o LeaderInfo) bool {
+	return li.Leader == o.Leader && li.Identity == o.Identity && li.IsLeader == o.IsLeader &&
+		li.LeaseTransitions == o.LeaseTransitions &&
+		li.AcquireTime.Equal(o.AcquireTime) && li.RenewTime.Equal(o.RenewTime)
+}
+
+// Publish records the current leader state. /leader answers with it and
+// every open event stream receives it, unless it equals the last state. It
+// never blocks on a client.
+func (s *Server) Publish(info LeaderInfo) { s.hub.publish(info) }
+
+// serveLeader answers with the current state, or streams every change when
+// the client asks for text/event-stream.
+func (s *Server) serveLeader(w http.ResponseWriter, r *http.Request) {
+	if wantsEventStream(r) {
+		s.streamLeader(w, r)
+		return
+	}
+	info, _, _ := s.hub.current()
+	writeJSON(w, info)
+}
+
+// serveName is the retired Kubernetes contrib election sidecar's response
+// (it served {"name":"<leader>"} on :4040), kept so its users can switch by
+// changing only the image.
+func (s *Server) serveName(w http.ResponseWriter, _ *http.Request) {
+	info, _, _ := s.hub.current()
+	writeJSON(w, struct {
+		Name string `json:"name"`
+	}{info.Leader})
+}
+
+func wantsEventStream(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		for _, part := range strings.Split(v, ",") {
+			mt, _, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(mt), "text/event-stream") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil { // cannot happen for our fixed types; say so rather than send half a body
+		http.Error(w, "encoding response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(b, '\n'))
+}

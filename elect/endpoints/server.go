@@ -1,0 +1,96 @@
+// Package endpoints serves the elect sidecar's HTTP endpoints: health,
+// readiness, the current leader (JSON or a Server-Sent Events push), the
+// retired contrib election sidecar's "GET /" and Prometheus metrics.
+//
+// The package knows nothing about Leases or client-go: elect feeds it state
+// (Publish, SetReady, the Metrics methods) and it only renders that state.
+package endpoints
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"k8s.io/utils/clock"
+)
+
+// DefaultHeartbeat is how often an idle event stream gets a comment line, so
+// proxies and load balancers with idle timeouts (often 30-60 s) keep it open.
+const DefaultHeartbeat = 15 * time.Second
+
+// Options configures a Server. Every field is optional.
+type Options struct {
+	// Healthz reports whether the elector is wedged; a non-nil error makes
+	// /healthz answer 500 with the error. elect passes a closure over
+	// client-go's HealthzAdaptor: func() error { return adaptor.Check(nil) }.
+	Healthz func() error
+	// Logger receives one line per served stream and per listener event.
+	Logger *slog.Logger
+	// LeaseName labels leader_election_master_status{name=...}, as client-go
+	// labels its own metric of that name.
+	LeaseName string
+	// Clock judges "seconds since last renew"; tests pass a fake clock.
+	Clock clock.PassiveClock
+	// Heartbeat overrides DefaultHeartbeat for event streams (tests).
+	Heartbeat time.Duration
+}
+
+// Server holds the state the endpoints render. Its methods are safe for
+// concurrent use.
+type Server struct {
+	healthz   func() error
+	log       *slog.Logger
+	heartbeat time.Duration
+	metrics   *Metrics
+	hub       *hub
+	closing   chan struct{} // closed when Serve's context ends: ends streams
+	closeOnce sync.Once
+	handler   http.Handler
+
+	mu          sync.Mutex
+	ready       bool
+	notReadyWhy string
+}
+
+// New returns a Server that is not ready and knows no leader yet.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = DefaultHeartbeat
+	}
+	s := &Server{
+		healthz:     opts.Healthz,
+		log:         opts.Logger,
+		heartbeat:   opts.Heartbeat,
+		metrics:     newMetrics(opts.LeaseName, opts.Clock),
+		hub:         newHub(),
+		closing:     make(chan struct{}),
+		notReadyWhy: "starting: configuration not validated or API server not reached yet",
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// Metrics returns the counters and gauges elect updates.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Handler returns the endpoints' handler, for tests and for embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// routes maps the endpoints. Method-qualified patterns make ServeMux answer
+// 405 (with an Allow header) for a wrong method and 404 for an unknown path.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.serveName)
+	mux.HandleFunc("GET /healthz", s.serveHealthz)
+	mux.HandleFunc("GET /readyz", s.serveReadyz)
+	mux.HandleFunc("GET /leader", s.serveLeader)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	return mux
+}
