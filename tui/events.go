@@ -1,0 +1,80 @@
+package tui
+
+import (
+	"github.com/leader-elector/leader-elector/watch"
+)
+
+// apply folds one event into the model in O(1): a map update, plus an
+// append to the transitions when the holder changed. Re-sorting, if the
+// event can move the row, waits for refresh at the end of the batch.
+func (m *Model) apply(ev *watch.Event) {
+	if ev.Time.After(m.now) {
+		m.now = ev.Time // never show an event as happening in the future
+	}
+	switch ev.Type {
+	case watch.EventSynced:
+		m.synced = true
+		if m.conn.state == "connecting" {
+			m.conn = connection{state: "connected", since: ev.Time}
+		}
+		return
+	case watch.EventError:
+		m.applyError(ev)
+		return
+	case watch.EventDeleted:
+		m.store.remove(ev.Lease.Key())
+		return
+	}
+	if m.conn.state == "connecting" || m.conn.state == "lost" {
+		// A Lease update proves the watch is through again.
+		m.conn = connection{state: "connected", since: ev.Time}
+	}
+	var prevHolder string
+	if old, ok := m.store.rows[ev.Lease.Key()]; ok {
+		prevHolder = old.lease.Holder
+	}
+	r, _, holderChanged := m.store.upsert(&ev.Lease)
+	if m.sortBy.movesOnRenewal() || holderChanged && (m.filterText != "" || m.sortBy == sortHolder) {
+		m.store.dirty = true
+	}
+	if m.sortBy == sortTransitions && ev.Type == watch.EventTransition {
+		m.store.dirty = true
+	}
+	switch ev.Type {
+	case watch.EventTransition:
+		m.addTransition(r, transition{at: ev.Time, key: r.ns + "/" + r.name, from: Inert(ev.From), to: Inert(ev.To), gap: ev.Gap})
+	case watch.EventReleased:
+		from := ev.From
+		if from == "" {
+			from = prevHolder
+		}
+		m.addTransition(r, transition{at: ev.Time, key: r.ns + "/" + r.name, from: Inert(from), released: true})
+	}
+}
+
+// addTransition records t in the pane and in the Lease's own history.
+func (m *Model) addTransition(r *row, t transition) {
+	if len(m.transitions) == maxTransitions {
+		// Drop the oldest half at once: amortised O(1) per transition.
+		n := copy(m.transitions, m.transitions[maxTransitions/2:])
+		m.transitions = m.transitions[:n]
+	}
+	m.transitions = append(m.transitions, t)
+	r.addHistory(t)
+	if m.transOffset > 0 {
+		m.transOffset++ // keep the lines the user scrolled to in place
+	}
+}
+
+// applyError moves the connection state; the message says what to fix.
+func (m *Model) applyError(ev *watch.Event) {
+	state := ev.Connection
+	if state == "" {
+		state = m.conn.state // an error that does not change the link
+	}
+	since := m.conn.since
+	if state != m.conn.state {
+		since = ev.Time
+	}
+	m.conn = connection{state: state, since: since, message: Inert(ev.Message)}
+}

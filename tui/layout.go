@@ -1,0 +1,46 @@
+package tui
+
+import "strings"
+
+// layout is how the screen's lines are shared out, computed from the size
+// and what is open (help, filter, an error line).
+type layout struct {
+	top       int // status line
+	errLine   int // connection problem, with its fix
+	table     int // column header + rows
+	trans     int // title + transitions
+	footer    int // key hints, full help, or the filter prompt
+	detail    int // detail screen body
+	tableRows int
+	transRows int
+}
+
+// layout shares out m.height. The transitions pane takes a third of the
+// body (at least a title and two lines) when there is room for it.
+func (m *Model) layout() layout {
+	l := layout{top: 1, footer: 1}
+	if m.showHelp {
+		l.footer = strings.Count(m.help.FullHelpView(m.keys.FullHelp()), "\n") + 1
+	}
+	if m.conn.message != "" {
+		l.errLine = 1
+	}
+	body := max(0, m.height-l.top-l.errLine-l.footer)
+	if m.screen == screenDetail {
+		l.detail = body
+		return l
+	}
+	if body >= 9 {
+		l.trans = max(3, body/3)
+	}
+	l.table = body - l.trans
+	l.tableRows = max(0, l.table-1)
+	l.transRows = max(0, l.trans-1)
+	return l
+}
+
+// tableRows is how many Lease rows fit.
+func (m *Model) tableRows() int { return m.layout().tableRows }
+
+// transRows is how many transitions fit.
+func (m *Model) transRows() int { return m.layout().transRows }

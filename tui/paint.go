@@ -1,0 +1,59 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// paint is a style reduced to the escape codes around its text, so a frame
+// of hundreds of cells does not run lipgloss's layout engine per cell.
+// Under the ASCII profile (NO_COLOR, tests) both halves are empty.
+type paint struct{ pre, post string }
+
+func paintOf(s lipgloss.Style) paint {
+	const mark = "X" // SGR codes hold only digits, ";", "[" and "m"
+	out := s.Render(mark)
+	i := strings.Index(out, mark)
+	if i < 0 {
+		return paint{}
+	}
+	return paint{pre: out[:i], post: out[i+len(mark):]}
+}
+
+func (p paint) on(s string) string {
+	if p.pre == "" && p.post == "" {
+		return s
+	}
+	return p.pre + s + p.post
+}
+
+// fit pads or truncates s (printable, no escapes: it went through Inert) to
+// exactly w cells, with an ellipsis when cut.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	n := ansi.StringWidth(s)
+	if n == w {
+		return s
+	}
+	if n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	t := ansi.Truncate(s, w, "…")
+	if tw := ansi.StringWidth(t); tw < w {
+		t += strings.Repeat(" ", w-tw) // a wide rune did not fit
+	}
+	return t
+}
+
+// fitRight is fit with the text against the right edge (numbers).
+func fitRight(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n >= w {
+		return fit(s, w)
+	}
+	return strings.Repeat(" ", w-n) + s
+}

@@ -1,0 +1,64 @@
+// Package tui is the dashboard of `leader-elector watch` on a terminal: a
+// Bubble Tea program that renders the Lease states and events produced by
+// package watch. It owns no Kubernetes client; the domain stays in watch.
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"k8s.io/utils/clock"
+
+	"github.com/leader-elector/leader-elector/watch"
+)
+
+// Options describe what is watched (for the status line) and the terminal.
+type Options struct {
+	// Context is the kubeconfig context's name; Namespace the one watched.
+	Context   string
+	Namespace string
+	// AllNamespaces is -A: a NAMESPACE column, and kube-node-lease hidden
+	// unless ShowNodeLeases (or the `n` key).
+	AllNamespaces  bool
+	ShowNodeLeases bool
+	// Input and Output are the terminal; nil means stdin and stdout.
+	Input  io.Reader
+	Output io.Writer
+	// Clock judges countdowns and ages; nil is the real clock.
+	Clock clock.PassiveClock
+}
+
+// Run shows the dashboard until the user quits (q, ctrl+c: nil) or ctx ends
+// (ctx's error). Events are read from events as they come; a closed
+// channel leaves the last picture on screen with the watch marked ended.
+func Run(ctx context.Context, events <-chan watch.Event, opts Options) error {
+	in, out := opts.Input, opts.Output
+	if in == nil {
+		in = os.Stdin
+	}
+	if out == nil {
+		out = os.Stdout
+	}
+	// One renderer on our output: its colour profile follows the terminal
+	// and NO_COLOR (termenv's EnvColorProfile), not os.Stdout's.
+	m := newModel(newSource(events), opts, lipgloss.NewRenderer(out))
+	p := tea.NewProgram(m,
+		tea.WithContext(ctx),
+		tea.WithInput(in),
+		tea.WithOutput(out),
+		tea.WithAltScreen(),
+	)
+	_, err := p.Run()
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, tea.ErrProgramKilled) {
+			return ctx.Err()
+		}
+		return fmt.Errorf("running the dashboard: %w", err)
+	}
+	return nil
+}

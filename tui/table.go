@@ -1,0 +1,271 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leader-elector/leader-elector/watch"
+)
+
+type leaseState = watch.LeaseState
+
+// colID names a table column.
+type colID int
+
+const (
+	colNamespace colID = iota
+	colName
+	colHolder
+	colStatus
+	colHeld
+	colRenewed
+	colExpires
+	colTransitions
+	colHeartbeat
+	numCols
+)
+
+// colSpec is a column's title, width range and how early it is dropped when
+// the terminal is narrow (higher drop goes first).
+type colSpec struct {
+	title    string
+	min, max int
+	drop     int
+	right    bool
+}
+
+var colSpecs = [numCols]colSpec{
+	colNamespace:   {title: "NAMESPACE", min: 9, max: 24, drop: 2},
+	colName:        {title: "NAME", min: 12, max: 48, drop: 0},
+	colHolder:      {title: "HOLDER", min: 12, max: 48, drop: 1},
+	colStatus:      {title: "STATUS", min: 9, max: 9, drop: 0},
+	colHeld:        {title: "HELD", min: 6, max: 6, drop: 4},
+	colRenewed:     {title: "RENEWED", min: 9, max: 9, drop: 2},
+	colExpires:     {title: "EXPIRES", min: 6, max: 14, drop: 1},
+	colTransitions: {title: "TRANS", min: 5, max: 5, drop: 3, right: true},
+	colHeartbeat:   {title: "HEARTBEAT", min: 10, max: 20, drop: 5},
+}
+
+const (
+	colGap    = 2 // spaces between columns
+	markWidth = 2 // "▶ " before the selected row
+)
+
+// columns picks the columns that fit in width and their widths: drop the
+// least needed until the minimums fit, then widen name, holder, namespace
+// (to their longest value), the countdown bar and the heartbeat.
+func (m *Model) columns(width int) (ids []colID, widths []int) {
+	for id := colID(0); id < numCols; id++ {
+		if id == colNamespace && !m.opts.AllNamespaces {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	total := func() int {
+		n := markWidth
+		for _, id := range ids {
+			n += colSpecs[id].min + colGap
+		}
+		return n - colGap
+	}
+	for total() > width && len(ids) > 1 {
+		worst := 0
+		for i, id := range ids {
+			if colSpecs[id].drop >= colSpecs[ids[worst]].drop {
+				worst = i
+			}
+		}
+		ids = append(ids[:worst], ids[worst+1:]...)
+	}
+	widths = make([]int, len(ids))
+	for i, id := range ids {
+		widths[i] = colSpecs[id].min
+	}
+	spare := width - total()
+	w := m.widest()
+	want := map[colID]int{colName: w.name, colHolder: w.holder, colNamespace: w.ns, colExpires: colSpecs[colExpires].max, colHeartbeat: colSpecs[colHeartbeat].max}
+	for _, grow := range []colID{colName, colHolder, colNamespace, colExpires, colHeartbeat} {
+		for i, id := range ids {
+			if id != grow || spare <= 0 {
+				continue
+			}
+			target := min(colSpecs[id].max, max(want[id], widths[i]))
+			add := min(spare, target-widths[i])
+			widths[i] += add
+			spare -= add
+		}
+	}
+	return ids, widths
+}
+
+func (m *Model) widest() widestStrings { return m.store.widest }
+
+// viewTable renders the column header and the visible window of rows only:
+// the cost of a frame does not grow with the number of Leases.
+func (m *Model) viewTable(b *strings.Builder, height int) {
+	if height <= 0 {
+		return
+	}
+	ids, widths := m.columns(m.width)
+	// Header.
+	var h strings.Builder
+	h.WriteString(strings.Repeat(" ", markWidth))
+	for i, id := range ids {
+		if i > 0 {
+			h.WriteString("  ")
+		}
+		title := colSpecs[id].title
+		if id == m.sortColumn() {
+			title += "↓"
+		}
+		if colSpecs[id].right {
+			h.WriteString(fitRight(title, widths[i]))
+		} else {
+			h.WriteString(fit(title, widths[i]))
+		}
+	}
+	b.WriteString(m.p.header.on(strings.TrimRight(h.String(), " ")))
+	b.WriteByte('\n')
+	rows := height - 1
+	vis := m.store.visible
+	if len(vis) == 0 {
+		b.WriteString(m.emptyTableText())
+		b.WriteByte('\n')
+		rows--
+	}
+	end := min(len(vis), m.offset+rows)
+	for i := m.offset; i < end; i++ {
+		m.viewRow(b, vis[i], ids, widths, i == m.cursor)
+		b.WriteByte('\n')
+	}
+	for i := max(0, end-m.offset); i < rows; i++ {
+		b.WriteByte('\n')
+	}
+}
+
+// sortColumn is the column whose header carries the sort arrow.
+func (m *Model) sortColumn() colID {
+	return [...]colID{colName, colStatus, colExpires, colRenewed, colTransitions, colHolder}[m.sortBy]
+}
+
+// viewRow renders one Lease as one line.
+func (m *Model) viewRow(b *strings.Builder, r *row, ids []colID, widths []int, selected bool) {
+	now := m.now
+	l := &r.lease
+	bd := badgeOf(l, now)
+	var line strings.Builder
+	if selected && m.focus == paneLeases {
+		line.WriteString("▶ ")
+	} else {
+		line.WriteString("  ")
+	}
+	for i, id := range ids {
+		if i > 0 {
+			line.WriteString("  ")
+		}
+		w := widths[i]
+		var cell string
+		var p paint
+		switch id {
+		case colNamespace:
+			cell = fit(r.ns, w)
+		case colName:
+			cell = fit(r.name, w)
+		case colHolder:
+			if r.holder == "" {
+				cell, p = fit("-", w), m.p.dim
+			} else {
+				cell = fit(r.holder, w)
+			}
+		case colStatus:
+			cell, p = fit(bd.String(), w), m.p.badges[bd]
+		case colHeld:
+			cell = fit(heldFor(l, bd, now), w)
+		case colRenewed:
+			cell = fit(since(now, l.RenewTime), w)
+		case colExpires:
+			cell, p = m.expiresCell(l, bd, w)
+		case colTransitions:
+			cell = fitRight(strconv.Itoa(int(l.Transitions)), w)
+		case colHeartbeat:
+			cell, p = heartbeat(now, l.Renewals, w), m.p.good
+			if bd != badgeHeld {
+				p = m.p.dim
+			}
+		}
+		if selected {
+			line.WriteString(cell) // one reverse-video run below, not per cell
+		} else {
+			line.WriteString(p.on(cell))
+		}
+	}
+	s := strings.TrimRight(line.String(), " ")
+	if selected {
+		s = m.p.selected.on(s)
+	}
+	b.WriteString(s)
+}
+
+// heldFor is how long the current holder has held, from acquireTime.
+func heldFor(l *leaseState, bd badge, now time.Time) string {
+	if l.Holder == "" || l.AcquireTime.IsZero() || bd == badgeReleased || bd == badgeNoHolder {
+		return "-"
+	}
+	return age(now.Sub(l.AcquireTime))
+}
+
+// expiresCell is the countdown: a bar of the time left out of the lease
+// duration and the seconds left, judged on our clock from when we observed
+// the renewal; "late 3.2s" once past; "-" when nobody holds it.
+func (m *Model) expiresCell(l *leaseState, bd badge, w int) (string, paint) {
+	if l.Holder == "" || l.ExpiresAt.IsZero() {
+		return fit("-", w), m.p.dim
+	}
+	left := l.ExpiresAt.Sub(m.now)
+	if left <= 0 {
+		return fit("late "+age(-left), w), m.p.bad
+	}
+	text := age(left)
+	p := m.p.good
+	dur := time.Duration(l.LeaseDurationSeconds) * time.Second
+	frac := 1.0
+	if dur > 0 {
+		frac = float64(left) / float64(dur)
+	}
+	if frac < 0.34 {
+		p = m.p.warn
+	}
+	if barW := w - 6; barW >= 4 {
+		return bar(frac, barW) + " " + fitRight(text, 5), p
+	}
+	return fit(text, w), p
+}
+
+// emptyTableText says why there are no rows.
+func (m *Model) emptyTableText() string {
+	switch {
+	case !m.synced && len(m.store.rows) == 0:
+		return "  " + m.spinner() + " listing Leases in " + m.scope() + "…"
+	case m.filterText != "":
+		return m.p.dim.on("  No Lease matches " + strconv.Quote(m.filterText) + " (esc clears the filter)")
+	case len(m.store.rows) > 0:
+		return m.p.dim.on("  Only node Leases here: press n to show them")
+	}
+	return m.p.dim.on("  No Leases in " + m.scope() + ".")
+}
+
+// spinner animates on the frame clock, so it is exact in tests.
+func (m *Model) spinner() string {
+	frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+	return frames[int(m.now.UnixMilli()/100)%len(frames)]
+}
+
+// scope names what is watched: "namespace default" or "all namespaces".
+func (m *Model) scope() string {
+	if m.opts.AllNamespaces {
+		return "all namespaces"
+	}
+	return "namespace " + Inert(m.opts.Namespace)
+}
+

@@ -1,0 +1,82 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// viewTransitions renders the pane of holder changes, newest first.
+func (m *Model) viewTransitions(b *strings.Builder, height int) {
+	if height <= 0 {
+		return
+	}
+	title := "TRANSITIONS"
+	p := m.p.header
+	if m.focus == paneTransitions {
+		title = "▶ " + title
+		p = m.p.focus
+	}
+	title += " (newest first)"
+	if n := len(m.transitions); n > 0 {
+		title += "  " + strconv.Itoa(n)
+	}
+	b.WriteString(p.on(title))
+	b.WriteByte('\n')
+	rows := height - 1
+	if len(m.transitions) == 0 {
+		b.WriteString(m.p.dim.on("  none yet: a change of holder shows here with its leaderless gap"))
+		b.WriteByte('\n')
+		rows--
+	}
+	keyW := 0
+	for i := 0; i < rows; i++ {
+		j := len(m.transitions) - 1 - m.transOffset - i
+		if j < 0 {
+			break
+		}
+		keyW = max(keyW, len(m.transitions[j].key))
+	}
+	keyW = min(keyW, max(12, m.width/3))
+	for i := 0; i < rows; i++ {
+		j := len(m.transitions) - 1 - m.transOffset - i
+		if j >= 0 {
+			b.WriteString(m.transitionLine(&m.transitions[j], keyW, m.width))
+		}
+		b.WriteByte('\n')
+	}
+}
+
+// transitionLine is "13:04:05  ns/name  pod-a -> pod-b  gap 3.2s".
+func (m *Model) transitionLine(t *transition, keyW, width int) string {
+	var s strings.Builder
+	s.WriteString("  ")
+	s.WriteString(t.at.Local().Format(time.TimeOnly))
+	s.WriteString("  ")
+	s.WriteString(fit(t.key, keyW))
+	s.WriteString("  ")
+	from := t.from
+	if from == "" {
+		from = "(none)"
+	}
+	s.WriteString(from)
+	if t.released {
+		s.WriteString(" released")
+	} else {
+		to := t.to
+		if to == "" {
+			to = "(none)"
+		}
+		s.WriteString(" -> ")
+		s.WriteString(to)
+		if t.gap > 0 {
+			s.WriteString("  gap ")
+			s.WriteString(age(t.gap))
+		}
+	}
+	line := truncate(s.String(), width)
+	if t.gap >= 5*time.Second {
+		return m.p.warn.on(line) // a long leaderless gap is worth a look
+	}
+	return line
+}

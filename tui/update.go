@@ -1,0 +1,184 @@
+package tui
+
+import (
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// Update applies one message. It does no I/O: events and time arrive as
+// messages, and the commands it returns do the waiting.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.Width = msg.Width
+		m.clampCursor()
+		m.syncDetail()
+		return m, nil
+	case tickMsg:
+		if t := time.Time(msg); t.After(m.now) {
+			m.now = t
+		}
+		if m.sortBy == sortStatus {
+			m.store.dirty = true // a countdown reaching zero moves a row
+		}
+		m.refresh()
+		m.syncDetail()
+		return m, m.tick()
+	case eventsMsg:
+		for i := range msg.events {
+			m.apply(&msg.events[i])
+		}
+		m.refresh()
+		m.syncDetail()
+		if msg.closed {
+			m.conn = connection{state: "ended", since: m.now, message: "the watch stopped; press q to quit"}
+			return m, nil
+		}
+		return m, m.listen()
+	case tea.KeyMsg:
+		return m, m.updateKey(msg)
+	}
+	return m, nil
+}
+
+// updateKey handles a key press in the current screen.
+func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
+	if m.filtering {
+		return m.updateFilterKey(msg)
+	}
+	k := m.keys
+	switch {
+	case msg.String() == "ctrl+c" || key.Matches(msg, k.Quit):
+		return tea.Quit
+	case key.Matches(msg, k.Help):
+		m.showHelp = !m.showHelp
+		m.clampCursor()
+		m.syncDetail()
+		return nil
+	case key.Matches(msg, k.Back):
+		switch {
+		case m.showHelp:
+			m.showHelp = false
+		case m.screen == screenDetail:
+			m.screen = screenTable
+		case m.filterText != "":
+			m.setFilter("")
+		}
+		m.clampCursor()
+		return nil
+	}
+	if m.screen == screenDetail {
+		return m.updateDetailKey(msg)
+	}
+	switch {
+	case key.Matches(msg, k.Up):
+		m.move(-1)
+	case key.Matches(msg, k.Down):
+		m.move(1)
+	case key.Matches(msg, k.PageUp):
+		m.move(-m.paneRows())
+	case key.Matches(msg, k.PageDown):
+		m.move(m.paneRows())
+	case key.Matches(msg, k.Top):
+		m.move(-1 << 30)
+	case key.Matches(msg, k.Bottom):
+		m.move(1 << 30)
+	case key.Matches(msg, k.Detail):
+		if r := m.selected(); r != nil {
+			m.screen = screenDetail
+			m.detailKey = r.key
+			m.detail.GotoTop()
+			m.syncDetail()
+		}
+	case key.Matches(msg, k.Filter):
+		m.filtering = true
+		m.filter.SetValue(m.filterText)
+		m.filter.CursorEnd()
+		return m.filter.Focus()
+	case key.Matches(msg, k.Sort):
+		m.sortBy = (m.sortBy + 1) % sortKeys
+		m.store.dirty = true
+		m.refresh()
+	case key.Matches(msg, k.Pane):
+		m.focus = 1 - m.focus
+	case key.Matches(msg, k.NodeLeases):
+		if m.opts.AllNamespaces {
+			m.showNode = !m.showNode
+			m.store.dirty = true
+			m.refresh()
+		}
+	}
+	return nil
+}
+
+// move shifts the cursor of the focused pane by delta rows.
+func (m *Model) move(delta int) {
+	if m.focus == paneTransitions {
+		m.transOffset = max(0, min(m.transOffset+delta, len(m.transitions)-m.transRows()))
+		return
+	}
+	m.cursor += delta
+	m.clampCursor()
+}
+
+// paneRows is how many rows a page is in the focused pane.
+func (m *Model) paneRows() int {
+	if m.focus == paneTransitions {
+		return max(1, m.transRows())
+	}
+	return max(1, m.tableRows())
+}
+
+// updateFilterKey edits the filter; the table follows as the user types.
+func (m *Model) updateFilterKey(msg tea.KeyMsg) tea.Cmd {
+	switch msg.String() {
+	case "enter":
+		m.filtering = false
+		m.filter.Blur()
+		return nil
+	case "esc":
+		m.filtering = false
+		m.filter.Blur()
+		m.setFilter("")
+		return nil
+	case "ctrl+c":
+		return tea.Quit
+	}
+	var cmd tea.Cmd
+	m.filter, cmd = m.filter.Update(msg)
+	m.setFilter(m.filter.Value())
+	return cmd
+}
+
+// setFilter narrows the table to rows whose "ns/name holder" contains text.
+func (m *Model) setFilter(text string) {
+	if text == m.filterText {
+		return
+	}
+	m.filterText = text
+	m.store.dirty = true
+	m.refresh()
+}
+
+// updateDetailKey scrolls the detail view.
+func (m *Model) updateDetailKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Up):
+		m.detail.ScrollUp(1)
+	case key.Matches(msg, k.Down):
+		m.detail.ScrollDown(1)
+	case key.Matches(msg, k.PageUp):
+		m.detail.PageUp()
+	case key.Matches(msg, k.PageDown):
+		m.detail.PageDown()
+	case key.Matches(msg, k.Top):
+		m.detail.GotoTop()
+	case key.Matches(msg, k.Bottom):
+		m.detail.GotoBottom()
+	}
+	return nil
+}
