@@ -268,4 +268,3 @@ func (m *Model) scope() string {
 	}
 	return "namespace " + Inert(m.opts.Namespace)
 }
-
