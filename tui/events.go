@@ -25,6 +25,12 @@ func (m *Model) apply(ev *watch.Event) {
 		m.store.remove(ev.Lease.Key())
 		return
 	}
+	if ev.Connection != "" {
+		m.applyError(ev) // "connected" again after an error, or news of the link
+	}
+	if ev.Lease.Name == "" {
+		return // not about a Lease
+	}
 	if m.conn.state == "connecting" || m.conn.state == "lost" {
 		// A Lease update proves the watch is through again.
 		m.conn = connection{state: "connected", since: ev.Time}
@@ -76,5 +82,9 @@ func (m *Model) applyError(ev *watch.Event) {
 	if state != m.conn.state {
 		since = ev.Time
 	}
-	m.conn = connection{state: state, since: since, message: Inert(ev.Message)}
+	msg := Inert(ev.Message)
+	if state == "connected" {
+		msg = "" // recovered: the error line goes
+	}
+	m.conn = connection{state: state, since: since, message: msg}
 }

@@ -42,7 +42,7 @@ var colSpecs = [numCols]colSpec{
 	colStatus:      {title: "STATUS", min: 9, max: 9, drop: 0},
 	colHeld:        {title: "HELD", min: 6, max: 6, drop: 4},
 	colRenewed:     {title: "RENEWED", min: 9, max: 9, drop: 2},
-	colExpires:     {title: "EXPIRES", min: 6, max: 14, drop: 1},
+	colExpires:     {title: "EXPIRES", min: 9, max: 14, drop: 1},
 	colTransitions: {title: "TRANS", min: 5, max: 5, drop: 3, right: true},
 	colHeartbeat:   {title: "HEARTBEAT", min: 10, max: 20, drop: 5},
 }

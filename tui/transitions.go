@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // viewTransitions renders the pane of holder changes, newest first.
@@ -35,7 +37,7 @@ func (m *Model) viewTransitions(b *strings.Builder, height int) {
 		if j < 0 {
 			break
 		}
-		keyW = max(keyW, len(m.transitions[j].key))
+		keyW = max(keyW, ansi.StringWidth(m.transitions[j].key))
 	}
 	keyW = min(keyW, max(12, m.width/3))
 	for i := 0; i < rows; i++ {

@@ -30,32 +30,56 @@ func (m *Model) View() string {
 }
 
 // viewTop is the status line: what is watched, counts, the connection.
+// When it does not fit, the title goes first, then the context, then the
+// counts; the connection state always stays.
 func (m *Model) viewTop() string {
-	left := m.p.title.on("leader-elector")
-	plainLeft := "leader-elector"
-	add := func(s string) {
-		left += m.p.dim.on("  │  ") + s
-		plainLeft += "  │  " + s
+	type piece struct {
+		styled, plain string
+		drop          int // higher goes first
 	}
+	var pieces []piece
+	pieces = append(pieces, piece{m.p.title.on("leader-elector"), "leader-elector", 4})
 	if m.opts.Context != "" {
-		add(truncate(Inert(m.opts.Context), 24))
+		c := truncate(Inert(m.opts.Context), 24)
+		pieces = append(pieces, piece{c, c, 3})
 	}
-	if m.opts.AllNamespaces {
-		add("all namespaces")
-	} else {
-		add(truncate(Inert(m.opts.Namespace), 24))
+	scope := "all namespaces"
+	if !m.opts.AllNamespaces {
+		scope = "ns " + truncate(Inert(m.opts.Namespace), 24)
 	}
+	pieces = append(pieces, piece{scope, scope, 1})
 	counts, plainCounts := m.counts()
+	pieces = append(pieces, piece{counts, plainCounts, 2})
 	conn, plainConn := m.connText()
-	// Counts go when the line is too narrow for them; the connection stays.
-	used := ansi.StringWidth(plainLeft) + ansi.StringWidth(plainConn) + 2
-	if w := ansi.StringWidth(plainCounts); used+w+5 <= m.width {
-		left += m.p.dim.on("  │  ") + counts
-		plainLeft += "  │  " + plainCounts
+	const sep = "  │  "
+	width := func() int {
+		n := ansi.StringWidth(plainConn) + 2
+		for _, p := range pieces {
+			n += ansi.StringWidth(p.plain) + len(sep) - 4 // │ is one cell
+		}
+		return n
+	}
+	for width() > m.width && len(pieces) > 1 {
+		worst := 0
+		for i, p := range pieces {
+			if p.drop > pieces[worst].drop {
+				worst = i
+			}
+		}
+		pieces = append(pieces[:worst], pieces[worst+1:]...)
+	}
+	var left, plainLeft string
+	for i, p := range pieces {
+		if i > 0 {
+			left += m.p.dim.on(sep)
+			plainLeft += sep
+		}
+		left += p.styled
+		plainLeft += p.plain
 	}
 	pad := m.width - ansi.StringWidth(plainLeft) - ansi.StringWidth(plainConn)
 	if pad < 1 {
-		return ansi.Truncate(left+" "+conn, m.width, "…")
+		return truncate(plainLeft+" "+plainConn, m.width)
 	}
 	return left + strings.Repeat(" ", pad) + conn
 }
