@@ -1,8 +1,96 @@
 package main
 
-import "errors"
+import (
+	"fmt"
+	"os"
+	"time"
 
-// electCmd is the sidecar mode. Owned by the elect work (issue 3).
-type electCmd struct{}
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
-func (c *electCmd) Run(env *runEnv) error { return errors.New("elect: not implemented yet") }
+	"github.com/leader-elector/leader-elector/elect"
+	"github.com/leader-elector/leader-elector/internal/exitcode"
+)
+
+// electCmd is the sidecar mode; its flags map onto elect.Config.
+type electCmd struct {
+	LeaseName  string `name:"lease-name" env:"LEASE_NAME" help:"Name of the coordination.k8s.io/v1 Lease to compete for (required)." placeholder:"NAME"`
+	Namespace  string `env:"NAMESPACE" help:"Namespace of the Lease (default: the pod's service-account namespace in a cluster, else the kubeconfig context's)." placeholder:"NS"`
+	Identity   string `env:"POD_NAME" help:"This replica's identity in the Lease (default: the hostname, i.e. the pod name). Must be unique per replica." placeholder:"ID"`
+	StatusFile string `env:"STATUS_FILE" default:"/tmp/leader_status" help:"File that exists, holding the identity, exactly while this replica leads. Put it on an emptyDir mounted as a directory in both containers."`
+	LeaderFile string `env:"LEADER_FILE" help:"Optional file holding the current leader's identity, on every replica." placeholder:"PATH"`
+
+	LeaseDuration time.Duration `env:"LEASE_DURATION" default:"15s" help:"How long followers wait, from the last renewal they saw, before taking the Lease (whole seconds)."`
+	RenewDeadline time.Duration `env:"RENEW_DEADLINE" default:"10s" help:"The leader stops acting (file removed, command stopped) this long after the start of its last successful renewal."`
+	RetryPeriod   time.Duration `env:"RETRY_PERIOD" default:"2s" help:"Time between attempts to acquire or renew."`
+	Grace         time.Duration `env:"GRACE" default:"5s" help:"Exec mode: time between SIGTERM and SIGKILL when stopping the command; it must fit in renew-deadline - 2 x retry-period."`
+	HTTPAddr      string        `name:"http-addr" env:"HTTP_ADDR" default:":4040" help:"Address for /healthz, /readyz, /leader, / and /metrics; empty disables them."`
+
+	Command []string `arg:"" name:"cmd" optional:"" passthrough:"" help:"Exec mode (Linux): run this command only while leading, e.g. -- /app/server --flag." placeholder:"-- CMD ARGS"`
+}
+
+// Help is shown under the elect command's usage.
+func (c *electCmd) Help() string {
+	return `The status file exists exactly while this replica leads, so the original sidecar's shell loop (if [ -f /tmp/leader_status ]) keeps working. On SIGTERM the file is removed and the command stopped before the Lease is released. Exit codes: 0 clean shutdown, 2 bad configuration or missing RBAC (before the election starts), 1 runtime failure, the command's own code in exec mode.`
+}
+
+func (c *electCmd) Run(env *runEnv) error {
+	logger, err := env.Globals.logger(env.Stderr)
+	if err != nil {
+		return exitcode.Configf("%v", err)
+	}
+	cfg := elect.Config{
+		LeaseName:     c.LeaseName,
+		Namespace:     c.Namespace,
+		Identity:      c.Identity,
+		StatusFile:    c.StatusFile,
+		LeaderFile:    c.LeaderFile,
+		LeaseDuration: c.LeaseDuration,
+		RenewDeadline: c.RenewDeadline,
+		RetryPeriod:   c.RetryPeriod,
+		Grace:         c.Grace,
+		HTTPAddr:      c.HTTPAddr,
+		Command:       c.Command,
+	}
+	if cfg.Identity == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return exitcode.Configf("cannot read the hostname for the default identity: %v; pass --identity or set POD_NAME", err)
+		}
+		cfg.Identity = host
+	}
+	// Check what needs no API server first: a bad flag must not wait for
+	// (or be hidden by) a kubeconfig problem.
+	early := cfg
+	if early.Namespace == "" {
+		early.Namespace = "default" // the real one comes from the kubeconfig below
+	}
+	if err := early.Validate(); err != nil {
+		return err
+	}
+	target, err := env.Globals.kube(true)
+	if err != nil {
+		return err
+	}
+	if c.Namespace == "" {
+		cfg.Namespace = target.Namespace
+	}
+	client, err := newElectClient(target.Config, cfg.RenewDeadline)
+	if err != nil {
+		return err
+	}
+	return elect.Run(env.Ctx, client, cfg, logger)
+}
+
+// newElectClient bounds every request so one hung request cannot use up the
+// renew deadline (client-go's own heuristic: half of it, at least 1s).
+func newElectClient(cfg *rest.Config, renewDeadline time.Duration) (kubernetes.Interface, error) {
+	c := rest.CopyConfig(cfg)
+	c.Timeout = max(renewDeadline/2, time.Second)
+	c.UserAgent = fmt.Sprintf("leader-elector/%s", version)
+	client, err := kubernetes.NewForConfig(c)
+	if err != nil {
+		return nil, exitcode.Configf("building the API client for %s: %v; check the kubeconfig", c.Host, err)
+	}
+	return client, nil
+}

@@ -1,0 +1,116 @@
+package elect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/leader-elector/leader-elector/internal/exitcode"
+)
+
+// AccessRule is one RBAC rule the sidecar needs in the Lease's namespace.
+type AccessRule struct {
+	// Group is the API group ("" for the core group).
+	Group string
+	// Resource is the plural resource name.
+	Resource string
+	// Verbs are the verbs needed.
+	Verbs []string
+	// ByName says the rule may be limited to the Lease with resourceNames.
+	ByName bool
+	// Why says what the sidecar does with it (shown in the README).
+	Why string
+}
+
+// RequiredAccess is the one list of what the sidecar needs. The preflight
+// check, the README and the example Role in deploy/ all come from it.
+var RequiredAccess = []AccessRule{
+	{Group: "coordination.k8s.io", Resource: "leases", Verbs: []string{"get", "update"}, ByName: true,
+		Why: "read and renew (or take over, or release) the Lease"},
+	{Group: "coordination.k8s.io", Resource: "leases", Verbs: []string{"list", "watch"}, ByName: true,
+		Why: "follow the Lease with a watch (field selector metadata.name, so resourceNames applies) instead of polling"},
+	{Group: "coordination.k8s.io", Resource: "leases", Verbs: []string{"create"}, ByName: false,
+		Why: "create the Lease the first time (Kubernetes cannot limit create by name)"},
+	{Group: "", Resource: "events", Verbs: []string{"create", "patch"}, ByName: false,
+		Why: "record acquired and lost leadership as Events on the Lease (repeats are patched)"},
+}
+
+// RoleHint names the example Role to point users at.
+const RoleHint = "deploy/rbac.yaml"
+
+// preflight checks RequiredAccess with SelfSubjectAccessReviews before the
+// election starts. Missing rights are a configuration error naming every
+// missing verb. An unreachable API server is not: it retries with backoff
+// until ctx ends (then returns ctx's error).
+func preflight(ctx context.Context, client kubernetes.Interface, cfg Config, log *slog.Logger) error {
+	var missing []string
+	for _, rule := range RequiredAccess {
+		for _, verb := range rule.Verbs {
+			attrs := &authorizationv1.ResourceAttributes{
+				Namespace: cfg.Namespace, Verb: verb, Group: rule.Group, Resource: rule.Resource,
+			}
+			if rule.ByName {
+				attrs.Name = cfg.LeaseName
+			}
+			allowed, err := reviewWithRetry(ctx, client, attrs, log)
+			if err != nil {
+				return err
+			}
+			if !allowed {
+				missing = append(missing, describeAccess(rule, verb, cfg))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return exitcode.Configf("RBAC: not allowed to %s in namespace %s; bind a Role granting them (the example in %s)",
+			strings.Join(missing, ", "), cfg.Namespace, RoleHint)
+	}
+	return nil
+}
+
+func describeAccess(rule AccessRule, verb string, cfg Config) string {
+	res := rule.Resource
+	if rule.Group != "" {
+		res += "." + rule.Group
+	}
+	if rule.ByName {
+		return fmt.Sprintf("%s %s/%s", verb, res, cfg.LeaseName)
+	}
+	return verb + " " + res
+}
+
+// reviewWithRetry asks whether attrs is allowed, retrying while the API
+// server cannot answer. An API server that refuses SelfSubjectAccessReviews
+// themselves cannot be asked: that is reported as allowed, with a warning,
+// and the election's own errors will say more.
+func reviewWithRetry(ctx context.Context, client kubernetes.Interface, attrs *authorizationv1.ResourceAttributes, log *slog.Logger) (bool, error) {
+	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 1 << 30, Cap: 30 * time.Second}
+	for attempt := 1; ; attempt++ {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: attrs}}
+		res, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		switch {
+		case err == nil:
+			return res.Status.Allowed, nil
+		case apierrors.IsForbidden(err):
+			log.Warn("cannot check RBAC: SelfSubjectAccessReviews are forbidden; skipping the check", "err", err)
+			return true, nil
+		case ctx.Err() != nil:
+			return false, ctx.Err()
+		}
+		delay := backoff.Step()
+		log.Warn("API server not reachable; retrying", "attempt", attempt, "retryIn", delay.Round(time.Millisecond), "err", err)
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}

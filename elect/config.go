@@ -1,0 +1,147 @@
+package elect
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/leader-elector/leader-elector/internal/exitcode"
+)
+
+// Defaults, as the original sidecar hard-coded them (and client-go's core
+// components use).
+const (
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 2 * time.Second
+	DefaultGrace         = 5 * time.Second
+	DefaultStatusFile    = "/tmp/leader_status"
+)
+
+// Config is what the sidecar needs to know. It has no CLI tags: the command
+// line maps onto it, tests build it directly.
+type Config struct {
+	// LeaseName and Namespace name the coordination.k8s.io/v1 Lease.
+	LeaseName string
+	Namespace string
+	// Identity is this candidate's holderIdentity (the pod name by default).
+	// At most MaxIdentityLen bytes of UTF-8 without control characters.
+	Identity string
+
+	// StatusFile exists exactly while this replica leads and holds Identity.
+	StatusFile string
+	// LeaderFile, when set, holds the current leader's identity on every
+	// replica (removed while nobody holds the Lease).
+	LeaderFile string
+
+	// LeaseDuration, RenewDeadline and RetryPeriod are client-go's timings.
+	// LeaseDuration must be whole seconds: the Lease stores seconds, and
+	// followers judge expiry by what it stores.
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
+
+	// Command, when set, runs only while leading (exec mode); Grace is how
+	// long it gets between SIGTERM and SIGKILL.
+	Command []string
+	Grace   time.Duration
+
+	// HTTPAddr serves /healthz, /readyz, /leader, / and /metrics; empty
+	// disables them.
+	HTTPAddr string
+}
+
+// MaxIdentityLen bounds Identity: a Pod name (a DNS-1123 subdomain) is at
+// most 253 characters, and the status file stays small enough that anything
+// bigger at its path cannot be ours.
+const MaxIdentityLen = 253
+
+// Validate checks c before any API call. Its errors are configuration errors
+// (exit 2) whose one line names the problem and the fix. It reads, never
+// changes, the status file's path.
+func (c Config) Validate() error {
+	if c.LeaseName == "" {
+		return exitcode.Configf("LEASE_NAME is not set: set the LEASE_NAME environment variable or pass --lease-name")
+	}
+	if errs := validation.IsDNS1123Subdomain(c.LeaseName); len(errs) > 0 {
+		return exitcode.Configf("invalid lease name %q: %s; use lower-case letters, digits, '-' and '.' (--lease-name / LEASE_NAME)", c.LeaseName, errs[0])
+	}
+	if c.Namespace == "" {
+		return exitcode.Configf("namespace is not set: set NAMESPACE or pass --namespace")
+	}
+	if errs := validation.IsDNS1123Label(c.Namespace); len(errs) > 0 {
+		return exitcode.Configf("invalid namespace %q: %s; use a DNS-1123 label (--namespace / NAMESPACE)", c.Namespace, errs[0])
+	}
+	if err := checkIdentity(c.Identity); err != nil {
+		return exitcode.Configf("invalid identity %q: %v; pass --identity or set POD_NAME (fieldRef metadata.name)", truncate(c.Identity, 40), err)
+	}
+	if err := c.validateTimings(); err != nil {
+		return err
+	}
+	if c.StatusFile == "" {
+		return exitcode.Configf("the status file path is empty: pass --status-file or set STATUS_FILE (default %s)", DefaultStatusFile)
+	}
+	if err := checkStatusPath(c.StatusFile, "--status-file"); err != nil {
+		return err
+	}
+	if c.LeaderFile != "" {
+		if c.LeaderFile == c.StatusFile {
+			return exitcode.Configf("--leader-file and --status-file are the same path %q; give the leader file its own name", c.LeaderFile)
+		}
+		if err := checkStatusPath(c.LeaderFile, "--leader-file"); err != nil {
+			return err
+		}
+	}
+	if len(c.Command) > 0 && c.Command[0] == "" {
+		return exitcode.Configf("the command after -- is empty; write it as: leader-elector elect [flags] -- CMD ARGS...")
+	}
+	return nil
+}
+
+// validateTimings applies client-go's rules and ours (see the README's
+// safety section for why each holds).
+func (c Config) validateTimings() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--lease-duration", c.LeaseDuration}, {"--renew-deadline", c.RenewDeadline}, {"--retry-period", c.RetryPeriod}} {
+		if d.v <= 0 {
+			return exitcode.Configf("%s is %v; it must be greater than zero", d.name, d.v)
+		}
+	}
+	if c.LeaseDuration%time.Second != 0 {
+		return exitcode.Configf("--lease-duration %v is not whole seconds; the Lease stores seconds, so use e.g. %v", c.LeaseDuration, c.LeaseDuration.Truncate(time.Second)+time.Second)
+	}
+	if c.LeaseDuration <= c.RenewDeadline {
+		return exitcode.Configf("--lease-duration %v must be greater than --renew-deadline %v; raise the lease duration or lower the deadline", c.LeaseDuration, c.RenewDeadline)
+	}
+	if c.RenewDeadline <= time.Duration(1.2*float64(c.RetryPeriod)) {
+		return exitcode.Configf("--renew-deadline %v must be greater than 1.2 x --retry-period %v (client-go's rule); lower the retry period", c.RenewDeadline, c.RetryPeriod)
+	}
+	if c.LeaseDuration <= c.RenewDeadline+c.RetryPeriod {
+		return exitcode.Configf("--lease-duration %v must be greater than --renew-deadline + --retry-period (%v): a leader may act until its last renewal + both; raise the lease duration", c.LeaseDuration, c.RenewDeadline+c.RetryPeriod)
+	}
+	if len(c.Command) > 0 {
+		if c.Grace <= 0 {
+			return exitcode.Configf("--grace is %v; it must be greater than zero (the child's time between SIGTERM and SIGKILL)", c.Grace)
+		}
+		if max := c.RenewDeadline - 2*c.RetryPeriod; c.Grace > max {
+			return exitcode.Configf("--grace %v does not fit: the child's stop begins at renew deadline - grace, which must leave two retry periods to renew (at most %v = --renew-deadline - 2 x --retry-period); lower --grace or raise --renew-deadline", c.Grace, max)
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// Margin is the safety margin an application polling the status file must
+// poll well within: after the status file of a leader that stopped renewing
+// disappears, no other replica can acquire the Lease for at least this long.
+func (c Config) Margin() time.Duration {
+	return c.LeaseDuration - c.RenewDeadline - c.RetryPeriod
+}

@@ -1,0 +1,138 @@
+package elect
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/leader-elector/leader-elector/internal/exitcode"
+)
+
+// rightMount is the pod spec that works, quoted in every error about the
+// status file's place: the original documented an emptyDir mounted AT the
+// file's path, which makes the path a directory.
+const rightMount = "mount an emptyDir on a directory (e.g. /leader) in both the sidecar and the app container and pass --status-file /leader/status"
+
+// pathState is what lies at a status or leader file's path at start.
+type pathState int
+
+const (
+	pathMissing pathState = iota // nothing there: fine
+	pathStale                    // a small regular file holding an identity: ours, from a crash
+)
+
+// checkStatusPath classifies what lies at path without changing anything.
+// Only pathMissing and pathStale are acceptable; anything else is a
+// configuration error naming the fix, and the path is left untouched.
+func checkStatusPath(path, flag string) error {
+	_, err := classifyPath(path, flag)
+	return err
+}
+
+func classifyPath(path, flag string) (pathState, error) {
+	if !filepath.IsAbs(path) {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return 0, exitcode.Configf("%s %q: cannot make the path absolute: %v; pass an absolute path", flag, path, err)
+		}
+		path = abs
+	}
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return pathMissing, checkParent(path, flag)
+	case errors.Is(err, syscall.ENOTDIR):
+		return 0, exitcode.Configf("%s %s: a parent of it is a file, not a directory; %s", flag, path, rightMount)
+	case err != nil:
+		return 0, exitcode.Configf("%s %s: cannot inspect it: %v; %s", flag, path, unwrapPathErr(err), rightMount)
+	}
+	switch mode := fi.Mode(); {
+	case mode.IsDir():
+		return 0, exitcode.Configf("%s %s is a directory (an emptyDir mounted at the file's own path?); %s", flag, path, rightMount)
+	case mode&fs.ModeSymlink != 0:
+		return 0, exitcode.Configf("%s %s is a symlink; the sidecar only replaces a regular file it wrote: remove the link or %s", flag, path, rightMount)
+	case !mode.IsRegular():
+		return 0, exitcode.Configf("%s %s is not a regular file (%v); remove it or pass another path", flag, path, mode.Type())
+	case fi.Size() > MaxIdentityLen:
+		return 0, exitcode.Configf("%s %s holds %d bytes, too many for an identity, so it is not ours; remove it or pass another path", flag, path, fi.Size())
+	}
+	content, err := readSmall(path)
+	if err != nil {
+		return 0, exitcode.Configf("%s %s: cannot read it: %v; remove it or pass another path", flag, path, unwrapPathErr(err))
+	}
+	if err := checkIdentity(string(content)); err != nil {
+		return 0, exitcode.Configf("%s %s holds something other than an identity (%v), so it is not ours; remove it or pass another path", flag, path, err)
+	}
+	return pathStale, nil
+}
+
+// checkParent requires the file's directory to exist and be a directory.
+func checkParent(path, flag string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return exitcode.Configf("%s %s: directory %s does not exist; %s", flag, path, dir, rightMount)
+	case errors.Is(err, syscall.ENOTDIR):
+		return exitcode.Configf("%s %s: a parent of it is a file, not a directory; %s", flag, path, rightMount)
+	case err != nil:
+		return exitcode.Configf("%s %s: cannot inspect directory %s: %v; %s", flag, path, dir, unwrapPathErr(err), rightMount)
+	case !fi.IsDir():
+		return exitcode.Configf("%s %s: %s is not a directory; %s", flag, path, dir, rightMount)
+	}
+	return nil
+}
+
+// readSmall reads a file that Lstat said was small and regular, refusing to
+// follow a symlink swapped in meanwhile.
+func readSmall(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxIdentityLen+1))
+}
+
+// prepareFile makes path ready at start, before any API call: a stale file
+// of ours is removed, leftovers of an interrupted atomic write too, and the
+// directory must accept a new file (root ignores permission bits, so only
+// trying tells: a read-only mount, a full disk).
+func prepareFile(path, flag string) error {
+	state, err := classifyPath(path, flag)
+	if err != nil {
+		return err
+	}
+	if state == pathStale {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return exitcode.Configf("%s %s: removing the stale file a previous run left: %v; remove it by hand", flag, path, unwrapPathErr(err))
+		}
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
+	for _, l := range leftovers {
+		os.Remove(l)
+	}
+	probe, err := os.CreateTemp(filepath.Dir(path), tempPattern(path))
+	if err != nil {
+		return exitcode.Configf("%s %s: cannot create a file in %s: %v; %s", flag, path, filepath.Dir(path), unwrapPathErr(err), rightMount)
+	}
+	probe.Close()
+	if err := os.Remove(probe.Name()); err != nil {
+		return exitcode.Configf("%s %s: cannot remove a file in %s: %v; %s", flag, path, filepath.Dir(path), unwrapPathErr(err), rightMount)
+	}
+	return nil
+}
+
+// unwrapPathErr drops the *fs.PathError's own copy of the path, which the
+// caller's message already names.
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
+}
