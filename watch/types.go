@@ -42,7 +42,8 @@ type LeaseState struct {
 	// ExpiresAt is Observed + duration on our clock (zero when not held).
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 	// RenewInterval is the last interval between two renewals we observed.
-	RenewInterval time.Duration `json:"renewIntervalSeconds,omitzero" `
+	// JSON: seconds as a float.
+	RenewInterval time.Duration `json:"renewIntervalSeconds,omitzero"`
 	Status        Status        `json:"status"`
 	Flapping      bool          `json:"flapping,omitempty"`
 	// Orphan: held by a name that is no Pod in the namespace.
@@ -82,6 +83,30 @@ const (
 	EventError      EventType = "error"
 	// EventSynced marks the end of the initial states (after the first list).
 	EventSynced EventType = "synced"
+	// EventUpdated: a field other than holder and renewTime changed (labels,
+	// duration, preferredHolder, strategy).
+	EventUpdated EventType = "updated"
+	// EventFlapping: Lease.Flapping turned on (more than the threshold of
+	// transitions within the window) or off again (the window passed).
+	EventFlapping EventType = "flapping"
+	// EventOrphan: Lease.Orphan turned on (the holder names no Pod in the
+	// namespace) or off again.
+	EventOrphan EventType = "orphan"
+	// EventCandidates: the LeaseCandidates naming this Lease changed.
+	EventCandidates EventType = "candidates"
+	// EventConnected: the API server answers again after an error event
+	// (Connection is "connected").
+	EventConnected EventType = "connected"
+)
+
+// Where a transition's gap is measured from (Event.GapFrom).
+const (
+	// GapFromRenewal: the previous holder's last renewTime (it expired or
+	// was taken over without releasing).
+	GapFromRenewal = "renewal"
+	// GapFromRelease: the time the previous holder released the Lease (the
+	// renewTime written with the empty holder).
+	GapFromRelease = "release"
 )
 
 // Event is one thing that happened to a Lease (or to the watch itself, for
@@ -91,10 +116,20 @@ type Event struct {
 	Time  time.Time  `json:"time"` // our clock
 	Lease LeaseState `json:"lease,omitzero"`
 	// Transition: previous and new holder, and the leaderless gap from the
-	// previous holder's last renewal or release to the new acquisition.
-	From string        `json:"from,omitempty"`
-	To   string        `json:"to,omitempty"`
-	Gap  time.Duration `json:"gapSeconds,omitzero"`
+	// previous holder's last renewal or release to the new acquisition, both
+	// on the cluster's clock (acquireTime and renewTime are written by the
+	// electors through the API server). Released: From is who released.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Gap is meaningful only when GapFrom is set (a gap may be exactly 0);
+	// JSON: seconds as a float, present whenever gapFrom is.
+	Gap time.Duration `json:"gapSeconds,omitzero"`
+	// GapFrom says what the gap is measured from: GapFromRenewal or
+	// GapFromRelease; empty when unknown (no previous holder seen).
+	GapFrom string `json:"gapFrom,omitempty"`
+	// Coalesced counts earlier renewed events of this Lease that were merged
+	// into this one because the receiver was behind (see Watcher.Events).
+	Coalesced int `json:"coalesced,omitempty"`
 	// Error events: what failed and how to fix it.
 	Message string `json:"message,omitempty"`
 	// Connection is "connected", "lost" or "forbidden" on error events.

@@ -1,0 +1,159 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/leader-elector/leader-elector/internal/exitcode"
+)
+
+// Connection states on events.
+const (
+	ConnConnected = "connected"
+	ConnLost      = "lost"
+	ConnForbidden = "forbidden"
+)
+
+// attemptTimeout bounds one connection attempt, so a black-holed address
+// is retried (and reported) rather than waited on for the OS's minutes.
+const attemptTimeout = 10 * time.Second
+
+// preflight waits for the API server and checks that we may list and
+// watch Leases, before any informer starts: an informer without rights
+// would retry forever inside WaitForCacheSync.
+func (w *Watcher) preflight(ctx context.Context) error {
+	start := w.clock.Now()
+	backoff := 500 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		missing, err := w.leaseAccess(actx)
+		cancel()
+		if err == nil {
+			w.setConn(nil)
+			if len(missing) > 0 {
+				return w.forbiddenError(missing)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !retriable(err) {
+			return exitcode.Configf("the API server refused the access check for leases: %v; check the kubeconfig's user and server", err)
+		}
+		elapsed := w.clock.Since(start)
+		if w.opts.ConnectTimeout > 0 && elapsed >= w.opts.ConnectTimeout {
+			return fmt.Errorf("cannot reach the API server within the connect timeout (%s): %v; check the server address and network, or raise --connect-timeout", w.opts.ConnectTimeout, err)
+		}
+		wait := backoff
+		if w.opts.ConnectTimeout > 0 {
+			wait = min(wait, w.opts.ConnectTimeout-elapsed)
+		}
+		w.mu.Lock()
+		w.conn = ConnLost
+		w.mu.Unlock()
+		w.emitError(ConnLost, fmt.Sprintf("cannot reach the API server, retrying in %s: %v", wait.Round(100*time.Millisecond), err))
+		select {
+		case <-w.clock.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		backoff = min(2*backoff, 8*time.Second)
+	}
+}
+
+// leaseAccess returns the verbs of list and watch on Leases we lack.
+func (w *Watcher) leaseAccess(ctx context.Context) ([]string, error) {
+	var missing []string
+	for _, verb := range []string{"list", "watch"} {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: w.opts.Namespace, Verb: verb, Group: "coordination.k8s.io", Resource: "leases",
+			},
+		}}
+		got, err := w.client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
+			// We may not even ask (or the API is off): try the list itself.
+			return w.listProbe(ctx)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("checking access to leases: %w", err)
+		}
+		if !got.Status.Allowed {
+			missing = append(missing, verb)
+		}
+	}
+	return missing, nil
+}
+
+// listProbe lists one Lease; it can tell a missing list, not a missing watch.
+func (w *Watcher) listProbe(ctx context.Context) ([]string, error) {
+	_, err := w.client.CoordinationV1().Leases(w.opts.Namespace).List(ctx, metav1.ListOptions{Limit: 1, LabelSelector: w.opts.Selector})
+	if apierrors.IsForbidden(err) {
+		return []string{"list"}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing leases: %w", err)
+	}
+	return nil, nil
+}
+
+// forbiddenError is the exit-2 error naming the missing verbs and the fix.
+func (w *Watcher) forbiddenError(missing []string) error {
+	verbs := strings.Join(missing, ",")
+	if w.opts.Namespace == "" {
+		return exitcode.Configf("forbidden: this user may not %s leases.coordination.k8s.io in all namespaces; grant it with a ClusterRole (kubectl create clusterrole lease-watcher --verb=list,watch --resource=leases.coordination.k8s.io) and a ClusterRoleBinding, or watch one namespace with -n",
+			strings.Join(missing, " or "))
+	}
+	return exitcode.Configf("forbidden: this user may not %s leases.coordination.k8s.io in namespace %q; grant it with a Role (kubectl create role lease-watcher -n %s --verb=%s --resource=leases.coordination.k8s.io) and a RoleBinding",
+		strings.Join(missing, " or "), w.opts.Namespace, w.opts.Namespace, verbs)
+}
+
+// retriable: the API server could not be reached or is overloaded, as
+// opposed to having answered no.
+func retriable(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return true // transport: refused, reset, timeout, DNS
+	}
+	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err)
+}
+
+// setConn records the outcome of a list or watch call on Leases and emits
+// an event when the connection state changes: error "lost" or "forbidden",
+// then connected once a call succeeds again.
+func (w *Watcher) setConn(err error) {
+	state := ConnConnected
+	var msg string
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		return // we are stopping
+	case apierrors.IsForbidden(err):
+		state, msg = ConnForbidden, fmt.Sprintf("forbidden: %v; grant list and watch on leases.coordination.k8s.io", err)
+	default:
+		state, msg = ConnLost, fmt.Sprintf("lost connection, retrying: %v", err)
+	}
+	w.mu.Lock()
+	prev := w.conn
+	w.conn = state
+	w.mu.Unlock()
+	switch {
+	case state == prev:
+	case state != ConnConnected:
+		w.emitError(state, msg)
+	case prev != "":
+		w.log.Info("connection restored")
+		w.mu.Lock()
+		w.q.push(Event{Type: EventConnected, Time: w.clock.Now(), Message: "connection restored", Connection: ConnConnected})
+		w.mu.Unlock()
+	}
+}

@@ -1,0 +1,105 @@
+package watch
+
+import (
+	"context"
+	"sync"
+)
+
+// queue sits between the producers (informer handlers, the expiry timer)
+// and the Events channel, so a slow receiver never blocks an informer.
+// Backpressure: events wait here, unbounded but bounded in practice, because
+// a renewed event whose Lease already has a renewed event waiting replaces
+// it in place (the newer one carries the latest state; Coalesced counts the
+// merged ones). Every other event is kept in order. So while the receiver
+// is behind, the queue holds at most one renewal per Lease plus the rarer
+// state changes, and the latest state of every Lease is always delivered.
+type queue struct {
+	mu      sync.Mutex
+	pending []Event
+	renewed map[string]int // lease key -> index in pending of its renewed event
+	wake    chan struct{}  // capacity 1: "pending is not empty"
+	spare   []Event
+}
+
+func newQueue() *queue {
+	return &queue{renewed: make(map[string]int), wake: make(chan struct{}, 1)}
+}
+
+// push enqueues evs; it never blocks.
+func (q *queue) push(evs ...Event) {
+	if len(evs) == 0 {
+		return
+	}
+	q.mu.Lock()
+	for i := range evs {
+		ev := &evs[i]
+		key := ""
+		if ev.Lease.Name != "" {
+			key = ev.Lease.Key()
+		}
+		if ev.Type == EventRenewed {
+			if j, ok := q.renewed[key]; ok {
+				ev.Coalesced = q.pending[j].Coalesced + 1
+				q.pending[j] = *ev
+				continue
+			}
+			q.renewed[key] = len(q.pending)
+		} else if key != "" {
+			// A later renewal must not jump ahead of this event.
+			delete(q.renewed, key)
+		}
+		q.pending = append(q.pending, *ev)
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns everything pending, oldest first. The slice is valid until
+// the next take.
+func (q *queue) take() []Event {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	batch := q.pending
+	q.pending = q.spare[:0]
+	q.spare = batch
+	clear(q.renewed)
+	return batch
+}
+
+// forward sends queued events on out until ctx is done and then, after
+// done is closed, drains what is left and closes out.
+func (q *queue) forward(ctx context.Context, out chan<- Event, done <-chan struct{}) {
+	defer close(out)
+	for {
+		batch := q.take()
+		for i := range batch {
+			select {
+			case out <- batch[i]:
+			case <-ctx.Done():
+				return
+			}
+			batch[i] = Event{} // let the states it held be collected
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-q.wake:
+		case <-done:
+			if q.empty() {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (q *queue) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.pending) == 0
+}

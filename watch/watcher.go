@@ -1,0 +1,229 @@
+package watch
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+)
+
+// Options configures a Watcher.
+type Options struct {
+	// Namespace to watch; "" means all namespaces.
+	Namespace string
+	// Selector is a label selector for the Leases ("" = all).
+	Selector string
+	// Clock judges expiry and stamps events; nil means the real clock.
+	Clock clock.WithTicker
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+	// Metadata, when set, is used for a metadata-only Pod informer that
+	// judges orphan holders. nil: no orphan judgement.
+	Metadata metadata.Interface
+	// Skew returns the cluster's clock minus ours; it is called once the
+	// API server has answered (see SkewRecorder). nil means 0.
+	Skew func() time.Duration
+	// FlapThreshold and FlapWindow: more than FlapThreshold transitions of
+	// one Lease within FlapWindow mark it flapping. 0 disables.
+	FlapThreshold int
+	FlapWindow    time.Duration
+	// ConnectTimeout bounds the wait for an unreachable API server at start:
+	// Run returns an error after it. 0 retries until ctx is done (the
+	// dashboard shows the retries as error events).
+	ConnectTimeout time.Duration
+	// Buffer is the capacity of the Events channel (default 1024). Events
+	// beyond it wait in an internal queue; see Events.
+	Buffer int
+}
+
+// Watcher informs on Leases and emits their events. Create it with New,
+// read Events, and call Run once.
+type Watcher struct {
+	client kubernetes.Interface
+	opts   Options
+	clock  clock.WithTicker
+	log    *slog.Logger
+
+	mu       sync.Mutex // guards model, synced, armed, conn, buf
+	model    *Model
+	synced   bool
+	armed    time.Time // the deadline the expiry timer is set for
+	conn     string    // "", "connected", "lost", "forbidden"
+	buf      []Event
+	rearm    chan struct{}
+	q        *queue
+	out      chan Event
+	podsDone sync.Once
+}
+
+// New returns a Watcher of client's Leases.
+func New(client kubernetes.Interface, opts Options) *Watcher {
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Buffer <= 0 {
+		opts.Buffer = 1024
+	}
+	return &Watcher{
+		client: client,
+		opts:   opts,
+		clock:  opts.Clock,
+		log:    opts.Logger,
+		model:  NewModel(0, opts.FlapThreshold, opts.FlapWindow),
+		rearm:  make(chan struct{}, 1),
+		q:      newQueue(),
+		out:    make(chan Event, opts.Buffer),
+	}
+}
+
+// Events is the stream: first an added event per existing Lease (the
+// initial states), then synced, then live events. It is closed after Run
+// returns and what was queued is delivered.
+//
+// Backpressure: the informer never waits for the receiver. Events pass
+// through an internal queue in which, while the receiver is behind, a
+// Lease's waiting renewed event is replaced by its newer one (Coalesced
+// counts the merges); no other event is dropped or merged, so the latest
+// state of every Lease always arrives.
+func (w *Watcher) Events() <-chan Event { return w.out }
+
+// Run connects, checks RBAC, starts the informers and emits events until
+// ctx is done (then it returns nil). At start, a user who may not list or
+// watch Leases gets a configuration error (exit 2) naming the missing
+// verbs; an API server that stays unreachable for ConnectTimeout gets an
+// error. Later failures are error events, and the informers retry.
+func (w *Watcher) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	defer close(done)
+	go w.q.forward(ctx, w.out, done)
+
+	if err := w.preflight(ctx); err != nil {
+		return err
+	}
+	if w.opts.Skew != nil {
+		w.mu.Lock()
+		w.model.Skew = w.opts.Skew()
+		w.mu.Unlock()
+	}
+
+	ictx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+
+	leases, reg, err := w.startLeases(ictx, &wg)
+	if err != nil {
+		return err
+	}
+	if w.opts.Metadata != nil {
+		w.startPods(ictx, &wg)
+	}
+	w.startCandidates(ictx, &wg)
+
+	if !cache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
+		return nil // ctx done
+	}
+	w.mu.Lock()
+	w.markSynced()
+	w.mu.Unlock()
+	w.log.Debug("leases synced", "count", len(leases.GetStore().ListKeys()))
+
+	w.expireLoop(ctx)
+	return nil
+}
+
+// markSynced emits synced once. Callers hold w.mu.
+func (w *Watcher) markSynced() {
+	if w.synced {
+		return
+	}
+	w.synced = true
+	w.q.push(Event{Type: EventSynced, Time: w.clock.Now()})
+}
+
+// onLease is the Lease informer's handler.
+func (w *Watcher) onLease(l *coordinationv1.Lease, initial bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !initial {
+		// The informer delivers the initial list first, in order: the
+		// first live event means it is complete.
+		w.markSynced()
+	}
+	w.buf = w.model.Apply(w.buf[:0], l, w.clock.Now())
+	w.emitLocked()
+}
+
+func (w *Watcher) onLeaseDeleted(namespace, name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.markSynced()
+	w.buf = w.model.Delete(w.buf[:0], namespace, name, w.clock.Now())
+	w.emitLocked()
+}
+
+// emitLocked queues w.buf and wakes the expiry timer when the earliest
+// deadline moved earlier. Pushing under w.mu keeps the order of events
+// from the informers and the timer the order the model produced them in.
+func (w *Watcher) emitLocked() {
+	w.q.push(w.buf...)
+	clear(w.buf) // the queue holds copies; drop references to states
+	if next, ok := w.model.NextDeadline(); ok && (w.armed.IsZero() || next.Before(w.armed)) {
+		w.armed = next
+		select {
+		case w.rearm <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// expireLoop runs the single expiry timer until ctx is done.
+func (w *Watcher) expireLoop(ctx context.Context) {
+	for {
+		w.mu.Lock()
+		now := w.clock.Now()
+		w.buf = w.model.Expire(w.buf[:0], now)
+		w.q.push(w.buf...)
+		clear(w.buf)
+		next, ok := w.model.NextDeadline()
+		w.armed = next // zero when !ok
+		w.mu.Unlock()
+
+		var fire <-chan time.Time
+		var t clock.Timer
+		if ok {
+			t = w.clock.NewTimer(next.Sub(now))
+			fire = t.C()
+		}
+		select {
+		case <-fire:
+		case <-w.rearm:
+		case <-ctx.Done():
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// emitError queues an error event (and logs it).
+func (w *Watcher) emitError(connection, message string) {
+	w.log.Warn(message, "connection", connection)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.q.push(Event{Type: EventError, Time: w.clock.Now(), Message: message, Connection: connection})
+}
