@@ -97,7 +97,9 @@ func run(ctx context.Context, client kubernetes.Interface, cfg Config, d deps) e
 	e := &election{cfg: cfg, log: log, clock: d.clock, healthz: healthz, rep: rep}
 	var newActor func() actor
 	if len(cfg.Command) > 0 {
-		newActor = func() actor { return &childActor{argv: cfg.Command, grace: cfg.Grace, log: log.With("child", cfg.Command[0])} }
+		newActor = func() actor {
+			return &childActor{argv: cfg.Command, grace: cfg.Grace, log: log.With("child", cfg.Command[0])}
+		}
 	}
 	e.owner = newTermOwner(d.clock, log, cfg, newActor, ownerHooks{
 		stopElector: e.stopRun,

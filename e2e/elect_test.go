@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Three electors: exactly one status file, holding the leader's identity;
+// SIGTERM on the leader removes its file before the next leader's appears
+// and it exits 0; a SIGKILLed leader is replaced once its Lease expires.
+// A checker reads every status file throughout: never two at once, never
+// empty or partial content.
+func TestElectThreeElectorsHandOver(t *testing.T) {
+	s := newElectSetup(t)
+	es := []*elector{s.start("alpha"), s.start("bravo"), s.start("charlie")}
+	chk := startChecker(es)
+
+	first := waitOneLeader(t, 20*time.Second, es)
+	if got := s.holder(); got != first.id {
+		t.Fatalf("Lease held by %q but the status file is %s's", got, first.id)
+	}
+	// Stable: still exactly one a few renewals later.
+	time.Sleep(1500 * time.Millisecond)
+	if ls := leaders(es); len(ls) != 1 || ls[0] != first {
+		t.Fatalf("after 1.5s the leaders are %v, want only %s", ids(ls), first.id)
+	}
+
+	// Graceful hand-over.
+	sent := time.Now()
+	first.Signal(syscall.SIGTERM)
+	if code := first.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("the old leader exited %d after SIGTERM, want 0; stderr:\n%s", code, first.Stderr())
+	}
+	if _, err := os.Lstat(first.status); err == nil {
+		t.Fatalf("the old leader's status file outlived its process")
+	}
+	rest := without(es, first)
+	second := waitOneLeader(t, 10*time.Second, rest)
+	t.Logf("graceful hand-over: %s -> %s, new status file %v after SIGTERM", first.id, second.id, time.Since(sent).Round(time.Millisecond))
+
+	// Crash: the Lease is left to expire. The dead process's file would
+	// go with its container; here the test removes it.
+	time.Sleep(time.Second)
+	second.Signal(syscall.SIGKILL)
+	killed := time.Now()
+	second.Wait(5 * time.Second)
+	os.Remove(second.status)
+	third := waitOneLeader(t, 15*time.Second, without(rest, second))
+	gap := time.Since(killed)
+	t.Logf("crash failover: %s -> %s after %v", second.id, third.id, gap.Round(time.Millisecond))
+	// The survivor saw the last renewal at most a retry period (x1.2
+	// jitter) before the kill, and must wait a whole lease duration from
+	// that observation: taking over sooner would be unsafe.
+	if min := 3*time.Second - 600*time.Millisecond - 100*time.Millisecond; gap < min {
+		t.Errorf("the Lease was taken %v after the leader died, before it could have expired (%v)", gap, min)
+	}
+	chk.finish(t)
+
+	third.Signal(syscall.SIGTERM)
+	if code := third.Wait(10 * time.Second); code != 0 {
+		t.Errorf("last leader exited %d, want 0", code)
+	}
+	if h := s.holder(); h != "" {
+		t.Errorf("after the last leader's SIGTERM the Lease is held by %q, want released", h)
+	}
+}
+
+func ids(es []*elector) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.id)
+	}
+	return out
+}
+
+func without(es []*elector, x *elector) []*elector {
+	var out []*elector
+	for _, e := range es {
+		if e != x {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
