@@ -78,7 +78,10 @@ func (m *Model) detailContent() string {
 	field("renewed", renewed)
 	field("lease duration", strconv.Itoa(int(l.LeaseDurationSeconds))+"s")
 	expires, p := m.expiresCell(l, bd, 20)
-	field("expires", p.on(strings.TrimRight(expires, " "))+m.p.dim.on(observedNote(l)))
+	field("expires", p.on(strings.TrimRight(expires, " ")))
+	if !l.Observed.IsZero() {
+		field("observed", l.Observed.Local().Format("15:04:05.0")+m.p.dim.on("  (our clock: the countdown starts here)"))
+	}
 	field("transitions", strconv.Itoa(int(l.Transitions)))
 	if l.Flapping {
 		field("flapping", "yes: many transitions in a short window")
@@ -116,8 +119,7 @@ func (m *Model) detailContent() string {
 	}
 	for i := len(r.history) - 1; i >= 0; i-- {
 		t := r.history[i]
-		t.key = ""
-		b.WriteString(strings.Replace(m.transitionLine(&t, 0, m.width), "    ", "  ", 1))
+		b.WriteString(m.transitionLine(&t, 0, m.width))
 		b.WriteByte('\n')
 	}
 
@@ -151,12 +153,4 @@ func heldSuffix(l *leaseState, bd badge, now time.Time) string {
 		return "  (held for " + h + ")"
 	}
 	return ""
-}
-
-// observedNote says what the countdown is judged from.
-func observedNote(l *leaseState) string {
-	if l.Observed.IsZero() {
-		return ""
-	}
-	return "  (from the renewal we saw at " + l.Observed.Local().Format("15:04:05.0") + ", our clock)"
 }

@@ -6,6 +6,7 @@ import "github.com/charmbracelet/bubbles/key"
 // expect them. It implements help.KeyMap so `?` shows them all.
 type keyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	Move                                    key.Binding // hint only: up and down in one
 	Detail, Back, Filter, Sort, Pane        key.Binding
 	NodeLeases, Help, Quit                  key.Binding
 }
@@ -14,6 +15,7 @@ func defaultKeys() keyMap {
 	return keyMap{
 		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Move:       key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑↓/jk", "move")),
 		PageUp:     key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
 		PageDown:   key.NewBinding(key.WithKeys("pgdown", "ctrl+f", " "), key.WithHelp("pgdn", "page down")),
 		Top:        key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "top")),
@@ -31,7 +33,7 @@ func defaultKeys() keyMap {
 
 // ShortHelp is the one-line hint under the table.
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Detail, k.Filter, k.Sort, k.Pane, k.Help, k.Quit}
+	return []key.Binding{k.Move, k.Detail, k.Filter, k.Sort, k.Pane, k.Help, k.Quit}
 }
 
 // FullHelp is what `?` shows, one column per group.
@@ -42,4 +44,9 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Filter, k.Sort, k.NodeLeases},
 		{k.Help, k.Quit},
 	}
+}
+
+// detailHelp is the hint line of the detail screen.
+func (k keyMap) detailHelp() []key.Binding {
+	return []key.Binding{k.Move, k.PageDown, k.Back, k.Help, k.Quit}
 }

@@ -10,6 +10,7 @@ type layout struct {
 	table     int // column header + rows
 	trans     int // title + transitions
 	footer    int // key hints, full help, or the filter prompt
+	fullHelp  bool
 	detail    int // detail screen body
 	tableRows int
 	transRows int
@@ -19,11 +20,19 @@ type layout struct {
 // body (at least a title and two lines) when there is room for it.
 func (m *Model) layout() layout {
 	l := layout{top: 1, footer: 1}
-	if m.showHelp {
-		l.footer = strings.Count(m.help.FullHelpView(m.keys.FullHelp()), "\n") + 1
-	}
-	if m.conn.message != "" {
+	if m.height >= 8 {
+		l.errLine = len(m.errLines())
+	} else if m.conn.message != "" && m.height >= 4 {
 		l.errLine = 1
+	}
+	if m.showHelp && !m.filtering {
+		// Full help only when it leaves room for a few rows.
+		if n := strings.Count(m.help.FullHelpView(m.keys.FullHelp()), "\n") + 1; n <= m.height-l.top-l.errLine-3 {
+			l.footer, l.fullHelp = n, true
+		}
+	}
+	if m.height < 2 {
+		l.top, l.errLine = 0, 0
 	}
 	body := max(0, m.height-l.top-l.errLine-l.footer)
 	if m.screen == screenDetail {

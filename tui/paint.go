@@ -57,3 +57,27 @@ func fitRight(s string, w int) string {
 	}
 	return strings.Repeat(" ", w-n) + s
 }
+
+// fitMiddle is fit that cuts the middle rather than the end: holder
+// identities differ in their tail (a pod's hash), so "my-con…4-x2x9k"
+// says more than "my-controller…".
+func fitMiddle(s string, w int) string {
+	if ansi.StringWidth(s) <= w {
+		return fit(s, w)
+	}
+	return fit(middle(s, w), w)
+}
+
+// middle shortens s to at most w cells with an ellipsis in the middle.
+func middle(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n <= w {
+		return s
+	}
+	if w < 5 {
+		return ansi.Truncate(s, w, "…")
+	}
+	head := (w - 1) / 2
+	tail := w - 1 - head
+	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, n-tail, "")
+}

@@ -37,8 +37,8 @@ type colSpec struct {
 
 var colSpecs = [numCols]colSpec{
 	colNamespace:   {title: "NAMESPACE", min: 9, max: 24, drop: 2},
-	colName:        {title: "NAME", min: 12, max: 48, drop: 0},
-	colHolder:      {title: "HOLDER", min: 12, max: 48, drop: 1},
+	colName:        {title: "NAME", min: 14, max: 48, drop: 0},
+	colHolder:      {title: "HOLDER", min: 14, max: 48, drop: 1},
 	colStatus:      {title: "STATUS", min: 9, max: 9, drop: 0},
 	colHeld:        {title: "HELD", min: 6, max: 6, drop: 4},
 	colRenewed:     {title: "RENEWED", min: 9, max: 9, drop: 2},
@@ -84,16 +84,26 @@ func (m *Model) columns(width int) (ids []colID, widths []int) {
 	}
 	spare := width - total()
 	w := m.widest()
-	want := map[colID]int{colName: w.name, colHolder: w.holder, colNamespace: w.ns, colExpires: colSpecs[colExpires].max, colHeartbeat: colSpecs[colHeartbeat].max}
-	for _, grow := range []colID{colName, colHolder, colNamespace, colExpires, colHeartbeat} {
+	want := map[colID]int{colName: w.name, colHolder: w.holder, colNamespace: w.ns}
+	// Name, holder and namespace share the room a cell at a time, up to
+	// their longest value, so none is cut while another has room to spare.
+	for grew := true; spare > 0 && grew; {
+		grew = false
 		for i, id := range ids {
-			if id != grow || spare <= 0 {
-				continue
+			if target := min(colSpecs[id].max, want[id]); spare > 0 && widths[i] < target {
+				widths[i]++
+				spare--
+				grew = true
 			}
-			target := min(colSpecs[id].max, max(want[id], widths[i]))
-			add := min(spare, target-widths[i])
-			widths[i] += add
-			spare -= add
+		}
+	}
+	for _, grow := range []colID{colExpires, colHeartbeat} {
+		for i, id := range ids {
+			if id == grow && spare > 0 {
+				add := min(spare, colSpecs[id].max-widths[i])
+				widths[i] += add
+				spare -= add
+			}
 		}
 	}
 	return ids, widths
@@ -130,7 +140,7 @@ func (m *Model) viewTable(b *strings.Builder, height int) {
 	rows := height - 1
 	vis := m.store.visible
 	if len(vis) == 0 {
-		b.WriteString(m.emptyTableText())
+		b.WriteString(truncate(m.emptyTableText(), m.width))
 		b.WriteByte('\n')
 		rows--
 	}
@@ -176,7 +186,7 @@ func (m *Model) viewRow(b *strings.Builder, r *row, ids []colID, widths []int, s
 			if r.holder == "" {
 				cell, p = fit("-", w), m.p.dim
 			} else {
-				cell = fit(r.holder, w)
+				cell = fitMiddle(r.holder, w)
 			}
 		case colStatus:
 			cell, p = fit(bd.String(), w), m.p.badges[bd]
@@ -245,6 +255,8 @@ func (m *Model) expiresCell(l *leaseState, bd badge, w int) (string, paint) {
 // emptyTableText says why there are no rows.
 func (m *Model) emptyTableText() string {
 	switch {
+	case !m.synced && len(m.store.rows) == 0 && m.conn.message != "":
+		return m.p.dim.on("  No Leases to show until the problem above is fixed.")
 	case !m.synced && len(m.store.rows) == 0:
 		return "  " + m.spinner() + " listing Leases in " + m.scope() + "…"
 	case m.filterText != "":

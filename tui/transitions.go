@@ -23,11 +23,11 @@ func (m *Model) viewTransitions(b *strings.Builder, height int) {
 	if n := len(m.transitions); n > 0 {
 		title += "  " + strconv.Itoa(n)
 	}
-	b.WriteString(p.on(title))
+	b.WriteString(p.on(truncate(title, m.width)))
 	b.WriteByte('\n')
 	rows := height - 1
 	if len(m.transitions) == 0 {
-		b.WriteString(m.p.dim.on("  none yet: a change of holder shows here with its leaderless gap"))
+		b.WriteString(m.p.dim.on(truncate("  none yet: a change of holder shows here with its leaderless gap", m.width)))
 		b.WriteByte('\n')
 		rows--
 	}
@@ -49,36 +49,53 @@ func (m *Model) viewTransitions(b *strings.Builder, height int) {
 	}
 }
 
-// transitionLine is "13:04:05  ns/name  pod-a -> pod-b  gap 3.2s".
+// transitionLine is "13:04:05  ns/name  pod-a -> pod-b  gap 3.2s". When
+// narrow, the holders are shortened rather than the gap, and the new
+// holder keeps at least half the room.
 func (m *Model) transitionLine(t *transition, keyW, width int) string {
 	var s strings.Builder
 	s.WriteString("  ")
 	s.WriteString(t.at.Local().Format(time.TimeOnly))
 	s.WriteString("  ")
-	s.WriteString(fit(t.key, keyW))
-	s.WriteString("  ")
-	from := t.from
-	if from == "" {
-		from = "(none)"
+	if keyW > 0 {
+		s.WriteString(fit(t.key, keyW))
+		s.WriteString("  ")
+	}
+	from, to := orNone(t.from), orNone(t.to)
+	arrow, suffix := " -> ", ""
+	if t.released {
+		to, arrow = "", " released"
+	} else if t.gap > 0 {
+		suffix = "  gap " + age(t.gap)
+	}
+	avail := width - ansi.StringWidth(s.String()) - ansi.StringWidth(suffix) - ansi.StringWidth(arrow)
+	fw, tw := ansi.StringWidth(from), ansi.StringWidth(to)
+	if fw+tw > avail && avail > 2 {
+		half := avail / 2
+		switch {
+		case fw <= half:
+			to = middle(to, avail-fw)
+		case tw <= avail-half:
+			from = middle(from, avail-tw)
+		default:
+			from, to = middle(from, half), middle(to, avail-half)
+		}
 	}
 	s.WriteString(from)
-	if t.released {
-		s.WriteString(" released")
-	} else {
-		to := t.to
-		if to == "" {
-			to = "(none)"
-		}
-		s.WriteString(" -> ")
-		s.WriteString(to)
-		if t.gap > 0 {
-			s.WriteString("  gap ")
-			s.WriteString(age(t.gap))
-		}
-	}
+	s.WriteString(arrow)
+	s.WriteString(to)
+	s.WriteString(suffix)
 	line := truncate(s.String(), width)
 	if t.gap >= 5*time.Second {
 		return m.p.warn.on(line) // a long leaderless gap is worth a look
 	}
 	return line
+}
+
+// orNone spells an empty holder.
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }

@@ -13,58 +13,65 @@ func (m *Model) View() string {
 	l := m.layout()
 	var b strings.Builder
 	b.Grow(m.width * (m.height + 1) * 2)
-	b.WriteString(m.viewTop())
-	b.WriteByte('\n')
-	if l.errLine > 0 {
-		b.WriteString(m.viewErrLine())
+	if l.top > 0 {
+		b.WriteString(m.viewTop())
 		b.WriteByte('\n')
 	}
+	m.viewErrLines(&b, l.errLine)
 	if m.screen == screenDetail {
 		m.viewDetail(&b, l.detail)
 	} else {
 		m.viewTable(&b, l.table)
 		m.viewTransitions(&b, l.trans)
 	}
-	b.WriteString(m.viewFooter())
+	b.WriteString(m.viewFooter(l.fullHelp))
 	return b.String()
 }
 
 // viewTop is the status line: what is watched, counts, the connection.
 // When it does not fit, the title goes first, then the context, then the
-// counts; the connection state always stays.
+// counts shrink to the problems only and go; the connection state stays.
 func (m *Model) viewTop() string {
 	type piece struct {
 		styled, plain string
-		drop          int // higher goes first
+		drop          int    // higher goes first
+		short         *piece // a shorter form to try before dropping
 	}
 	var pieces []piece
-	pieces = append(pieces, piece{m.p.title.on("leader-elector"), "leader-elector", 4})
+	pieces = append(pieces, piece{styled: m.p.title.on("leader-elector"), plain: "leader-elector", drop: 4})
 	if m.opts.Context != "" {
 		c := truncate(Inert(m.opts.Context), 24)
-		pieces = append(pieces, piece{c, c, 3})
+		pieces = append(pieces, piece{styled: c, plain: c, drop: 3})
 	}
 	scope := "all namespaces"
 	if !m.opts.AllNamespaces {
 		scope = "ns " + truncate(Inert(m.opts.Namespace), 24)
 	}
-	pieces = append(pieces, piece{scope, scope, 1})
-	counts, plainCounts := m.counts()
-	pieces = append(pieces, piece{counts, plainCounts, 2})
+	pieces = append(pieces, piece{styled: scope, plain: scope, drop: 1})
+	if m.synced || len(m.store.rows) > 0 {
+		full, short := m.counts()
+		pieces = append(pieces, piece{styled: full.styled, plain: full.plain, drop: 2,
+			short: &piece{styled: short.styled, plain: short.plain, drop: 2}})
+	}
 	conn, plainConn := m.connText()
 	const sep = "  │  "
 	width := func() int {
 		n := ansi.StringWidth(plainConn) + 2
 		for _, p := range pieces {
-			n += ansi.StringWidth(p.plain) + len(sep) - 4 // │ is one cell
+			n += ansi.StringWidth(p.plain) + 5
 		}
 		return n
 	}
 	for width() > m.width && len(pieces) > 1 {
 		worst := 0
 		for i, p := range pieces {
-			if p.drop > pieces[worst].drop {
+			if p.drop > pieces[worst].drop || p.drop == pieces[worst].drop && p.short != nil {
 				worst = i
 			}
+		}
+		if short := pieces[worst].short; short != nil {
+			pieces[worst] = *short
+			continue
 		}
 		pieces = append(pieces[:worst], pieces[worst+1:]...)
 	}
@@ -84,8 +91,17 @@ func (m *Model) viewTop() string {
 	return left + strings.Repeat(" ", pad) + conn
 }
 
-// counts is "12 leases: 9 held, 1 expired" over the rows not hidden.
-func (m *Model) counts() (styled, plain string) {
+// text is a string with and without its styling.
+type text struct{ styled, plain string }
+
+func (t *text) add(p paint, s string) {
+	t.styled += p.on(s)
+	t.plain += s
+}
+
+// counts is "12 leases 9 held 1 expired ..." over the rows not hidden, and
+// a short form with the problems only ("12 leases, 1 expired").
+func (m *Model) counts() (full, short text) {
 	var n [badgeHeld + 1]int
 	total := 0
 	hide := m.hideNodeLeases()
@@ -100,22 +116,24 @@ func (m *Model) counts() (styled, plain string) {
 	if total == 1 {
 		word = " lease"
 	}
-	styled = strconv.Itoa(total) + word
-	plain = styled
+	full.add(paint{}, strconv.Itoa(total)+word)
+	short = full
 	for _, bd := range []badge{badgeHeld, badgeExpired, badgeFlapping, badgeOrphan, badgeReleased, badgeNoHolder} {
 		if n[bd] == 0 {
 			continue
 		}
 		s := strconv.Itoa(n[bd]) + " " + bd.String()
-		styled += " " + m.p.badges[bd].on(s)
-		plain += " " + s
+		full.add(paint{}, " ")
+		full.add(m.p.badges[bd], s)
+		if bd == badgeExpired || bd == badgeFlapping || bd == badgeOrphan {
+			short.add(paint{}, " ")
+			short.add(m.p.badges[bd], s)
+		}
 	}
 	if hide && m.store.nodeRows > 0 {
-		s := " (+" + strconv.Itoa(m.store.nodeRows) + " node: n)"
-		styled += m.p.dim.on(s)
-		plain += s
+		full.add(m.p.dim, " (+"+strconv.Itoa(m.store.nodeRows)+" node: n)")
 	}
-	return styled, plain
+	return full, short
 }
 
 // connText is "● connected", "✗ lost, retrying 3s" and the like.
@@ -143,28 +161,70 @@ func (m *Model) connText() (styled, plain string) {
 	return m.p.bad.on(plain), plain
 }
 
-// viewErrLine is the connection problem and its fix, on its own line.
-func (m *Model) viewErrLine() string {
+// errLines is the connection problem and its fix, word-wrapped to at
+// most four lines so the fix is not cut off at 80 columns.
+func (m *Model) errLines() []string {
 	msg := m.conn.message
+	if msg == "" {
+		return nil
+	}
+	w := max(1, m.width)
+	lines := strings.Split(ansi.Wrap(msg, w, ""), "\n")
 	if m.conn.state == "forbidden" && !strings.Contains(msg, "kubectl") {
-		msg += " (fix: kubectl create role lease-watcher --verb=get,list,watch --resource=leases.coordination.k8s.io, then a rolebinding)"
+		lines = append(lines, strings.Split(ansi.Wrap(m.rbacFix(), w, ""), "\n")...)
 	}
+	if len(lines) > 4 {
+		lines = lines[:4]
+		lines[3] = truncate(lines[3]+" …", w)
+	}
+	return lines
+}
+
+// rbacFix names the read-only role shipped in deploy/watch-rbac.yaml and
+// the binding that grants it where the user looks.
+func (m *Model) rbacFix() string {
+	if m.opts.AllNamespaces {
+		return "Fix: kubectl create clusterrolebinding watch-leases-$USER --clusterrole=leader-elector-watch --user=$USER (the role: deploy/watch-rbac.yaml)"
+	}
+	ns := Inert(m.opts.Namespace)
+	return "Fix: kubectl create rolebinding watch-leases-$USER --clusterrole=leader-elector-watch --user=$USER -n " + ns + " (the role: deploy/watch-rbac.yaml)"
+}
+
+// viewErrLines renders the connection problem, at most n lines.
+func (m *Model) viewErrLines(b *strings.Builder, n int) {
 	p := m.p.bad
-	if m.conn.state == "ended" {
-		p = m.p.dim
+	if m.conn.state == "ended" || m.conn.state == "connected" {
+		p = m.p.warn
 	}
-	return p.on(truncate(msg, m.width))
+	lines := m.errLines()
+	for i := 0; i < n; i++ {
+		if i < len(lines) {
+			b.WriteString(p.on(truncate(strings.TrimRight(lines[i], " "), m.width)))
+		}
+		b.WriteByte('\n')
+	}
 }
 
 // viewFooter is the key hints, the full help, or the filter prompt.
-func (m *Model) viewFooter() string {
+func (m *Model) viewFooter(fullHelp bool) string {
 	switch {
 	case m.filtering:
-		return truncate(m.filter.View(), m.width)
-	case m.showHelp:
-		return m.help.FullHelpView(m.keys.FullHelp())
+		return truncate(m.filter.View()+m.p.dim.on("  enter keeps • esc clears"), m.width)
+	case fullHelp:
+		lines := strings.Split(m.help.FullHelpView(m.keys.FullHelp()), "\n")
+		for i := range lines {
+			lines[i] = strings.TrimRight(lines[i], " ")
+		}
+		return strings.Join(lines, "\n")
 	}
-	hint := m.help.ShortHelpView(m.keys.ShortHelp())
+	hints := m.keys.ShortHelp()
+	if m.screen == screenDetail {
+		hints = m.keys.detailHelp()
+	}
+	hint := truncate(m.help.ShortHelpView(hints), m.width)
+	if m.screen == screenDetail {
+		return hint
+	}
 	right := "sort: " + m.sortBy.String()
 	if m.filterText != "" {
 		right = "filter: " + Inert(m.filterText) + "  " + right
