@@ -48,7 +48,7 @@ func (m *Model) apply(ev *watch.Event) {
 	}
 	switch ev.Type {
 	case watch.EventTransition:
-		m.addTransition(r, transition{at: ev.Time, key: r.ns + "/" + r.name, from: Inert(ev.From), to: Inert(ev.To), gap: ev.Gap})
+		m.addTransition(r, transition{at: ev.Time, key: r.ns + "/" + r.name, from: Inert(ev.From), to: Inert(ev.To), gap: ev.Gap, hasGap: ev.GapFrom != ""})
 	case watch.EventReleased:
 		from := ev.From
 		if from == "" {

@@ -48,7 +48,7 @@ func fleet() []watch.Event {
 	evs = append(evs, watch.Event{Type: watch.EventSynced, Time: t0})
 	// Transitions seen since the dashboard started, oldest first.
 	tr := func(d time.Duration, l watch.LeaseState, from, to string, gap time.Duration) watch.Event {
-		return watch.Event{Type: watch.EventTransition, Time: t0.Add(-d), Lease: l, From: from, To: to, Gap: gap}
+		return watch.Event{Type: watch.EventTransition, Time: t0.Add(-d), Lease: l, From: from, To: to, Gap: gap, GapFrom: watch.GapFromRenewal}
 	}
 	evs = append(evs,
 		tr(41*time.Minute, ctrl, "my-controller-7d9f8b6c4-p8q2m", "my-controller-7d9f8b6c4-x2x9k", 1200*time.Millisecond),
@@ -113,7 +113,7 @@ var goldenStates = []struct {
 	{"hostile strings", Options{Namespace: "default"}, func() []tea.Msg {
 		evil := held("default", "lease\x1b[2J\x1b[H", "pwn\x1b]0;owned\x07\x1b[31mred\u202eexe", time.Minute, time.Second, 1)
 		evil.Labels = map[string]string{"x\x1b[5m": "blink\r\nline"}
-		return []tea.Msg{events(added(evil), watch.Event{Type: watch.EventTransition, Time: t0, Lease: evil, From: "a\x1b[1A", To: evil.Holder, Gap: time.Second}, watch.Event{Type: watch.EventSynced, Time: t0}), press("enter")}
+		return []tea.Msg{events(added(evil), watch.Event{Type: watch.EventTransition, Time: t0, Lease: evil, From: "a\x1b[1A", To: evil.Holder, Gap: time.Second, GapFrom: watch.GapFromRelease}, watch.Event{Type: watch.EventSynced, Time: t0}), press("enter")}
 	}},
 }
 

@@ -57,6 +57,7 @@ type transition struct {
 	key      string    // Inert "ns/name"
 	from, to string    // Inert holders, "" for none
 	gap      time.Duration
+	hasGap   bool // the watch knew where the gap starts (it may be 0)
 	released bool // the holder let go; to is empty
 }
 

@@ -65,7 +65,7 @@ func (m *Model) transitionLine(t *transition, keyW, width int) string {
 	arrow, suffix := " -> ", ""
 	if t.released {
 		to, arrow = "", " released"
-	} else if t.gap > 0 {
+	} else if t.hasGap {
 		suffix = "  gap " + age(t.gap)
 	}
 	avail := width - ansi.StringWidth(s.String()) - ansi.StringWidth(suffix) - ansi.StringWidth(arrow)

@@ -73,13 +73,13 @@ func TestUpdate(t *testing.T) {
 		},
 		{
 			name: "a transition updates the row and heads the transitions pane and the Lease's history",
-			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventTransition, Time: at(time.Second), Lease: bToD, From: "pod-b", To: "pod-d", Gap: 2500 * time.Millisecond})},
+			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventTransition, Time: at(time.Second), Lease: bToD, From: "pod-b", To: "pod-d", Gap: 2500 * time.Millisecond, GapFrom: watch.GapFromRenewal})},
 			check: func(t *testing.T, m *Model) {
 				r := m.store.rows["default/bravo"]
 				if r.holder != "pod-d" || r.lease.Transitions != 3 {
 					t.Errorf("row holder %q transitions %d, want pod-d 3", r.holder, r.lease.Transitions)
 				}
-				want := transition{at: at(time.Second), key: "default/bravo", from: "pod-b", to: "pod-d", gap: 2500 * time.Millisecond}
+				want := transition{at: at(time.Second), key: "default/bravo", from: "pod-b", to: "pod-d", gap: 2500 * time.Millisecond, hasGap: true}
 				if len(m.transitions) != 1 || m.transitions[0] != want {
 					t.Errorf("transitions %+v, want [%+v]", m.transitions, want)
 				}
