@@ -52,6 +52,13 @@ func (c *electCmd) Run(env *runEnv) error {
 		HTTPAddr:      c.HTTPAddr,
 		Command:       c.Command,
 	}
+	// Kong keeps the "--" that starts a passthrough argument list.
+	if len(cfg.Command) > 0 && cfg.Command[0] == "--" {
+		cfg.Command = cfg.Command[1:]
+	}
+	if len(cfg.Command) == 0 {
+		cfg.Command = nil
+	}
 	if cfg.Identity == "" {
 		host, err := os.Hostname()
 		if err != nil {
