@@ -1,0 +1,468 @@
+package watch_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	coordinationv1beta1 "k8s.io/api/coordination/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+
+	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/watch"
+)
+
+var cp *controlplane.ControlPlane
+
+func TestMain(m *testing.M) { os.Exit(controlplane.Main(m, &cp)) }
+
+// base is a cluster-clock instant in the past all Lease times are set from,
+// so the gaps the test writes are exact.
+var base = time.Now().UTC().Truncate(time.Second)
+
+func mt(d time.Duration) *metav1.MicroTime { return &metav1.MicroTime{Time: base.Add(d)} }
+
+func ptr[T any](v T) *T { return &v }
+
+// setLease creates or updates a Lease's spec (as an elector would).
+func setLease(t *testing.T, cs kubernetes.Interface, ns, name string, spec coordinationv1.LeaseSpec) {
+	t.Helper()
+	ctx := context.Background()
+	leases := cs.CoordinationV1().Leases(ns)
+	l, err := leases.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: spec}
+		if _, err := leases.Create(ctx, l, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating lease %s: %v", name, err)
+		}
+		return
+	}
+	l.Spec = spec
+	if _, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("updating lease %s: %v", name, err)
+	}
+}
+
+func held(holder string, acquire, renew time.Duration, dur int32) coordinationv1.LeaseSpec {
+	return coordinationv1.LeaseSpec{
+		HolderIdentity: ptr(holder), AcquireTime: mt(acquire), RenewTime: mt(renew), LeaseDurationSeconds: ptr(dur),
+	}
+}
+
+// start runs a Watcher for the test and returns its events and Run's result.
+func start(t *testing.T, cfg *rest.Config, opts watch.Options) (<-chan watch.Event, <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cs := cp.Client(t, cfg)
+	w := watch.New(cs, opts)
+	errc := make(chan error, 1)
+	go func() { errc <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		for range w.Events() {
+		}
+	})
+	return w.Events(), errc
+}
+
+// next returns the next event or fails after timeout.
+func next(t *testing.T, events <-chan watch.Event, timeout time.Duration) watch.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-events:
+		if !ok {
+			t.Fatal("events closed")
+		}
+		return ev
+	case <-time.After(timeout):
+		t.Fatalf("no event within %s", timeout)
+	}
+	return watch.Event{}
+}
+
+// expect reads events and compares their summaries with want, in order.
+func expect(t *testing.T, events <-chan watch.Event, want ...string) []watch.Event {
+	t.Helper()
+	var got []watch.Event
+	for i, w := range want {
+		ev := next(t, events, 15*time.Second)
+		got = append(got, ev)
+		if s := summary(ev); s != w {
+			t.Fatalf("event %d = %q, want %q", i, s, w)
+		}
+	}
+	return got
+}
+
+func summary(ev watch.Event) string {
+	s := string(ev.Type)
+	if ev.Lease.Name != "" {
+		s += fmt.Sprintf(" %s %s %s", ev.Lease.Name, ev.Lease.Holder, ev.Lease.Status)
+	}
+	switch ev.Type {
+	case watch.EventTransition:
+		s += fmt.Sprintf(" %s->%s", ev.From, ev.To)
+		if ev.GapFrom != "" {
+			s += fmt.Sprintf(" gap=%s/%s", ev.Gap, ev.GapFrom)
+		}
+	case watch.EventReleased:
+		s += " from=" + ev.From
+	}
+	return s
+}
+
+// The whole life of Leases on a real API server: initial states, renewal,
+// expiry by the timer, takeover and release with their gaps, deletion.
+func TestWatchLifecycle(t *testing.T) {
+	ns := cp.Namespace(t)
+	admin := cp.Client(t, cp.Admin)
+	setLease(t, admin, ns, "lock", held("pod-a", 0, 0, 3600))
+	setLease(t, admin, ns, "stale", held("pod-old", -time.Hour, -time.Hour, 10)) // stale by the cluster's clock
+
+	events, _ := start(t, cp.Admin, watch.Options{Namespace: ns})
+	// The initial list comes in the API server's order (by name).
+	expect(t, events,
+		"added lock pod-a held",
+		"added stale pod-old expired",
+		"synced",
+	)
+	setLease(t, admin, ns, "lock", held("pod-a", 0, 2*time.Second, 3600))
+	evs := expect(t, events, "renewed lock pod-a held")
+	if got := evs[0].Lease.RenewInterval; got != 2*time.Second {
+		t.Errorf("renew interval %s, want 2s", got)
+	}
+
+	// An expiry comes from the timer, with no update to trigger it.
+	setLease(t, admin, ns, "short", coordinationv1.LeaseSpec{
+		HolderIdentity: ptr("pod-s"), AcquireTime: &metav1.MicroTime{Time: time.Now()},
+		RenewTime: &metav1.MicroTime{Time: time.Now()}, LeaseDurationSeconds: ptr(int32(2)),
+	})
+	evs = expect(t, events, "added short pod-s held", "expired short pod-s expired")
+	if held := evs[1].Time.Sub(evs[0].Time); held < 1900*time.Millisecond || held > 5*time.Second {
+		t.Errorf("expired %s after added, want about the 2s duration", held)
+	}
+
+	// Takeover without release: gap from pod-a's last renewal (2s) to
+	// pod-b's acquisition (3.5s).
+	setLease(t, admin, ns, "lock", held("pod-b", 3500*time.Millisecond, 3500*time.Millisecond, 3600))
+	// Release, then a new holder 250ms later: gap from the release.
+	setLease(t, admin, ns, "lock", coordinationv1.LeaseSpec{
+		HolderIdentity: ptr(""), AcquireTime: mt(5 * time.Second), RenewTime: mt(5 * time.Second), LeaseDurationSeconds: ptr(int32(1)),
+	})
+	setLease(t, admin, ns, "lock", held("pod-c", 5250*time.Millisecond, 5250*time.Millisecond, 3600))
+	if err := admin.CoordinationV1().Leases(ns).Delete(context.Background(), "lock", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, events,
+		"transition lock pod-b held pod-a->pod-b gap=1.5s/renewal",
+		"released lock  released from=pod-b",
+		"transition lock pod-c held pod-b->pod-c gap=250ms/release",
+		"deleted lock pod-c held",
+	)
+	select {
+	case ev := <-events:
+		t.Errorf("unexpected event %q", summary(ev))
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// The JSON writer on a live watch: lines parse back, with the documented
+// fields, and a hostile holder cannot reach the terminal raw.
+func TestWatchJSONLines(t *testing.T) {
+	ns := cp.Namespace(t)
+	admin := cp.Client(t, cp.Admin)
+	setLease(t, admin, ns, "a", held("pod-a", 0, 0, 3600))
+	events, _ := start(t, cp.Admin, watch.Options{Namespace: ns})
+
+	pr, pw := io.Pipe()
+	go func() { _ = watch.WriteJSONLines(context.Background(), pw, events) }()
+	lines := bufio.NewScanner(pr)
+	read := func() (string, map[string]any) {
+		t.Helper()
+		got := make(chan bool)
+		go func() { got <- lines.Scan() }()
+		select {
+		case ok := <-got:
+			if !ok {
+				t.Fatalf("output ended: %v", lines.Err())
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("no line within 15s")
+		}
+		var m map[string]any
+		if err := json.Unmarshal(lines.Bytes(), &m); err != nil {
+			t.Fatalf("line %q: %v", lines.Text(), err)
+		}
+		return lines.Text(), m
+	}
+	_, m := read()
+	lease, _ := m["lease"].(map[string]any)
+	if m["type"] != "added" || lease["name"] != "a" || lease["holder"] != "pod-a" || lease["status"] != "held" || lease["leaseDurationSeconds"] != 3600.0 {
+		t.Errorf("first line %v", m)
+	}
+	if _, m = read(); m["type"] != "synced" {
+		t.Errorf("second line %v, want synced", m)
+	}
+	hostile := "\x1b[2J\x1b]0;pwned\a"
+	setLease(t, admin, ns, "a", held(hostile, time.Second, time.Second, 3600))
+	raw, m := read()
+	if m["type"] != "transition" || m["from"] != "pod-a" || m["to"] != hostile || m["gapSeconds"] != 1.0 || m["gapFrom"] != "renewal" {
+		t.Errorf("transition line %v", m)
+	}
+	if strings.ContainsAny(raw, "\x1b\a") {
+		t.Errorf("raw escape bytes in the output line %q", raw)
+	}
+	if !strings.Contains(raw, `\u001b[2J`) {
+		t.Errorf("line %q lacks the escaped sequence", raw)
+	}
+	_ = pw.Close()
+}
+
+// grant gives user the verbs on resource (group "" or coordination) in ns.
+func grant(t *testing.T, ns, user, group, resource string, verbs ...string) {
+	t.Helper()
+	admin := cp.Client(t, cp.Admin)
+	ctx := context.Background()
+	name := user + "-" + resource
+	if _, err := admin.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{group}, Resources: []string{resource}, Verbs: verbs}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
+		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: user}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// RBAC denial at start is a prompt configuration error naming the verbs.
+func TestWatchForbiddenIsAConfigError(t *testing.T) {
+	ns := cp.Namespace(t)
+	grant(t, ns, "lister", "coordination.k8s.io", "leases", "list")
+	tests := []struct {
+		user      string
+		namespace string
+		want      string
+	}{
+		{"nobody", ns, "may not list or watch leases.coordination.k8s.io in namespace"},
+		{"lister", ns, "may not watch leases.coordination.k8s.io in namespace"},
+		{"lister", "", "may not list or watch leases.coordination.k8s.io in all namespaces"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.user+"/"+tc.namespace, func(t *testing.T) {
+			_, errc := start(t, cp.UserConfig(tc.user), watch.Options{Namespace: tc.namespace})
+			select {
+			case err := <-errc:
+				var coded interface{ ExitCode() int }
+				if !errors.As(err, &coded) || coded.ExitCode() != 2 {
+					t.Fatalf("Run = %v, want an exit-2 config error", err)
+				}
+				if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+					t.Errorf("error %q, want one line containing %q", err, tc.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run still running after 10s: it hangs instead of failing")
+			}
+		})
+	}
+}
+
+// Pods forbidden: one error event, then the Leases go on.
+func TestWatchPodsForbidden(t *testing.T) {
+	ns := cp.Namespace(t)
+	admin := cp.Client(t, cp.Admin)
+	grant(t, ns, "leases-only", "coordination.k8s.io", "leases", "list", "watch")
+	setLease(t, admin, ns, "a", held("pod-a", 0, 0, 3600))
+	cfg := cp.UserConfig("leases-only")
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, _ := start(t, cfg, watch.Options{Namespace: ns, Metadata: meta})
+	var errorsSeen []watch.Event
+	var synced bool
+	for !synced {
+		ev := next(t, events, 15*time.Second)
+		switch ev.Type {
+		case watch.EventError:
+			errorsSeen = append(errorsSeen, ev)
+		case watch.EventSynced:
+			synced = true
+		}
+	}
+	setLease(t, admin, ns, "a", held("pod-a", 0, time.Second, 3600))
+	for {
+		ev := next(t, events, 15*time.Second)
+		if ev.Type == watch.EventError {
+			errorsSeen = append(errorsSeen, ev)
+			continue
+		}
+		if summary(ev) != "renewed a pod-a held" {
+			t.Fatalf("event %q, want the renewal", summary(ev))
+		}
+		if ev.Lease.Orphan {
+			t.Error("orphan judged without Pods")
+		}
+		break
+	}
+	// Give a retrying Pod informer time to say it twice.
+	setLease(t, admin, ns, "a", held("pod-a", 0, 2*time.Second, 3600))
+	for ev := next(t, events, 15*time.Second); ev.Type != watch.EventRenewed; ev = next(t, events, 15*time.Second) {
+		errorsSeen = append(errorsSeen, ev)
+	}
+	if len(errorsSeen) != 1 {
+		t.Fatalf("%d error events, want exactly one: %+v", len(errorsSeen), errorsSeen)
+	}
+	if e := errorsSeen[0]; e.Connection != watch.ConnForbidden || !strings.Contains(e.Message, "cannot list pods") {
+		t.Errorf("error event %+v, want forbidden naming pods", e)
+	}
+}
+
+// Orphans: a held Lease whose holder names no Pod; Pod names only.
+func TestWatchOrphans(t *testing.T) {
+	ns := cp.Namespace(t)
+	admin := cp.Client(t, cp.Admin)
+	if _, err := admin.CoreV1().Pods(ns).Create(context.Background(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "pod-here"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	setLease(t, admin, ns, "alive", held("pod-here", 0, 0, 3600))
+	setLease(t, admin, ns, "gone", held("pod-gone", 0, 0, 3600))
+	setLease(t, admin, ns, "host-id", held("node-1_6d1c8a4e-uuid", 0, 0, 3600))
+	meta, err := metadata.NewForConfig(cp.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, _ := start(t, cp.Admin, watch.Options{Namespace: ns, Metadata: meta})
+	orphan := map[string]bool{}
+	deadline := time.After(15 * time.Second)
+	for !orphan["gone"] {
+		select {
+		case ev := <-events:
+			orphan[ev.Lease.Name] = ev.Lease.Orphan
+		case <-deadline:
+			t.Fatalf("no orphan verdict for the Lease held by a missing Pod: %v", orphan)
+		}
+	}
+	if orphan["alive"] || orphan["host-id"] {
+		t.Errorf("orphans %v: only gone should be", orphan)
+	}
+	// The Pod going away makes its Lease an orphan.
+	if err := admin.CoreV1().Pods(ns).Delete(context.Background(), "pod-here", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev := next(t, events, 15*time.Second)
+		if ev.Type == watch.EventOrphan && ev.Lease.Name == "alive" && ev.Lease.Orphan {
+			break
+		}
+	}
+}
+
+// LeaseCandidates appear on their Lease when the API serves them.
+func TestWatchLeaseCandidates(t *testing.T) {
+	ns := cp.Namespace(t)
+	admin := cp.Client(t, cp.Admin)
+	setLease(t, admin, ns, "ctl", held("pod-a", 0, 0, 3600))
+	if _, err := admin.CoordinationV1beta1().LeaseCandidates(ns).Create(context.Background(), &coordinationv1beta1.LeaseCandidate{
+		ObjectMeta: metav1.ObjectMeta{Name: "ctl-pod-b"},
+		Spec: coordinationv1beta1.LeaseCandidateSpec{
+			LeaseName: "ctl", BinaryVersion: "1.37.2", EmulationVersion: "1.37.0",
+			Strategy: coordinationv1.OldestEmulationVersion, RenewTime: mt(0),
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	events, _ := start(t, cp.Admin, watch.Options{Namespace: ns})
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if c := ev.Lease.Candidates; ev.Lease.Name == "ctl" && len(c) == 1 {
+				if c[0].Name != "ctl-pod-b" || c[0].BinaryVersion != "1.37.2" || c[0].Strategy != string(coordinationv1.OldestEmulationVersion) {
+					t.Errorf("candidate %+v", c[0])
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("the LeaseCandidate never showed on its Lease")
+		}
+	}
+}
+
+// An unreachable API server at start: error events while retrying, then an
+// error (exit 1, not a config error) after the connect timeout.
+func TestWatchConnectTimeout(t *testing.T) {
+	cfg := rest.CopyConfig(cp.Admin)
+	cfg.Host = "https://127.0.0.1:1" // nothing listens on port 1
+	events, errc := start(t, cfg, watch.Options{ConnectTimeout: 2 * time.Second})
+	began := time.Now()
+	select {
+	case err := <-errc:
+		var coded interface{ ExitCode() int }
+		if err == nil || errors.As(err, &coded) {
+			t.Fatalf("Run = %v, want a plain (exit 1) error", err)
+		}
+		if !strings.Contains(err.Error(), "connect timeout") {
+			t.Errorf("error %q does not name the timeout", err)
+		}
+		if took := time.Since(began); took < 1500*time.Millisecond {
+			t.Errorf("gave up after %s, before the 2s timeout", took)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run still retrying 13s past the timeout")
+	}
+	ev := next(t, events, time.Second)
+	if ev.Type != watch.EventError || ev.Connection != watch.ConnLost {
+		t.Errorf("first event %+v, want a lost-connection error", ev)
+	}
+}
+
+// A restarted API server: an error event, then connected, then events flow.
+func TestWatchSurvivesAPIServerRestart(t *testing.T) {
+	ns := cp.Namespace(t)
+	admin := cp.Client(t, cp.Admin)
+	setLease(t, admin, ns, "a", held("pod-a", 0, 0, 3600))
+	events, _ := start(t, cp.Admin, watch.Options{Namespace: ns})
+	expect(t, events, "added a pod-a held", "synced")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := cp.RestartAPIServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	setLease(t, admin, ns, "a", held("pod-a", 0, time.Second, 3600))
+	var seen []string
+	for {
+		ev := next(t, events, 90*time.Second)
+		seen = append(seen, fmt.Sprintf("%s/%s", ev.Type, ev.Connection))
+		if ev.Type == watch.EventRenewed {
+			break
+		}
+	}
+	// The reflector's watch drops with the server; its next call fails and
+	// the recovery follows before the renewal is seen.
+	joined := strings.Join(seen, " ")
+	if !strings.HasPrefix(joined, "error/lost") || !strings.Contains(joined, "connected/connected renewed/") {
+		t.Errorf("events across the restart %s, want error/lost ... connected/connected renewed/", joined)
+	}
+	t.Logf("events across the restart: %s", joined)
+}
