@@ -84,4 +84,3 @@ func without(es []*elector, x *elector) []*elector {
 	}
 	return out
 }
-

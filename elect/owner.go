@@ -114,7 +114,8 @@ func (o *termOwner) armLocked() {
 		o.timer.Stop()
 	}
 	run := o.run
-	o.timer = o.clock.AfterFunc(o.deadlineLocked().Sub(o.clock.Now()), func() { o.deadlineFired(run) })
+	// Its own goroutine: a fake clock runs AfterFunc callbacks under its lock.
+	o.timer = o.clock.AfterFunc(o.deadlineLocked().Sub(o.clock.Now()), func() { go o.deadlineFired(run) })
 }
 
 // startTerm begins acting for run: the status file is written and the child

@@ -1,0 +1,94 @@
+package elect
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leader-elector/leader-elector/internal/exitcode"
+)
+
+func validConfig(t *testing.T) Config {
+	return Config{
+		LeaseName: "my-app", Namespace: "default", Identity: "pod-0",
+		StatusFile:    filepath.Join(t.TempDir(), "status"),
+		LeaseDuration: DefaultLeaseDuration, RenewDeadline: DefaultRenewDeadline, RetryPeriod: DefaultRetryPeriod,
+		Grace: DefaultGrace,
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string // substring of the error; "" = valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"exec mode with defaults", func(c *Config) { c.Command = []string{"sleep", "1"} }, ""},
+		{"missing lease name names the env var", func(c *Config) { c.LeaseName = "" }, "LEASE_NAME is not set"},
+		{"upper-case lease name", func(c *Config) { c.LeaseName = "MyApp" }, "invalid lease name"},
+		{"lease name with slash", func(c *Config) { c.LeaseName = "a/b" }, "invalid lease name"},
+		{"lease name too long", func(c *Config) { c.LeaseName = strings.Repeat("a", 254) }, "invalid lease name"},
+		{"missing namespace", func(c *Config) { c.Namespace = "" }, "namespace is not set"},
+		{"namespace with dot", func(c *Config) { c.Namespace = "a.b" }, "invalid namespace"},
+		{"empty identity", func(c *Config) { c.Identity = "" }, "it is empty"},
+		{"identity too long", func(c *Config) { c.Identity = strings.Repeat("x", MaxIdentityLen+1) }, "more than 253"},
+		{"identity at the bound", func(c *Config) { c.Identity = strings.Repeat("x", MaxIdentityLen) }, ""},
+		{"identity with newline", func(c *Config) { c.Identity = "a\nb" }, "control character"},
+		{"identity with escape", func(c *Config) { c.Identity = "a\x1b[2J" }, "control character"},
+		{"identity not UTF-8", func(c *Config) { c.Identity = "a\xffb" }, "not valid UTF-8"},
+		{"zero lease duration", func(c *Config) { c.LeaseDuration = 0 }, "--lease-duration is 0s"},
+		{"negative renew deadline", func(c *Config) { c.RenewDeadline = -time.Second }, "--renew-deadline is -1s"},
+		{"zero retry period", func(c *Config) { c.RetryPeriod = 0 }, "--retry-period is 0s"},
+		{"fractional lease duration", func(c *Config) { c.LeaseDuration = 15500 * time.Millisecond }, "not whole seconds"},
+		{"lease not above deadline", func(c *Config) { c.LeaseDuration = 10 * time.Second }, "must be greater than --renew-deadline"},
+		{"deadline not above 1.2 retry", func(c *Config) { c.RetryPeriod = 9 * time.Second }, "1.2 x --retry-period"},
+		{"lease not above deadline + retry", func(c *Config) { c.LeaseDuration = 12 * time.Second; c.RetryPeriod = 2 * time.Second }, "--renew-deadline + --retry-period"},
+		{"lease just above deadline + retry", func(c *Config) { c.LeaseDuration = 13 * time.Second }, ""},
+		{"grace too long for the margin", func(c *Config) { c.Command = []string{"x"}; c.Grace = 7 * time.Second }, "--grace 7s does not fit"},
+		{"zero grace in exec mode", func(c *Config) { c.Command = []string{"x"}; c.Grace = 0 }, "--grace is 0s"},
+		{"grace ignored without a command", func(c *Config) { c.Grace = time.Hour }, ""},
+		{"empty command", func(c *Config) { c.Command = []string{""} }, "the command after -- is empty"},
+		{"empty status file", func(c *Config) { c.StatusFile = "" }, "status file path is empty"},
+		{"leader file equals status file", func(c *Config) { c.LeaderFile = c.StatusFile }, "same path"},
+		{"status file in a missing directory", func(c *Config) { c.StatusFile = filepath.Join(t.TempDir(), "no", "status") }, "does not exist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig(t)
+			tt.change(&c)
+			err := c.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.want)
+			}
+			var coded interface{ ExitCode() int }
+			if !errors.As(err, &coded) || coded.ExitCode() != exitcode.Config {
+				t.Errorf("error %v does not carry exit code %d", err, exitcode.Config)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+// Validate only looks: a stale file stays until Run prepares the path.
+func TestValidateDoesNotTouchFiles(t *testing.T) {
+	c := validConfig(t)
+	os.WriteFile(c.StatusFile, []byte("pod-0"), 0o644)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(c.StatusFile); err != nil {
+		t.Errorf("Validate removed the stale file: %v", err)
+	}
+}
