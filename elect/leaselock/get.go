@@ -26,7 +26,9 @@ const expiryMargin = 5 * time.Millisecond
 //   - ctx ends: ctx's error.
 //
 // Renewals by the same holder do not return: the elector keeps the record it
-// saw, and that is all it needs until one of the above.
+// saw, and that is all it needs until one of the above. For one lease
+// duration after this process stops holding the Lease, Get returns the
+// newest record from the watch at once instead (see stopHoldingLocked).
 func (l *Lock) Get(ctx context.Context) (*rl.LeaderElectionRecord, []byte, error) {
 	l.Start(context.Background())
 	l.mu.Lock()
@@ -44,7 +46,8 @@ func (l *Lock) read(ctx context.Context) (*rl.LeaderElectionRecord, []byte, erro
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if apierrors.IsNotFound(err) {
-		l.readNext, l.holding = false, false
+		l.readNext = false
+		l.stopHoldingLocked()
 		l.goneLocked("")
 		l.lease, l.told, l.toldRaw = nil, nil, nil
 		return nil, nil, fmt.Errorf("reading lease %s: %w", l.Describe(), err)
@@ -54,7 +57,7 @@ func (l *Lock) read(ctx context.Context) (*rl.LeaderElectionRecord, []byte, erro
 	}
 	l.readNext = false
 	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != l.cfg.Identity {
-		l.holding = false
+		l.stopHoldingLocked()
 	}
 	l.observeLocked(lease)
 	rec, raw := l.tellLocked(lease)
@@ -101,7 +104,12 @@ func (l *Lock) decideLocked(now time.Time) (action, time.Time) {
 	case holder == "":
 		return tell, time.Time{} // released: the graceful hand-over
 	case holder == l.cfg.Identity:
+		// Not written by us as holder: a restarted process's predecessor or
+		// a twin with our identity. The caller (elect's guard) tells them
+		// apart by watching its renewals, so it reads the API each time.
 		return read, time.Time{}
+	case now.Before(l.lostUntil):
+		return tell, time.Time{} // we just stopped holding: never block
 	case l.told == nil || l.told.HolderIdentity != holder:
 		return tell, time.Time{} // a new leader, for OnNewLeader
 	case !now.Before(expiry):

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -63,6 +64,10 @@ type Lock struct {
 	toldRaw  []byte
 	holding  bool // our last successful write named us holder
 	readNext bool // the next Get reads the API (after a failed write)
+	// ourTerm is the lease duration we last wrote as holder; after we stop
+	// holding, Gets do not block until lostUntil (see Get).
+	ourTerm   time.Duration
+	lostUntil time.Time
 }
 
 var _ rl.Interface = (*Lock)(nil)
@@ -119,6 +124,7 @@ func (l *Lock) Forget() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.told, l.toldRaw = nil, nil
+	l.lostUntil = time.Time{}
 }
 
 // Identity returns the identity this lock writes as holder.
@@ -174,8 +180,25 @@ func (l *Lock) wrote(lease *coordinationv1.Lease, ler rl.LeaderElectionRecord, e
 		return
 	}
 	l.lease = lease.DeepCopy()
-	l.holding = ler.HolderIdentity != "" && ler.HolderIdentity == l.cfg.Identity
+	if ler.HolderIdentity != "" && ler.HolderIdentity == l.cfg.Identity {
+		l.holding = true
+		l.ourTerm = time.Duration(ler.LeaseDurationSeconds) * time.Second
+	} else {
+		l.stopHoldingLocked()
+	}
 	l.observeLocked(lease)
+}
+
+// stopHoldingLocked notes that we no longer hold the Lease. The elector that
+// held it goes on calling Get from its renew loop and its release, which must
+// not block; and the elector that follows it has seen nothing yet. So for one
+// of our terms, Gets return the newest record at once, from the watch: the
+// elector then judges expiry itself, as it does with client-go's LeaseLock.
+func (l *Lock) stopHoldingLocked() {
+	if l.holding {
+		l.lostUntil = l.clock.Now().Add(l.ourTerm)
+	}
+	l.holding = false
 }
 
 // RecordEvent records an Event on the Lease, as resourcelock.LeaseLock does.

@@ -233,3 +233,45 @@ func TestDeletedLease(t *testing.T) {
 		})
 	}
 }
+
+// After this process stops holding the Lease, the elector that held it goes
+// on calling Get from its renew loop and its release: those return at once,
+// from the watch, for one of our terms. Forget (for a new elector) makes the
+// next Get read the API, and the one after it block again.
+func TestGetDoesNotBlockRightAfterLosing(t *testing.T) {
+	ns, admin := cp.Namespace(t), cp.Client(t, cp.Admin)
+	api := &apiLog{}
+	l := newLock(t, ns, "l", "me", api)
+	ctx := context.Background()
+	if _, _, err := l.Get(ctx); !apierrors.IsNotFound(err) {
+		t.Fatalf("Get of a missing lease = %v, want NotFound", err)
+	}
+	now := metav1.Now()
+	if err := l.Create(ctx, rl.LeaderElectionRecord{HolderIdentity: "me", LeaseDurationSeconds: 30, AcquireTime: now, RenewTime: now}); err != nil {
+		t.Fatal(err)
+	}
+	putLease(t, admin, ns, "l", "other", 3600) // taken from us
+	if rec, _, err := l.Get(ctx); err != nil || rec.HolderIdentity != "other" {
+		t.Fatalf("holder's Get = %+v, %v; want the API's record, held by other", rec, err)
+	}
+	gets := len(api.since(time.Time{}, "get"))
+
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if rec, _, err := l.Get(short); err != nil || rec.HolderIdentity != "other" {
+		t.Errorf("Get right after losing = %+v, %v; want other at once", rec, err)
+	}
+	if n := len(api.since(time.Time{}, "get")); n != gets {
+		t.Errorf("Get right after losing read the API (%d GETs, want %d)", n, gets)
+	}
+
+	l.Forget()
+	if rec, _, err := l.Get(ctx); err != nil || rec.HolderIdentity != "other" {
+		t.Errorf("Get after Forget = %+v, %v; want other at once", rec, err)
+	}
+	blocked, cancel2 := context.WithTimeout(ctx, time.Second)
+	defer cancel2()
+	if _, _, err := l.Get(blocked); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("second Get after Forget = %v, want it blocked until its deadline", err)
+	}
+}
