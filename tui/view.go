@@ -221,14 +221,21 @@ func (m *Model) viewFooter(fullHelp bool) string {
 	if m.screen == screenDetail {
 		hints = m.keys.detailHelp()
 	}
-	hint := truncate(m.help.ShortHelpView(hints), m.width)
 	if m.screen == screenDetail {
-		return hint
+		return truncate(m.help.ShortHelpView(hints), m.width)
 	}
-	right := "sort: " + m.sortBy.String()
+	// An active filter must stay in sight: the hints make room for it. The
+	// sort is shown when it fits (the header's arrow shows it anyway).
 	if m.filterText != "" {
-		right = "filter: " + Inert(m.filterText) + "  " + right
+		right := "filter: " + truncate(Inert(m.filterText), max(1, m.width/3))
+		h := m.help
+		h.Width = max(1, m.width-ansi.StringWidth(right)-2)
+		hint := truncate(h.ShortHelpView(hints), h.Width)
+		pad := max(1, m.width-ansi.StringWidth(hint)-ansi.StringWidth(right))
+		return truncate(hint+strings.Repeat(" ", pad)+m.p.warn.on(right), m.width)
 	}
+	hint := truncate(m.help.ShortHelpView(hints), m.width)
+	right := "sort: " + m.sortBy.String()
 	pad := m.width - ansi.StringWidth(hint) - ansi.StringWidth(right)
 	if pad < 2 {
 		return hint
