@@ -59,6 +59,11 @@ func (e *election) loop(ctx context.Context) error {
 		e.run, e.cancelRun = run, cancel
 		e.mu.Unlock()
 
+		// A lock that remembers what it told the last elector (the fast
+		// lock) must forget it: the new elector has seen nothing.
+		if f, ok := e.lock.inner.(interface{ Forget() }); ok {
+			f.Forget()
+		}
 		le, err := leaderelection.NewLeaderElector(e.electorConfig(run))
 		if err != nil {
 			cancel()
@@ -81,6 +86,9 @@ func (e *election) loop(ctx context.Context) error {
 		e.log.Info("not leading; competing for the Lease again")
 	}
 	e.owner.removeLeaderFile()
+	if s, ok := e.lock.inner.(interface{ Stop() }); ok {
+		s.Stop() // the fast lock's watch
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.result

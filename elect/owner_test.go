@@ -154,7 +154,7 @@ func TestOwnerDeadlineTimer(t *testing.T) {
 	start := f.clock.Now()
 
 	f.clock.Step(4 * time.Second)
-	f.o.renewed(start.Add(3 * time.Second)) // a renewal that started at +3s succeeded
+	f.o.renewed(start.Add(3 * time.Second))            // a renewal that started at +3s succeeded
 	f.clock.Step(8*time.Second + 999*time.Millisecond) // +12.999s: 1ms before +3s + 10s
 	time.Sleep(20 * time.Millisecond)
 	if !f.statusExists() {
