@@ -1,0 +1,145 @@
+package endpoints
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	clocktesting "k8s.io/utils/clock/testing"
+)
+
+func TestMetricsValues(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps func(m *Metrics, clk *clocktesting.FakePassiveClock)
+		want  string // exposition text of the leader metrics
+	}{
+		{
+			name:  "fresh follower",
+			steps: func(*Metrics, *clocktesting.FakePassiveClock) {},
+			want: `
+leader_election_master_status{name="demo"} 0
+leader_elector_transitions_total 0
+leader_elector_renew_errors_total 0
+leader_elector_identity_collisions_total 0
+leader_elector_last_renew_timestamp_seconds 0
+leader_elector_seconds_since_last_renew NaN
+`,
+		},
+		{
+			name: "leading, renewed 3.5s ago",
+			steps: func(m *Metrics, clk *clocktesting.FakePassiveClock) {
+				m.SetLeader(true)
+				m.RenewSucceeded(clk.Now())
+				clk.SetTime(clk.Now().Add(3500 * time.Millisecond))
+			},
+			want: `
+leader_election_master_status{name="demo"} 1
+leader_elector_transitions_total 1
+leader_elector_renew_errors_total 0
+leader_elector_identity_collisions_total 0
+leader_elector_last_renew_timestamp_seconds 1.7640756e+09
+leader_elector_seconds_since_last_renew 3.5
+`,
+		},
+		{
+			name: "led twice, lost, with errors and a collision",
+			steps: func(m *Metrics, clk *clocktesting.FakePassiveClock) {
+				m.SetLeader(true)
+				m.SetLeader(true) // still the same term: not a transition
+				m.RenewSucceeded(clk.Now())
+				m.RenewFailed()
+				m.SetLeader(false)
+				m.SetLeader(true)
+				m.RenewSucceeded(clk.Now().Add(-time.Minute)) // older than the last: ignored
+				m.Collision()
+				m.RenewFailed()
+				m.SetLeader(false)
+				clk.SetTime(clk.Now().Add(10 * time.Second))
+			},
+			want: `
+leader_election_master_status{name="demo"} 0
+leader_elector_transitions_total 2
+leader_elector_renew_errors_total 2
+leader_elector_identity_collisions_total 1
+leader_elector_last_renew_timestamp_seconds 1.7640756e+09
+leader_elector_seconds_since_last_renew 10
+`,
+		},
+	}
+	names := []string{
+		"leader_election_master_status", "leader_elector_transitions_total",
+		"leader_elector_renew_errors_total", "leader_elector_identity_collisions_total",
+		"leader_elector_last_renew_timestamp_seconds", "leader_elector_seconds_since_last_renew",
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clocktesting.NewFakePassiveClock(time.Date(2025, 11, 25, 13, 0, 0, 0, time.UTC))
+			s := New(Options{LeaseName: "demo", Clock: clk})
+			tt.steps(s.Metrics(), clk)
+			got := scrape(t, s, names)
+			if got != strings.TrimSpace(tt.want) {
+				t.Errorf("metrics:\n%s\nwant:\n%s", got, strings.TrimSpace(tt.want))
+			}
+		})
+	}
+}
+
+// scrape fetches /metrics as Prometheus would and keeps the sample lines of
+// the named metrics, in the order given.
+func scrape(t *testing.T, s *Server, names []string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("/metrics: %d", rec.Code)
+	}
+	var out []string
+	for _, name := range names {
+		found := false
+		for _, line := range strings.Split(rec.Body.String(), "\n") {
+			if strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
+				out = append(out, line)
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestMetricsIncludeRuntimeCollectorsAndLint(t *testing.T) {
+	s := New(Options{LeaseName: "demo"})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, name := range []string{"go_goroutines", "go_memstats_alloc_bytes", "process_start_time_seconds"} {
+		if !strings.Contains(rec.Body.String(), "\n"+name+" ") {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	problems, err := testutil.GatherAndLint(s.Metrics().Gatherer(),
+		"leader_election_master_status", "leader_elector_transitions_total", "leader_elector_renew_errors_total",
+		"leader_elector_identity_collisions_total", "leader_elector_last_renew_timestamp_seconds", "leader_elector_seconds_since_last_renew")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("metric %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestMetricsRegistriesAreIndependent(t *testing.T) {
+	a := New(Options{LeaseName: "a"})
+	b := New(Options{LeaseName: "b"})
+	a.Metrics().SetLeader(true)
+	if got := testutil.ToFloat64(a.Metrics().masterStatus); got != 1 {
+		t.Fatalf("a's master status %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(b.Metrics().masterStatus); got != 0 {
+		t.Fatalf("b's master status %v after a became leader: registries share state", got)
+	}
+}
