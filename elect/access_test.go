@@ -1,0 +1,42 @@
+package elect
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+// The preflight asks one review per verb of RequiredAccess, with the
+// Lease's name where the rule may be limited by resourceNames, and names
+// every denied verb in one line. (Pure logic: the fake answers by verb; the
+// e2e test runs it against real RBAC.)
+func TestPreflightNamesMissingVerbs(t *testing.T) {
+	cfg := Config{LeaseName: "lock", Namespace: "ns"}
+	client := fake.NewClientset()
+	var asked []string
+	client.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		r := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+		at := r.Spec.ResourceAttributes
+		asked = append(asked, at.Verb+" "+at.Resource+"/"+at.Name)
+		r.Status.Allowed = !(at.Verb == "update" || (at.Verb == "patch" && at.Resource == "events"))
+		return true, r, nil
+	})
+	err := preflight(context.Background(), client, cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		t.Fatal("preflight passed with verbs denied")
+	}
+	want := "RBAC: not allowed to update leases.coordination.k8s.io/lock, patch events in namespace ns; bind a Role granting them (the example in deploy/rbac.yaml)"
+	if err.Error() != want {
+		t.Errorf("error\n %q\nwant\n %q", err, want)
+	}
+	wantAsked := "get leases/lock,update leases/lock,list leases/lock,watch leases/lock,create leases/,create events/,patch events/"
+	if got := strings.Join(asked, ","); got != wantAsked {
+		t.Errorf("asked %s\nwant  %s", got, wantAsked)
+	}
+}
