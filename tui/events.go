@@ -39,12 +39,13 @@ func (m *Model) apply(ev *watch.Event) {
 	if old, ok := m.store.rows[ev.Lease.Key()]; ok {
 		prevHolder = old.lease.Holder
 	}
-	r, _, holderChanged := m.store.upsert(&ev.Lease)
-	if m.sortBy.movesOnRenewal() || holderChanged && (m.filterText != "" || m.sortBy == sortHolder) {
-		m.store.dirty = true
-	}
-	if m.sortBy == sortTransitions && ev.Type == watch.EventTransition {
-		m.store.dirty = true
+	r, _, holderChanged := m.store.upsert(&ev.Lease, m.now)
+	switch {
+	case holderChanged && m.filterText != "":
+		m.store.dirty = true // the row may enter or leave the filter
+	case m.sortBy.movesOnRenewal(), holderChanged && m.sortBy == sortHolder,
+		m.sortBy == sortTransitions && ev.Type == watch.EventTransition:
+		m.store.unsorted = true
 	}
 	switch ev.Type {
 	case watch.EventTransition:

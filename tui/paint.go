@@ -29,13 +29,22 @@ func (p paint) on(s string) string {
 	return p.pre + s + p.post
 }
 
+// cells is the width of s in terminal cells; printable ASCII (nearly every
+// Kubernetes name) is measured without grapheme segmentation.
+func cells(s string) int {
+	if isPlainASCII(s) {
+		return len(s)
+	}
+	return ansi.StringWidth(s)
+}
+
 // fit pads or truncates s (printable, no escapes: it went through Inert) to
 // exactly w cells, with an ellipsis when cut.
 func fit(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	n := ansi.StringWidth(s)
+	n := cells(s)
 	if n == w {
 		return s
 	}
@@ -43,7 +52,7 @@ func fit(s string, w int) string {
 		return s + strings.Repeat(" ", w-n)
 	}
 	t := ansi.Truncate(s, w, "…")
-	if tw := ansi.StringWidth(t); tw < w {
+	if tw := cells(t); tw < w {
 		t += strings.Repeat(" ", w-tw) // a wide rune did not fit
 	}
 	return t
@@ -51,7 +60,7 @@ func fit(s string, w int) string {
 
 // fitRight is fit with the text against the right edge (numbers).
 func fitRight(s string, w int) string {
-	n := ansi.StringWidth(s)
+	n := cells(s)
 	if n >= w {
 		return fit(s, w)
 	}
@@ -62,7 +71,7 @@ func fitRight(s string, w int) string {
 // identities differ in their tail (a pod's hash), so "my-con…4-x2x9k"
 // says more than "my-controller…".
 func fitMiddle(s string, w int) string {
-	if ansi.StringWidth(s) <= w {
+	if cells(s) <= w {
 		return fit(s, w)
 	}
 	return fit(middle(s, w), w)
@@ -70,7 +79,7 @@ func fitMiddle(s string, w int) string {
 
 // middle shortens s to at most w cells with an ellipsis in the middle.
 func middle(s string, w int) string {
-	n := ansi.StringWidth(s)
+	n := cells(s)
 	if n <= w {
 		return s
 	}

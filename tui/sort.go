@@ -30,29 +30,32 @@ func (k sortKey) movesOnRenewal() bool {
 	return k == sortExpiry || k == sortRenewed || k == sortStatus
 }
 
-// refresh rebuilds the visible rows if membership or order may have changed.
-// It runs once per batch of events or per tick, never once per event.
+// refresh rebuilds the visible rows if membership may have changed, or
+// re-sorts them if only their order may have. It runs once per batch of
+// events, per tick or per key, never once per event.
 func (m *Model) refresh() {
 	s := m.store
-	if !s.dirty {
+	if !s.dirty && !s.unsorted {
 		return
 	}
-	s.dirty = false
 	selected := m.selectedKey()
-	s.visible = s.visible[:0]
-	s.widest = widestStrings{}
-	needle := strings.ToLower(m.filterText)
-	hideNodes := m.hideNodeLeases()
-	for _, r := range s.rows {
-		if hideNodes && r.node {
-			continue
+	if s.dirty {
+		s.visible = s.visible[:0]
+		s.widest = widestStrings{}
+		needle := strings.ToLower(m.filterText)
+		hideNodes := m.hideNodeLeases()
+		for _, r := range s.all {
+			if hideNodes && r.node {
+				continue
+			}
+			if needle != "" && !strings.Contains(r.lowerKey, needle) {
+				continue
+			}
+			s.visible = append(s.visible, r)
+			s.widest.grow(r)
 		}
-		if needle != "" && !strings.Contains(r.lowerKey, needle) {
-			continue
-		}
-		s.visible = append(s.visible, r)
-		s.widest.grow(r)
 	}
+	s.dirty, s.unsorted = false, false
 	now := m.now
 	by := m.sortBy
 	slices.SortFunc(s.visible, func(a, b *row) int {

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
-
 	"github.com/leader-elector/leader-elector/watch"
 )
 
@@ -17,15 +15,19 @@ const nodeLeaseNamespace = "kube-node-lease"
 const historyPerLease = 20
 
 // row is one Lease as the dashboard keeps it: the latest state from watch
-// plus the inert strings rendered from it, computed once per change rather
-// than once per frame.
+// plus the inert strings rendered from it and their widths, computed once
+// per change rather than once per frame.
 type row struct {
 	key   string
 	lease watch.LeaseState
 	node  bool // in kube-node-lease
+	idx   int  // position in store.all
 
-	ns, name, holder string // Inert forms
-	lowerKey         string // lower-cased "ns/name holder" for the filter
+	ns, name, holder    string // Inert forms
+	nsW, nameW, holderW int    // their widths in cells
+	lowerKey            string // lower-cased "ns/name holder" for the filter
+
+	counted badge // the badge this row adds to store.tally
 
 	history []transition // this Lease's transitions, oldest first, bounded
 }
@@ -34,18 +36,18 @@ type row struct {
 // It reports whether the holder changed (which may move the row under a
 // filter or a holder sort).
 func (r *row) set(s *watch.LeaseState) (holderChanged bool) {
-	holderChanged = r.lease.Holder != s.Holder || r.key == ""
-	nameChanged := r.key == ""
+	isNew := r.key == ""
+	holderChanged = r.lease.Holder != s.Holder || isNew
 	r.lease = *s
-	if nameChanged {
+	if isNew {
 		r.key = s.Key()
 		r.ns, r.name = Inert(s.Namespace), Inert(s.Name)
+		r.nsW, r.nameW = cells(r.ns), cells(r.name)
 		r.node = s.Namespace == nodeLeaseNamespace
 	}
 	if holderChanged {
 		r.holder = Inert(s.Holder)
-	}
-	if holderChanged || nameChanged {
+		r.holderW = cells(r.holder)
 		r.lowerKey = strings.ToLower(r.ns + "/" + r.name + " " + r.holder)
 	}
 	return holderChanged
@@ -61,19 +63,29 @@ type transition struct {
 	released bool // the holder let go; to is empty
 }
 
-// store is the set of Leases: a map for O(1) updates by key, and the
-// visible slice (filtered and sorted) rebuilt only when marked dirty.
+// store is the set of Leases: a map for O(1) updates by key, a slice of
+// all rows for fast scans, and the visible slice (filtered and sorted),
+// rebuilt only when marked dirty and re-sorted only when marked unsorted.
 type store struct {
 	rows    map[string]*row
+	all     []*row
 	visible []*row
-	// dirty: membership or order of visible may be stale.
+	// dirty: membership of visible may be stale (rebuild and sort).
 	dirty bool
-	// counts by badge over every row, node Leases included (kept as they
-	// change so the status line costs nothing per frame).
+	// unsorted: only the order of visible may be stale (sort).
+	unsorted bool
+	// tally counts rows by badge, node Leases apart, kept per update and
+	// recounted per tick (when time alone turns held into expired); the
+	// status line reads it instead of scanning every row per frame.
+	tally    [2][badgeHeld + 1]int
 	nodeRows int
 	// widest inert strings among visible rows, so columns are no wider
 	// than their content; grown per update, recomputed on rebuild.
 	widest widestStrings
+}
+
+func newStore() *store {
+	return &store{rows: make(map[string]*row)}
 }
 
 // widestStrings are cell widths of the longest namespace, name and holder.
@@ -81,36 +93,44 @@ type widestStrings struct{ ns, name, holder int }
 
 // grow widens w to fit r.
 func (w *widestStrings) grow(r *row) {
-	w.ns = max(w.ns, ansi.StringWidth(r.ns))
-	w.name = max(w.name, ansi.StringWidth(r.name))
-	w.holder = max(w.holder, ansi.StringWidth(r.holder))
+	w.ns = max(w.ns, r.nsW)
+	w.name = max(w.name, r.nameW)
+	w.holder = max(w.holder, r.holderW)
 }
 
-func newStore() *store {
-	return &store{rows: make(map[string]*row)}
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
-// upsert applies a state; it returns the row and whether it is new and
-// whether its holder changed.
-func (s *store) upsert(l *watch.LeaseState) (r *row, isNew, holderChanged bool) {
+// upsert applies a state judged at now; it returns the row, whether it is
+// new and whether its holder changed. O(1).
+func (s *store) upsert(l *watch.LeaseState, now time.Time) (r *row, isNew, holderChanged bool) {
 	key := l.Key()
 	r, ok := s.rows[key]
 	if !ok {
-		r = &row{}
+		r = &row{idx: len(s.all)}
 		s.rows[key] = r
+		s.all = append(s.all, r)
 		s.dirty = true
+	} else {
+		s.tally[b2i(r.node)][r.counted]--
 	}
 	holderChanged = r.set(l)
-	if !ok || holderChanged {
-		s.widest.grow(r)
-	}
 	if !ok && r.node {
 		s.nodeRows++
+	}
+	r.counted = badgeOf(&r.lease, now)
+	s.tally[b2i(r.node)][r.counted]++
+	if !ok || holderChanged {
+		s.widest.grow(r)
 	}
 	return r, !ok, holderChanged
 }
 
-// remove forgets a Lease.
+// remove forgets a Lease. O(1): the last row takes its place in all.
 func (s *store) remove(key string) {
 	r, ok := s.rows[key]
 	if !ok {
@@ -119,8 +139,21 @@ func (s *store) remove(key string) {
 	if r.node {
 		s.nodeRows--
 	}
+	s.tally[b2i(r.node)][r.counted]--
+	last := s.all[len(s.all)-1]
+	s.all[r.idx], last.idx = last, r.idx
+	s.all = s.all[:len(s.all)-1]
 	delete(s.rows, key)
 	s.dirty = true
+}
+
+// recount judges every row's badge again at now.
+func (s *store) recount(now time.Time) {
+	s.tally = [2][badgeHeld + 1]int{}
+	for _, r := range s.all {
+		r.counted = badgeOf(&r.lease, now)
+		s.tally[b2i(r.node)][r.counted]++
+	}
 }
 
 // addHistory appends t to the Lease's own bounded history.

@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/charmbracelet/x/ansi"
 )
 
 // viewTransitions renders the pane of holder changes, newest first.
@@ -37,7 +35,7 @@ func (m *Model) viewTransitions(b *strings.Builder, height int) {
 		if j < 0 {
 			break
 		}
-		keyW = max(keyW, ansi.StringWidth(m.transitions[j].key))
+		keyW = max(keyW, cells(m.transitions[j].key))
 	}
 	keyW = min(keyW, max(12, m.width/3))
 	for i := 0; i < rows; i++ {
@@ -68,8 +66,8 @@ func (m *Model) transitionLine(t *transition, keyW, width int) string {
 	} else if t.hasGap {
 		suffix = "  gap " + age(t.gap)
 	}
-	avail := width - ansi.StringWidth(s.String()) - ansi.StringWidth(suffix) - ansi.StringWidth(arrow)
-	fw, tw := ansi.StringWidth(from), ansi.StringWidth(to)
+	avail := width - cells(s.String()) - cells(suffix) - cells(arrow)
+	fw, tw := cells(from), cells(to)
 	if fw+tw > avail && avail > 2 {
 		half := avail / 2
 		switch {

@@ -21,8 +21,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if t := time.Time(msg); t.After(m.now) {
 			m.now = t
 		}
+		m.store.recount(m.now)
 		if m.sortBy == sortStatus {
-			m.store.dirty = true // a countdown reaching zero moves a row
+			m.store.unsorted = true // a countdown reaching zero moves a row
 		}
 		m.refresh()
 		m.syncDetail()
@@ -100,7 +101,7 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		return m.filter.Focus()
 	case key.Matches(msg, k.Sort):
 		m.sortBy = (m.sortBy + 1) % sortKeys
-		m.store.dirty = true
+		m.store.unsorted = true
 		m.refresh()
 	case key.Matches(msg, k.Pane):
 		m.focus = 1 - m.focus

@@ -56,9 +56,9 @@ func (m *Model) viewTop() string {
 	conn, plainConn := m.connText()
 	const sep = "  │  "
 	width := func() int {
-		n := ansi.StringWidth(plainConn) + 2
+		n := cells(plainConn) + 2
 		for _, p := range pieces {
-			n += ansi.StringWidth(p.plain) + 5
+			n += cells(p.plain) + 5
 		}
 		return n
 	}
@@ -84,7 +84,7 @@ func (m *Model) viewTop() string {
 		left += p.styled
 		plainLeft += p.plain
 	}
-	pad := m.width - ansi.StringWidth(plainLeft) - ansi.StringWidth(plainConn)
+	pad := m.width - cells(plainLeft) - cells(plainConn)
 	if pad < 1 {
 		return truncate(plainLeft+" "+plainConn, m.width)
 	}
@@ -102,15 +102,16 @@ func (t *text) add(p paint, s string) {
 // counts is "12 leases 9 held 1 expired ..." over the rows not hidden, and
 // a short form with the problems only ("12 leases, 1 expired").
 func (m *Model) counts() (full, short text) {
-	var n [badgeHeld + 1]int
-	total := 0
 	hide := m.hideNodeLeases()
-	for _, r := range m.store.rows {
-		if hide && r.node {
-			continue
+	n := m.store.tally[0]
+	if !hide {
+		for i, c := range m.store.tally[1] {
+			n[i] += c
 		}
-		n[badgeOf(&r.lease, m.now)]++
-		total++
+	}
+	total := 0
+	for _, c := range n {
+		total += c
 	}
 	word := " leases"
 	if total == 1 {
@@ -229,14 +230,14 @@ func (m *Model) viewFooter(fullHelp bool) string {
 	if m.filterText != "" {
 		right := "filter: " + truncate(Inert(m.filterText), max(1, m.width/3))
 		h := m.help
-		h.Width = max(1, m.width-ansi.StringWidth(right)-2)
+		h.Width = max(1, m.width-cells(right)-2)
 		hint := truncate(h.ShortHelpView(hints), h.Width)
-		pad := max(1, m.width-ansi.StringWidth(hint)-ansi.StringWidth(right))
+		pad := max(1, m.width-cells(hint)-cells(right))
 		return truncate(hint+strings.Repeat(" ", pad)+m.p.warn.on(right), m.width)
 	}
 	hint := truncate(m.help.ShortHelpView(hints), m.width)
 	right := "sort: " + m.sortBy.String()
-	pad := m.width - ansi.StringWidth(hint) - ansi.StringWidth(right)
+	pad := m.width - cells(hint) - cells(right)
 	if pad < 2 {
 		return hint
 	}
@@ -245,7 +246,7 @@ func (m *Model) viewFooter(fullHelp bool) string {
 
 // truncate cuts an escape-free string to w cells.
 func truncate(s string, w int) string {
-	if ansi.StringWidth(s) <= w {
+	if cells(s) <= w {
 		return s
 	}
 	return ansi.Truncate(s, w, "…")
