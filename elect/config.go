@@ -118,14 +118,15 @@ func (c Config) validateTimings() error {
 	if c.RenewDeadline <= time.Duration(1.2*float64(c.RetryPeriod)) {
 		return exitcode.Configf("--renew-deadline %v must be greater than 1.2 x --retry-period %v (client-go's rule); lower the retry period", c.RenewDeadline, c.RetryPeriod)
 	}
-	if c.LeaseDuration <= c.RenewDeadline+c.RetryPeriod {
-		return exitcode.Configf("--lease-duration %v must be greater than --renew-deadline + --retry-period (%v): a leader may act until its last renewal + both; raise the lease duration", c.LeaseDuration, c.RenewDeadline+c.RetryPeriod)
+	// Written as a difference: the sum of two huge durations overflows.
+	if c.LeaseDuration-c.RenewDeadline <= c.RetryPeriod {
+		return exitcode.Configf("--lease-duration %v must be greater than --renew-deadline %v + --retry-period %v: a leader may act until its last renewal + both; raise the lease duration", c.LeaseDuration, c.RenewDeadline, c.RetryPeriod)
 	}
 	if len(c.Command) > 0 {
 		if c.Grace <= 0 {
 			return exitcode.Configf("--grace is %v; it must be greater than zero (the child's time between SIGTERM and SIGKILL)", c.Grace)
 		}
-		if max := c.RenewDeadline - 2*c.RetryPeriod; c.Grace > max {
+		if max := c.RenewDeadline - c.RetryPeriod - c.RetryPeriod; c.Grace > max {
 			return exitcode.Configf("--grace %v does not fit: the child's stop begins at renew deadline - grace, which must leave two retry periods to renew (at most %v = --renew-deadline - 2 x --retry-period); lower --grace or raise --renew-deadline", c.Grace, max)
 		}
 	}

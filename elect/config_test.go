@@ -46,7 +46,7 @@ func TestValidate(t *testing.T) {
 		{"fractional lease duration", func(c *Config) { c.LeaseDuration = 15500 * time.Millisecond }, "not whole seconds"},
 		{"lease not above deadline", func(c *Config) { c.LeaseDuration = 10 * time.Second }, "must be greater than --renew-deadline"},
 		{"deadline not above 1.2 retry", func(c *Config) { c.RetryPeriod = 9 * time.Second }, "1.2 x --retry-period"},
-		{"lease not above deadline + retry", func(c *Config) { c.LeaseDuration = 12 * time.Second; c.RetryPeriod = 2 * time.Second }, "--renew-deadline + --retry-period"},
+		{"lease not above deadline + retry", func(c *Config) { c.LeaseDuration = 12 * time.Second; c.RetryPeriod = 2 * time.Second }, "must be greater than --renew-deadline 10s + --retry-period 2s"},
 		{"lease just above deadline + retry", func(c *Config) { c.LeaseDuration = 13 * time.Second }, ""},
 		{"grace too long for the margin", func(c *Config) { c.Command = []string{"x"}; c.Grace = 7 * time.Second }, "--grace 7s does not fit"},
 		{"zero grace in exec mode", func(c *Config) { c.Command = []string{"x"}; c.Grace = 0 }, "--grace is 0s"},

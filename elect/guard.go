@@ -89,6 +89,12 @@ func (g *guardLock) Get(ctx context.Context) (*rl.LeaderElectionRecord, []byte, 
 			g.foreign, g.collided = recordKey{}, false
 		}
 		g.mu.Unlock()
+		if !mine && g.owner.isLeading() {
+			// Someone took or cleared the Lease: we lost it, whatever
+			// client-go concludes later.
+			g.log.Warn("the Lease is no longer ours; stepping down at once", "holder", rec.HolderIdentity)
+			g.owner.endTerm("another holder took the Lease")
+		}
 		return rec, raw, nil
 	}
 	k := keyOf(*rec)

@@ -207,3 +207,22 @@ func TestGuardRenewalStartTime(t *testing.T) {
 		t.Errorf("last renewal recorded at %v, want its start %v", got, start)
 	}
 }
+
+// A leader that reads another holder in the Lease steps down at once,
+// without waiting for client-go's renew deadline.
+func TestGuardAnotherHolderEndsTerm(t *testing.T) {
+	f := newGuardFixture(t)
+	run := f.o.newRun()
+	f.g.Create(context.Background(), f.record("me"))
+	f.o.startTerm(context.Background(), run)
+	f.inner.store(f.record("intruder"))
+	if got := f.get().HolderIdentity; got != "intruder" {
+		t.Fatalf("holder %q", got)
+	}
+	if f.statusExists() {
+		t.Errorf("the status file outlived the sight of another holder")
+	}
+	if len(f.collisions) != 0 {
+		t.Errorf("another identity is not a collision")
+	}
+}
