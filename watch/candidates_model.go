@@ -10,7 +10,7 @@ import (
 // namespace/leaseName and appends a candidates event when that Lease is
 // known. Candidates of Leases not seen yet are kept for when they appear.
 func (m *Model) SetCandidate(dst []Event, namespace, leaseName string, c Candidate, now time.Time) []Event {
-	key := namespace + "/" + leaseName
+	key := leaseKey{namespace, leaseName}
 	old := m.candidates[key]
 	i := slices.IndexFunc(old, func(o Candidate) bool { return o.Name == c.Name })
 	// Copy on write: states handed out in events share the old slice.
@@ -27,7 +27,7 @@ func (m *Model) SetCandidate(dst []Event, namespace, leaseName string, c Candida
 
 // DeleteCandidate forgets a LeaseCandidate.
 func (m *Model) DeleteCandidate(dst []Event, namespace, leaseName, name string, now time.Time) []Event {
-	key := namespace + "/" + leaseName
+	key := leaseKey{namespace, leaseName}
 	old := m.candidates[key]
 	i := slices.IndexFunc(old, func(o Candidate) bool { return o.Name == name })
 	if i < 0 {
@@ -43,7 +43,7 @@ func (m *Model) DeleteCandidate(dst []Event, namespace, leaseName, name string, 
 	return m.candidatesChanged(dst, key, now)
 }
 
-func (m *Model) candidatesChanged(dst []Event, key string, now time.Time) []Event {
+func (m *Model) candidatesChanged(dst []Event, key leaseKey, now time.Time) []Event {
 	e, ok := m.leases[key]
 	if !ok {
 		return dst

@@ -23,13 +23,16 @@ type Model struct {
 	FlapThreshold int
 	FlapWindow    time.Duration
 
-	leases map[string]*entry
+	leases map[leaseKey]*entry
 	timers deadlineHeap
 
 	pods       func(namespace, name string) bool // nil until the Pod cache synced
 	byHolder   map[string]map[*entry]struct{}    // "ns/holder" -> judged leases held by it
-	candidates map[string][]Candidate            // lease key -> its candidates
+	candidates map[leaseKey][]Candidate          // a Lease's candidates
 }
+
+// leaseKey identifies a Lease without building a "ns/name" string per update.
+type leaseKey struct{ namespace, name string }
 
 // entry is one Lease's state plus what the state machine remembers about
 // its past.
@@ -45,6 +48,7 @@ type entry struct {
 	// judged: registered in byHolder under judgedKey.
 	judgedKey string
 
+	deleted  bool
 	deadline time.Time // zero: no timer
 	heapIdx  int       // -1 when not in the heap
 }
@@ -55,9 +59,9 @@ func NewModel(skew time.Duration, flapThreshold int, flapWindow time.Duration) *
 		Skew:          skew,
 		FlapThreshold: flapThreshold,
 		FlapWindow:    flapWindow,
-		leases:        make(map[string]*entry),
+		leases:        make(map[leaseKey]*entry),
 		byHolder:      make(map[string]map[*entry]struct{}),
-		candidates:    make(map[string][]Candidate),
+		candidates:    make(map[leaseKey][]Candidate),
 	}
 }
 
@@ -66,7 +70,7 @@ func (m *Model) Len() int { return len(m.leases) }
 
 // Get returns a copy of one Lease's state.
 func (m *Model) Get(namespace, name string) (LeaseState, bool) {
-	e, ok := m.leases[namespace+"/"+name]
+	e, ok := m.leases[leaseKey{namespace, name}]
 	if !ok {
 		return LeaseState{}, false
 	}
@@ -76,7 +80,7 @@ func (m *Model) Get(namespace, name string) (LeaseState, bool) {
 // Apply feeds the current version of a Lease observed at now and appends
 // the events it means to dst.
 func (m *Model) Apply(dst []Event, l *coordinationv1.Lease, now time.Time) []Event {
-	key := l.Namespace + "/" + l.Name
+	key := leaseKey{l.Namespace, l.Name}
 	e, ok := m.leases[key]
 	if !ok {
 		e = &entry{heapIdx: -1}
@@ -155,12 +159,13 @@ func (m *Model) Apply(dst []Event, l *coordinationv1.Lease, now time.Time) []Eve
 
 // Delete forgets a Lease and appends its deleted event.
 func (m *Model) Delete(dst []Event, namespace, name string, now time.Time) []Event {
-	key := namespace + "/" + name
+	key := leaseKey{namespace, name}
 	e, ok := m.leases[key]
 	if !ok {
 		return dst
 	}
 	delete(m.leases, key)
+	e.deleted = true
 	m.unjudge(e)
 	e.deadline = time.Time{}
 	m.reschedule(e)
@@ -191,7 +196,9 @@ func (m *Model) fill(e *entry, l *coordinationv1.Lease) {
 	if s.Strategy != nil {
 		st.Strategy = string(*s.Strategy)
 	}
-	st.Candidates = m.candidates[st.Namespace+"/"+st.Name]
+	if len(m.candidates) > 0 {
+		st.Candidates = m.candidates[leaseKey{st.Namespace, st.Name}]
+	}
 }
 
 // judgeNew sets the status of a Lease seen for the first time. We have
@@ -264,7 +271,7 @@ func (m *Model) NextDeadline() (time.Time, bool) {
 // held, and the end of its flapping window while flapping.
 func (m *Model) reschedule(e *entry) {
 	var d time.Time
-	if _, live := m.leases[e.st.Key()]; live {
+	if !e.deleted {
 		if e.st.Status == StatusHeld {
 			d = e.st.ExpiresAt
 		}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's CPU times: 100 on
+// every Linux architecture Go supports.
+const clockTicks = 100
+
+// watcherProc is one watcher under measurement; its stdout is counted line
+// by line (one line per event for both tools).
+type watcherProc struct {
+	name         string
+	cmd          *exec.Cmd
+	syncedMarker string // a line containing this means the initial list is done
+	syncedLines  int    // or: this many lines mean it
+
+	lines  atomic.Int64
+	synced chan struct{}
+	stderr bytes.Buffer
+}
+
+func (w *watcherProc) start() error {
+	out, err := w.cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	w.cmd.Stderr = &w.stderr
+	w.synced = make(chan struct{})
+	if err := w.cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", w.name, err)
+	}
+	go w.count(out)
+	return nil
+}
+
+func (w *watcherProc) count(out io.Reader) {
+	r := bufio.NewReaderSize(out, 1<<20)
+	done := false
+	for {
+		line, err := r.ReadSlice('\n')
+		if len(line) > 0 && err != bufio.ErrBufferFull {
+			n := w.lines.Add(1)
+			if !done && (w.syncedMarker != "" && bytes.Contains(line, []byte(w.syncedMarker)) || w.syncedLines > 0 && n >= int64(w.syncedLines)) {
+				done = true
+				close(w.synced)
+			}
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}
+
+func (w *watcherProc) waitSynced(ctx context.Context, timeout time.Duration) error {
+	select {
+	case <-w.synced:
+		return nil
+	case <-time.After(timeout):
+		return fmt.Errorf("%s did not list the Leases within %s; stderr: %s", w.name, timeout, strings.TrimSpace(w.stderr.String()))
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *watcherProc) stop() {
+	if w.cmd.Process != nil {
+		_ = w.cmd.Process.Signal(syscall.SIGTERM)
+		_ = w.cmd.Wait()
+	}
+}
+
+// sample is a process's counters at one instant.
+type sample struct {
+	cpu      time.Duration
+	rssKB    int64
+	hwmKB    int64
+	lines    int64
+	sampleAt time.Time
+}
+
+func (w *watcherProc) sample() sample {
+	pid := w.cmd.Process.Pid
+	s := sample{cpu: procCPU(fmt.Sprintf("/proc/%d/stat", pid)), lines: w.lines.Load(), sampleAt: time.Now()}
+	s.rssKB, s.hwmKB = procMem(pid)
+	return s
+}
+
+// procCPU reads utime+stime from a /proc stat file.
+func procCPU(path string) time.Duration {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which may hold spaces, in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+func selfCPU() time.Duration { return procCPU("/proc/self/stat") }
+
+// procMem reads VmRSS and VmHWM (peak RSS) in kB.
+func procMem(pid int) (rss, hwm int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = v
+		case "VmHWM:":
+			hwm = v
+		}
+	}
+	return rss, hwm
+}
+
+// printTable prints each watcher's figures over the window and, when
+// kubectl ran, ours as ratios of its.
+func printTable(out io.Writer, ws []*watcherProc, before, after []sample, elapsed time.Duration) {
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "watcher\tupdates/s\tCPU s/1,000 updates\tCPU % of a core\tRSS MB\tpeak RSS MB\t")
+	type fig struct{ rate, per1k, pct, rss, hwm float64 }
+	figs := make([]fig, len(ws))
+	for i, w := range ws {
+		lines := float64(after[i].lines - before[i].lines)
+		cpu := (after[i].cpu - before[i].cpu).Seconds()
+		f := fig{
+			rate:  lines / elapsed.Seconds(),
+			per1k: 1000 * cpu / max(lines, 1),
+			pct:   100 * cpu / elapsed.Seconds(),
+			rss:   float64(after[i].rssKB) / 1024,
+			hwm:   float64(after[i].hwmKB) / 1024,
+		}
+		figs[i] = f
+		fmt.Fprintf(tw, "%s\t%.0f\t%.3f\t%.1f\t%.1f\t%.1f\t\n", w.name, f.rate, f.per1k, f.pct, f.rss, f.hwm)
+	}
+	if len(ws) == 2 {
+		o, k := figs[0], figs[1]
+		fmt.Fprintf(tw, "ratio leader-elector / kubectl\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n",
+			o.rate/k.rate, o.per1k/k.per1k, o.pct/k.pct, o.rss/k.rss, o.hwm/k.hwm)
+	}
+	_ = tw.Flush()
+}
