@@ -1,0 +1,559 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/yaml"
+
+	"github.com/leader-elector/leader-elector/elect"
+)
+
+// deployDir holds the example manifests users copy.
+const deployDir = "../deploy"
+
+// The names the example manifests use; the README tells users to rename
+// them together.
+const (
+	exampleSA       = "myapp-leader-elector"
+	exampleLease    = "myapp-lock"
+	exampleViewers  = "leader-elector-viewers"
+	statusMountPath = "/var/run/leader"
+)
+
+// rbacAccess is one permission the sidecar needs: verb on group/resource, on
+// its own Lease only when named.
+type rbacAccess struct {
+	Group, Resource, Verb string
+	Named                 bool // limited to the Lease's name by resourceNames
+}
+
+// sidecarAccess flattens elect.RequiredAccess, the one list the sidecar's
+// preflight also checks, so a change there fails this test until
+// deploy/rbac.yaml follows.
+func sidecarAccess() []rbacAccess {
+	var out []rbacAccess
+	for _, r := range elect.RequiredAccess {
+		for _, v := range r.Verbs {
+			out = append(out, rbacAccess{r.Group, r.Resource, v, r.ByName})
+		}
+	}
+	return out
+}
+
+// TestManifestsApply applies every example manifest to the real API server,
+// strictly (an unknown or misspelt field is an error, as a typo must be), into
+// a fresh namespace, and checks what users rely on: the Role grants exactly
+// what the sidecar needs, the Deployment shares the status file's directory
+// between the two containers, and the sidecar's ServiceAccount can do what it
+// must and nothing else.
+func TestManifestsApply(t *testing.T) {
+	ns := cp.Namespace(t)
+	objs := readManifests(t)
+	applied := applyManifests(t, cp.Admin, ns, objs)
+
+	t.Run("every kind is there", func(t *testing.T) {
+		var kinds []string
+		for _, o := range applied {
+			kinds = append(kinds, o.GetKind())
+		}
+		for _, want := range []string{"ServiceAccount", "Role", "RoleBinding", "Deployment", "ClusterRole", "ClusterRoleBinding"} {
+			if !slices.Contains(kinds, want) {
+				t.Errorf("no %s in %s (found %v)", want, deployDir, kinds)
+			}
+		}
+	})
+
+	t.Run("role grants exactly the required access", func(t *testing.T) {
+		var role rbacv1.Role
+		fromUnstructured(t, findManifest(t, applied, "Role", exampleSA), &role)
+		got := ruleGrants(role.Rules)
+		want := map[string]bool{}
+		for _, a := range sidecarAccess() {
+			want[a.key()] = true
+		}
+		for k := range want {
+			if !got[k] {
+				t.Errorf("Role %s does not grant %s", role.Name, k)
+			}
+		}
+		for k := range got {
+			if !want[k] {
+				t.Errorf("Role %s grants %s, which the sidecar does not need", role.Name, k)
+			}
+		}
+	})
+
+	t.Run("deployment shares the status directory", func(t *testing.T) {
+		var d appsv1.Deployment
+		fromUnstructured(t, findManifest(t, applied, "Deployment", "myapp"), &d)
+		checkDeployment(t, &d)
+	})
+
+	t.Run("sidecar service account", func(t *testing.T) {
+		sa := rest.ImpersonationConfig{
+			UserName: fmt.Sprintf("system:serviceaccount:%s:%s", ns, exampleSA),
+			Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+		}
+		var checks []accessCheck
+		for _, a := range sidecarAccess() {
+			attr := authorizationv1.ResourceAttributes{Namespace: ns, Group: a.Group, Resource: a.Resource, Verb: a.Verb}
+			if a.Named {
+				attr.Name = exampleLease
+			}
+			checks = append(checks, accessCheck{attr, true})
+		}
+		lease := func(verb, name, namespace string) authorizationv1.ResourceAttributes {
+			return authorizationv1.ResourceAttributes{Namespace: namespace, Group: "coordination.k8s.io", Resource: "leases", Verb: verb, Name: name}
+		}
+		checks = append(checks,
+			accessCheck{lease("delete", exampleLease, ns), false},
+			accessCheck{lease("patch", exampleLease, ns), false},
+			accessCheck{lease("update", "someone-elses-lock", ns), false},
+			accessCheck{lease("get", "someone-elses-lock", ns), false},
+			accessCheck{lease("list", "", ns), false}, // every Lease of the namespace
+			accessCheck{lease("create", exampleLease, "kube-system"), false},
+			accessCheck{lease("update", exampleLease, "kube-system"), false},
+			accessCheck{authorizationv1.ResourceAttributes{Namespace: ns, Resource: "secrets", Verb: "get"}, false},
+			accessCheck{authorizationv1.ResourceAttributes{Namespace: ns, Resource: "events", Verb: "delete"}, false},
+			accessCheck{authorizationv1.ResourceAttributes{Namespace: "kube-system", Resource: "events", Verb: "create"}, false},
+		)
+		checkAccess(t, sa, checks)
+	})
+
+	t.Run("watch viewers are read-only", func(t *testing.T) {
+		viewer := rest.ImpersonationConfig{UserName: "jane", Groups: []string{exampleViewers, "system:authenticated"}}
+		ra := func(verb, group, resource, namespace string) authorizationv1.ResourceAttributes {
+			return authorizationv1.ResourceAttributes{Namespace: namespace, Group: group, Resource: resource, Verb: verb}
+		}
+		checkAccess(t, viewer, []accessCheck{
+			{ra("list", "coordination.k8s.io", "leases", ""), true}, // watch -A
+			{ra("watch", "coordination.k8s.io", "leases", ""), true},
+			{ra("get", "coordination.k8s.io", "leases", ns), true},
+			{ra("list", "", "pods", ""), true},
+			{ra("watch", "", "pods", ns), true},
+			{ra("list", "coordination.k8s.io", "leasecandidates", ""), true},
+			{ra("watch", "coordination.k8s.io", "leasecandidates", ns), true},
+			{ra("update", "coordination.k8s.io", "leases", ns), false},
+			{ra("create", "coordination.k8s.io", "leases", ns), false},
+			{ra("delete", "coordination.k8s.io", "leases", ns), false},
+			{ra("get", "", "pods", ns), false},
+			{ra("get", "", "secrets", ns), false},
+		})
+		// And someone outside the group gets nothing from it.
+		checkAccess(t, rest.ImpersonationConfig{UserName: "mallory", Groups: []string{"system:authenticated"}}, []accessCheck{
+			{ra("list", "coordination.k8s.io", "leases", ""), false},
+		})
+	})
+}
+
+// TestManifestAppLoop runs the example app container's shell loop (with the
+// status file moved to a temp dir; dash stands in for busybox sh) and checks
+// the original README's loop done right: work starts when the file appears,
+// stops when it disappears, starts again on the next term, and SIGTERM ends
+// the loop cleanly.
+func TestManifestAppLoop(t *testing.T) {
+	var d appsv1.Deployment
+	fromUnstructured(t, findManifest(t, readManifests(t), "Deployment", "myapp"), &d)
+	app := podContainer(t, &d, "app")
+	if len(app.Args) != 1 {
+		t.Fatalf("app container: want its script as the one argument of sh -c, got %d args", len(app.Args))
+	}
+	dir := t.TempDir()
+	status := filepath.Join(dir, "status")
+	script := strings.ReplaceAll(app.Args[0], statusMountPath+"/status", status)
+	if script == app.Args[0] {
+		t.Fatalf("app script does not poll %s/status", statusMountPath)
+	}
+
+	out := &syncBuffer{}
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group, so the cleanup also ends a work loop the script
+	// failed to stop (which would otherwise hold the output pipe open).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting the app loop: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		if t.Failed() {
+			t.Logf("app loop output:\n%s", out.String())
+		}
+	})
+	count := func(s string) int { return strings.Count(out.String(), s) }
+
+	time.Sleep(1500 * time.Millisecond) // more than one poll
+	if n := count("working"); n != 0 {
+		t.Fatalf("the app works without the status file: %d lines of work", n)
+	}
+	if err := os.WriteFile(status, []byte("myapp-0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "work to start once the status file exists", func() bool {
+		return count("leading as myapp-0: starting work") == 1 && count("working") >= 1
+	})
+	if err := os.Remove(status); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "work to stop once the status file is gone", func() bool {
+		return count("no longer leading: stopping work") == 1
+	})
+	// The work loop prints every 5s: two periods with no new line show it
+	// was stopped, not merely forgotten as the original's loop would.
+	before := count("working")
+	time.Sleep(6 * time.Second)
+	if after := count("working"); after != before {
+		t.Fatalf("work went on after the status file disappeared: %d lines before, %d after", before, after)
+	}
+	if err := os.WriteFile(status, []byte("myapp-0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "work to start again on the next term", func() bool {
+		return count("starting work") == 2
+	})
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		done <- err // for the cleanup
+		// A killed work loop's last `sleep` may outlive the script for a
+		// few seconds holding the pipe (ErrWaitDelay); the exit status is
+		// what counts.
+		if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState.Success() {
+			err = nil
+		}
+		if err != nil {
+			t.Fatalf("app loop exited with %v on SIGTERM, want 0", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("app loop did not exit within 5s of SIGTERM")
+	}
+}
+
+// checkDeployment checks the pod spec against defect 1 of the original (the
+// volume mounted at the file's own path) and the rest of what the sidecar's
+// README promises: identity and namespace from the downward API, probes on
+// the endpoints, a read-only root filesystem, non-root.
+func checkDeployment(t *testing.T, d *appsv1.Deployment) {
+	t.Helper()
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 3 {
+		t.Errorf("replicas = %v, want 3", d.Spec.Replicas)
+	}
+	spec := d.Spec.Template.Spec
+	if spec.ServiceAccountName != exampleSA {
+		t.Errorf("serviceAccountName = %q, want %q (the one the RoleBinding names)", spec.ServiceAccountName, exampleSA)
+	}
+	sidecar, app := podContainer(t, d, "leader-elector"), podContainer(t, d, "app")
+
+	statusFile := flagOrEnv(sidecar, "--status-file", "STATUS_FILE")
+	if statusFile == "" {
+		t.Fatal("the sidecar sets no --status-file or STATUS_FILE")
+	}
+	sm, ok := mountHolding(sidecar, statusFile)
+	if !ok {
+		t.Fatalf("the sidecar's status file %s is on no volume it mounts", statusFile)
+	}
+	if sm.MountPath == statusFile {
+		t.Errorf("the volume is mounted at the status file's own path %s: mount it on its directory", statusFile)
+	}
+	am, ok := mountHolding(app, statusFile)
+	switch {
+	case !ok:
+		t.Errorf("the app container does not mount the directory of %s", statusFile)
+	case am.Name != sm.Name || am.MountPath != sm.MountPath:
+		t.Errorf("app mounts %s at %s, sidecar mounts %s at %s: they must share one volume at one path", am.Name, am.MountPath, sm.Name, sm.MountPath)
+	}
+	if !strings.Contains(strings.Join(app.Args, " "), statusFile) {
+		t.Errorf("the app's loop does not read %s", statusFile)
+	}
+	for _, v := range spec.Volumes {
+		if v.Name == sm.Name && v.EmptyDir == nil {
+			t.Errorf("volume %s is not an emptyDir", v.Name)
+		}
+	}
+
+	for env, field := range map[string]string{"POD_NAME": "metadata.name", "NAMESPACE": "metadata.namespace"} {
+		if got := envFieldRef(sidecar, env); got != field {
+			t.Errorf("sidecar env %s comes from %q, want the downward API's %s", env, got, field)
+		}
+	}
+	if v := envValue(sidecar, "LEASE_NAME"); v != exampleLease {
+		t.Errorf("LEASE_NAME = %q, want %q (the Lease the Role names)", v, exampleLease)
+	}
+	if p := sidecar.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" {
+		t.Errorf("sidecar liveness probe is %+v, want GET /healthz", p)
+	}
+	if p := sidecar.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
+		t.Errorf("sidecar readiness probe is %+v, want GET /readyz", p)
+	}
+	if addr := flagOrEnv(sidecar, "--http-addr", "HTTP_ADDR"); addr == "" {
+		t.Error("the sidecar serves no endpoints (--http-addr), yet its probes need them")
+	}
+	for _, c := range []corev1.Container{sidecar, app} {
+		sc := c.SecurityContext
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			t.Errorf("container %s: readOnlyRootFilesystem is not true", c.Name)
+		}
+		if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			t.Errorf("container %s: allowPrivilegeEscalation is not false", c.Name)
+		}
+	}
+	if psc := spec.SecurityContext; psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
+		t.Error("the pod does not set runAsNonRoot")
+	}
+}
+
+// readManifests parses every YAML document of every file in deploy/.
+func readManifests(t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(deployDir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests in %s (%v)", deployDir, err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
+		for i := 0; ; i++ {
+			doc, err := r.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: reading document %d: %v", f, i, err)
+			}
+			// Strict: a key given twice is a mistake, not "last one wins".
+			js, err := yaml.YAMLToJSONStrict(doc)
+			if err != nil {
+				t.Fatalf("%s: document %d: %v", f, i, err)
+			}
+			if s := strings.TrimSpace(string(js)); s == "null" || s == "{}" {
+				continue // a comment-only or empty document
+			}
+			var u unstructured.Unstructured
+			if err := u.UnmarshalJSON(js); err != nil {
+				t.Fatalf("%s: document %d: %v", f, i, err)
+			}
+			objs = append(objs, &u)
+		}
+	}
+	return objs
+}
+
+// applyManifests server-side applies objs with strict field validation (unknown
+// fields fail) and returns them as the API server stored them.
+func applyManifests(t *testing.T, cfg *rest.Config, ns string, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	t.Helper()
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		what := fmt.Sprintf("%s %s", gvk.Kind, o.GetName())
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			t.Fatalf("%s: the API server does not serve %s: %v", what, gvk, err)
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if m.Scope.Name() == "namespace" {
+			if o.GetNamespace() != "" {
+				t.Errorf("%s sets namespace %q: leave it out so `kubectl apply -n` chooses", what, o.GetNamespace())
+			}
+			o.SetNamespace(ns)
+			ri = dyn.Resource(m.Resource).Namespace(ns)
+		}
+		body, err := o.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ri.Patch(ctx, o.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{
+			FieldManager:    "e2e-manifests",
+			FieldValidation: metav1.FieldValidationStrict,
+			Force:           manifestPtr(true),
+		})
+		if err != nil {
+			t.Fatalf("applying %s: %v", what, err)
+		}
+		out = append(out, got)
+	}
+	return out
+}
+
+type accessCheck struct {
+	attr    authorizationv1.ResourceAttributes
+	allowed bool
+}
+
+// checkAccess asks the API server, as the impersonated user, whether each
+// check's request would be allowed (a SelfSubjectAccessReview, which is what
+// the sidecar's own preflight does).
+func checkAccess(t *testing.T, as rest.ImpersonationConfig, checks []accessCheck) {
+	t.Helper()
+	cfg := rest.CopyConfig(cp.Admin)
+	cfg.Impersonate = as
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		a := c.attr
+		desc := fmt.Sprintf("%s %s %s", a.Verb, strings.TrimPrefix(a.Group+"/"+a.Resource, "/"), a.Name)
+		if a.Namespace != "" {
+			desc += " in " + a.Namespace
+		}
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &a}}
+		got, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(context.Background(), review, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("%s: access review for %s: %v", as.UserName, desc, err)
+		}
+		if got.Status.Allowed != c.allowed {
+			t.Errorf("%s may %s: %v, want %v (%s)", as.UserName, desc, got.Status.Allowed, c.allowed, got.Status.Reason)
+		}
+	}
+}
+
+func (a rbacAccess) key() string {
+	name := "*"
+	if a.Named {
+		name = exampleLease
+	}
+	return fmt.Sprintf("%s %s/%s %s", a.Verb, a.Group, a.Resource, name)
+}
+
+// ruleGrants flattens RBAC rules into access keys; a rule with resourceNames
+// is reported under each name, so a misspelt Lease name shows as a mismatch.
+func ruleGrants(rules []rbacv1.PolicyRule) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range rules {
+		names := r.ResourceNames
+		if len(names) == 0 {
+			names = []string{"*"}
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					for _, n := range names {
+						out[fmt.Sprintf("%s %s/%s %s", v, g, res, n)] = true
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func findManifest(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s %q in %s", kind, name, deployDir)
+	return nil
+}
+
+func fromUnstructured(t *testing.T, u *unstructured.Unstructured, into any) {
+	t.Helper()
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
+		t.Fatalf("converting %s %s: %v", u.GetKind(), u.GetName(), err)
+	}
+}
+
+func podContainer(t *testing.T, d *appsv1.Deployment, name string) corev1.Container {
+	t.Helper()
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("Deployment %s has no container %q", d.Name, name)
+	return corev1.Container{}
+}
+
+// flagOrEnv returns the value of --flag=value in args, else of env.
+func flagOrEnv(c corev1.Container, flag, env string) string {
+	args := append(slices.Clone(c.Command), c.Args...)
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, flag+"="); ok {
+			return v
+		}
+		if a == flag && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return envValue(c, env)
+}
+
+func envValue(c corev1.Container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+func envFieldRef(c corev1.Container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+			return e.ValueFrom.FieldRef.FieldPath
+		}
+	}
+	return ""
+}
+
+// mountHolding returns the container's volume mount whose directory holds path.
+func mountHolding(c corev1.Container, path string) (corev1.VolumeMount, bool) {
+	for _, m := range c.VolumeMounts {
+		if path == m.MountPath || strings.HasPrefix(path, strings.TrimSuffix(m.MountPath, "/")+"/") {
+			return m, true
+		}
+	}
+	return corev1.VolumeMount{}, false
+}
+
+func manifestPtr[T any](v T) *T { return &v }
