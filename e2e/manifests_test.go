@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -317,9 +319,7 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 	if p := sidecar.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
 		t.Errorf("sidecar readiness probe is %+v, want GET /readyz", p)
 	}
-	if addr := flagOrEnv(sidecar, "--http-addr", "HTTP_ADDR"); addr == "" {
-		t.Error("the sidecar serves no endpoints (--http-addr), yet its probes need them")
-	}
+	checkProbePorts(t, sidecar)
 	for _, c := range []corev1.Container{sidecar, app} {
 		sc := c.SecurityContext
 		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
@@ -331,6 +331,34 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 	}
 	if psc := spec.SecurityContext; psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
 		t.Error("the pod does not set runAsNonRoot")
+	}
+}
+
+// checkProbePorts checks the probes reach the port the sidecar serves on
+// (--http-addr, default :4040).
+func checkProbePorts(t *testing.T, c corev1.Container) {
+	t.Helper()
+	addr := flagOrEnv(c, "--http-addr", "HTTP_ADDR")
+	if addr == "" {
+		addr = ":4040"
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("sidecar --http-addr %q: %v", addr, err)
+	}
+	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe} {
+		if p == nil || p.HTTPGet == nil {
+			continue // reported above
+		}
+		got := p.HTTPGet.Port.String()
+		for _, cport := range c.Ports {
+			if cport.Name == got {
+				got = strconv.Itoa(int(cport.ContainerPort))
+			}
+		}
+		if got != port {
+			t.Errorf("probe %s goes to port %s, but the sidecar serves on %s", p.HTTPGet.Path, got, port)
+		}
 	}
 }
 
