@@ -25,6 +25,7 @@ type elector struct {
 	*proc
 	id     string
 	status string
+	leader string // its --leader-file
 }
 
 // electSetup is what several electors of one test share.
@@ -44,11 +45,11 @@ func newElectSetup(t *testing.T) *electSetup {
 func (s *electSetup) start(id string, extra ...string) *elector {
 	s.t.Helper()
 	dir := s.t.TempDir()
-	status := filepath.Join(dir, "status")
+	status, leader := filepath.Join(dir, "status"), filepath.Join(dir, "leader")
 	args := append([]string{"elect", "--kubeconfig", s.kubeconfig, "--lease-name", s.lease,
-		"--identity", id, "--status-file", status, "--http-addr="}, fastTimings...)
+		"--identity", id, "--status-file", status, "--leader-file", leader, "--http-addr="}, fastTimings...)
 	args = append(args, extra...)
-	return &elector{proc: startBinary(s.t, nil, args...), id: id, status: status}
+	return &elector{proc: startBinary(s.t, nil, args...), id: id, status: status, leader: leader}
 }
 
 // holder reads the Lease's holder ("" if none or no Lease).

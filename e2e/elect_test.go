@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Three electors: exactly one status file, holding the leader's identity;
@@ -20,6 +24,13 @@ func TestElectThreeElectorsHandOver(t *testing.T) {
 	first := waitOneLeader(t, 20*time.Second, es)
 	if got := s.holder(); got != first.id {
 		t.Fatalf("Lease held by %q but the status file is %s's", got, first.id)
+	}
+	// Every replica learns who leads from its leader file.
+	for _, e := range es {
+		waitFor(t, 5*time.Second, e.id+"'s leader file to name "+first.id, func() bool {
+			b, err := os.ReadFile(e.leader)
+			return err == nil && string(b) == first.id
+		})
 	}
 	// Stable: still exactly one a few renewals later.
 	time.Sleep(1500 * time.Millisecond)
@@ -57,6 +68,21 @@ func TestElectThreeElectorsHandOver(t *testing.T) {
 		t.Errorf("the Lease was taken %v after the leader died, before it could have expired (%v)", gap, min)
 	}
 	chk.finish(t)
+	// Acquired and lost leadership are Events on the Lease.
+	events, err := cp.Client(t, cp.Admin).CoreV1().Events(s.ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + s.lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, ev := range events.Items {
+		msgs = append(msgs, ev.Type+" "+ev.Reason+": "+ev.Message)
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"Normal LeaderElection: " + first.id + " became leader", "Normal LeaderElection: " + first.id + " stopped leading", "Normal LeaderElection: " + second.id + " became leader"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no Event %q among:\n%s", want, all)
+		}
+	}
 
 	third.Signal(syscall.SIGTERM)
 	if code := third.Wait(10 * time.Second); code != 0 {

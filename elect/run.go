@@ -44,11 +44,11 @@ func run(ctx context.Context, client kubernetes.Interface, cfg Config, d deps) e
 			return err
 		}
 	}
-	if err := prepareFile(cfg.StatusFile, "--status-file"); err != nil {
+	if err := prepareFile(cfg.StatusFile, "--status-file", d.log); err != nil {
 		return err
 	}
 	if cfg.LeaderFile != "" {
-		if err := prepareFile(cfg.LeaderFile, "--leader-file"); err != nil {
+		if err := prepareFile(cfg.LeaderFile, "--leader-file", d.log); err != nil {
 			return err
 		}
 	}

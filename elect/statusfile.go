@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -102,7 +103,7 @@ func readSmall(path string) ([]byte, error) {
 // of ours is removed, leftovers of an interrupted atomic write too, and the
 // directory must accept a new file (root ignores permission bits, so only
 // trying tells: a read-only mount, a full disk).
-func prepareFile(path, flag string) error {
+func prepareFile(path, flag string, log *slog.Logger) error {
 	state, err := classifyPath(path, flag)
 	if err != nil {
 		return err
@@ -111,6 +112,7 @@ func prepareFile(path, flag string) error {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return exitcode.Configf("%s %s: removing the stale file a previous run left: %v; remove it by hand", flag, path, unwrapPathErr(err))
 		}
+		log.Info("removed a stale file left by an earlier run", "file", path)
 	}
 	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
 	for _, l := range leftovers {

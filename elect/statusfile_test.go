@@ -2,6 +2,7 @@ package elect
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,7 +86,7 @@ func TestClassifyStatusPath(t *testing.T) {
 				t.Errorf("error %v is not a configuration error", err)
 			}
 			// prepareFile must leave it exactly as it was.
-			if err := prepareFile(path, "--status-file"); err == nil {
+			if err := prepareFile(path, "--status-file", slog.New(slog.DiscardHandler)); err == nil {
 				t.Fatalf("prepareFile accepted what classifyPath refused")
 			}
 			after, _ := os.Lstat(path)
@@ -111,7 +112,7 @@ func TestPrepareFileRemovesStale(t *testing.T) {
 	path := write(t, filepath.Join(dir, "leader_status"), "pod-0")
 	leftover := write(t, filepath.Join(dir, ".leader_status.tmp-123"), "pod")
 	other := write(t, filepath.Join(dir, "unrelated"), "keep me")
-	if err := prepareFile(path, "--status-file"); err != nil {
+	if err := prepareFile(path, "--status-file", slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{path, leftover} {
