@@ -37,13 +37,17 @@ func reportingLW(client any, report func(error),
 	return cache.ToListWatcherWithWatchListSemantics(lw, client)
 }
 
-// stripLease drops what we never read (managedFields are most of a Lease's
-// bytes), so the informer's cache stays small at thousands of Leases.
+// stripLease keeps only what the model reads (managedFields alone are most
+// of a Lease's bytes), so the informer's cache stays small at thousands of
+// Leases.
 func stripLease(obj any) (any, error) {
 	if l, ok := obj.(*coordinationv1.Lease); ok {
-		l.ManagedFields = nil
-		l.Annotations = nil
-		l.OwnerReferences = nil
+		return &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{
+				Namespace: l.Namespace, Name: l.Name, ResourceVersion: l.ResourceVersion, Labels: l.Labels,
+			},
+			Spec: l.Spec,
+		}, nil
 	}
 	return obj, nil
 }

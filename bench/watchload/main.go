@@ -44,7 +44,7 @@ func main() {
 	flag.IntVar(&c.rate, "rate", 500, "renewals per second across all Leases (R)")
 	flag.DurationVar(&c.duration, "duration", 60*time.Second, "measuring window")
 	flag.DurationVar(&c.warmup, "warmup", 5*time.Second, "renewing before the window opens")
-	flag.IntVar(&c.workers, "workers", 8, "generator clients renewing in parallel")
+	flag.IntVar(&c.workers, "workers", 32, "generator clients renewing in parallel (each waits for its update to return)")
 	flag.StringVar(&c.kubeconfig, "kubeconfig", "", "use this cluster instead of starting the test control plane")
 	flag.StringVar(&c.bin, "bin", "", "leader-elector binary (default: go build ./cmd/leader-elector)")
 	flag.Parse()
