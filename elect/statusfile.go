@@ -16,7 +16,7 @@ import (
 // rightMount is the pod spec that works, quoted in every error about the
 // status file's place: the original documented an emptyDir mounted AT the
 // file's path, which makes the path a directory.
-const rightMount = "mount an emptyDir on a directory (e.g. /leader) in both the sidecar and the app container and pass --status-file /leader/status"
+const rightMount = "mount an emptyDir on a directory (e.g. /var/run/leader) in both the sidecar and the app container and pass --status-file /var/run/leader/status"
 
 // pathState is what lies at a status or leader file's path at start.
 type pathState int
