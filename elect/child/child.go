@@ -107,7 +107,12 @@ func Start(argv []string, opts Options) (*Process, error) {
 	return p, nil
 }
 
+// beforeWait lets tests delay the reap of a child, widening the window in
+// which a careless reaper could steal its status.
+var beforeWait = func() {}
+
 func (p *Process) wait() {
+	beforeWait()
 	err := p.cmd.Wait()
 	p.code = exitCodeOf(p.cmd.ProcessState)
 	if p.cmd.ProcessState == nil {

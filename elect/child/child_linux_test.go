@@ -1,0 +1,361 @@
+package child
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// lines is an io.Writer (not a file, so os/exec copies through a pipe) that
+// hands each complete line to a channel.
+type lines struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	ch  chan string
+}
+
+func newLines() *lines { return &lines{ch: make(chan string, 100)} }
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	for {
+		line, err := l.buf.ReadString('\n')
+		if err != nil {
+			l.buf.WriteString(line) // incomplete: keep for the next Write
+			return len(p), nil
+		}
+		l.ch <- strings.TrimSuffix(line, "\n")
+	}
+}
+
+func (l *lines) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case s := <-l.ch:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("no output line from the child within 10s")
+		return ""
+	}
+}
+
+// alive reports whether pid is a running process: gone or a zombie is dead.
+func alive(pid int) bool {
+	st, err := readStat(pid)
+	return err == nil && !st.dead()
+}
+
+func waitDead(t *testing.T, pid int, within time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if !alive(pid) {
+			return
+		}
+	}
+	t.Fatalf("process %d still alive after %v", pid, within)
+}
+
+func startSh(t *testing.T, script string, opts Options) *Process {
+	t.Helper()
+	p, err := Start([]string{"sh", "-c", script}, opts)
+	if err != nil {
+		t.Fatalf("starting %q: %v", script, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		p.Stop(ctx, 0)
+	})
+	return p
+}
+
+func waitDone(t *testing.T, p *Process) {
+	t.Helper()
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("child %d did not exit within 10s", p.Pid())
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		script string
+		want   int
+	}{
+		{"exit 0", 0},
+		{"exit 7", 7},
+		{"exit 255", 255},
+		{"kill -KILL $$", 137},
+		{"kill -TERM $$", 143},
+		{"kill -INT $$", 130},
+	}
+	for _, tt := range tests {
+		t.Run(tt.script, func(t *testing.T) {
+			p := startSh(t, tt.script, Options{})
+			if got := p.ExitCode(); got != -1 && !isDone(p) {
+				t.Errorf("ExitCode %d while running, want -1", got)
+			}
+			waitDone(t, p)
+			if got := p.ExitCode(); got != tt.want {
+				t.Errorf("sh -c %q: exit code %d, want %d", tt.script, got, tt.want)
+			}
+		})
+	}
+}
+
+func isDone(p *Process) bool {
+	select {
+	case <-p.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+func TestChildIsGroupLeaderWithEnvAndOutput(t *testing.T) {
+	out := newLines()
+	p := startSh(t, `echo "$GREETING"; ps -o pgid= -p $$ | tr -d ' '`, Options{Stdout: out, Env: []string{"GREETING=hello", "PATH=" + os.Getenv("PATH")}})
+	if got := out.next(t); got != "hello" {
+		t.Errorf("child printed %q, want its Env's GREETING", got)
+	}
+	if _, err := exec.LookPath("ps"); err == nil {
+		if got := out.next(t); got != strconv.Itoa(p.Pid()) {
+			t.Errorf("child's process group %s, want its own pid %d", got, p.Pid())
+		}
+	}
+	waitDone(t, p)
+}
+
+func TestStopKillsTheWholeGroup(t *testing.T) {
+	out := newLines()
+	p := startSh(t, `sleep 300 & echo $!; wait`, Options{Stdout: out})
+	grandchild, err := strconv.Atoi(out.next(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !alive(grandchild) {
+		t.Fatalf("grandchild %d not running before Stop", grandchild)
+	}
+	if err := p.Stop(t.Context(), 10*time.Second); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if !isDone(p) {
+		t.Fatal("Stop returned before the child was reaped")
+	}
+	if alive(grandchild) {
+		t.Errorf("grandchild sleep %d survived Stop", grandchild)
+	}
+	if got := p.ExitCode(); got != 143 {
+		t.Errorf("exit code %d, want 143 (SIGTERM)", got)
+	}
+}
+
+func TestStopEscalatesToSIGKILLAfterGrace(t *testing.T) {
+	out := newLines()
+	// trap "" makes TERM ignored, which sleep inherits too.
+	p := startSh(t, `trap "" TERM; echo ready; while :; do sleep 0.05; done`, Options{Stdout: out})
+	out.next(t)
+	const grace = 300 * time.Millisecond
+	began := time.Now()
+	if err := p.Stop(t.Context(), grace); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if took := time.Since(began); took < grace {
+		t.Errorf("Stop returned after %v, before the %v grace ended", took, grace)
+	}
+	if got := p.ExitCode(); got != 137 {
+		t.Errorf("exit code %d, want 137 (SIGKILL)", got)
+	}
+}
+
+// A wrapper shell dies on SIGTERM at once; the app it started needs a moment
+// to shut down cleanly. Stop must give the app its grace too, not SIGKILL it
+// as soon as the wrapper is gone.
+func TestStopGivesTheWholeGroupItsGrace(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "clean-exit")
+	out := newLines()
+	app := `trap 'sleep 0.3; echo clean > "$MARKER"; exit 0' TERM; echo ready; while :; do sleep 0.05 & wait $!; done`
+	p := startSh(t, `sh -c '`+strings.ReplaceAll(app, `'`, `'\''`)+`' & wait`,
+		Options{Stdout: out, Env: []string{"MARKER=" + marker, "PATH=" + os.Getenv("PATH")}})
+	out.next(t)
+	if err := p.Stop(t.Context(), 10*time.Second); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	b, err := os.ReadFile(marker)
+	if err != nil || string(b) != "clean\n" {
+		t.Fatalf("the app did not finish its TERM handler before Stop returned: %v %q", err, b)
+	}
+}
+
+func TestStopAfterExitReturnsAtOnce(t *testing.T) {
+	p := startSh(t, "exit 3", Options{})
+	waitDone(t, p)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := p.Stop(ctx, time.Hour); err != nil {
+		t.Fatalf("Stop of an exited child: %v", err)
+	}
+	if got := p.ExitCode(); got != 3 {
+		t.Errorf("exit code %d, want 3", got)
+	}
+}
+
+func TestStopHonoursContext(t *testing.T) {
+	out := newLines()
+	p := startSh(t, `trap "" TERM; echo ready; while :; do sleep 0.05; done`, Options{Stdout: out})
+	out.next(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	err := p.Stop(ctx, time.Hour)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stop with a short context: %v, want DeadlineExceeded", err)
+	}
+	waitDone(t, p)
+	if got := p.ExitCode(); got != 137 {
+		t.Errorf("exit code %d, want 137: an interrupted Stop must still kill", got)
+	}
+}
+
+func TestStartAndValidateErrors(t *testing.T) {
+	tests := []struct {
+		argv     []string
+		startErr string // "" = Start succeeds
+		validate string // "" = Validate passes
+	}{
+		{nil, "empty command", "no command given after --"},
+		{[]string{"/nonexistent/app"}, "starting /nonexistent/app: ", `cannot run "/nonexistent/app": `},
+		{[]string{"no-such-command-on-path"}, "starting no-such-command-on-path: ", `cannot run "no-such-command-on-path": executable file not found in $PATH`},
+		{[]string{"sh", "-c", "exit 0"}, "", ""},
+	}
+	for _, tt := range tests {
+		err := Validate(tt.argv)
+		switch {
+		case tt.validate == "" && err != nil:
+			t.Errorf("Validate(%q): %v", tt.argv, err)
+		case tt.validate != "":
+			var coded interface{ ExitCode() int }
+			if err == nil || !strings.Contains(err.Error(), tt.validate) || !errors.As(err, &coded) || coded.ExitCode() != 2 {
+				t.Errorf("Validate(%q) = %v, want an exit-2 error containing %q", tt.argv, err, tt.validate)
+			}
+		}
+		p, err := Start(tt.argv, Options{})
+		switch {
+		case tt.startErr == "" && err != nil:
+			t.Errorf("Start(%q): %v", tt.argv, err)
+		case tt.startErr == "":
+			waitDone(t, p)
+		case err == nil || !strings.Contains(err.Error(), tt.startErr):
+			t.Errorf("Start(%q) = %v, want an error containing %q", tt.argv, err, tt.startErr)
+		}
+	}
+}
+
+// Pdeathsig fires when the forking *thread* exits. A goroutine that locks its
+// thread and exits makes the runtime end that thread; a child forked there
+// without the spawner thread would be SIGKILLed at that moment. (The runtime
+// never ends the main thread, so the test forks from several goroutines: at
+// most one of them can be on the main thread.)
+func TestChildOutlivesTheThreadThatStartedIt(t *testing.T) {
+	const n = 4
+	started := make(chan *Process, n)
+	for range n {
+		go func() {
+			runtime.LockOSThread() // never unlocked: the runtime ends this thread when we return
+			p, err := Start([]string{"sleep", "300"}, Options{})
+			if err != nil {
+				t.Error(err)
+			}
+			started <- p
+		}()
+	}
+	var ps []*Process
+	for range n {
+		if p := <-started; p != nil {
+			ps = append(ps, p)
+			defer p.Stop(context.Background(), 0)
+		}
+	}
+	if len(ps) != n {
+		t.FailNow()
+	}
+	// The threads exit right after their goroutines return; a Pdeathsig
+	// tied to one would have been delivered within this time.
+	time.Sleep(300 * time.Millisecond)
+	for _, p := range ps {
+		if isDone(p) {
+			t.Errorf("child %d died (exit code %d) when the thread that called Start exited", p.Pid(), p.ExitCode())
+		}
+	}
+}
+
+const helperEnv = "CHILD_TEST_HELPER"
+
+// TestMain doubles as the helper processes that tests re-execute: a process
+// the test can SIGKILL (Pdeathsig) or turn into a subreaper (ReapZombies).
+func TestMain(m *testing.M) {
+	switch os.Getenv(helperEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "pdeathsig":
+		p, err := Start([]string{"sleep", "300"}, Options{})
+		if err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Stdout.WriteString(strconv.Itoa(p.Pid()) + "\n")
+		select {} // until the test kills us
+	case "reaper":
+		os.Exit(reaperHelper())
+	}
+}
+
+func helper(t *testing.T, mode string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+func TestChildDiesWithTheSidecar(t *testing.T) {
+	cmd := helper(t, "pdeathsig")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("helper printed no child pid: %v", err)
+	}
+	child, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(child, syscall.SIGKILL) // if Pdeathsig failed, do not leak it
+	if !alive(child) {
+		t.Fatalf("child %d not running while the helper lives", child)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	waitDead(t, child, 10*time.Second)
+}

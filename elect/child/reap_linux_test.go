@@ -1,0 +1,147 @@
+package child
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"k8s.io/utils/clock"
+)
+
+// reaperHelper runs in a re-executed test binary made a child subreaper, so
+// orphans are reparented to it as they would be to PID 1. It prints one line
+// per check and exits 1 if any failed.
+func reaperHelper() int {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Println("FAIL prctl:", err)
+		return 1
+	}
+	failed := false
+	check := func(name string, err error) {
+		if err != nil {
+			failed = true
+			fmt.Printf("FAIL %s: %v\n", name, err)
+			return
+		}
+		fmt.Printf("ok %s\n", name)
+	}
+	// Without a delay, only the registry of our Processes keeps the reaper
+	// off their zombies.
+	ctx, cancel := context.WithCancel(context.Background())
+	go reap(ctx, clock.RealClock{}, 0)
+	check("our child keeps its exit status", ourStatusKept())
+	check("orphans are reaped at once", orphansReaped())
+	cancel()
+	// With the delay, other code's os/exec children keep theirs too.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go reap(ctx, clock.RealClock{}, 200*time.Millisecond)
+	check("other os/exec children keep their exit status", otherStatusKept())
+	check("orphans are reaped after the delay", orphansReaped())
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// orphansReaped makes orphans (a shell that exits leaving background
+// sleeps) and checks they do not stay zombies.
+func orphansReaped() error {
+	out, err := exec.Command("sh", "-c", "for i in 1 2 3 4 5; do sleep 0.1 & echo $!; done").Output()
+	if err != nil {
+		return err
+	}
+	pids := strings.Fields(string(out))
+	if len(pids) != 5 {
+		return fmt.Errorf("expected 5 orphan pids, got %q", out)
+	}
+	for _, s := range pids {
+		pid, _ := strconv.Atoi(s)
+		end := time.Now().Add(10 * time.Second)
+		for {
+			st, err := readStat(pid)
+			if err != nil {
+				break // gone: reaped
+			}
+			if st.ppid != os.Getpid() {
+				return fmt.Errorf("orphan %d reparented to %d, not to this subreaper", pid, st.ppid)
+			}
+			if time.Now().After(end) {
+				return fmt.Errorf("orphan %d still present (state %c) after 10s", pid, st.state)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// ourStatusKept runs short children through Start while the reaper runs,
+// each reaped only 50ms after it started, so it lies a zombie in plain
+// sight of the reaper: each must still report its own exit code.
+func ourStatusKept() error {
+	beforeWait = func() { time.Sleep(50 * time.Millisecond) }
+	defer func() { beforeWait = func() {} }()
+	for i := range 10 {
+		want := 1 + i%50
+		p, err := Start([]string{"sh", "-c", "exit " + strconv.Itoa(want)}, Options{})
+		if err != nil {
+			return err
+		}
+		<-p.Done()
+		if got := p.ExitCode(); got != want {
+			return fmt.Errorf("run %d: exit code %d, want %d", i, got, want)
+		}
+	}
+	return nil
+}
+
+// otherStatusKept runs children through plain os/exec, as client-go's exec
+// credential plugins do, calling Wait a little after the child exited: the
+// reaper must leave the zombie to that Wait.
+func otherStatusKept() error {
+	for i := range 10 {
+		cmd := exec.Command("sh", "-c", "exit 5")
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 5 {
+			return fmt.Errorf("run %d: %v, want exit status 5", i, err)
+		}
+	}
+	return nil
+}
+
+func TestReaperReapsOrphansButNotOurChildren(t *testing.T) {
+	cmd := helper(t, "reaper")
+	out, err := cmd.Output()
+	t.Logf("helper:\n%s", out)
+	if err != nil {
+		t.Fatalf("reaper helper: %v", err)
+	}
+	if n := strings.Count(string(out), "ok "); n != 4 {
+		t.Fatalf("%d of 4 checks passed", n)
+	}
+}
+
+func TestReapZombiesIsANoOpUnlessPID1(t *testing.T) {
+	if os.Getpid() == 1 {
+		t.Fatal("test binary runs as PID 1; this test checks the other case")
+	}
+	done := make(chan struct{})
+	go func() { ReapZombies(context.Background()); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReapZombies kept running in a process that is not PID 1")
+	}
+}
