@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/exp/teatest"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -47,9 +46,8 @@ func TestEndToEnd(t *testing.T) {
 	runErr := make(chan error, 1)
 	go func() { runErr <- w.Run(ctx) }()
 
-	m := newModel(newSource(w.Events()), Options{Namespace: ns, Context: "test"}, lipgloss.DefaultRenderer())
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 30))
-	waitOutput(t, tm, "alpha-controller", "bravo-controller", "bravo-pod-1", "connected")
+	tm := startProgram(t, newModel(newSource(w.Events()), Options{Namespace: ns, Context: "test"}, lipgloss.DefaultRenderer()), 120, 30)
+	waitScreen(t, tm, "alpha-controller", "bravo-controller", "bravo-pod-1", "connected")
 
 	// bravo-pod-1 hands over to bravo-pod-2, as client-go's elector writes it.
 	b, err := leases.Get(ctx, "bravo-controller", metav1.GetOptions{})
@@ -63,10 +61,9 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := leases.Update(ctx, b, metav1.UpdateOptions{}); err != nil {
 		t.Fatalf("changing the holder of lease bravo-controller: %v", err)
 	}
-	waitOutput(t, tm, "bravo-pod-1 -> bravo-pod-2")
+	waitScreen(t, tm, "bravo-pod-1 -> bravo-pod-2")
 
-	tm.Type("q")
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(20*time.Second)).(*Model)
+	final := finalModel(t, tm)
 	cancel()
 	if err := <-runErr; err != nil {
 		t.Errorf("watch ended with %v", err)
@@ -79,8 +76,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("transitions %+v, want one", final.transitions)
 	}
 	tr := final.transitions[0]
-	if tr.from != "bravo-pod-1" || tr.to != "bravo-pod-2" || tr.key != ns+"/bravo-controller" {
-		t.Errorf("transition %+v, want %s/bravo-controller bravo-pod-1 -> bravo-pod-2", tr, ns)
+	if tr.from != "bravo-pod-1" || tr.to != "bravo-pod-2" || tr.key != "bravo-controller" {
+		t.Errorf("transition %+v, want bravo-controller bravo-pod-1 -> bravo-pod-2", tr)
 	}
 	// The gap runs from bravo-pod-1's last renewal to bravo-pod-2's
 	// acquisition, both written above on the API's clock.

@@ -49,13 +49,13 @@ func (m *Model) apply(ev *watch.Event) {
 	}
 	switch ev.Type {
 	case watch.EventTransition:
-		m.addTransition(r, transition{at: ev.Time, key: r.ns + "/" + r.name, from: Inert(ev.From), to: Inert(ev.To), gap: ev.Gap, hasGap: ev.GapFrom != ""})
+		m.addTransition(r, transition{at: ev.Time, key: m.paneKey(r), from: Inert(ev.From), to: Inert(ev.To), gap: ev.Gap, hasGap: ev.GapFrom != ""})
 	case watch.EventReleased:
 		from := ev.From
 		if from == "" {
 			from = prevHolder
 		}
-		m.addTransition(r, transition{at: ev.Time, key: r.ns + "/" + r.name, from: Inert(from), released: true})
+		m.addTransition(r, transition{at: ev.Time, key: m.paneKey(r), from: Inert(from), released: true})
 	}
 }
 
@@ -88,4 +88,13 @@ func (m *Model) applyError(ev *watch.Event) {
 		msg = "" // recovered: the error line goes
 	}
 	m.conn = connection{state: state, since: since, message: msg}
+}
+
+// paneKey names a Lease in the transitions pane: its name alone when one
+// namespace is watched (the status line names it), else "ns/name".
+func (m *Model) paneKey(r *row) string {
+	if m.opts.AllNamespaces {
+		return r.ns + "/" + r.name
+	}
+	return r.name
 }

@@ -78,13 +78,33 @@ func (m *Model) columns(width int) (ids []colID, widths []int) {
 		}
 		ids = append(ids[:worst], ids[worst+1:]...)
 	}
+	w := m.widest()
+	want := map[colID]int{colName: w.name, colHolder: w.holder, colNamespace: w.ns}
+	// A whole holder beats a heartbeat: drop the optional columns (held
+	// for, transitions, heartbeat) while names and holders are cut.
+	for {
+		deficit := 0
+		for _, id := range ids {
+			if t, ok := want[id]; ok {
+				deficit += max(0, min(t, colSpecs[id].max)-colSpecs[id].min)
+			}
+		}
+		worst := -1
+		for i, id := range ids {
+			if colSpecs[id].drop >= 3 && (worst < 0 || colSpecs[id].drop > colSpecs[ids[worst]].drop) {
+				worst = i
+			}
+		}
+		if deficit <= width-total() || worst < 0 {
+			break
+		}
+		ids = append(ids[:worst], ids[worst+1:]...)
+	}
 	widths = make([]int, len(ids))
 	for i, id := range ids {
 		widths[i] = colSpecs[id].min
 	}
 	spare := width - total()
-	w := m.widest()
-	want := map[colID]int{colName: w.name, colHolder: w.holder, colNamespace: w.ns}
 	// Name, holder and namespace share the room a cell at a time, up to
 	// their longest value, so none is cut while another has room to spare.
 	for grew := true; spare > 0 && grew; {

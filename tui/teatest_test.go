@@ -1,31 +1,78 @@
 package tui
 
 import (
-	"bytes"
+	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/leader-elector/leader-elector/watch"
 )
 
-// waitOutput waits until the program has drawn every string in want. It
-// reads output drawn since the last call only, and the renderer redraws
-// changed lines only: strings drawn in one frame must be awaited together.
-func waitOutput(t *testing.T, tm *teatest.TestModel, want ...string) {
+// probed wraps the model so a test can read the screen as the program
+// has it: a probe message is answered on the program's own goroutine, so
+// reading the live model is race-free. This is sturdier than searching the
+// byte stream, where the renderer redraws changed lines only.
+type probed struct{ *Model }
+
+// probeMsg asks for the current screen, escapes stripped.
+type probeMsg chan string
+
+func (p probed) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if q, ok := msg.(probeMsg); ok {
+		q <- ansi.Strip(p.Model.View())
+		return p, nil
+	}
+	_, cmd := p.Model.Update(msg)
+	return p, cmd
+}
+
+// startProgram runs m as a real program at w x h.
+func startProgram(t *testing.T, m *Model, w, h int) *teatest.TestModel {
+	return teatest.NewTestModel(t, probed{m}, teatest.WithInitialTermSize(w, h))
+}
+
+// finalModel quits the program and returns its model.
+func finalModel(t *testing.T, tm *teatest.TestModel) *Model {
 	t.Helper()
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-		for _, w := range want {
-			if !bytes.Contains(b, []byte(w)) {
-				return false
-			}
+	tm.Type("q")
+	p, ok := tm.FinalModel(t, teatest.WithFinalTimeout(20*time.Second)).(probed)
+	if !ok {
+		t.Fatalf("final model is %T", p)
+	}
+	return p.Model
+}
+
+// waitScreen waits until the screen holds every string in want, and
+// returns it.
+func waitScreen(t *testing.T, tm *teatest.TestModel, want ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var screen string
+	for time.Now().Before(deadline) {
+		q := make(probeMsg, 1)
+		tm.Send(q)
+		select {
+		case screen = <-q:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the program did not answer a probe in 5s")
 		}
-		return true
-	}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+		missing := false
+		for _, w := range want {
+			missing = missing || !strings.Contains(screen, w)
+		}
+		if !missing {
+			return screen
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("after 30s the screen lacks one of %q:\n%s", want, screen)
+	return ""
 }
 
 // TestInteraction runs the real program (events through the channel
@@ -33,37 +80,32 @@ func waitOutput(t *testing.T, tm *teatest.TestModel, want ...string) {
 func TestInteraction(t *testing.T) {
 	ch := make(chan watch.Event, 64)
 	opts := Options{Namespace: "default", Context: "kind-dev", Clock: clocktesting.NewFakePassiveClock(t0)}
-	m := newModel(newSource(ch), opts, lipgloss.DefaultRenderer())
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	tm := startProgram(t, newModel(newSource(ch), opts, lipgloss.DefaultRenderer()), 80, 24)
 
 	a := held("default", "alpha", "pod-a", time.Minute, time.Second, 1)
 	b := held("default", "bravo", "pod-b", time.Minute, time.Second, 2)
 	ch <- added(a)
 	ch <- added(b)
 	ch <- watch.Event{Type: watch.EventSynced, Time: t0}
-	waitOutput(t, tm, "bravo", "connected")
+	waitScreen(t, tm, "bravo", "connected")
 
 	tm.Type("j")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
-	waitOutput(t, tm, "Lease default/bravo")
+	waitScreen(t, tm, "Lease default/bravo")
 
 	// A change of holder while the detail is open shows in its history.
 	bToC := b
 	bToC.Holder, bToC.Transitions = "pod-c", 3
 	ch <- watch.Event{Type: watch.EventTransition, Time: t0, Lease: bToC, From: "pod-b", To: "pod-c", Gap: 1500 * time.Millisecond, GapFrom: watch.GapFromRenewal}
-	waitOutput(t, tm, "pod-b -> pod-c  gap 1.5s")
+	waitScreen(t, tm, "pod-b -> pod-c  gap 1.5s")
 
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
 	tm.Type("/alp")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
-	waitOutput(t, tm, "filter: alp")
+	waitScreen(t, tm, "filter: alp")
 	tm.Type("s")
-	tm.Type("q")
-
-	final, ok := tm.FinalModel(t, teatest.WithFinalTimeout(20*time.Second)).(*Model)
-	if !ok {
-		t.Fatalf("final model is %T", final)
-	}
+	waitScreen(t, tm, "STATUS↓")
+	final := finalModel(t, tm)
 	if final.screen != screenTable || final.filterText != "alp" || final.sortBy != sortStatus {
 		t.Errorf("screen %v filter %q sort %v, want table, alp, status", final.screen, final.filterText, final.sortBy)
 	}

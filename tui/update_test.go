@@ -79,7 +79,7 @@ func TestUpdate(t *testing.T) {
 				if r.holder != "pod-d" || r.lease.Transitions != 3 {
 					t.Errorf("row holder %q transitions %d, want pod-d 3", r.holder, r.lease.Transitions)
 				}
-				want := transition{at: at(time.Second), key: "default/bravo", from: "pod-b", to: "pod-d", gap: 2500 * time.Millisecond, hasGap: true}
+				want := transition{at: at(time.Second), key: "bravo", from: "pod-b", to: "pod-d", gap: 2500 * time.Millisecond, hasGap: true}
 				if len(m.transitions) != 1 || m.transitions[0] != want {
 					t.Errorf("transitions %+v, want [%+v]", m.transitions, want)
 				}
@@ -95,7 +95,7 @@ func TestUpdate(t *testing.T) {
 			name: "a release names who let go, even when the event does not",
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventReleased, Time: t0, Lease: bReleased})},
 			check: func(t *testing.T, m *Model) {
-				want := transition{at: t0, key: "default/bravo", from: "pod-b", released: true}
+				want := transition{at: t0, key: "bravo", from: "pod-b", released: true}
 				if len(m.transitions) != 1 || m.transitions[0] != want {
 					t.Errorf("transitions %+v, want [%+v]", m.transitions, want)
 				}
