@@ -134,7 +134,9 @@ func TestRunEndsWithContext(t *testing.T) {
 	term := openTerminal(t, 80, 24)
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
-	go func() { runErr <- Run(ctx, make(chan watch.Event), Options{Namespace: "default", Input: term.slave, Output: term.slave}) }()
+	go func() {
+		runErr <- Run(ctx, make(chan watch.Event), Options{Namespace: "default", Input: term.slave, Output: term.slave})
+	}()
 	term.waitFor(t, "listing Leases")
 	cancel()
 	select {
@@ -146,4 +148,3 @@ func TestRunEndsWithContext(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 }
-
