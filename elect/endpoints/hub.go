@@ -3,9 +3,9 @@ package endpoints
 import "sync"
 
 // streamBuffer bounds how many unread states one event-stream client may
-// queue. A client that falls further behind loses the states it has not read
-// and gets only the newest: for "who leads now" the latest state is the one
-// that matters, and memory per client stays fixed.
+// queue. A client that falls further behind loses its oldest unread states
+// and keeps the newest: for "who leads now" the latest state is the one that
+// matters, and memory per client stays fixed.
 const streamBuffer = 16
 
 // hub holds the latest LeaderInfo and fans each change out to the open
@@ -43,22 +43,21 @@ func (h *hub) publish(info LeaderInfo) {
 	}
 }
 
-// offer queues info without blocking. It is only called with hub.mu held,
-// so it is the only sender: once it has emptied a full channel, the send
-// after that cannot block (the reader can only make more room).
+// offer queues info without blocking. When the client's buffer is full it
+// drops the oldest unread state, so a slow client still reads states in
+// order and always ends with the newest. offer is only called with hub.mu
+// held, so it is the only sender: after it took one state out, its send
+// cannot block (the reader can only make more room).
 func (s *subscriber) offer(info LeaderInfo) {
 	select {
 	case s.ch <- info:
 		return
 	default:
 	}
-	for drained := false; !drained; {
-		select {
-		case <-s.ch:
-			s.dropped++
-		default:
-			drained = true
-		}
+	select {
+	case <-s.ch:
+		s.dropped++
+	default:
 	}
 	s.ch <- info
 }
