@@ -10,7 +10,7 @@ GOTEST_FLAGS ?= -p 1 -count=1 -timeout 45m
 
 .PHONY: test controlplane build vet
 
-test: controlplane vet
+test: controlplane vet release-check
 	$(GO) test $(GOTEST_FLAGS) ./...
 
 controlplane:
@@ -21,3 +21,16 @@ vet:
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/leader-elector ./cmd/leader-elector
+
+.PHONY: demo release-check
+
+# A live election on this machine, nothing else needed: a local control
+# plane, three sidecar replicas and the dashboard, with a failover every 15s.
+# ARGS="-duration 30s" runs it without a terminal and prints JSON events.
+demo: controlplane
+	$(GO) run ./demo $(ARGS)
+
+# goreleaser check and a snapshot build of this machine's binary
+# (goreleaser itself is built once from the Go module proxy and cached).
+release-check:
+	.ci/goreleaser.sh
