@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,6 +51,12 @@ type Process struct {
 	pid   int
 	done  chan struct{}
 	code  int // valid once done is closed
+
+	// groupGone is set once the child is reaped and its process group was
+	// seen empty. An empty group cannot be joined again, so after that a
+	// group with this id can only be a stranger's (the pid reused by a new
+	// group leader) and must never be signalled.
+	groupGone atomic.Bool
 }
 
 // Validate checks that argv names a command that can be found, so a typo
@@ -121,7 +128,22 @@ func (p *Process) wait() {
 		p.log.Info("child exited", "code", p.code, "status", p.cmd.ProcessState.String())
 	}
 	forget(p)
+	p.groupRemains()
 	close(p.done)
+}
+
+// groupRemains reports whether any member of the child's process group may
+// still run, remembering when the answer became no. Only meaningful once
+// the child is reaped: until then the child itself is a member.
+func (p *Process) groupRemains() bool {
+	if p.groupGone.Load() {
+		return false
+	}
+	if groupAlive(p.pid) {
+		return true
+	}
+	p.groupGone.Store(true)
+	return false
 }
 
 // Pid is the child's process id (and, on Linux, its process group id).
@@ -164,7 +186,7 @@ const killWait = 2 * time.Second
 // once, waits at most killWait and returns ctx's error. Stopping a child that
 // already exited only cleans up what is left of its group.
 func (p *Process) Stop(ctx context.Context, grace time.Duration) error {
-	if !p.exited() || groupAlive(p.pid) {
+	if !p.exited() || p.groupRemains() {
 		p.log.Info("stopping child", "signal", "SIGTERM", "grace", grace)
 		p.signalGroup(syscall.SIGTERM)
 	}
@@ -176,7 +198,7 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) error {
 		// Waiting for the whole group, not just the child, gives an app run
 		// by a shell wrapper its grace too: the shell exits on SIGTERM at
 		// once while the app it started is still shutting down.
-		if p.exited() && !groupAlive(p.pid) {
+		if p.exited() && !p.groupRemains() {
 			return nil
 		}
 		select {

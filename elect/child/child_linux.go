@@ -60,6 +60,9 @@ func spawn(f func()) {
 // signalGroup signals the child's whole process group. ESRCH (nobody left)
 // is not an error worth reporting.
 func (p *Process) signalGroup(sig syscall.Signal) {
+	if p.groupGone.Load() {
+		return
+	}
 	if err := syscall.Kill(-p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		p.log.Warn("signalling child process group", "signal", sig.String(), "err", err)
 	}

@@ -212,6 +212,9 @@ func TestStopAfterExitReturnsAtOnce(t *testing.T) {
 	if got := p.ExitCode(); got != 3 {
 		t.Errorf("exit code %d, want 3", got)
 	}
+	if !p.groupGone.Load() {
+		t.Error("the empty process group is not marked gone: a later Stop could signal a stranger that reused the pid")
+	}
 }
 
 func TestStopHonoursContext(t *testing.T) {

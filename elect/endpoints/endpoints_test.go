@@ -24,6 +24,7 @@ func TestEndpoints(t *testing.T) {
 		healthz  func() error
 		method   string
 		path     string
+		accept   string
 		wantCode int
 		wantBody string // exact
 		wantType string
@@ -41,6 +42,11 @@ func TestEndpoints(t *testing.T) {
 		{name: "leader unknown has null times", setup: func(s *Server) { s.Publish(LeaderInfo{Identity: "pod-b"}) }, method: "GET", path: "/leader",
 			wantCode: 200, wantType: "application/json",
 			wantBody: `{"leader":"","identity":"pod-b","isLeader":false,"leaseTransitions":0,"acquireTime":null,"renewTime":null}` + "\n"},
+		{name: "leader before any Publish names us", method: "GET", path: "/leader",
+			wantCode: 200, wantType: "application/json",
+			wantBody: `{"leader":"","identity":"me","isLeader":false,"leaseTransitions":0,"acquireTime":null,"renewTime":null}` + "\n"},
+		{name: "head leader asking for a stream", method: "HEAD", path: "/leader", accept: "text/event-stream",
+			wantCode: 200, wantType: "application/json"},
 		{name: "healthz ok", method: "GET", path: "/healthz", healthz: func() error { return nil },
 			wantCode: 200, wantBody: "ok\n"},
 		{name: "healthz without a check", method: "GET", path: "/healthz",
@@ -67,12 +73,16 @@ func TestEndpoints(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := New(Options{Healthz: tt.healthz, LeaseName: "demo"})
+			s := New(Options{Healthz: tt.healthz, LeaseName: "demo", Identity: "me"})
 			if tt.setup != nil {
 				tt.setup(s)
 			}
 			rec := httptest.NewRecorder()
-			s.Handler().ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+			req := httptest.NewRequest(tt.method, tt.path, nil)
+			if tt.accept != "" {
+				req.Header.Set("Accept", tt.accept)
+			}
+			s.Handler().ServeHTTP(rec, req)
 			if rec.Code != tt.wantCode {
 				t.Fatalf("%s %s: status %d, want %d (body %q)", tt.method, tt.path, rec.Code, tt.wantCode, rec.Body.String())
 			}

@@ -81,7 +81,7 @@ func (s *Server) Publish(info LeaderInfo) { s.hub.publish(info) }
 // serveLeader answers with the current state, or streams every change when
 // the client asks for text/event-stream.
 func (s *Server) serveLeader(w http.ResponseWriter, r *http.Request) {
-	if wantsEventStream(r) {
+	if r.Method == http.MethodGet && wantsEventStream(r) {
 		s.streamLeader(w, r)
 		return
 	}
@@ -118,6 +118,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache") // leadership changes: never serve a stored answer
 	w.WriteHeader(http.StatusOK)
 	w.Write(append(b, '\n'))
 }

@@ -27,6 +27,9 @@ type Options struct {
 	Healthz func() error
 	// Logger receives one line per served stream and per listener event.
 	Logger *slog.Logger
+	// Identity is this replica's identity, shown by /leader before the
+	// first Publish.
+	Identity string
 	// LeaseName labels leader_election_master_status{name=...}, as client-go
 	// labels its own metric of that name.
 	LeaseName string
@@ -73,6 +76,7 @@ func New(opts Options) *Server {
 		closing:     make(chan struct{}),
 		notReadyWhy: "starting: configuration not validated or API server not reached yet",
 	}
+	s.hub.latest.Identity = opts.Identity
 	s.handler = s.routes()
 	return s
 }
