@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	"github.com/leader-elector/leader-elector/watch"
 )
 
@@ -74,8 +76,14 @@ func (m *Model) addTransition(r *row, t transition) {
 }
 
 // applyError moves the connection state; the message says what to fix.
+// A denial that is not about Leases (watch cannot list Pods, so it does
+// not judge orphans) leaves the link as it is and becomes a note.
 func (m *Model) applyError(ev *watch.Event) {
 	state := ev.Connection
+	if state == "forbidden" && !strings.Contains(strings.ToLower(ev.Message), "lease") {
+		m.note = Inert(ev.Message)
+		return
+	}
 	if state == "" {
 		state = m.conn.state // an error that does not change the link
 	}

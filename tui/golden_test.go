@@ -60,6 +60,17 @@ func fleet() []watch.Event {
 	return evs
 }
 
+// fleetIn is the fleet as a watch of one namespace sees it.
+func fleetIn(ns string) []watch.Event {
+	var evs []watch.Event
+	for _, ev := range fleet() {
+		if ev.Lease.Namespace == ns || ev.Type == watch.EventSynced {
+			evs = append(evs, ev)
+		}
+	}
+	return evs
+}
+
 // goldenStates are the screens a user meets, each rendered at 80x24 and
 // 160x48 and compared with testdata/TestGolden/<state>/<size>.golden.
 var goldenStates = []struct {
@@ -75,13 +86,7 @@ var goldenStates = []struct {
 		return []tea.Msg{events(fleet()...)}
 	}},
 	{"one namespace", Options{Namespace: "default"}, func() []tea.Msg {
-		var evs []watch.Event
-		for _, ev := range fleet() {
-			if ev.Lease.Namespace == "default" || ev.Type == watch.EventSynced {
-				evs = append(evs, ev)
-			}
-		}
-		return []tea.Msg{events(evs...), tickMsg(at(500 * time.Millisecond))}
+		return []tea.Msg{events(fleetIn("default")...), tickMsg(at(500 * time.Millisecond))}
 	}},
 	{"node leases shown", Options{AllNamespaces: true}, func() []tea.Msg {
 		return []tea.Msg{events(fleet()...), press("n"), press("s"), press("s")}
@@ -109,6 +114,10 @@ var goldenStates = []struct {
 	}},
 	{"forbidden", Options{Namespace: "payments"}, func() []tea.Msg {
 		return []tea.Msg{events(watch.Event{Type: watch.EventError, Time: t0, Connection: "forbidden", Message: `leases.coordination.k8s.io is forbidden: User "dev" cannot watch resource "leases" in namespace "payments"`})}
+	}},
+	{"pods forbidden", Options{Namespace: "default"}, func() []tea.Msg {
+		return []tea.Msg{events(fleetIn("default")...), events(watch.Event{Type: watch.EventError, Time: t0, Connection: "forbidden",
+			Message: `forbidden: cannot list pods in namespace "default", so orphan holders are not judged; grant list and watch on pods to judge them`})}
 	}},
 	{"hostile strings", Options{Namespace: "default"}, func() []tea.Msg {
 		evil := held("default", "lease\x1b[2J\x1b[H", "pwn\x1b]0;owned\x07\x1b[31mred\u202eexe", time.Minute, time.Second, 1)

@@ -63,6 +63,7 @@ type Model struct {
 	store       *store
 	transitions []transition // oldest first, bounded by maxTransitions
 	conn        connection
+	note        string // Inert; a side problem (no Pods to judge orphans)
 	synced      bool
 
 	screen   screen

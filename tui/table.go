@@ -275,7 +275,7 @@ func (m *Model) expiresCell(l *leaseState, bd badge, w int) (string, paint) {
 // emptyTableText says why there are no rows.
 func (m *Model) emptyTableText() string {
 	switch {
-	case !m.synced && len(m.store.rows) == 0 && m.conn.message != "":
+	case !m.synced && len(m.store.rows) == 0 && len(m.problemLines()) > 0:
 		return m.p.dim.on("  No Leases to show until the problem above is fixed.")
 	case !m.synced && len(m.store.rows) == 0:
 		return "  " + m.spinner() + " listing Leases in " + m.scope() + "…"

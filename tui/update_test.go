@@ -2,6 +2,7 @@ package tui
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,6 +148,16 @@ func TestUpdate(t *testing.T) {
 			check: func(t *testing.T, m *Model) {
 				if m.conn.state != "forbidden" || m.conn.message != `forbidden: \x1b[2Jcannot watch leases` {
 					t.Errorf("conn %+v", m.conn)
+				}
+			},
+		},
+		{
+			name: "no right to list Pods is a note, not a broken link",
+			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventError, Time: t0, Connection: "forbidden",
+				Message: `forbidden: cannot list pods in namespace "default", so orphan holders are not judged; grant list and watch on pods to judge them`})},
+			check: func(t *testing.T, m *Model) {
+				if m.conn.state != "connected" || m.conn.message != "" || !strings.HasPrefix(m.note, "forbidden: cannot list pods") {
+					t.Errorf("conn %+v note %q, want connected with the note kept apart", m.conn, m.note)
 				}
 			},
 		},

@@ -162,21 +162,32 @@ func (m *Model) connText() (styled, plain string) {
 	return m.p.bad.on(plain), plain
 }
 
-// errLines is the connection problem and its fix, word-wrapped to at
-// most four lines so the fix is not cut off at 80 columns.
+// errLines is the connection problem and its fix, then a side note,
+// word-wrapped to at most four lines so the fix is not cut off at 80
+// columns.
 func (m *Model) errLines() []string {
-	msg := m.conn.message
-	if msg == "" {
-		return nil
-	}
-	w := max(1, m.width)
-	lines := strings.Split(ansi.Wrap(msg, w, ""), "\n")
-	if m.conn.state == "forbidden" && !strings.Contains(msg, "kubectl") {
-		lines = append(lines, strings.Split(ansi.Wrap(m.rbacFix(), w, ""), "\n")...)
+	lines := m.problemLines()
+	if m.note != "" && len(lines) < 3 {
+		lines = append(lines, strings.Split(ansi.Wrap("note: "+m.note, max(1, m.width), ""), "\n")...)
 	}
 	if len(lines) > 4 {
 		lines = lines[:4]
-		lines[3] = truncate(lines[3]+" …", w)
+		lines[3] = truncate(lines[3]+" …", m.width)
+	}
+	return lines
+}
+
+// problemLines is the connection problem and, for an RBAC denial that
+// does not say how to fix it, the fix.
+func (m *Model) problemLines() []string {
+	msg := m.conn.message
+	w := max(1, m.width)
+	var lines []string
+	if msg != "" {
+		lines = strings.Split(ansi.Wrap(msg, w, ""), "\n")
+	}
+	if m.conn.state == "forbidden" && !strings.Contains(msg, "kubectl") {
+		lines = append(lines, strings.Split(ansi.Wrap(m.rbacFix(), w, ""), "\n")...)
 	}
 	return lines
 }
@@ -198,9 +209,14 @@ func (m *Model) viewErrLines(b *strings.Builder, n int) {
 		p = m.p.warn
 	}
 	lines := m.errLines()
+	problem := len(m.problemLines())
 	for i := 0; i < n; i++ {
 		if i < len(lines) {
-			b.WriteString(p.on(truncate(strings.TrimRight(lines[i], " "), m.width)))
+			pi := p
+			if i >= problem {
+				pi = m.p.warn
+			}
+			b.WriteString(pi.on(truncate(strings.TrimRight(lines[i], " "), m.width)))
 		}
 		b.WriteByte('\n')
 	}
