@@ -194,6 +194,7 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) error {
 	defer deadline.Stop()
 	poll := p.clock.NewTicker(groupPoll)
 	defer poll.Stop()
+	done := p.done // set to nil once closed, so the loop then waits on the poll, not spins
 	for {
 		// Waiting for the whole group, not just the child, gives an app run
 		// by a shell wrapper its grace too: the shell exits on SIGTERM at
@@ -202,7 +203,8 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) error {
 			return nil
 		}
 		select {
-		case <-p.done:
+		case <-done:
+			done = nil
 		case <-poll.C():
 		case <-deadline.C():
 			p.log.Warn("child did not exit within grace", "signal", "SIGKILL", "grace", grace)

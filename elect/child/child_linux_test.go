@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	clocktesting "k8s.io/utils/clock/testing"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,7 +189,9 @@ func TestStopEscalatesToSIGKILLAfterGrace(t *testing.T) {
 func TestStopGivesTheWholeGroupItsGrace(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "clean-exit")
 	out := newLines()
-	app := `trap 'sleep 0.3; echo clean > "$MARKER"; exit 0' TERM; echo ready; while :; do sleep 0.05 & wait $!; done`
+	// The app lets go of the output pipe, so the wrapper's exit alone
+	// completes the child's Wait while the app still runs.
+	app := `trap 'sleep 0.3; echo clean > "$MARKER"; exit 0' TERM; echo ready; exec >/dev/null 2>&1; while :; do sleep 0.05 & wait $!; done`
 	p := startSh(t, `sh -c '`+strings.ReplaceAll(app, `'`, `'\''`)+`' & wait`,
 		Options{Stdout: out, Env: []string{"MARKER=" + marker, "PATH=" + os.Getenv("PATH")}})
 	out.next(t)
@@ -198,6 +201,43 @@ func TestStopGivesTheWholeGroupItsGrace(t *testing.T) {
 	b, err := os.ReadFile(marker)
 	if err != nil || string(b) != "clean\n" {
 		t.Fatalf("the app did not finish its TERM handler before Stop returned: %v %q", err, b)
+	}
+}
+
+// Once the child is gone, Stop looks at the rest of its group on each poll
+// tick, rather than spinning on the closed Done channel: with a fake clock
+// that never ticks, Stop must not notice that the group emptied.
+func TestStopPollsTheGroupOnTicks(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Now())
+	out := newLines()
+	app := `trap 'sleep 0.2; exit 0' TERM; echo $$; exec >/dev/null 2>&1; while :; do sleep 0.05 & wait $!; done`
+	p := startSh(t, `sh -c '`+strings.ReplaceAll(app, `'`, `'\''`)+`' & exit 0`, Options{Stdout: out, Clock: clk})
+	app1, err := strconv.Atoi(out.next(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, p)
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Stop(t.Context(), time.Hour) }()
+	waitDead(t, app1, 10*time.Second)
+	for end := time.Now().Add(10 * time.Second); groupAlive(p.Pid()); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the group did not empty after SIGTERM")
+		}
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop returned (%v) without a poll tick: it spins on the exited child", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	clk.Step(groupPoll)
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop did not return on the poll tick after the group emptied")
 	}
 }
 
