@@ -29,6 +29,9 @@ import (
 type Options struct {
 	// Stdout and Stderr receive the child's output; nil means the sidecar's
 	// own stdout and stderr (the container's log, with no copying goroutine).
+	// Any other writer is fed through a pipe, and then Done may close up to
+	// pipeDrain after the child exited if something it started still holds
+	// the pipe: exec mode's deadline arithmetic assumes nil or *os.File.
 	Stdout, Stderr io.Writer
 	// Env is the child's environment; nil means the sidecar's environment.
 	Env []string

@@ -129,16 +129,20 @@ func isDone(p *Process) bool {
 
 func TestChildIsGroupLeaderWithEnvAndOutput(t *testing.T) {
 	out := newLines()
-	p := startSh(t, `echo "$GREETING"; ps -o pgid= -p $$ | tr -d ' '`, Options{Stdout: out, Env: []string{"GREETING=hello", "PATH=" + os.Getenv("PATH")}})
+	p := startSh(t, `echo "$GREETING"; exec sleep 300`, Options{Stdout: out, Env: []string{"GREETING=hello", "PATH=" + os.Getenv("PATH")}})
 	if got := out.next(t); got != "hello" {
 		t.Errorf("child printed %q, want its Env's GREETING", got)
 	}
-	if _, err := exec.LookPath("ps"); err == nil {
-		if got := out.next(t); got != strconv.Itoa(p.Pid()) {
-			t.Errorf("child's process group %s, want its own pid %d", got, p.Pid())
-		}
+	st, err := readStat(p.Pid())
+	if err != nil {
+		t.Fatal(err)
 	}
-	waitDone(t, p)
+	if st.pgrp != p.Pid() {
+		t.Errorf("child's process group %d, want its own pid %d", st.pgrp, p.Pid())
+	}
+	if st.ppid != os.Getpid() {
+		t.Errorf("child's parent %d, want this process %d", st.ppid, os.Getpid())
+	}
 }
 
 func TestStopKillsTheWholeGroup(t *testing.T) {
