@@ -100,3 +100,15 @@ func BenchmarkInert(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTick is a frame tick on a 5,000-row model: the clock moves,
+// every row's badge is judged again (time alone expires Leases).
+func BenchmarkTick(b *testing.B) {
+	m, _ := benchModel(b, 160, 48, sortName)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		m.Update(tickMsg(t0.Add(time.Duration(i) * time.Millisecond)))
+	}
+}

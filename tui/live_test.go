@@ -38,7 +38,7 @@ func elector(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, lea
 }
 
 // TestLiveElection runs client-go electors on the real control plane and
-// the real watcher into the dashboard at 100x30: renewals every 2 s, then
+// the real watcher into the dashboard at 120x30: renewals every 2 s, then
 // the leader of one Lease steps down (releasing it) and its rival takes
 // over. The screen must show the release and the handover with its gap.
 // With -v it logs the final screen: the capture in the README.
@@ -53,7 +53,7 @@ func TestLiveElection(t *testing.T) {
 
 	w := watch.New(cs, watch.Options{Namespace: ns})
 	go func() { _ = w.Run(ctx) }()
-	tm := startProgram(t, newModel(newSource(w.Events()), Options{Namespace: ns, Context: "kind-dev"}, lipgloss.DefaultRenderer()), 100, 30)
+	tm := startProgram(t, newModel(newSource(w.Events()), Options{Namespace: ns, Context: "kind-dev"}, lipgloss.DefaultRenderer()), 120, 30)
 
 	leaderCtx, stepDown := context.WithCancel(ctx)
 	elector(leaderCtx, t, cs, ns, "payments-leader", "payments-7d9f8b6c4-x2x9k", &wg)
@@ -69,7 +69,7 @@ func TestLiveElection(t *testing.T) {
 
 	final := finalModel(t, tm)
 	screen := ansi.Strip(final.View())
-	t.Logf("the dashboard at 100x30:\n%s", screen)
+	t.Logf("the dashboard at 120x30:\n%s", screen)
 	for _, want := range []string{"3 leases", "payments-leader", "report-writer", "cache-warmer",
 		"payments-7d9f8b6c4-x2x9k released", "payments-7d9f8b6c4-x2x9k -> payments-7d9f8b6c4-p8q2m  gap"} {
 		if !strings.Contains(screen, want) {
