@@ -367,6 +367,8 @@ func TestMain(m *testing.M) {
 		select {} // until the test kills us
 	case "reaper":
 		os.Exit(reaperHelper())
+	case "pid1":
+		os.Exit(pid1Helper())
 	}
 }
 

@@ -145,3 +145,54 @@ func TestReapZombiesIsANoOpUnlessPID1(t *testing.T) {
 		t.Fatal("ReapZombies kept running in a process that is not PID 1")
 	}
 }
+
+// pid1Helper runs as PID 1 of a fresh pid namespace, with its own /proc, as
+// the sidecar does as a container's entrypoint, and checks the exported
+// ReapZombies end to end.
+func pid1Helper() int {
+	if os.Getpid() != 1 {
+		fmt.Println("FAIL not PID 1 but", os.Getpid())
+		return 1
+	}
+	// Private mounts, so the /proc mounted for this namespace stays here.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		fmt.Println("FAIL making mounts private:", err)
+		return 1
+	}
+	if err := unix.Mount("proc", "/proc", "proc", 0, ""); err != nil {
+		fmt.Println("FAIL mounting /proc:", err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ReapZombies(ctx)
+	failed := false
+	check := func(name string, err error) {
+		if err != nil {
+			failed = true
+			fmt.Printf("FAIL %s: %v\n", name, err)
+			return
+		}
+		fmt.Printf("ok %s\n", name)
+	}
+	check("orphans are reaped by PID 1", orphansReaped())
+	check("our child keeps its exit status", ourStatusKept())
+	check("other os/exec children keep their exit status", otherStatusKept())
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+func TestReapZombiesAsPID1(t *testing.T) {
+	cmd := helper(t, "pid1")
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS}
+	out, err := cmd.Output()
+	t.Logf("helper:\n%s", out)
+	if err != nil {
+		t.Fatalf("PID 1 helper (needs root for a pid namespace): %v", err)
+	}
+	if n := strings.Count(string(out), "ok "); n != 3 {
+		t.Fatalf("%d of 3 checks passed", n)
+	}
+}
