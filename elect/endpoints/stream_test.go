@@ -134,9 +134,9 @@ func TestSlowStreamClientDoesNotBlockPublish(t *testing.T) {
 	for _, _, n := s.hub.current(); n == 0; _, _, n = s.hub.current() {
 		time.Sleep(time.Millisecond)
 	}
-	// Each state is ~200 bytes: 20000 of them are far more than the socket
+	// Each state is ~200 bytes: 100000 of them are far more than the socket
 	// buffers hold, so the handler's writes block while Publish goes on.
-	const n = 20000
+	const n = 100000
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
