@@ -321,7 +321,7 @@ func appendRenewal(r []time.Time, t time.Time) []time.Time {
 		r = r[len(r)-maxRenewals+1:]
 	}
 	if cap(r) == len(r) {
-		n := make([]time.Time, len(r), 2*maxRenewals)
+		n := make([]time.Time, len(r), maxRenewals+maxRenewals/2)
 		copy(n, r)
 		r = n
 	}

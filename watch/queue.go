@@ -64,10 +64,18 @@ func (q *queue) take() []Event {
 	defer q.mu.Unlock()
 	batch := q.pending
 	q.pending = q.spare[:0]
+	if cap(q.pending) > maxReusedBatch {
+		// A burst (the initial list) grew it: let it go rather than keep
+		// thousands of states' worth of memory for the rest of the run.
+		q.pending = nil
+	}
 	q.spare = batch
 	clear(q.renewed)
 	return batch
 }
+
+// maxReusedBatch bounds the capacity of the pending slice kept for reuse.
+const maxReusedBatch = 1024
 
 // forward sends queued events on out until ctx is done and then, after
 // done is closed, drains what is left and closes out.

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +36,8 @@ type config struct {
 	workers    int
 	kubeconfig string
 	bin        string
+	oursEnv    string
+	oursStderr string
 }
 
 func main() {
@@ -47,6 +50,8 @@ func main() {
 	flag.IntVar(&c.workers, "workers", 32, "generator clients renewing in parallel (each waits for its update to return)")
 	flag.StringVar(&c.kubeconfig, "kubeconfig", "", "use this cluster instead of starting the test control plane")
 	flag.StringVar(&c.bin, "bin", "", "leader-elector binary (default: go build ./cmd/leader-elector)")
+	flag.StringVar(&c.oursStderr, "ours-stderr", "", "also copy leader-elector's stderr to this file (e.g. with -ours-env GODEBUG=gctrace=1)")
+	flag.StringVar(&c.oursEnv, "ours-env", "", "extra environment for leader-elector only, comma-separated (e.g. GOGC=50), to try runtime settings")
 	flag.Parse()
 	if *short {
 		c.leases, c.rate, c.duration, c.warmup = 500, 100, 10*time.Second, 3*time.Second
@@ -92,6 +97,18 @@ func run(ctx context.Context, c config) error {
 
 	ours := &watcherProc{name: "leader-elector watch -A -o json", syncedMarker: `"type":"synced"`}
 	ours.cmd = exec.CommandContext(ctx, c.bin, "watch", "-A", "-o", "json", "--kubeconfig", kubeconfig)
+	if c.oursEnv != "" {
+		ours.cmd.Env = append(os.Environ(), strings.Split(c.oursEnv, ",")...)
+		ours.name += " (" + c.oursEnv + ")"
+	}
+	if c.oursStderr != "" {
+		f, err := os.Create(c.oursStderr)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		ours.stderrCopy = f
+	}
 	watchers := []*watcherProc{ours}
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
 		k := &watcherProc{name: "kubectl get lease -w -A -o name", syncedLines: c.leases}

@@ -30,7 +30,8 @@ type watcherProc struct {
 
 	lines  atomic.Int64
 	synced chan struct{}
-	stderr bytes.Buffer
+	stderr     bytes.Buffer
+	stderrCopy io.Writer // also gets stderr when set
 }
 
 func (w *watcherProc) start() error {
@@ -39,6 +40,9 @@ func (w *watcherProc) start() error {
 		return err
 	}
 	w.cmd.Stderr = &w.stderr
+	if w.stderrCopy != nil {
+		w.cmd.Stderr = io.MultiWriter(&w.stderr, w.stderrCopy)
+	}
 	w.synced = make(chan struct{})
 	if err := w.cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", w.name, err)
@@ -88,6 +92,7 @@ type sample struct {
 	cpu      time.Duration
 	rssKB    int64
 	hwmKB    int64
+	anonKB   int64 // of rssKB: heap, stacks, runtime (the rest is file pages: the binary)
 	lines    int64
 	sampleAt time.Time
 }
@@ -95,7 +100,7 @@ type sample struct {
 func (w *watcherProc) sample() sample {
 	pid := w.cmd.Process.Pid
 	s := sample{cpu: procCPU(fmt.Sprintf("/proc/%d/stat", pid)), lines: w.lines.Load(), sampleAt: time.Now()}
-	s.rssKB, s.hwmKB = procMem(pid)
+	s.rssKB, s.hwmKB, s.anonKB = procMem(pid)
 	return s
 }
 
@@ -114,11 +119,11 @@ func procCPU(path string) time.Duration {
 
 func selfCPU() time.Duration { return procCPU("/proc/self/stat") }
 
-// procMem reads VmRSS and VmHWM (peak RSS) in kB.
-func procMem(pid int) (rss, hwm int64) {
+// procMem reads VmRSS, VmHWM (peak RSS) and RssAnon in kB.
+func procMem(pid int) (rss, hwm, anon int64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
@@ -131,17 +136,19 @@ func procMem(pid int) (rss, hwm int64) {
 			rss = v
 		case "VmHWM:":
 			hwm = v
+		case "RssAnon:":
+			anon = v
 		}
 	}
-	return rss, hwm
+	return rss, hwm, anon
 }
 
 // printTable prints each watcher's figures over the window and, when
 // kubectl ran, ours as ratios of its.
 func printTable(out io.Writer, ws []*watcherProc, before, after []sample, elapsed time.Duration) {
 	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "watcher\tupdates/s\tCPU s/1,000 updates\tCPU % of a core\tRSS MB\tpeak RSS MB\t")
-	type fig struct{ rate, per1k, pct, rss, hwm float64 }
+	fmt.Fprintln(tw, "watcher\tupdates/s\tCPU s/1,000 updates\tCPU % of a core\tRSS MB\tof which anon MB\tpeak RSS MB\t")
+	type fig struct{ rate, per1k, pct, rss, anon, hwm float64 }
 	figs := make([]fig, len(ws))
 	for i, w := range ws {
 		lines := float64(after[i].lines - before[i].lines)
@@ -152,14 +159,15 @@ func printTable(out io.Writer, ws []*watcherProc, before, after []sample, elapse
 			pct:   100 * cpu / elapsed.Seconds(),
 			rss:   float64(after[i].rssKB) / 1024,
 			hwm:   float64(after[i].hwmKB) / 1024,
+			anon:  float64(after[i].anonKB) / 1024,
 		}
 		figs[i] = f
-		fmt.Fprintf(tw, "%s\t%.0f\t%.3f\t%.1f\t%.1f\t%.1f\t\n", w.name, f.rate, f.per1k, f.pct, f.rss, f.hwm)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", w.name, f.rate, f.per1k, f.pct, f.rss, f.anon, f.hwm)
 	}
 	if len(ws) == 2 {
 		o, k := figs[0], figs[1]
-		fmt.Fprintf(tw, "ratio leader-elector / kubectl\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n",
-			o.rate/k.rate, o.per1k/k.per1k, o.pct/k.pct, o.rss/k.rss, o.hwm/k.hwm)
+		fmt.Fprintf(tw, "ratio leader-elector / kubectl\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n",
+			o.rate/k.rate, o.per1k/k.per1k, o.pct/k.pct, o.rss/k.rss, o.anon/k.anon, o.hwm/k.hwm)
 	}
 	_ = tw.Flush()
 }
