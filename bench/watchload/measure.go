@@ -28,8 +28,8 @@ type watcherProc struct {
 	syncedMarker string // a line containing this means the initial list is done
 	syncedLines  int    // or: this many lines mean it
 
-	lines  atomic.Int64
-	synced chan struct{}
+	lines      atomic.Int64
+	synced     chan struct{}
 	stderr     bytes.Buffer
 	stderrCopy io.Writer // also gets stderr when set
 }
