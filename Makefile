@@ -27,7 +27,7 @@ build:
 # A live election on this machine, nothing else needed: a local control
 # plane, three sidecar replicas and the dashboard, with a failover every 15s.
 # ARGS="-duration 30s" runs it without a terminal and prints JSON events.
-demo: controlplane
+demo:
 	$(GO) run ./demo $(ARGS)
 
 # goreleaser check and a snapshot build of this machine's binary
