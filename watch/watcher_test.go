@@ -222,6 +222,7 @@ func TestWatchJSONLines(t *testing.T) {
 	if m["type"] != "transition" || m["from"] != "pod-a" || m["to"] != hostile || m["gapSeconds"] != 1.0 || m["gapFrom"] != "renewal" {
 		t.Errorf("transition line %v", m)
 	}
+	t.Logf("transition line: %s", raw)
 	if strings.ContainsAny(raw, "\x1b\a") {
 		t.Errorf("raw escape bytes in the output line %q", raw)
 	}
