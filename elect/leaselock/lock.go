@@ -38,6 +38,10 @@ type Options struct {
 	// Logger receives the lock's own decisions (debug) and watch errors.
 	// Default: discarded.
 	Logger *slog.Logger
+	// WatchClient serves the lock's list and watch. Default: the client
+	// given to New, on the same transport but without its rest.Config
+	// Timeout, which client-go would apply to the whole watch.
+	WatchClient kubernetes.Interface
 }
 
 // Lock implements resourcelock.Interface on one Lease. Its Get, Create and
@@ -91,7 +95,11 @@ func New(client kubernetes.Interface, namespace, name string, cfg rl.ResourceLoc
 	}
 	l.log = l.log.With("lease", l.Describe())
 	l.seen.changed = make(chan struct{})
-	l.informer = newInformer(l.leases, name, l)
+	watchLeases := unboundedLeases(client, namespace)
+	if opts.WatchClient != nil {
+		watchLeases = opts.WatchClient.CoordinationV1().Leases(namespace)
+	}
+	l.informer = newInformer(watchLeases, name, l)
 	return l
 }
 

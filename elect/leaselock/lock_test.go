@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	rl "k8s.io/client-go/tools/leaderelection/resourcelock"
 )
 
@@ -273,5 +274,45 @@ func TestGetDoesNotBlockRightAfterLosing(t *testing.T) {
 	defer cancel2()
 	if _, _, err := l.Get(blocked); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("second Get after Forget = %v, want it blocked until its deadline", err)
+	}
+}
+
+// A client Timeout (elect bounds every request by half the renew deadline)
+// would end each watch after that long: the lock watches on the same
+// transport without it, and with a WatchClient if given.
+func TestWatchClientKeepsOneWatch(t *testing.T) {
+	ns, admin := cp.Namespace(t), cp.Client(t, cp.Admin)
+	putLease(t, admin, ns, "l", "other", 3600)
+	for _, tc := range []struct {
+		name        string
+		watchClient bool
+		wantOne     bool
+	}{
+		{"client with a timeout", false, true},
+		{"watch client", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bounded := rest.CopyConfig(cp.Admin)
+			bounded.Timeout = time.Second
+			api, watchAPI := &apiLog{}, &apiLog{}
+			opts := Options{Logger: testLogger()}
+			if tc.watchClient {
+				opts.WatchClient = cp.Client(t, watchAPI.config(cp.Admin))
+			} else {
+				watchAPI = api
+			}
+			l := New(cp.Client(t, api.config(bounded)), ns, "l", rl.ResourceLockConfig{Identity: "me"}, opts)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			l.Start(ctx)
+			time.Sleep(4 * time.Second)
+			n := len(watchAPI.since(time.Time{}, "watch"))
+			if (n == 1) != tc.wantOne {
+				t.Errorf("%d watch requests in 4s, want one: %v", n, tc.wantOne)
+			}
+			if tc.watchClient && len(api.since(time.Time{}, "watch")) != 0 {
+				t.Errorf("the main client watched too")
+			}
+		})
 	}
 }

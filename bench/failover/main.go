@@ -1,0 +1,201 @@
+// Command failover measures, side by side in one run against a real control
+// plane, our `leader-elector elect` and a baseline elector built from plain
+// client-go leaderelection (bench/baseline): graceful hand-over and crash
+// failover latency, API requests per minute in steady state, and an idle
+// replica's memory, CPU and binary size. It prints a table: ours, baseline,
+// ratio.
+//
+//	go run ./bench/failover [-trials 20] [-replicas 3,10] [-window 60s] [-short]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/leader-elector/leader-elector/controlplane"
+)
+
+// bench holds what every measurement shares.
+type bench struct {
+	dir       string
+	target    *url.URL
+	transport http.RoundTripper
+	admin     kubernetes.Interface
+	settle    time.Duration
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "failover: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	trials := flag.Int("trials", 20, "graceful and crash trials per elector")
+	replicaList := flag.String("replicas", "3,10", "replica counts for the steady-state request measurement")
+	window := flag.Duration("window", time.Minute, "steady-state measurement window")
+	settle := flag.Duration("settle", 10*time.Second, "wait after each change before the next trial or measurement")
+	short := flag.Bool("short", false, "a quick check that the harness works (2 trials, 10s window); figures are not meaningful")
+	keep := flag.Bool("keep", false, "keep the work directory (replica logs) after the run")
+	flag.Parse()
+	if *short {
+		*trials, *window = 2, 10*time.Second
+	}
+	var counts []int
+	for _, s := range strings.Split(*replicaList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 2 {
+			return fmt.Errorf("-replicas %q: want a comma-separated list of counts of at least 2", *replicaList)
+		}
+		counts = append(counts, n)
+	}
+
+	dir, err := os.MkdirTemp("", "failover-bench-")
+	if err != nil {
+		return fmt.Errorf("creating the work directory: %w", err)
+	}
+	if *keep {
+		progress("work directory %s", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+
+	progress("building the binaries")
+	ours, base, err := build(dir)
+	if err != nil {
+		return err
+	}
+	progress("starting the control plane")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cp, err := controlplane.Start(ctx, controlplane.Options{})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("starting the control plane: %w", err)
+	}
+	defer cp.Stop()
+	b, err := newBench(dir, cp.Admin, *settle)
+	if err != nil {
+		return err
+	}
+	impls := []impl{oursImpl(ours), baselineImpl(base)}
+
+	res := map[string]*results{}
+	for _, im := range impls {
+		res[im.name] = &results{}
+	}
+	// The two electors run at once, in their own namespaces: they are idle
+	// nearly all the time, and this halves the run.
+	err = both(impls, func(im impl) error {
+		r := res[im.name]
+		if r.binMiB, err = fileMiB(im.bin); err != nil {
+			return err
+		}
+		progress("%s: %d graceful hand-overs", im.name, *trials)
+		if r.graceful, r.gracefulOverlaps, err = b.trials(im, "graceful", *trials); err != nil {
+			return err
+		}
+		progress("%s: %d crash failovers", im.name, *trials)
+		if r.crash, r.crashOverlaps, err = b.trials(im, "crash", *trials); err != nil {
+			return err
+		}
+		for _, n := range counts {
+			progress("%s: steady state with %d replicas for %s", im.name, n, *window)
+			s, err := b.steady(im, n, *window)
+			if err != nil {
+				return err
+			}
+			r.steady = append(r.steady, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	printTable(os.Stdout, res["ours"], res["baseline"], *trials, *window)
+	return nil
+}
+
+// both runs f for each elector concurrently and returns the first error.
+func both(impls []impl, f func(impl) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(impls))
+	for i, im := range impls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(im)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("%s: %w", impls[i].name, err)
+		}
+	}
+	return nil
+}
+
+func newBench(dir string, admin *rest.Config, settle time.Duration) (*bench, error) {
+	target, err := url.Parse(admin.Host)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the API server's URL: %w", err)
+	}
+	transport, err := rest.TransportFor(admin)
+	if err != nil {
+		return nil, fmt.Errorf("building the proxies' transport: %w", err)
+	}
+	cs, err := kubernetes.NewForConfig(admin)
+	if err != nil {
+		return nil, fmt.Errorf("building the admin client: %w", err)
+	}
+	return &bench{dir: dir, target: target, transport: transport, admin: cs, settle: settle}, nil
+}
+
+// build compiles both electors stripped (-s -w) as releases are. It keeps the
+// default build flags otherwise, so the tests' build cache serves it: a
+// -trimpath CGO_ENABLED=0 build recompiles every dependency (minutes on CI).
+func build(dir string) (ours, base string, err error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("finding the module root: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(out)))
+	ours, base = filepath.Join(dir, "bin", "leader-elector"), filepath.Join(dir, "bin", "baseline")
+	if err := os.MkdirAll(filepath.Dir(ours), 0o755); err != nil {
+		return "", "", err
+	}
+	for bin, pkg := range map[string]string{ours: "./cmd/leader-elector", base: "./bench/baseline"} {
+		cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("building %s: %w\n%s", pkg, err, out)
+		}
+	}
+	return ours, base, nil
+}
+
+func fileMiB(path string) (float64, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return float64(st.Size()) / (1 << 20), nil
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}

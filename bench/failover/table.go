@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"time"
+)
+
+// results are one elector's figures.
+type results struct {
+	graceful, crash                 []time.Duration
+	gracefulOverlaps, crashOverlaps int
+	steady                          []steadyResult
+	binMiB                          float64
+}
+
+// percentile returns the nearest-rank p-th percentile (0 < p <= 100).
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(float64(len(s))*p/100+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func secs(d time.Duration) float64 { return d.Seconds() }
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		if a == 0 {
+			return "-"
+		}
+		return "inf"
+	}
+	return fmt.Sprintf("%.3f", a/b)
+}
+
+func printTable(w io.Writer, ours, base *results, trials int, window time.Duration) {
+	fmt.Fprintf(w, "\nfailover bench: %d trials each, steady window %s, defaults 15s/10s/2s\n\n", trials, window)
+	fmt.Fprintf(w, "%-52s %12s %12s %8s\n", "metric", "ours", "baseline", "ratio")
+	row := func(name string, a, b float64, format string) {
+		fmt.Fprintf(w, "%-52s %12s %12s %8s\n", name, fmt.Sprintf(format, a), fmt.Sprintf(format, b), ratio(a, b))
+	}
+	for _, kind := range []struct {
+		name string
+		a, b []time.Duration
+	}{{"graceful hand-over", ours.graceful, base.graceful}, {"crash failover", ours.crash, base.crash}} {
+		for _, p := range []struct {
+			name string
+			p    float64
+		}{{"p50", 50}, {"p95", 95}, {"max", 100}} {
+			row(fmt.Sprintf("%s %s (s)", kind.name, p.name), secs(percentile(kind.a, p.p)), secs(percentile(kind.b, p.p)), "%.3f")
+		}
+	}
+	row("moments with two status files (graceful+crash)", float64(ours.gracefulOverlaps+ours.crashOverlaps), float64(base.gracefulOverlaps+base.crashOverlaps), "%.0f")
+	for i, s := range ours.steady {
+		bs := base.steady[i]
+		n := s.replicas
+		row(fmt.Sprintf("requests/min, all %d replicas", n), s.total, bs.total, "%.1f")
+		row(fmt.Sprintf("requests/min, leader (%d replicas)", n), sum(s.leader), sum(bs.leader), "%.1f")
+		for _, k := range keys(s.leader, bs.leader) {
+			row(fmt.Sprintf("  leader %s", k), s.leader[k], bs.leader[k], "%.1f")
+		}
+		row(fmt.Sprintf("requests/min, per follower, mean (%d replicas)", n), sum(s.follower), sum(bs.follower), "%.2f")
+		row(fmt.Sprintf("requests/min, busiest follower (%d replicas)", n), s.followerMax, bs.followerMax, "%.2f")
+		for _, k := range keys(s.follower, bs.follower) {
+			row(fmt.Sprintf("  follower %s", k), s.follower[k], bs.follower[k], "%.2f")
+		}
+	}
+	if len(ours.steady) > 0 {
+		s, bs := ours.steady[0], base.steady[0]
+		row("idle follower RSS (MiB)", s.idleRSS, bs.idleRSS, "%.1f")
+		row("idle follower CPU (s per minute)", s.idleCPU, bs.idleCPU, "%.3f")
+	}
+	row("binary size (MiB, -ldflags=-s -w)", ours.binMiB, base.binMiB, "%.1f")
+
+	fmt.Fprintf(w, "\ngoals (ours):\n")
+	check := func(ok bool, what string) {
+		mark := "MET "
+		if !ok {
+			mark = "MISS"
+		}
+		fmt.Fprintf(w, "  %s %s\n", mark, what)
+	}
+	g95, c95 := percentile(ours.graceful, 95), percentile(ours.crash, 95)
+	check(g95 <= 300*time.Millisecond, fmt.Sprintf("graceful p95 %.3fs <= 0.3s", secs(g95)))
+	check(c95 <= 15300*time.Millisecond, fmt.Sprintf("crash p95 %.3fs <= LeaseDuration + 0.3s = 15.3s", secs(c95)))
+	for _, s := range ours.steady {
+		polls := s.follower["leases get"] + s.follower["leases list"]
+		check(polls == 0, fmt.Sprintf("%d replicas: followers' Lease gets+lists per minute %.2f == 0", s.replicas, polls))
+		renewals := s.leader["leases update"]
+		check(s.total <= renewals+5, fmt.Sprintf("%d replicas: %.1f requests/min <= leader's renewals %.1f + 5", s.replicas, s.total, renewals))
+	}
+	check(ours.gracefulOverlaps+ours.crashOverlaps == 0, "never two status files at once")
+}
+
+func sum(m map[string]float64) float64 {
+	var t float64
+	for _, v := range m {
+		t += v
+	}
+	return t
+}
+
+func keys(a, b map[string]float64) []string {
+	seen := map[string]bool{}
+	for k := range a {
+		seen[k] = true
+	}
+	for k := range b {
+		seen[k] = true
+	}
+	var out []string
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
