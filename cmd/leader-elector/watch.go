@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"golang.org/x/term"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -37,6 +38,9 @@ func (c *watchCmd) Run(env *runEnv) error {
 	}
 	if c.FlapThreshold < 0 || c.FlapWindow < 0 || c.ConnectTimeout < 0 {
 		return exitcode.Configf("--flap-threshold, --flap-window and --connect-timeout must not be negative")
+	}
+	if _, err := labels.Parse(c.Selector); err != nil {
+		return exitcode.Configf("invalid --selector %q: %v; use kubectl's syntax, e.g. app=x,tier!=y", c.Selector, err)
 	}
 	useTUI := c.Output == "tui" || c.Output == "auto" && isTerminal(env.Stdout)
 

@@ -53,6 +53,11 @@ func TestWatchCommandErrors(t *testing.T) {
 		wantCode:   2,
 		wantStderr: "-n a and -A both given: use one",
 	}, {
+		name:       "bad selector",
+		args:       []string{"watch", "-l", "a=b=c", "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: "invalid --selector",
+	}, {
 		name:       "unknown output",
 		args:       []string{"watch", "-o", "yaml", "--kubeconfig", kc},
 		wantCode:   2,
