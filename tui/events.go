@@ -45,9 +45,8 @@ func (m *Model) apply(ev *watch.Event) {
 	switch {
 	case holderChanged && m.filterText != "":
 		m.store.dirty = true // the row may enter or leave the filter
-	case m.sortBy.movesOnRenewal(), holderChanged && m.sortBy == sortHolder,
-		m.sortBy == sortTransitions && ev.Type == watch.EventTransition:
-		m.store.unsorted = true
+	case m.sortBy != sortName:
+		m.store.markMoved(r) // any other order may depend on what changed
 	}
 	switch ev.Type {
 	case watch.EventTransition:

@@ -163,11 +163,16 @@ func (m *Model) selected() *row {
 	return m.store.visible[m.cursor]
 }
 
-// reselect keeps the cursor on the same Lease after a re-sort.
-func (m *Model) reselect(key string) {
-	if key != "" {
+// reselect keeps the cursor on the same Lease after a re-sort (rows are
+// compared by pointer: a deleted Lease's row is never reused).
+func (m *Model) reselect(sel *row) {
+	if sel != nil {
+		if m.cursor < len(m.store.visible) && m.store.visible[m.cursor] == sel {
+			m.clampCursor()
+			return
+		}
 		for i, r := range m.store.visible {
-			if r.key == key {
+			if r == sel {
 				m.cursor = i
 				m.clampCursor()
 				return

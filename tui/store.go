@@ -28,6 +28,7 @@ type row struct {
 	lowerKey            string // lower-cased "ns/name holder" for the filter
 
 	counted badge // the badge this row adds to store.tally
+	moved   bool  // listed in store.moved
 
 	history []transition // this Lease's transitions, oldest first, bounded
 }
@@ -65,15 +66,18 @@ type transition struct {
 
 // store is the set of Leases: a map for O(1) updates by key, a slice of
 // all rows for fast scans, and the visible slice (filtered and sorted),
-// rebuilt only when marked dirty and re-sorted only when marked unsorted.
+// rebuilt only when marked dirty and re-ordered only where rows moved.
 type store struct {
 	rows    map[string]*row
 	all     []*row
 	visible []*row
 	// dirty: membership of visible may be stale (rebuild and sort).
 	dirty bool
-	// unsorted: only the order of visible may be stale (sort).
-	unsorted bool
+	// resort: the order changed for every row (a new sort key).
+	resort bool
+	// moved: rows whose sort key changed since the last refresh.
+	moved          []*row
+	scratch, spare []*row // buffers reused by mergeMoved
 	// tally counts rows by badge, node Leases apart, kept per update and
 	// recounted per tick (when time alone turns held into expired); the
 	// status line reads it instead of scanning every row per frame.
@@ -147,12 +151,25 @@ func (s *store) remove(key string) {
 	s.dirty = true
 }
 
-// recount judges every row's badge again at now.
-func (s *store) recount(now time.Time) {
+// markMoved notes that r's place in the order may have changed.
+func (s *store) markMoved(r *row) {
+	if !r.moved {
+		r.moved = true
+		s.moved = append(s.moved, r)
+	}
+}
+
+// recount judges every row's badge again at now; under the status order,
+// rows whose badge changed are marked as moved.
+func (s *store) recount(now time.Time, byStatus bool) {
 	s.tally = [2][badgeHeld + 1]int{}
 	for _, r := range s.all {
-		r.counted = badgeOf(&r.lease, now)
-		s.tally[b2i(r.node)][r.counted]++
+		b := badgeOf(&r.lease, now)
+		if b != r.counted && byStatus {
+			s.markMoved(r)
+		}
+		r.counted = b
+		s.tally[b2i(r.node)][b]++
 	}
 }
 

@@ -21,10 +21,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if t := time.Time(msg); t.After(m.now) {
 			m.now = t
 		}
-		m.store.recount(m.now)
-		if m.sortBy == sortStatus {
-			m.store.unsorted = true // a countdown reaching zero moves a row
-		}
+		// A countdown reaching zero changes a badge: recount, and under the
+		// status order move the rows it changed.
+		m.store.recount(m.now, m.sortBy == sortStatus)
 		m.refresh()
 		m.syncDetail()
 		return m, m.tick()
@@ -101,7 +100,7 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		return m.filter.Focus()
 	case key.Matches(msg, k.Sort):
 		m.sortBy = (m.sortBy + 1) % sortKeys
-		m.store.unsorted = true
+		m.store.resort = true
 		m.refresh()
 	case key.Matches(msg, k.Pane):
 		m.focus = 1 - m.focus
