@@ -113,7 +113,7 @@ func (h *chaosHarness) start(c *chaosCandidate) {
 		c.p, c.startedAt = p, began
 		c.stopped, c.exited, c.cleanExit = false, false, false
 		c.contAt, c.termAt, c.killAt, c.exitAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-		c.staleStart = stale
+		c.staleStart, c.answered = stale, false
 	})
 	go h.watchExit(c, p, inc)
 }
@@ -122,12 +122,12 @@ func (h *chaosHarness) start(c *chaosCandidate) {
 // documented outcome of what the harness did to it.
 func (h *chaosHarness) watchExit(c *chaosCandidate, p *proc, inc int) {
 	<-p.Done()
-	var killed, termed bool
+	var killed, termed, answered bool
 	c.change(func() {
 		if c.incarn != inc {
 			return
 		}
-		killed, termed = !c.killAt.IsZero(), !c.termAt.IsZero()
+		killed, termed, answered = !c.killAt.IsZero(), !c.termAt.IsZero(), c.answered
 		c.exited, c.exitAt = true, time.Now()
 		c.cleanExit = termed && !killed && p.code == 0
 	})
@@ -136,6 +136,11 @@ func (h *chaosHarness) watchExit(c *chaosCandidate, p *proc, inc int) {
 		if p.signal != syscall.SIGKILL && p.code != 0 {
 			h.chk.violatef("%s exited %d before its SIGKILL landed; stderr ends:\n%s", c.id, p.code, tail(p.Stderr(), 5))
 		}
+	case termed && !answered && p.signal == syscall.SIGTERM:
+		// SIGTERM landed before the process set up its handler (the Go
+		// runtime's first milliseconds): it had done nothing yet, so the
+		// default action, death by SIGTERM, leaves nothing behind.
+		h.chk.note("SIGTERM during start-up (killed by it before any work)")
 	case termed:
 		if p.code != 0 {
 			h.chk.violatef("%s exited %d (signal %v) after SIGTERM, want 0; stderr ends:\n%s", c.id, p.code, p.signal, tail(p.Stderr(), 5))

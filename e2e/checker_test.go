@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -67,6 +68,7 @@ type chaosChecker struct {
 	maxWake     time.Duration
 	wakeCount   int
 	violations  []string
+	notes       map[string]int
 }
 
 // claimRun is one uninterrupted run of reads finding a candidate's status
@@ -116,6 +118,7 @@ type chaosCandidate struct {
 	exitAt     time.Time
 	cleanExit  bool // exited 0 after SIGTERM: its file must be gone
 	staleStart bool
+	answered   bool // the current process has answered on its endpoint: its start-up is done
 }
 
 // acting reports whether the candidate's claims count at now, why not, and
@@ -184,6 +187,16 @@ func (k *chaosChecker) Stop() {
 		k.closeRunLocked(i)
 		k.closeHTTPLocked(i)
 	}
+}
+
+// note counts an event worth reporting that is not a violation.
+func (k *chaosChecker) note(what string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.notes == nil {
+		k.notes = map[string]int{}
+	}
+	k.notes[what]++
 }
 
 func (k *chaosChecker) violatef(format string, args ...any) {
@@ -391,7 +404,7 @@ func (k *chaosChecker) pollLoop(i int) {
 		// after it): a file seen from now on is this process's own.
 		c.change(func() {
 			if s.After(c.startedAt) {
-				c.staleStart = false
+				c.staleStart, c.answered = false, true
 			}
 		})
 		k.mu.Lock()
@@ -473,6 +486,7 @@ type chaosReport struct {
 	MaxWake                                             time.Duration
 	Wakes                                               int
 	Violations                                          []string
+	Notes                                               map[string]int
 }
 
 // Report judges the recorded history. Call after Stop.
@@ -485,7 +499,7 @@ func (k *chaosChecker) Report() chaosReport {
 		Sweeps: k.sweeps, Reads: k.reads, FrozenReads: k.frozenReads, StaleReads: k.staleReads,
 		HTTPSamples: k.httpSamples, MaxSweepGap: k.maxSweepGap, Terms: len(runs),
 		FileOverlaps: slices.Clone(k.overlaps), HTTPOverlaps: k.httpOverlaps(),
-		MaxWake: k.maxWake, Wakes: k.wakeCount, Violations: slices.Clone(k.violations),
+		MaxWake: k.maxWake, Wakes: k.wakeCount, Violations: slices.Clone(k.violations), Notes: maps.Clone(k.notes),
 	}
 	var covered time.Time
 	for i, run := range runs {
@@ -513,6 +527,9 @@ func (r chaosReport) String() string {
 	fmt.Fprintf(&b, "max leaderless gap (no acting replica's file): %v\n", r.MaxGap.Round(time.Millisecond))
 	if r.Wakes > 0 {
 		fmt.Fprintf(&b, "paused replicas' files gone after SIGCONT: %d, slowest %v\n", r.Wakes, r.MaxWake.Round(time.Millisecond))
+	}
+	for _, what := range slices.Sorted(maps.Keys(r.Notes)) {
+		fmt.Fprintf(&b, "%s: %d\n", what, r.Notes[what])
 	}
 	fmt.Fprintf(&b, "violations: %d", len(r.Violations))
 	return b.String()
