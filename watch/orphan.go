@@ -53,7 +53,9 @@ func (m *Model) PodChanged(dst []Event, namespace, name string, now time.Time) [
 func (m *Model) rejudgeOrphan(e *entry) bool {
 	st := &e.st
 	key := ""
-	if judgeable(st.Namespace, st.Holder) {
+	// The holder index is only needed once Pods are known (SetPods
+	// rejudges every Lease then), so without Pods it costs nothing.
+	if m.pods != nil && judgeable(st.Namespace, st.Holder) {
 		key = st.Namespace + "/" + st.Holder
 	}
 	if key != e.judgedKey {
@@ -68,7 +70,7 @@ func (m *Model) rejudgeOrphan(e *entry) bool {
 			e.judgedKey = key
 		}
 	}
-	orphan := key != "" && m.pods != nil && !m.pods(st.Namespace, st.Holder)
+	orphan := key != "" && !m.pods(st.Namespace, st.Holder)
 	flipped := orphan != st.Orphan
 	st.Orphan = orphan
 	return flipped

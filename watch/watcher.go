@@ -37,8 +37,9 @@ type Options struct {
 	// Run returns an error after it. 0 retries until ctx is done (the
 	// dashboard shows the retries as error events).
 	ConnectTimeout time.Duration
-	// Buffer is the capacity of the Events channel (default 1024). Events
-	// beyond it wait in an internal queue; see Events.
+	// Buffer is the capacity of the Events channel (default 256; each slot
+	// holds a whole state). Events beyond it wait in an internal queue,
+	// where renewals coalesce; see Events.
 	Buffer int
 }
 
@@ -71,7 +72,7 @@ func New(client kubernetes.Interface, opts Options) *Watcher {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Buffer <= 0 {
-		opts.Buffer = 1024
+		opts.Buffer = 256
 	}
 	return &Watcher{
 		client: client,
