@@ -1,0 +1,56 @@
+package main
+
+import (
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestPercentile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var out []time.Duration
+		for _, x := range v {
+			out = append(out, time.Duration(x)*time.Millisecond)
+		}
+		return out
+	}
+	twenty := ms(20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+	for _, tc := range []struct {
+		name string
+		in   []time.Duration
+		p    float64
+		want time.Duration
+	}{
+		{"p50 of 20 is the 10th", twenty, 50, 10 * time.Millisecond},
+		{"p95 of 20 is the 19th", twenty, 95, 19 * time.Millisecond},
+		{"max", twenty, 100, 20 * time.Millisecond},
+		{"p95 of 2 is the larger", ms(300, 100), 95, 300 * time.Millisecond},
+		{"empty", nil, 95, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := percentile(tc.in, tc.p); got != tc.want {
+				t.Errorf("percentile(%v, %v) = %v, want %v", tc.in, tc.p, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct{ method, url, want string }{
+		{"GET", "/apis/coordination.k8s.io/v1/namespaces/ns/leases/bench", "leases get"},
+		{"GET", "/apis/coordination.k8s.io/v1/namespaces/ns/leases?fieldSelector=metadata.name%3Dbench", "leases list"},
+		{"GET", "/apis/coordination.k8s.io/v1/namespaces/ns/leases?watch=true&fieldSelector=x", "leases watch"},
+		{"PUT", "/apis/coordination.k8s.io/v1/namespaces/ns/leases/bench", "leases update"},
+		{"POST", "/apis/coordination.k8s.io/v1/namespaces/ns/leases", "leases create"},
+		{"PATCH", "/api/v1/namespaces/ns/events/e1", "events patch"},
+		{"POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "selfsubjectaccessreviews create"},
+		{"GET", "/api", "other get"},
+		{"GET", "/apis/coordination.k8s.io/v1", "discovery get"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := classify(httptest.NewRequest(tc.method, tc.url, nil)); got != tc.want {
+				t.Errorf("classify(%s %s) = %q, want %q", tc.method, tc.url, got, tc.want)
+			}
+		})
+	}
+}
