@@ -223,7 +223,9 @@ func (w *Watcher) expireLoop(ctx context.Context) {
 
 // emitError queues an error event (and logs it).
 func (w *Watcher) emitError(connection, message string) {
-	w.log.Warn(message, "connection", connection)
+	// Debug: the event is the report (stdout, or the dashboard); the log
+	// would only repeat it on stderr.
+	w.log.Debug(message, "connection", connection)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.q.push(Event{Type: EventError, Time: w.clock.Now(), Message: message, Connection: connection})
