@@ -109,8 +109,11 @@ const (
 	GapFromRelease = "release"
 )
 
-// Event is one thing that happened to a Lease (or to the watch itself, for
-// errors). Lease is the state after the event, a copy the receiver owns.
+// Event is one thing that happened to a Lease (or to the watch itself:
+// synced, error, connected). Lease is the state after the event, a copy the
+// receiver may keep but must not modify (its Renewals, Labels and
+// Candidates share memory with later copies). It encodes to JSON as
+// AppendJSON writes it; the tags document the field names.
 type Event struct {
 	Type  EventType  `json:"type"`
 	Time  time.Time  `json:"time"` // our clock
@@ -130,8 +133,9 @@ type Event struct {
 	// Coalesced counts earlier renewed events of this Lease that were merged
 	// into this one because the receiver was behind (see Watcher.Events).
 	Coalesced int `json:"coalesced,omitempty"`
-	// Error events: what failed and how to fix it.
+	// Error and connected events: what failed and how to fix it.
 	Message string `json:"message,omitempty"`
-	// Connection is "connected", "lost" or "forbidden" on error events.
+	// Connection is ConnLost or ConnForbidden on error events about the
+	// API server or a right, ConnConnected on connected events.
 	Connection string `json:"connection,omitempty"`
 }
