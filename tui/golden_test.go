@@ -92,7 +92,7 @@ var goldenStates = []struct {
 		return []tea.Msg{events(fleet()...), press("n"), press("s"), press("s")}
 	}},
 	{"detail", Options{AllNamespaces: true}, func() []tea.Msg {
-		return []tea.Msg{events(fleet()...), press("j"), press("j"), press("enter")}
+		return []tea.Msg{events(fleet()...), press("j"), press("j"), press("j"), press("enter")}
 	}},
 	{"help", Options{AllNamespaces: true}, func() []tea.Msg {
 		return []tea.Msg{events(fleet()...), press("?")}

@@ -416,3 +416,25 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
 }
+
+func TestDetailScrolls(t *testing.T) {
+	m := newTestModel(t, Options{AllNamespaces: true}, 80, 24)
+	send(m, events(fleet()...), press("j"), press("j"), press("j"), press("enter"))
+	if m.detailKey != "default/my-controller" {
+		t.Fatalf("detail of %q, want default/my-controller", m.detailKey)
+	}
+	if m.detail.AtBottom() || !strings.Contains(m.viewFooter(false), "more ↓") {
+		t.Fatalf("a record taller than the screen should say there is more: footer %q", m.viewFooter(false))
+	}
+	send(m, press("j"))
+	if m.detail.YOffset != 1 {
+		t.Errorf("after j the detail is at line %d, want 1", m.detail.YOffset)
+	}
+	send(m, press("G"))
+	if !m.detail.AtBottom() || !strings.Contains(m.viewFooter(false), "end") {
+		t.Errorf("after G: at bottom %v, footer %q; want the end", m.detail.AtBottom(), m.viewFooter(false))
+	}
+	if !strings.Contains(m.View(), "my-controller-7d9f8b6c4-p8q2m   1.37.2") {
+		t.Errorf("after G the second candidate is not on screen:\n%s", m.View())
+	}
+}

@@ -239,7 +239,19 @@ func (m *Model) viewFooter(fullHelp bool) string {
 		hints = m.keys.detailHelp()
 	}
 	if m.screen == screenDetail {
-		return truncate(m.help.ShortHelpView(hints), m.width)
+		hint := truncate(m.help.ShortHelpView(hints), m.width)
+		if m.detail.TotalLineCount() <= m.detail.VisibleLineCount() {
+			return hint
+		}
+		// The record is taller than the screen: say there is more below.
+		right := "end"
+		if !m.detail.AtBottom() {
+			right = "more ↓"
+		}
+		if pad := m.width - cells(hint) - cells(right); pad >= 2 {
+			return hint + strings.Repeat(" ", pad) + m.p.dim.on(right)
+		}
+		return hint
 	}
 	// An active filter must stay in sight: the hints make room for it. The
 	// sort is shown when it fits (the header's arrow shows it anyway).
