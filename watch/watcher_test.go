@@ -467,3 +467,50 @@ func TestWatchSurvivesAPIServerRestart(t *testing.T) {
 	}
 	t.Logf("events across the restart: %s", joined)
 }
+
+// A receiver that stops reading never blocks the informer: renewals of a
+// Lease coalesce while it is behind, nothing else is lost, and the latest
+// state arrives once it reads again.
+func TestWatchSlowReceiverGetsTheLatestState(t *testing.T) {
+	ns := cp.Namespace(t)
+	admin := cp.Client(t, cp.Admin)
+	setLease(t, admin, ns, "busy", held("pod-a", 0, 0, 3600))
+	events, _ := start(t, cp.Admin, watch.Options{Namespace: ns, Buffer: 2})
+	expect(t, events, "added busy pod-a held", "synced")
+
+	const renewals = 150
+	for i := 1; i <= renewals; i++ { // nobody reads meanwhile
+		setLease(t, admin, ns, "busy", held("pod-a", 0, time.Duration(i)*time.Millisecond, 3600))
+	}
+	setLease(t, admin, ns, "busy", held("pod-b", time.Second, time.Second, 3600))
+	setLease(t, admin, ns, "other", held("pod-x", 0, 0, 3600))
+
+	var got []watch.Event
+	for len(got) == 0 || got[len(got)-1].Lease.Name != "other" {
+		got = append(got, next(t, events, 15*time.Second))
+	}
+	renewed, merged := 0, 0
+	var last watch.Event
+	for _, ev := range got {
+		switch ev.Type {
+		case watch.EventRenewed:
+			renewed++
+			merged += ev.Coalesced
+			last = ev
+		case watch.EventTransition:
+			if renewed == 0 || last.Lease.RenewTime.Sub(base) != renewals*time.Millisecond {
+				t.Fatalf("transition before the last renewal was delivered (last renewed %s)", last.Lease.RenewTime.Sub(base))
+			}
+		}
+	}
+	if renewed+merged != renewals {
+		t.Errorf("%d renewed events carrying %d merged ones, want %d renewals in all", renewed, merged, renewals)
+	}
+	if merged == 0 {
+		t.Errorf("no renewal was coalesced with a 2-slot buffer and no reader: the informer waited for us")
+	}
+	if s := summary(got[len(got)-2]); s != "transition busy pod-b held pod-a->pod-b gap=850ms/renewal" {
+		t.Errorf("second-last event %q, want the transition", s)
+	}
+	t.Logf("%d renewals arrived as %d events", renewals, renewed)
+}
