@@ -17,11 +17,15 @@ type styles struct {
 
 func newStyles(r *lipgloss.Renderer) styles {
 	ns := r.NewStyle
-	green := lipgloss.AdaptiveColor{Light: "#1a7f37", Dark: "#3fb950"}
-	yellow := lipgloss.AdaptiveColor{Light: "#9a6700", Dark: "#d29922"}
-	red := lipgloss.AdaptiveColor{Light: "#cf222e", Dark: "#f85149"}
-	grey := lipgloss.AdaptiveColor{Light: "#6e7781", Dark: "#8b949e"}
-	blue := lipgloss.AdaptiveColor{Light: "#0969da", Dark: "#58a6ff"}
+	// Fixed mid-tone colours, readable on dark and light backgrounds alike.
+	// Adaptive colours would make Lip Gloss ask the terminal for its
+	// background at start (OSC 11): a terminal that does not answer holds
+	// the start for seconds, and a late answer can leak in as key presses.
+	green := lipgloss.Color("#2da44e")
+	yellow := lipgloss.Color("#bf8700")
+	red := lipgloss.Color("#e5534b")
+	grey := lipgloss.Color("#8c959f")
+	blue := lipgloss.Color("#4493f8")
 	s := styles{
 		title:    ns().Bold(true).Foreground(blue),
 		dim:      ns().Foreground(grey),
