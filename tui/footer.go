@@ -1,0 +1,55 @@
+package tui
+
+import (
+	"strings"
+)
+
+// viewFooter is the key hints, the full help, or the filter prompt.
+func (m *Model) viewFooter(fullHelp bool) string {
+	switch {
+	case m.filtering:
+		return truncate(m.filter.View()+m.p.dim.on("  enter keeps • esc clears"), m.width)
+	case fullHelp:
+		lines := strings.Split(m.help.FullHelpView(m.keys.FullHelp()), "\n")
+		for i := range lines {
+			lines[i] = strings.TrimRight(lines[i], " ")
+		}
+		return strings.Join(lines, "\n")
+	}
+	hints := m.keys.ShortHelp()
+	if m.screen == screenDetail {
+		hints = m.keys.detailHelp()
+	}
+	if m.screen == screenDetail {
+		hint := truncate(m.help.ShortHelpView(hints), m.width)
+		if m.detail.TotalLineCount() <= m.detail.VisibleLineCount() {
+			return hint
+		}
+		// The record is taller than the screen: say there is more below.
+		right := "end"
+		if !m.detail.AtBottom() {
+			right = "more ↓"
+		}
+		if pad := m.width - cells(hint) - cells(right); pad >= 2 {
+			return hint + strings.Repeat(" ", pad) + m.p.dim.on(right)
+		}
+		return hint
+	}
+	// An active filter must stay in sight: the hints make room for it. The
+	// sort is shown when it fits (the header's arrow shows it anyway).
+	if m.filterText != "" {
+		right := "filter: " + truncate(Inert(m.filterText), max(1, m.width/3))
+		h := m.help
+		h.Width = max(1, m.width-cells(right)-2)
+		hint := truncate(h.ShortHelpView(hints), h.Width)
+		pad := max(1, m.width-cells(hint)-cells(right))
+		return truncate(hint+strings.Repeat(" ", pad)+m.p.warn.on(right), m.width)
+	}
+	hint := truncate(m.help.ShortHelpView(hints), m.width)
+	right := "sort: " + m.sortBy.String()
+	pad := m.width - cells(hint) - cells(right)
+	if pad < 2 {
+		return hint
+	}
+	return hint + strings.Repeat(" ", pad) + m.p.dim.on(right)
+}

@@ -1,0 +1,140 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+)
+
+// viewTop is the status line: what is watched, counts, the connection.
+// When it does not fit, the title goes first, then the context, then the
+// counts shrink to the problems only and go; the connection state stays.
+func (m *Model) viewTop() string {
+	type piece struct {
+		styled, plain string
+		drop          int    // higher goes first
+		short         *piece // a shorter form to try before dropping
+	}
+	var pieces []piece
+	pieces = append(pieces, piece{styled: m.p.title.on("leader-elector"), plain: "leader-elector", drop: 4})
+	if m.opts.Context != "" {
+		c := truncate(Inert(m.opts.Context), 24)
+		pieces = append(pieces, piece{styled: c, plain: c, drop: 3})
+	}
+	scope := "all namespaces"
+	if !m.opts.AllNamespaces {
+		scope = "ns " + truncate(Inert(m.opts.Namespace), 24)
+	}
+	pieces = append(pieces, piece{styled: scope, plain: scope, drop: 1})
+	if m.synced || len(m.store.rows) > 0 {
+		full, short := m.counts()
+		pieces = append(pieces, piece{styled: full.styled, plain: full.plain, drop: 2,
+			short: &piece{styled: short.styled, plain: short.plain, drop: 2}})
+	}
+	conn, plainConn := m.connText()
+	const sep = "  │  "
+	width := func() int {
+		n := cells(plainConn) + 2
+		for _, p := range pieces {
+			n += cells(p.plain) + 5
+		}
+		return n
+	}
+	for width() > m.width && len(pieces) > 1 {
+		worst := 0
+		for i, p := range pieces {
+			if p.drop > pieces[worst].drop || p.drop == pieces[worst].drop && p.short != nil {
+				worst = i
+			}
+		}
+		if short := pieces[worst].short; short != nil {
+			pieces[worst] = *short
+			continue
+		}
+		pieces = append(pieces[:worst], pieces[worst+1:]...)
+	}
+	var left, plainLeft string
+	for i, p := range pieces {
+		if i > 0 {
+			left += m.p.dim.on(sep)
+			plainLeft += sep
+		}
+		left += p.styled
+		plainLeft += p.plain
+	}
+	pad := m.width - cells(plainLeft) - cells(plainConn)
+	if pad < 1 {
+		return truncate(plainLeft+" "+plainConn, m.width)
+	}
+	return left + strings.Repeat(" ", pad) + conn
+}
+
+// text is a string with and without its styling.
+type text struct{ styled, plain string }
+
+func (t *text) add(p paint, s string) {
+	t.styled += p.on(s)
+	t.plain += s
+}
+
+// counts is "12 leases 9 held 1 expired ..." over the rows not hidden, and
+// a short form with the problems only ("12 leases, 1 expired").
+func (m *Model) counts() (full, short text) {
+	hide := m.hideNodeLeases()
+	n := m.store.tally[0]
+	if !hide {
+		for i, c := range m.store.tally[1] {
+			n[i] += c
+		}
+	}
+	total := 0
+	for _, c := range n {
+		total += c
+	}
+	word := " leases"
+	if total == 1 {
+		word = " lease"
+	}
+	full.add(paint{}, strconv.Itoa(total)+word)
+	short = full
+	for _, bd := range []badge{badgeHeld, badgeExpired, badgeFlapping, badgeOrphan, badgeReleased, badgeNoHolder} {
+		if n[bd] == 0 {
+			continue
+		}
+		s := strconv.Itoa(n[bd]) + " " + bd.String()
+		full.add(paint{}, " ")
+		full.add(m.p.badges[bd], s)
+		if bd == badgeExpired || bd == badgeFlapping || bd == badgeOrphan {
+			short.add(paint{}, " ")
+			short.add(m.p.badges[bd], s)
+		}
+	}
+	if hide && m.store.nodeRows > 0 {
+		full.add(m.p.dim, " (+"+strconv.Itoa(m.store.nodeRows)+" node: n)")
+	}
+	return full, short
+}
+
+// connText is "● connected", "✗ lost, retrying 3s" and the like.
+func (m *Model) connText() (styled, plain string) {
+	c := m.conn
+	for_ := age(m.now.Sub(c.since))
+	switch c.state {
+	case "connected":
+		plain = "● connected"
+		return m.p.good.on(plain), plain
+	case "connecting":
+		plain = m.spinner() + " connecting " + for_
+		return m.p.warn.on(plain), plain
+	case "lost":
+		plain = "✗ lost, retrying " + for_
+		return m.p.bad.on(plain), plain
+	case "forbidden":
+		plain = "✗ forbidden"
+		return m.p.bad.on(plain), plain
+	case "ended":
+		plain = "■ watch ended"
+		return m.p.dim.on(plain), plain
+	}
+	plain = "✗ " + Inert(c.state)
+	return m.p.bad.on(plain), plain
+}
