@@ -19,7 +19,7 @@ func benchLeases(n int) []watch.LeaseState {
 }
 
 // benchModel is a 5,000-row model at w x h, sorted by sortBy.
-func benchModel(b *testing.B, w, h int, by sortKey) (*Model, []watch.LeaseState) {
+func benchModel(b *testing.B, w, h int, by sortKey) (*model, []watch.LeaseState) {
 	m := newTestModel(b, Options{AllNamespaces: true}, w, h)
 	ls := benchLeases(5000)
 	evs := make([]watch.Event, len(ls))

@@ -45,7 +45,7 @@ const (
 // columns picks the columns that fit in width and their widths: drop the
 // least needed until the minimums fit, then widen name, holder, namespace
 // (to their longest value), the countdown bar and the heartbeat.
-func (m *Model) columns(width int) (ids []colID, widths []int) {
+func (m *model) columns(width int) (ids []colID, widths []int) {
 	for id := colID(0); id < numCols; id++ {
 		if id == colNamespace && !m.opts.AllNamespaces {
 			continue
@@ -119,4 +119,4 @@ func (m *Model) columns(width int) (ids []colID, widths []int) {
 	return ids, widths
 }
 
-func (m *Model) widest() widestStrings { return m.store.widest }
+func (m *model) widest() widestStrings { return m.store.widest }

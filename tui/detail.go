@@ -10,7 +10,7 @@ import (
 // syncDetail refreshes the detail viewport's size and content from the
 // selected Lease; it runs in Update (after events, ticks, resizes) so View
 // only reads.
-func (m *Model) syncDetail() {
+func (m *model) syncDetail() {
 	if m.screen != screenDetail {
 		return
 	}
@@ -20,7 +20,7 @@ func (m *Model) syncDetail() {
 }
 
 // viewDetail renders the detail screen into height lines.
-func (m *Model) viewDetail(b *strings.Builder, height int) {
+func (m *model) viewDetail(b *strings.Builder, height int) {
 	if height <= 0 {
 		return
 	}
@@ -36,7 +36,7 @@ func (m *Model) viewDetail(b *strings.Builder, height int) {
 
 // detailContent is the whole record of one Lease, its labels, its own
 // transitions and its LeaseCandidates. Every API string is inert.
-func (m *Model) detailContent() string {
+func (m *model) detailContent() string {
 	r, ok := m.store.rows[m.detailKey]
 	if !ok {
 		return m.p.dim.on("  Lease " + Inert(m.detailKey) + " was deleted. esc goes back.")

@@ -9,7 +9,7 @@ import (
 // apply folds one event into the model in O(1): a map update, plus an
 // append to the transitions when the holder changed. Re-sorting, if the
 // event can move the row, waits for refresh at the end of the batch.
-func (m *Model) apply(ev *watch.Event) {
+func (m *model) apply(ev *watch.Event) {
 	if ev.Time.After(m.now) {
 		m.now = ev.Time // never show an event as happening in the future
 	}
@@ -61,7 +61,7 @@ func (m *Model) apply(ev *watch.Event) {
 }
 
 // addTransition records t in the pane and in the Lease's own history.
-func (m *Model) addTransition(r *row, t transition) {
+func (m *model) addTransition(r *row, t transition) {
 	if len(m.transitions) == maxTransitions {
 		// Drop the oldest half at once: amortised O(1) per transition.
 		n := copy(m.transitions, m.transitions[maxTransitions/2:])
@@ -77,7 +77,7 @@ func (m *Model) addTransition(r *row, t transition) {
 // applyError moves the connection state; the message says what to fix.
 // A denial that is not about Leases (watch cannot list Pods, so it does
 // not judge orphans) leaves the link as it is and becomes a note.
-func (m *Model) applyError(ev *watch.Event) {
+func (m *model) applyError(ev *watch.Event) {
 	state := ev.Connection
 	if state == "forbidden" && !strings.Contains(strings.ToLower(ev.Message), "lease") {
 		m.note = Inert(ev.Message)
@@ -99,7 +99,7 @@ func (m *Model) applyError(ev *watch.Event) {
 
 // paneKey names a Lease in the transitions pane: its name alone when one
 // namespace is watched (the status line names it), else "ns/name".
-func (m *Model) paneKey(r *row) string {
+func (m *model) paneKey(r *row) string {
 	if m.opts.AllNamespaces {
 		return r.ns + "/" + r.name
 	}

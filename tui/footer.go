@@ -5,7 +5,7 @@ import (
 )
 
 // viewFooter is the key hints, the full help, or the filter prompt.
-func (m *Model) viewFooter(fullHelp bool) string {
+func (m *model) viewFooter(fullHelp bool) string {
 	switch {
 	case m.filtering:
 		return truncate(m.filter.View()+m.p.dim.on("  enter keeps • esc clears"), m.width)

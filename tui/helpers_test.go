@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 }
 
 // newTestModel is a model on a fake clock at t0, sized w x h, fed by hand.
-func newTestModel(t testing.TB, opts Options, w, h int) *Model {
+func newTestModel(t testing.TB, opts Options, w, h int) *model {
 	t.Helper()
 	if opts.Clock == nil {
 		opts.Clock = clocktesting.NewFakePassiveClock(t0)
@@ -45,7 +45,7 @@ func newTestModel(t testing.TB, opts Options, w, h int) *Model {
 }
 
 // send feeds msgs in order and returns the model.
-func send(m *Model, msgs ...tea.Msg) *Model {
+func send(m *model, msgs ...tea.Msg) *model {
 	for _, msg := range msgs {
 		m.Update(msg)
 	}

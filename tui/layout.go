@@ -18,7 +18,7 @@ type layout struct {
 
 // layout shares out m.height. The transitions pane takes a third of the
 // body (at least a title and two lines) when there is room for it.
-func (m *Model) layout() layout {
+func (m *model) layout() layout {
 	l := layout{top: 1, footer: 1}
 	if m.height >= 8 {
 		l.errLine = len(m.errLines())
@@ -49,7 +49,7 @@ func (m *Model) layout() layout {
 }
 
 // tableRows is how many Lease rows fit.
-func (m *Model) tableRows() int { return m.layout().tableRows }
+func (m *model) tableRows() int { return m.layout().tableRows }
 
 // transRows is how many transitions fit.
-func (m *Model) transRows() int { return m.layout().transRows }
+func (m *model) transRows() int { return m.layout().transRows }

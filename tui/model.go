@@ -46,9 +46,9 @@ type connection struct {
 	message string    // Inert; what failed and how to fix it
 }
 
-// Model is the dashboard's state. Update is pure (no I/O, time only from
+// model is the dashboard's state. Update is pure (no I/O, time only from
 // messages), so tests drive it with messages and compare View with goldens.
-type Model struct {
+type model struct {
 	opts  Options
 	clock clock.PassiveClock
 	src   *source // nil in tests that feed events by hand
@@ -88,7 +88,7 @@ type Model struct {
 // newModel builds the dashboard model. src is nil when the caller feeds
 // eventsMsg itself (tests); r renders the styles (its colour profile decides
 // whether there is colour at all).
-func newModel(src *source, opts Options, r *lipgloss.Renderer) *Model {
+func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 	c := opts.Clock
 	if c == nil {
 		c = clock.RealClock{}
@@ -103,7 +103,7 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *Model {
 	f.Cursor.SetMode(cursor.CursorStatic)
 	h := help.New()
 	h.Styles = st.help
-	return &Model{
+	return &model{
 		opts:     opts,
 		clock:    c,
 		src:      src,
@@ -123,18 +123,18 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *Model {
 }
 
 // Init starts listening for events and the clock.
-func (m *Model) Init() tea.Cmd {
+func (m *model) Init() tea.Cmd {
 	return tea.Batch(m.listen(), m.tick())
 }
 
 // tick asks for the next frame's time from the model's clock.
-func (m *Model) tick() tea.Cmd {
+func (m *model) tick() tea.Cmd {
 	c := m.clock
 	return tea.Tick(tickInterval, func(time.Time) tea.Msg { return tickMsg(c.Now()) })
 }
 
 // listen asks for the next batch of events, or nothing without a source.
-func (m *Model) listen() tea.Cmd {
+func (m *model) listen() tea.Cmd {
 	if m.src == nil {
 		return nil
 	}
@@ -143,12 +143,12 @@ func (m *Model) listen() tea.Cmd {
 
 // hideNodeLeases reports whether kube-node-lease rows are left out: under -A
 // unless shown with `n`. Watching kube-node-lease itself shows them.
-func (m *Model) hideNodeLeases() bool {
+func (m *model) hideNodeLeases() bool {
 	return m.opts.AllNamespaces && !m.showNode
 }
 
 // selectedKey is the key of the row under the cursor, "" when none.
-func (m *Model) selectedKey() string {
+func (m *model) selectedKey() string {
 	if m.cursor < 0 || m.cursor >= len(m.store.visible) {
 		return ""
 	}
@@ -156,7 +156,7 @@ func (m *Model) selectedKey() string {
 }
 
 // selected is the row under the cursor, nil when none.
-func (m *Model) selected() *row {
+func (m *model) selected() *row {
 	if m.cursor < 0 || m.cursor >= len(m.store.visible) {
 		return nil
 	}
@@ -165,7 +165,7 @@ func (m *Model) selected() *row {
 
 // reselect keeps the cursor on the same Lease after a re-sort (rows are
 // compared by pointer: a deleted Lease's row is never reused).
-func (m *Model) reselect(sel *row) {
+func (m *model) reselect(sel *row) {
 	if sel != nil {
 		if m.cursor < len(m.store.visible) && m.store.visible[m.cursor] == sel {
 			m.clampCursor()
@@ -182,7 +182,7 @@ func (m *Model) reselect(sel *row) {
 	m.clampCursor()
 }
 
-func (m *Model) clampCursor() {
+func (m *model) clampCursor() {
 	n := len(m.store.visible)
 	m.cursor = max(0, min(m.cursor, n-1))
 	rows := m.tableRows()

@@ -9,7 +9,7 @@ import (
 // errLines is the connection problem and its fix, then a side note,
 // word-wrapped to at most four lines so the fix is not cut off at 80
 // columns.
-func (m *Model) errLines() []string {
+func (m *model) errLines() []string {
 	lines := m.problemLines()
 	if m.note != "" && len(lines) < 3 {
 		lines = append(lines, strings.Split(ansi.Wrap("note: "+m.note, max(1, m.width), ""), "\n")...)
@@ -23,7 +23,7 @@ func (m *Model) errLines() []string {
 
 // problemLines is the connection problem and, for an RBAC denial that
 // does not say how to fix it, the fix.
-func (m *Model) problemLines() []string {
+func (m *model) problemLines() []string {
 	msg := m.conn.message
 	w := max(1, m.width)
 	var lines []string
@@ -38,7 +38,7 @@ func (m *Model) problemLines() []string {
 
 // rbacFix names the read-only role shipped in deploy/watch-rbac.yaml and
 // the binding that grants it where the user looks.
-func (m *Model) rbacFix() string {
+func (m *model) rbacFix() string {
 	if m.opts.AllNamespaces {
 		return "Fix: kubectl create clusterrolebinding watch-leases-$USER --clusterrole=leader-elector-watch --user=$USER (the role: deploy/watch-rbac.yaml)"
 	}
@@ -47,7 +47,7 @@ func (m *Model) rbacFix() string {
 }
 
 // viewErrLines renders the connection problem, at most n lines.
-func (m *Model) viewErrLines(b *strings.Builder, n int) {
+func (m *model) viewErrLines(b *strings.Builder, n int) {
 	p := m.p.bad
 	if m.conn.state == "ended" || m.conn.state == "connected" {
 		p = m.p.warn

@@ -29,7 +29,7 @@ func (k sortKey) String() string {
 // have changed, a full sort when the order did, and otherwise a merge of
 // the few rows that moved (O(n + k log k) for k moved rows, where a full
 // sort of 5,000 rows would cost a millisecond per batch).
-func (m *Model) refresh() {
+func (m *model) refresh() {
 	s := m.store
 	if !s.dirty && !s.resort && len(s.moved) == 0 {
 		return
@@ -66,7 +66,7 @@ func (m *Model) refresh() {
 }
 
 // rowOrder is the comparison of the current sort, ties broken by key.
-func (m *Model) rowOrder() func(a, b *row) int {
+func (m *model) rowOrder() func(a, b *row) int {
 	by := m.sortBy
 	return func(a, b *row) int {
 		if c := compareRows(by, a, b); c != 0 {

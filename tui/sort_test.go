@@ -93,7 +93,7 @@ func TestIncrementalOrderMatchesFullSort(t *testing.T) {
 }
 
 // checkOrder compares the table with a rebuild from scratch.
-func checkOrder(t *testing.T, m *Model, step int) {
+func checkOrder(t *testing.T, m *model, step int) {
 	t.Helper()
 	var want []*row
 	needle := strings.ToLower(m.filterText)

@@ -8,7 +8,7 @@ import (
 // viewTop is the status line: what is watched, counts, the connection.
 // When it does not fit, the title goes first, then the context, then the
 // counts shrink to the problems only and go; the connection state stays.
-func (m *Model) viewTop() string {
+func (m *model) viewTop() string {
 	type piece struct {
 		styled, plain string
 		drop          int    // higher goes first
@@ -78,7 +78,7 @@ func (t *text) add(p paint, s string) {
 
 // counts is "12 leases 9 held 1 expired ..." over the rows not hidden, and
 // a short form with the problems only ("12 leases, 1 expired").
-func (m *Model) counts() (full, short text) {
+func (m *model) counts() (full, short text) {
 	hide := m.hideNodeLeases()
 	n := m.store.tally[0]
 	if !hide {
@@ -115,7 +115,7 @@ func (m *Model) counts() (full, short text) {
 }
 
 // connText is "● connected", "✗ lost, retrying 3s" and the like.
-func (m *Model) connText() (styled, plain string) {
+func (m *model) connText() (styled, plain string) {
 	c := m.conn
 	for_ := age(m.now.Sub(c.since))
 	switch c.state {

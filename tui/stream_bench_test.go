@@ -20,18 +20,18 @@ import (
 
 // countingModel counts frames (View calls) of the real model.
 type countingModel struct {
-	*Model
+	*model
 	frames *atomic.Int64
 }
 
 func (c countingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	_, cmd := c.Model.Update(msg)
+	_, cmd := c.model.Update(msg)
 	return c, cmd
 }
 
 func (c countingModel) View() string {
 	c.frames.Add(1)
-	return c.Model.View()
+	return c.model.View()
 }
 
 // BenchmarkDashboardStream is the harness for the goal: the real

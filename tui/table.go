@@ -12,7 +12,7 @@ type leaseState = watch.LeaseState
 
 // viewTable renders the column header and the visible window of rows only:
 // the cost of a frame does not grow with the number of Leases.
-func (m *Model) viewTable(b *strings.Builder, height int) {
+func (m *model) viewTable(b *strings.Builder, height int) {
 	if height <= 0 {
 		return
 	}
@@ -54,12 +54,12 @@ func (m *Model) viewTable(b *strings.Builder, height int) {
 }
 
 // sortColumn is the column whose header carries the sort arrow.
-func (m *Model) sortColumn() colID {
+func (m *model) sortColumn() colID {
 	return [...]colID{colName, colStatus, colExpires, colRenewed, colTransitions, colHolder}[m.sortBy]
 }
 
 // viewRow renders one Lease as one line.
-func (m *Model) viewRow(b *strings.Builder, r *row, ids []colID, widths []int, selected bool) {
+func (m *model) viewRow(b *strings.Builder, r *row, ids []colID, widths []int, selected bool) {
 	now := m.now
 	l := &r.lease
 	bd := badgeOf(l, now)
@@ -127,7 +127,7 @@ func heldFor(l *leaseState, bd badge, now time.Time) string {
 // expiresCell is the countdown: a bar of the time left out of the lease
 // duration and the seconds left, judged on our clock from when we observed
 // the renewal; "late 3.2s" once past; "-" when nobody holds it.
-func (m *Model) expiresCell(l *leaseState, bd badge, w int) (string, paint) {
+func (m *model) expiresCell(l *leaseState, bd badge, w int) (string, paint) {
 	if l.Holder == "" || l.ExpiresAt.IsZero() {
 		return fit("-", w), m.p.dim
 	}
@@ -152,7 +152,7 @@ func (m *Model) expiresCell(l *leaseState, bd badge, w int) (string, paint) {
 }
 
 // emptyTableText says why there are no rows.
-func (m *Model) emptyTableText() string {
+func (m *model) emptyTableText() string {
 	switch {
 	case !m.synced && len(m.store.rows) == 0 && len(m.problemLines()) > 0:
 		return m.p.dim.on("  No Leases to show until the problem above is fixed.")
@@ -167,13 +167,13 @@ func (m *Model) emptyTableText() string {
 }
 
 // spinner animates on the frame clock, so it is exact in tests.
-func (m *Model) spinner() string {
+func (m *model) spinner() string {
 	frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 	return frames[int(m.now.UnixMilli()/100)%len(frames)]
 }
 
 // scope names what is watched: "namespace default" or "all namespaces".
-func (m *Model) scope() string {
+func (m *model) scope() string {
 	if m.opts.AllNamespaces {
 		return "all namespaces"
 	}

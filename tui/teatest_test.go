@@ -18,34 +18,34 @@ import (
 // has it: a probe message is answered on the program's own goroutine, so
 // reading the live model is race-free. This is sturdier than searching the
 // byte stream, where the renderer redraws changed lines only.
-type probed struct{ *Model }
+type probed struct{ *model }
 
 // probeMsg asks for the current screen, escapes stripped.
 type probeMsg chan string
 
 func (p probed) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if q, ok := msg.(probeMsg); ok {
-		q <- ansi.Strip(p.Model.View())
+		q <- ansi.Strip(p.model.View())
 		return p, nil
 	}
-	_, cmd := p.Model.Update(msg)
+	_, cmd := p.model.Update(msg)
 	return p, cmd
 }
 
 // startProgram runs m as a real program at w x h.
-func startProgram(t *testing.T, m *Model, w, h int) *teatest.TestModel {
+func startProgram(t *testing.T, m *model, w, h int) *teatest.TestModel {
 	return teatest.NewTestModel(t, probed{m}, teatest.WithInitialTermSize(w, h))
 }
 
 // finalModel quits the program and returns its model.
-func finalModel(t *testing.T, tm *teatest.TestModel) *Model {
+func finalModel(t *testing.T, tm *teatest.TestModel) *model {
 	t.Helper()
 	tm.Type("q")
 	p, ok := tm.FinalModel(t, teatest.WithFinalTimeout(20*time.Second)).(probed)
 	if !ok {
 		t.Fatalf("final model is %T", p)
 	}
-	return p.Model
+	return p.model
 }
 
 // waitScreen waits until the screen holds every string in want, and

@@ -7,7 +7,7 @@ import (
 )
 
 // viewTransitions renders the pane of holder changes, newest first.
-func (m *Model) viewTransitions(b *strings.Builder, height int) {
+func (m *model) viewTransitions(b *strings.Builder, height int) {
 	if height <= 0 {
 		return
 	}
@@ -50,7 +50,7 @@ func (m *Model) viewTransitions(b *strings.Builder, height int) {
 // transitionLine is "13:04:05  ns/name  pod-a -> pod-b  gap 3.2s". When
 // narrow, the holders are shortened rather than the gap, and the new
 // holder keeps at least half the room.
-func (m *Model) transitionLine(t *transition, keyW, width int) string {
+func (m *model) transitionLine(t *transition, keyW, width int) string {
 	var s strings.Builder
 	s.WriteString("  ")
 	s.WriteString(t.at.Local().Format(time.TimeOnly))

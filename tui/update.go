@@ -9,7 +9,7 @@ import (
 
 // Update applies one message. It does no I/O: events and time arrive as
 // messages, and the commands it returns do the waiting.
-func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -45,7 +45,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 // updateKey handles a key press in the current screen.
-func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
+func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 	if m.filtering {
 		return m.updateFilterKey(msg)
 	}
@@ -115,7 +115,7 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 // move shifts the cursor of the focused pane by delta rows.
-func (m *Model) move(delta int) {
+func (m *model) move(delta int) {
 	if m.focus == paneTransitions {
 		m.transOffset = max(0, min(m.transOffset+delta, len(m.transitions)-m.transRows()))
 		return
@@ -125,7 +125,7 @@ func (m *Model) move(delta int) {
 }
 
 // paneRows is how many rows a page is in the focused pane.
-func (m *Model) paneRows() int {
+func (m *model) paneRows() int {
 	if m.focus == paneTransitions {
 		return max(1, m.transRows())
 	}
@@ -133,7 +133,7 @@ func (m *Model) paneRows() int {
 }
 
 // updateFilterKey edits the filter; the table follows as the user types.
-func (m *Model) updateFilterKey(msg tea.KeyMsg) tea.Cmd {
+func (m *model) updateFilterKey(msg tea.KeyMsg) tea.Cmd {
 	switch msg.String() {
 	case "enter":
 		m.filtering = false
@@ -154,7 +154,7 @@ func (m *Model) updateFilterKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 // setFilter narrows the table to rows whose "ns/name holder" contains text.
-func (m *Model) setFilter(text string) {
+func (m *model) setFilter(text string) {
 	if text == m.filterText {
 		return
 	}
@@ -164,7 +164,7 @@ func (m *Model) setFilter(text string) {
 }
 
 // updateDetailKey scrolls the detail view.
-func (m *Model) updateDetailKey(msg tea.KeyMsg) tea.Cmd {
+func (m *model) updateDetailKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Up):

@@ -12,7 +12,7 @@ import (
 )
 
 // visibleKeys lists the table's rows in order.
-func visibleKeys(m *Model) []string {
+func visibleKeys(m *model) []string {
 	var keys []string
 	for _, r := range m.store.visible {
 		keys = append(keys, r.key)
@@ -40,11 +40,11 @@ func TestUpdate(t *testing.T) {
 		name  string
 		opts  Options
 		msgs  []tea.Msg
-		check func(t *testing.T, m *Model)
+		check func(t *testing.T, m *model)
 	}{
 		{
 			name: "before the first list it is connecting",
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if m.conn.state != "connecting" || m.synced || len(m.store.rows) != 0 {
 					t.Errorf("conn %q synced %v rows %d, want connecting, false, 0", m.conn.state, m.synced, len(m.store.rows))
 				}
@@ -53,7 +53,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "added Leases are rows sorted by name and the watch is connected once synced",
 			msgs: []tea.Msg{events(added(c), added(a), added(b), watch.Event{Type: watch.EventSynced, Time: t0})},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				want := []string{"default/alpha", "default/bravo", "default/charlie"}
 				if got := visibleKeys(m); !slices.Equal(got, want) {
 					t.Errorf("rows %v, want %v", got, want)
@@ -66,7 +66,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "a deleted Lease leaves the table",
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventDeleted, Time: t0, Lease: b})},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if got, want := visibleKeys(m), []string{"default/alpha", "default/charlie"}; !slices.Equal(got, want) {
 					t.Errorf("rows %v, want %v", got, want)
 				}
@@ -75,7 +75,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "a transition updates the row and heads the transitions pane and the Lease's history",
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventTransition, Time: at(time.Second), Lease: bToD, From: "pod-b", To: "pod-d", Gap: 2500 * time.Millisecond, GapFrom: watch.GapFromRenewal})},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				r := m.store.rows["default/bravo"]
 				if r.holder != "pod-d" || r.lease.Transitions != 3 {
 					t.Errorf("row holder %q transitions %d, want pod-d 3", r.holder, r.lease.Transitions)
@@ -95,7 +95,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "a release names who let go, even when the event does not",
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventReleased, Time: t0, Lease: bReleased})},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				want := transition{at: t0, key: "bravo", from: "pod-b", released: true}
 				if len(m.transitions) != 1 || m.transitions[0] != want {
 					t.Errorf("transitions %+v, want [%+v]", m.transitions, want)
@@ -108,7 +108,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "a held Lease shows expired as soon as the clock passes its expiry",
 			msgs: []tea.Msg{three, tickMsg(at(999 * time.Millisecond))},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if bd := badgeOf(&m.store.rows["default/charlie"].lease, m.now); bd != badgeHeld {
 					t.Errorf("at +999ms badge %v, want held", bd)
 				}
@@ -121,7 +121,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "lost connection, then a Lease event shows it connected again",
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventError, Time: at(time.Second), Connection: "lost", Message: "lost connection to https://10.0.0.1:6443, retrying"})},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if m.conn.state != "lost" || !m.conn.since.Equal(at(time.Second)) || m.conn.message == "" {
 					t.Errorf("conn %+v, want lost since +1s with a message", m.conn)
 				}
@@ -136,7 +136,7 @@ func TestUpdate(t *testing.T) {
 			msgs: []tea.Msg{three,
 				events(watch.Event{Type: watch.EventError, Time: t0, Connection: "lost", Message: "lost"}),
 				events(watch.Event{Type: "connected", Time: at(time.Second), Connection: "connected"})},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if m.conn.state != "connected" || m.conn.message != "" || len(m.store.rows) != 3 {
 					t.Errorf("conn %+v rows %d, want connected, no message, 3 rows", m.conn, len(m.store.rows))
 				}
@@ -145,7 +145,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "forbidden keeps its message, made inert",
 			msgs: []tea.Msg{events(watch.Event{Type: watch.EventError, Time: t0, Connection: "forbidden", Message: "forbidden: \x1b[2Jcannot watch leases"})},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if m.conn.state != "forbidden" || m.conn.message != `forbidden: \x1b[2Jcannot watch leases` {
 					t.Errorf("conn %+v", m.conn)
 				}
@@ -155,7 +155,7 @@ func TestUpdate(t *testing.T) {
 			name: "no right to list Pods is a note, not a broken link",
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventError, Time: t0, Connection: "forbidden",
 				Message: `forbidden: cannot list pods in namespace "default", so orphan holders are not judged; grant list and watch on pods to judge them`})},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if m.conn.state != "connected" || m.conn.message != "" || !strings.HasPrefix(m.note, "forbidden: cannot list pods") {
 					t.Errorf("conn %+v note %q, want connected with the note kept apart", m.conn, m.note)
 				}
@@ -165,7 +165,7 @@ func TestUpdate(t *testing.T) {
 			name: "node Leases are hidden under -A until n",
 			opts: Options{AllNamespaces: true},
 			msgs: []tea.Msg{events(added(a), added(node), added(other))},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if got, want := visibleKeys(m), []string{"default/alpha", "kube-system/kube-scheduler"}; !slices.Equal(got, want) {
 					t.Errorf("rows %v, want %v", got, want)
 				}
@@ -179,7 +179,7 @@ func TestUpdate(t *testing.T) {
 			name: "watching kube-node-lease itself shows its Leases",
 			opts: Options{Namespace: "kube-node-lease"},
 			msgs: []tea.Msg{events(added(node))},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if got := visibleKeys(m); len(got) != 1 {
 					t.Errorf("rows %v, want the node Lease", got)
 				}
@@ -188,7 +188,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "j, k and arrows move the cursor within bounds",
 			msgs: []tea.Msg{three, press("j"), press("down"), press("j"), press("j")},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if m.cursor != 2 {
 					t.Errorf("cursor %d, want 2 (last row)", m.cursor)
 				}
@@ -205,7 +205,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "the cursor stays on its Lease when the order changes",
 			msgs: []tea.Msg{three, press("j"), press("s")}, // on bravo; sort by status puts expired first
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if m.sortBy != sortStatus {
 					t.Fatalf("sort %v, want status", m.sortBy)
 				}
@@ -221,7 +221,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "s cycles through every order and back to name",
 			msgs: []tea.Msg{three},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				var seen []string
 				for range sortKeys {
 					m.Update(press("s"))
@@ -236,7 +236,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "sort by renewed puts the freshest renewal first and follows renewals",
 			msgs: []tea.Msg{three, press("s"), press("s"), press("s")},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if got, want := visibleKeys(m), []string{"default/alpha", "default/bravo", "default/charlie"}; !slices.Equal(got, want) {
 					t.Errorf("rows %v, want %v", got, want)
 				}
@@ -251,7 +251,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "enter opens the selected Lease and esc goes back",
 			msgs: []tea.Msg{three, press("j"), press("enter")},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if m.screen != screenDetail || m.detailKey != "default/bravo" {
 					t.Errorf("screen %v detail %q, want detail of default/bravo", m.screen, m.detailKey)
 				}
@@ -264,7 +264,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "/ filters as you type, enter keeps it, esc clears it",
 			msgs: []tea.Msg{three, press("/"), press("p"), press("o"), press("d"), press("-"), press("c")},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if got, want := visibleKeys(m), []string{"default/charlie"}; !slices.Equal(got, want) {
 					t.Errorf("filtering pod-c rows %v, want %v", got, want)
 				}
@@ -282,7 +282,7 @@ func TestUpdate(t *testing.T) {
 			name: "the filter follows a change of holder",
 			msgs: []tea.Msg{three, press("/"), press("p"), press("o"), press("d"), press("-"), press("d"), press("enter"),
 				events(watch.Event{Type: watch.EventTransition, Time: t0, Lease: bToD, From: "pod-b", To: "pod-d"})},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if got, want := visibleKeys(m), []string{"default/bravo"}; !slices.Equal(got, want) {
 					t.Errorf("rows %v, want %v", got, want)
 				}
@@ -291,7 +291,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "tab switches panes, ? toggles the help",
 			msgs: []tea.Msg{three, press("tab"), press("?")},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if m.focus != paneTransitions || !m.showHelp {
 					t.Errorf("focus %v help %v, want transitions true", m.focus, m.showHelp)
 				}
@@ -304,7 +304,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "a resize keeps the cursor on screen",
 			msgs: []tea.Msg{manyLeases(100), press("G"), tea.WindowSizeMsg{Width: 80, Height: 12}},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				rows := m.tableRows()
 				if m.cursor != 99 || m.offset > m.cursor || m.cursor >= m.offset+rows {
 					t.Errorf("cursor %d offset %d rows %d: cursor off screen", m.cursor, m.offset, rows)
@@ -317,7 +317,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "a closed events channel marks the watch ended and stops listening",
 			msgs: []tea.Msg{three, eventsMsg{closed: true}},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if m.conn.state != "ended" {
 					t.Errorf("conn %q, want ended", m.conn.state)
 				}
@@ -326,7 +326,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "a tick never moves the clock backwards",
 			msgs: []tea.Msg{tickMsg(at(5 * time.Second)), tickMsg(at(time.Second))},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if !m.now.Equal(at(5 * time.Second)) {
 					t.Errorf("now %v, want %v", m.now, at(5*time.Second))
 				}
@@ -335,7 +335,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "the transitions pane keeps the newest, bounded",
 			msgs: []tea.Msg{manyTransitions(maxTransitions + 10)},
-			check: func(t *testing.T, m *Model) {
+			check: func(t *testing.T, m *model) {
 				if n := len(m.transitions); n > maxTransitions || n < maxTransitions/2 {
 					t.Errorf("%d transitions kept, want between %d and %d", n, maxTransitions/2, maxTransitions)
 				}

@@ -8,7 +8,7 @@ import (
 
 // View renders the whole screen. It reads the model only; every figure is
 // judged at m.now, the time of the last tick or event.
-func (m *Model) View() string {
+func (m *model) View() string {
 	l := m.layout()
 	var b strings.Builder
 	b.Grow(m.width * (m.height + 1) * 2)
