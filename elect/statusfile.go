@@ -91,7 +91,7 @@ func checkParent(path, flag string) error {
 // readSmall reads a file that Lstat said was small and regular, refusing to
 // follow a symlink swapped in meanwhile.
 func readSmall(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := openNoFollow(path)
 	if err != nil {
 		return nil, err
 	}
