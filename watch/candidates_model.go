@@ -49,5 +49,5 @@ func (m *Model) candidatesChanged(dst []Event, key leaseKey, now time.Time) []Ev
 		return dst
 	}
 	e.st.Candidates = m.candidates[key]
-	return append(dst, Event{Type: EventCandidates, Time: now, Lease: e.st})
+	return append(dst, Event{Type: EventCandidates, Time: now, Lease: e.state()})
 }

@@ -48,6 +48,13 @@ type entry struct {
 	// judged: registered in byHolder under judgedKey.
 	judgedKey string
 
+	// beats is the renewal history (our clock, Unix nanoseconds), a ring
+	// of nbeats entries ending before head. It is 128 bytes per Lease where
+	// a []time.Time would be several hundred; events get a fresh slice.
+	beats  [maxRenewals]int64
+	head   uint8
+	nbeats uint8
+
 	deleted  bool
 	deadline time.Time // zero: no timer
 	heapIdx  int       // -1 when not in the heap
@@ -74,7 +81,7 @@ func (m *Model) Get(namespace, name string) (LeaseState, bool) {
 	if !ok {
 		return LeaseState{}, false
 	}
-	return e.st, true
+	return e.state(), true
 }
 
 // Apply feeds the current version of a Lease observed at now and appends
@@ -89,7 +96,7 @@ func (m *Model) Apply(dst []Event, l *coordinationv1.Lease, now time.Time) []Eve
 		m.judgeNew(e, now)
 		m.rejudgeOrphan(e) // the added event carries the verdict; no orphan event
 		m.reschedule(e)
-		return append(dst, Event{Type: EventAdded, Time: now, Lease: e.st})
+		return append(dst, Event{Type: EventAdded, Time: now, Lease: e.state()})
 	}
 	prev := e.st
 	m.fill(e, l)
@@ -114,7 +121,8 @@ func (m *Model) Apply(dst []Event, l *coordinationv1.Lease, now time.Time) []Eve
 		}
 		e.prevHolder = prev.Holder
 		st.Observed = now
-		st.Renewals = appendRenewal(nil, now)
+		e.nbeats = 0
+		e.beat(now)
 		st.RenewInterval = 0
 		m.markHeld(e, now)
 		m.noteTransition(e, now)
@@ -125,7 +133,7 @@ func (m *Model) Apply(dst []Event, l *coordinationv1.Lease, now time.Time) []Eve
 			st.RenewInterval = st.RenewTime.Sub(prev.RenewTime)
 		}
 		st.Observed = now
-		st.Renewals = appendRenewal(prev.Renewals, now)
+		e.beat(now)
 		m.markHeld(e, now)
 		ev = Event{Type: EventRenewed}
 	default:
@@ -146,13 +154,13 @@ func (m *Model) Apply(dst []Event, l *coordinationv1.Lease, now time.Time) []Eve
 	st.Flapping = flapping
 	m.reschedule(e)
 
-	ev.Time, ev.Lease = now, *st
+	ev.Time, ev.Lease = now, e.state()
 	dst = append(dst, ev)
 	if orphanFlip {
-		dst = append(dst, Event{Type: EventOrphan, Time: now, Lease: *st})
+		dst = append(dst, Event{Type: EventOrphan, Time: now, Lease: ev.Lease})
 	}
 	if flapFlip {
-		dst = append(dst, Event{Type: EventFlapping, Time: now, Lease: *st})
+		dst = append(dst, Event{Type: EventFlapping, Time: now, Lease: ev.Lease})
 	}
 	return dst
 }
@@ -169,7 +177,7 @@ func (m *Model) Delete(dst []Event, namespace, name string, now time.Time) []Eve
 	m.unjudge(e)
 	e.deadline = time.Time{}
 	m.reschedule(e)
-	return append(dst, Event{Type: EventDeleted, Time: now, Lease: e.st})
+	return append(dst, Event{Type: EventDeleted, Time: now, Lease: e.state()})
 }
 
 // fill copies the Lease's fields into e.st, keeping what we observed.
@@ -248,11 +256,11 @@ func (m *Model) Expire(dst []Event, now time.Time) []Event {
 		st := &e.st
 		if st.Status == StatusHeld && !st.ExpiresAt.IsZero() && !st.ExpiresAt.After(now) {
 			st.Status = StatusExpired
-			dst = append(dst, Event{Type: EventExpired, Time: now, Lease: *st})
+			dst = append(dst, Event{Type: EventExpired, Time: now, Lease: e.state()})
 		}
 		if st.Flapping && !m.isFlapping(e, now) {
 			st.Flapping = false
-			dst = append(dst, Event{Type: EventFlapping, Time: now, Lease: *st})
+			dst = append(dst, Event{Type: EventFlapping, Time: now, Lease: e.state()})
 		}
 		m.reschedule(e)
 	}
@@ -313,19 +321,25 @@ func trackedFieldsEqual(a, b *LeaseState) bool {
 		a.AcquireTime.Equal(b.AcquireTime) && sameLabels(a.Labels, b.Labels)
 }
 
-// appendRenewal adds t to a bounded history. Older copies handed out in
-// events share the backing array, so it only ever appends past their
-// length and never writes an index they can see.
-func appendRenewal(r []time.Time, t time.Time) []time.Time {
-	if len(r) >= maxRenewals {
-		r = r[len(r)-maxRenewals+1:]
+// beat records a renewal observed at t.
+func (e *entry) beat(t time.Time) {
+	e.beats[e.head] = t.UnixNano()
+	e.head = (e.head + 1) % maxRenewals
+	e.nbeats = min(e.nbeats+1, maxRenewals)
+}
+
+// state is a copy of the Lease's state for an event, with its own
+// Renewals slice (oldest first).
+func (e *entry) state() LeaseState {
+	st := e.st
+	if e.nbeats > 0 {
+		st.Renewals = make([]time.Time, e.nbeats)
+		start := (int(e.head) - int(e.nbeats) + maxRenewals) % maxRenewals
+		for i := range st.Renewals {
+			st.Renewals[i] = time.Unix(0, e.beats[(start+i)%maxRenewals]).UTC()
+		}
 	}
-	if cap(r) == len(r) {
-		n := make([]time.Time, len(r), maxRenewals+maxRenewals/2)
-		copy(n, r)
-		r = n
-	}
-	return append(r, t)
+	return st
 }
 
 func expiry(from time.Time, seconds int32) time.Time {

@@ -28,7 +28,7 @@ func (m *Model) SetPods(dst []Event, exists func(namespace, name string) bool, n
 	m.pods = exists
 	for _, e := range m.leases {
 		if m.rejudgeOrphan(e) {
-			dst = append(dst, Event{Type: EventOrphan, Time: now, Lease: e.st})
+			dst = append(dst, Event{Type: EventOrphan, Time: now, Lease: e.state()})
 		}
 	}
 	return dst
@@ -42,7 +42,7 @@ func (m *Model) PodChanged(dst []Event, namespace, name string, now time.Time) [
 	}
 	for e := range m.byHolder[namespace+"/"+name] {
 		if m.rejudgeOrphan(e) {
-			dst = append(dst, Event{Type: EventOrphan, Time: now, Lease: e.st})
+			dst = append(dst, Event{Type: EventOrphan, Time: now, Lease: e.state()})
 		}
 	}
 	return dst

@@ -111,8 +111,8 @@ const (
 
 // Event is one thing that happened to a Lease (or to the watch itself:
 // synced, error, connected). Lease is the state after the event, a copy the
-// receiver may keep but must not modify (its Renewals, Labels and
-// Candidates share memory with later copies). It encodes to JSON as
+// receiver may keep but must not modify (its Labels and Candidates share
+// memory with later copies). It encodes to JSON as
 // AppendJSON writes it; the tags document the field names.
 type Event struct {
 	Type  EventType  `json:"type"`
