@@ -164,7 +164,7 @@ func checkFrame(t *testing.T, view string, w, h int) {
 // TestFrameFitsAnySize renders every state at sizes from tiny to huge: a
 // resize must never make the frame taller or wider than the terminal.
 func TestFrameFitsAnySize(t *testing.T) {
-	sizes := []struct{ w, h int }{{20, 6}, {40, 10}, {60, 15}, {79, 23}, {81, 25}, {100, 30}, {120, 40}, {250, 70}}
+	sizes := []struct{ w, h int }{{1, 1}, {5, 2}, {12, 3}, {20, 6}, {40, 10}, {60, 15}, {79, 23}, {81, 25}, {100, 30}, {120, 40}, {250, 70}}
 	for _, st := range goldenStates {
 		for _, size := range sizes {
 			t.Run(fmt.Sprintf("%s/%dx%d", st.name, size.w, size.h), func(t *testing.T) {

@@ -38,7 +38,7 @@ func (m *model) viewTable(b *strings.Builder, height int) {
 	b.WriteByte('\n')
 	rows := height - 1
 	vis := m.store.visible
-	if len(vis) == 0 {
+	if len(vis) == 0 && rows > 0 {
 		b.WriteString(truncate(m.emptyTableText(), m.width))
 		b.WriteByte('\n')
 		rows--

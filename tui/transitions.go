@@ -24,7 +24,7 @@ func (m *model) viewTransitions(b *strings.Builder, height int) {
 	b.WriteString(p.on(truncate(title, m.width)))
 	b.WriteByte('\n')
 	rows := height - 1
-	if len(m.transitions) == 0 {
+	if len(m.transitions) == 0 && rows > 0 {
 		b.WriteString(m.p.dim.on(truncate("  none yet: a change of holder shows here with its leaderless gap", m.width)))
 		b.WriteByte('\n')
 		rows--
