@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -320,7 +321,42 @@ func TestElectEndpoints(t *testing.T) {
 	if _, body := get(t, base+"/metrics", ""); !strings.Contains(body, `leader_election_master_status{name="lock"} 1`) {
 		t.Errorf("/metrics lacks the master status gauge at 1:\n%s", body)
 	}
+	// The push: a stream sees the leader, then its step-down on SIGTERM.
+	req, _ := http.NewRequest(http.MethodGet, base+"/leader", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	frames := make(chan string, 16)
+	go func() {
+		defer close(frames)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if line := sc.Text(); strings.HasPrefix(line, "data: ") {
+				frames <- strings.TrimPrefix(line, "data: ")
+			}
+		}
+	}()
+	next := func(what string) string {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				t.Fatalf("stream ended before %s", what)
+			}
+			return f
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no event for %s", what)
+		}
+		return ""
+	}
+	if f := next("the current state"); !strings.Contains(f, `"isLeader":true`) {
+		t.Errorf("first event %s, want isLeader true", f)
+	}
 	e.Signal(syscall.SIGTERM)
+	for f := next("the step-down"); !strings.Contains(f, `"isLeader":false`); f = next("the step-down") {
+	}
 	if code := e.Wait(10 * time.Second); code != 0 {
 		t.Errorf("exit code %d, want 0", code)
 	}
