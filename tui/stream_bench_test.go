@@ -14,6 +14,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 
 	"github.com/leader-elector/leader-elector/watch"
 )
@@ -110,7 +111,9 @@ func BenchmarkDashboardStream(b *testing.B) {
 		measure("dashboard", func(ctx context.Context, ch chan watch.Event) func() int64 {
 			frames := &atomic.Int64{}
 			out := &discardCounter{}
-			m := newModel(newSource(ch), Options{AllNamespaces: true}, lipgloss.NewRenderer(io.Discard))
+			r := lipgloss.NewRenderer(io.Discard)
+			r.SetColorProfile(termenv.ANSI256) // draw in colour, as on a terminal
+			m := newModel(newSource(ch), Options{AllNamespaces: true}, r)
 			p := tea.NewProgram(countingModel{m, frames}, tea.WithContext(ctx), tea.WithInput(nil), tea.WithOutput(out))
 			done := make(chan struct{})
 			go func() { defer close(done); _, _ = p.Run() }()
