@@ -389,3 +389,25 @@ func get(t *testing.T, url, accept string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// A SIGKILLed sidecar cannot stop its command, so the command must die with
+// it (Pdeathsig on Linux) rather than go on acting without a leader.
+func TestElectExecModeChildDiesWithSidecar(t *testing.T) {
+	s := newElectSetup(t)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	e := s.start("solo", "--grace=1s", "--", "sh", "-c", `echo $$ > "$1.tmp" && mv "$1.tmp" "$1"; while :; do sleep 0.05; done`, "sh", pidFile)
+	var pid int
+	waitFor(t, 20*time.Second, "the command to start", func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			return false
+		}
+		_, err = fmt.Sscan(string(b), &pid)
+		return err == nil
+	})
+	e.Signal(syscall.SIGKILL)
+	e.Wait(5 * time.Second)
+	waitFor(t, 5*time.Second, "the command to die with the sidecar", func() bool {
+		return syscall.Kill(pid, 0) == syscall.ESRCH
+	})
+}
