@@ -24,7 +24,6 @@ type view struct {
 	obj     *coordinationv1.Lease // read-only (may be the informer's); nil when absent
 	rv      string                // of obj, or of the deletion that removed it
 	rec     *rl.LeaderElectionRecord
-	raw     []byte // rec as JSON, the bytes client-go compares
 	spec    coordinationv1.LeaseSpec
 	// changedAt is the local time the record (holder, renewTime, ...) was
 	// last seen to change: the start of the holder's lease by our clock.
@@ -47,13 +46,13 @@ func (l *Lock) observeLocked(lease *coordinationv1.Lease) {
 	if v.rv != "" && !newer(lease.ResourceVersion, v.rv) {
 		return // an echo of what we know, or an event older than our own read
 	}
-	rec, raw := record(lease)
+	rec, _ := record(lease)
 	// Compare the spec, not the record's JSON: that has whole seconds, so
 	// two renewals within a second would look like no renewal at all.
 	if !v.present || !apiequality.Semantic.DeepEqual(v.spec, lease.Spec) {
 		v.changedAt = l.clock.Now()
 	}
-	v.present, v.obj, v.rv, v.rec, v.raw = true, lease, lease.ResourceVersion, rec, raw
+	v.present, v.obj, v.rv, v.rec = true, lease, lease.ResourceVersion, rec
 	v.spec = *lease.Spec.DeepCopy()
 	l.broadcastLocked()
 }
