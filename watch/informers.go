@@ -3,7 +3,10 @@ package watch
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
+
+	"github.com/go-logr/logr"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	coordinationv1beta1 "k8s.io/api/coordination/v1beta1"
@@ -13,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apiwatch "k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
 )
 
 // reportingLW wraps list and watch calls so that every outcome reaches
@@ -37,23 +41,43 @@ func reportingLW(client any, report func(error),
 	return cache.ToListWatcherWithWatchListSemantics(lw, client)
 }
 
-// stripLease keeps only what the model reads (managedFields alone are most
-// of a Lease's bytes), so the informer's cache stays small at thousands of
-// Leases.
-func stripLease(obj any) (any, error) {
+// leaseStore is where the Lease reflector delivers: straight into the
+// model. There is no informer cache, DeltaFIFO or handler goroutine between
+// them, since the model keeps every Lease's state already; keeping client-go's
+// copy as well doubled the memory per Lease.
+type leaseStore struct{ w *Watcher }
+
+func (s leaseStore) Add(obj any) error { return s.Update(obj) }
+func (s leaseStore) Resync() error     { return nil }
+func (s leaseStore) Update(obj any) error {
 	if l, ok := obj.(*coordinationv1.Lease); ok {
-		return &coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{
-				Namespace: l.Namespace, Name: l.Name, ResourceVersion: l.ResourceVersion, Labels: l.Labels,
-			},
-			Spec: l.Spec,
-		}, nil
+		s.w.onLease(l)
 	}
-	return obj, nil
+	return nil
 }
 
-// startLeases starts the Lease informer; its handler feeds the model.
-func (w *Watcher) startLeases(ctx context.Context, wg *sync.WaitGroup) (cache.SharedIndexInformer, cache.ResourceEventHandlerRegistration, error) {
+func (s leaseStore) Delete(obj any) error {
+	if l, ok := obj.(*coordinationv1.Lease); ok {
+		s.w.onLeaseDeleted(l.Namespace, l.Name)
+	}
+	return nil
+}
+
+// Replace is a full list: the first one is the initial states; later ones
+// (a relist after a long disconnect) also delete what is gone.
+func (s leaseStore) Replace(items []any, _ string) error {
+	leases := make([]*coordinationv1.Lease, 0, len(items))
+	for _, obj := range items {
+		if l, ok := obj.(*coordinationv1.Lease); ok {
+			leases = append(leases, l)
+		}
+	}
+	s.w.onLeaseList(leases)
+	return nil
+}
+
+// startLeases runs the Lease reflector until ctx is done.
+func (w *Watcher) startLeases(ctx context.Context, wg *sync.WaitGroup) {
 	leases := w.client.CoordinationV1().Leases(w.opts.Namespace)
 	tweak := func(o *metav1.ListOptions) { o.LabelSelector = w.opts.Selector }
 	lw := reportingLW(w.client, w.setConn,
@@ -65,37 +89,30 @@ func (w *Watcher) startLeases(ctx context.Context, wg *sync.WaitGroup) (cache.Sh
 			tweak(&o)
 			return leases.Watch(ctx, o)
 		})
-	inf := cache.NewSharedIndexInformerWithOptions(lw, &coordinationv1.Lease{}, cache.SharedIndexInformerOptions{ObjectDescription: "leases"})
-	if err := inf.SetTransform(stripLease); err != nil {
-		return nil, nil, fmt.Errorf("setting up the lease informer: %w", err)
-	}
-	w.quietErrors(inf, "leases")
-	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
-		AddFunc: func(obj any, initial bool) {
-			if l, ok := obj.(*coordinationv1.Lease); ok {
-				w.onLease(l, initial)
-			}
-		},
-		UpdateFunc: func(_, obj any) {
-			if l, ok := obj.(*coordinationv1.Lease); ok {
-				w.onLease(l, false)
-			}
-		},
-		DeleteFunc: func(obj any) {
-			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			if l, ok := obj.(*coordinationv1.Lease); ok {
-				w.onLeaseDeleted(l.Namespace, l.Name)
-			}
-		},
+	r := cache.NewReflectorWithOptions(lw, &coordinationv1.Lease{}, leaseStore{w}, cache.ReflectorOptions{
+		Name: "leases", TypeDescription: "leases",
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("setting up the lease informer: %w", err)
-	}
-	wg.Go(func() { inf.RunWithContext(ctx) })
-	return inf, reg, nil
+	// The reflector logs its failures through the context's logger; the
+	// reporting ListWatch turns them into events already, so they go to
+	// debug.
+	ctx = klog.NewContext(ctx, logr.FromSlogHandler(demoted{w.log.Handler()}))
+	wg.Go(func() { r.RunWithContext(ctx) })
 }
+
+// demoted logs every record at debug level.
+type demoted struct{ h slog.Handler }
+
+func (d demoted) Enabled(ctx context.Context, _ slog.Level) bool {
+	return d.h.Enabled(ctx, slog.LevelDebug)
+}
+
+func (d demoted) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = slog.LevelDebug
+	return d.h.Handle(ctx, r)
+}
+
+func (d demoted) WithAttrs(as []slog.Attr) slog.Handler { return demoted{d.h.WithAttrs(as)} }
+func (d demoted) WithGroup(name string) slog.Handler    { return demoted{d.h.WithGroup(name)} }
 
 // quietErrors routes an informer's watch errors to debug logs: the
 // reporting ListWatch turns them into events already.

@@ -1,6 +1,8 @@
 package watch
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -161,6 +163,33 @@ func (m *Model) Apply(dst []Event, l *coordinationv1.Lease, now time.Time) []Eve
 	}
 	if flapFlip {
 		dst = append(dst, Event{Type: EventFlapping, Time: now, Lease: ev.Lease})
+	}
+	return dst
+}
+
+// Replace applies a full list of the Leases: each as by Apply (a Lease
+// that did not change emits nothing), and a deleted event for every Lease
+// known but absent from the list.
+func (m *Model) Replace(dst []Event, leases []*coordinationv1.Lease, now time.Time) []Event {
+	present := make(map[leaseKey]struct{}, len(leases))
+	for _, l := range leases {
+		present[leaseKey{l.Namespace, l.Name}] = struct{}{}
+		dst = m.Apply(dst, l, now)
+	}
+	if len(present) == len(m.leases) {
+		return dst
+	}
+	var gone []leaseKey
+	for k := range m.leases {
+		if _, ok := present[k]; !ok {
+			gone = append(gone, k)
+		}
+	}
+	slices.SortFunc(gone, func(a, b leaseKey) int {
+		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
+	})
+	for _, k := range gone {
+		dst = m.Delete(dst, k.namespace, k.name, now)
 	}
 	return dst
 }

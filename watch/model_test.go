@@ -287,3 +287,28 @@ func TestModelCandidates(t *testing.T) {
 		t.Fatalf("delete changed an earlier event's candidates: now %v, before %v", evs[0].Lease.Candidates, first)
 	}
 }
+
+// A full list (the reflector's relist after a long disconnect) changes only
+// what changed and deletes what is gone.
+func TestModelReplace(t *testing.T) {
+	m := NewModel(0, 0, 0)
+	var got []string
+	add := func(evs []Event) {
+		for _, ev := range evs {
+			got = append(got, string(ev.Type)+" "+ev.Lease.Name)
+		}
+	}
+	add(m.Replace(nil, []*coordinationv1.Lease{
+		lease("ns", "a", "p", t0, t0, 10), lease("ns", "b", "p", t0, t0, 10), lease("ns", "c", "p", t0, t0, 10),
+	}, t0))
+	add(m.Replace(nil, []*coordinationv1.Lease{
+		lease("ns", "b", "p", t0, t0.Add(time.Second), 10), lease("ns", "c", "p", t0, t0, 10), lease("ns", "d", "p", t0, t0, 10),
+	}, t0.Add(time.Second)))
+	want := []string{"added a", "added b", "added c", "renewed b", "added d", "deleted a"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("events %s, want %s", strings.Join(got, ", "), strings.Join(want, ", "))
+	}
+	if m.Len() != 3 {
+		t.Errorf("%d Leases known, want 3", m.Len())
+	}
+}

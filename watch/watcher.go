@@ -9,7 +9,6 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 )
 
@@ -54,8 +53,9 @@ type Watcher struct {
 	mu       sync.Mutex // guards model, synced, armed, conn, buf
 	model    *Model
 	synced   bool
-	armed    time.Time // the deadline the expiry timer is set for
-	conn     string    // "", "connected", "lost", "forbidden"
+	syncedCh chan struct{} // closed with the synced event
+	armed    time.Time     // the deadline the expiry timer is set for
+	conn     string        // "", "connected", "lost", "forbidden"
 	buf      []Event
 	rearm    chan struct{}
 	q        *queue
@@ -75,14 +75,15 @@ func New(client kubernetes.Interface, opts Options) *Watcher {
 		opts.Buffer = 256
 	}
 	return &Watcher{
-		client: client,
-		opts:   opts,
-		clock:  opts.Clock,
-		log:    opts.Logger,
-		model:  NewModel(0, opts.FlapThreshold, opts.FlapWindow),
-		rearm:  make(chan struct{}, 1),
-		q:      newQueue(),
-		out:    make(chan Event, opts.Buffer),
+		client:   client,
+		opts:     opts,
+		clock:    opts.Clock,
+		log:      opts.Logger,
+		model:    NewModel(0, opts.FlapThreshold, opts.FlapWindow),
+		rearm:    make(chan struct{}, 1),
+		syncedCh: make(chan struct{}),
+		q:        newQueue(),
+		out:      make(chan Event, opts.Buffer),
 	}
 }
 
@@ -123,45 +124,42 @@ func (w *Watcher) Run(ctx context.Context) error {
 		wg.Wait()
 	}()
 
-	leases, reg, err := w.startLeases(ictx, &wg)
-	if err != nil {
-		return err
-	}
+	w.startLeases(ictx, &wg)
 	if w.opts.Metadata != nil {
 		w.startPods(ictx, &wg)
 	}
 	w.startCandidates(ictx, &wg)
 
-	if !cache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
-		return nil // ctx done
+	select {
+	case <-w.syncedCh:
+	case <-ctx.Done():
+		return nil
 	}
-	w.mu.Lock()
-	w.markSynced()
-	w.mu.Unlock()
-	w.log.Debug("leases synced", "count", len(leases.GetStore().ListKeys()))
+	w.log.Debug("leases synced")
 
 	w.expireLoop(ctx)
 	return nil
 }
 
-// markSynced emits synced once. Callers hold w.mu.
-func (w *Watcher) markSynced() {
-	if w.synced {
-		return
-	}
-	w.synced = true
-	w.q.push(Event{Type: EventSynced, Time: w.clock.Now()})
-}
-
-// onLease is the Lease informer's handler.
-func (w *Watcher) onLease(l *coordinationv1.Lease, initial bool) {
+// onLeaseList applies a full list: the initial states, then synced; on a
+// relist, also the deletions missed while disconnected.
+func (w *Watcher) onLeaseList(leases []*coordinationv1.Lease) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !initial {
-		// The informer delivers the initial list first, in order: the
-		// first live event means it is complete.
-		w.markSynced()
+	now := w.clock.Now()
+	w.buf = w.model.Replace(w.buf[:0], leases, now)
+	w.emitLocked()
+	if !w.synced {
+		w.synced = true
+		w.q.push(Event{Type: EventSynced, Time: now})
+		close(w.syncedCh)
 	}
+}
+
+// onLease applies one added or updated Lease from the watch.
+func (w *Watcher) onLease(l *coordinationv1.Lease) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.buf = w.model.Apply(w.buf[:0], l, w.clock.Now())
 	w.emitLocked()
 }
@@ -169,7 +167,6 @@ func (w *Watcher) onLease(l *coordinationv1.Lease, initial bool) {
 func (w *Watcher) onLeaseDeleted(namespace, name string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.markSynced()
 	w.buf = w.model.Delete(w.buf[:0], namespace, name, w.clock.Now())
 	w.emitLocked()
 }
@@ -180,6 +177,9 @@ func (w *Watcher) onLeaseDeleted(namespace, name string) {
 func (w *Watcher) emitLocked() {
 	w.q.push(w.buf...)
 	clear(w.buf) // the queue holds copies; drop references to states
+	if cap(w.buf) > maxReusedBatch {
+		w.buf = nil // grown by a full list: do not keep it for the run
+	}
 	if next, ok := w.model.NextDeadline(); ok && (w.armed.IsZero() || next.Before(w.armed)) {
 		w.armed = next
 		select {
