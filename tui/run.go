@@ -47,12 +47,7 @@ func Run(ctx context.Context, events <-chan watch.Event, opts Options) error {
 	// One renderer on our output: its colour profile follows the terminal
 	// and NO_COLOR (termenv's EnvColorProfile), not os.Stdout's.
 	m := newModel(newSource(events), opts, lipgloss.NewRenderer(out))
-	p := tea.NewProgram(m,
-		tea.WithContext(ctx),
-		tea.WithInput(in),
-		tea.WithOutput(out),
-		tea.WithAltScreen(),
-	)
+	p := tea.NewProgram(m, append(programOptions(ctx, out), tea.WithInput(in), tea.WithAltScreen())...)
 	_, err := p.Run()
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, tea.ErrProgramKilled) {
@@ -61,4 +56,16 @@ func Run(ctx context.Context, events <-chan watch.Event, opts Options) error {
 		return fmt.Errorf("running the dashboard: %w", err)
 	}
 	return nil
+}
+
+// rendererFPS caps how often Bubble Tea's renderer wakes to flush a frame.
+// Its default, 60, wakes the process 60 times a second for frames that
+// change at most about 20 times a second (ticks and event batches).
+const rendererFPS = 30
+
+// programOptions are the options Run gives Bubble Tea (less the terminal
+// input and the alternate screen), shared with the stream harness so it
+// measures what users run.
+func programOptions(ctx context.Context, out io.Writer) []tea.ProgramOption {
+	return []tea.ProgramOption{tea.WithContext(ctx), tea.WithOutput(out), tea.WithFPS(rendererFPS)}
 }

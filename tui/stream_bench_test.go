@@ -114,7 +114,7 @@ func BenchmarkDashboardStream(b *testing.B) {
 			r := lipgloss.NewRenderer(io.Discard)
 			r.SetColorProfile(termenv.ANSI256) // draw in colour, as on a terminal
 			m := newModel(newSource(ch), Options{AllNamespaces: true}, r)
-			p := tea.NewProgram(countingModel{m, frames}, tea.WithContext(ctx), tea.WithInput(nil), tea.WithOutput(out))
+			p := tea.NewProgram(countingModel{m, frames}, append(programOptions(ctx, out), tea.WithInput(nil))...)
 			done := make(chan struct{})
 			go func() { defer close(done); _, _ = p.Run() }()
 			p.Send(tea.WindowSizeMsg{Width: 160, Height: 48})
