@@ -49,11 +49,11 @@ func run() error {
 	replicaList := flag.String("replicas", "3,10", "replica counts for the steady-state request measurement")
 	window := flag.Duration("window", time.Minute, "steady-state measurement window")
 	settle := flag.Duration("settle", 10*time.Second, "wait after each change before the next trial or measurement")
-	short := flag.Bool("short", false, "a quick check that the harness works (2 trials, 10s window); figures are not meaningful")
+	short := flag.Bool("short", false, "a quick check that the harness works (2 trials, 10s window, 6s settle); figures are not meaningful")
 	keep := flag.Bool("keep", false, "keep the work directory (replica logs) after the run")
 	flag.Parse()
 	if *short {
-		*trials, *window = 2, 10*time.Second
+		*trials, *window, *settle = 2, 10*time.Second, 6*time.Second
 	}
 	var counts []int
 	for _, s := range strings.Split(*replicaList, ",") {
