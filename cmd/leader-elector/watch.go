@@ -45,10 +45,11 @@ func (c *watchCmd) Run(env *runEnv) error {
 	}
 	useTUI := c.Output == "tui" || c.Output == "auto" && isTerminal(env.Stdout)
 	if os.Getenv("GOGC") == "" {
-		// watch keeps the state of every Lease; half Go's default GC
-		// headroom takes about 8 MB off the RSS at 5,000 Leases for a few
-		// percent more CPU (bench/watchload, README). GOGC still overrides.
-		debug.SetGCPercent(50)
+		// watch keeps the state of every Lease and little else, so a
+		// quarter of Go's default GC headroom costs little CPU and keeps
+		// the RSS near kubectl's at 5,000 Leases (bench/watchload: the
+		// README has the figures). GOGC still overrides.
+		debug.SetGCPercent(25)
 	}
 
 	logOut, logPath, closeLog, err := c.openLog(env.Stderr, useTUI)
