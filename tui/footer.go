@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -47,6 +48,10 @@ func (m *model) viewFooter(fullHelp bool) string {
 	}
 	hint := truncate(m.help.ShortHelpView(hints), m.width)
 	right := "sort: " + m.sortBy.String()
+	if n := len(m.store.visible); n > m.tableRows() {
+		// More Leases than rows: where the cursor is among them.
+		right = strconv.Itoa(m.cursor+1) + "/" + strconv.Itoa(n) + "  " + right
+	}
 	pad := m.width - cells(hint) - cells(right)
 	if pad < 2 {
 		return hint

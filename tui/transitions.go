@@ -21,6 +21,9 @@ func (m *model) viewTransitions(b *strings.Builder, height int) {
 	if n := len(m.transitions); n > 0 {
 		title += "  " + strconv.Itoa(n)
 	}
+	if m.transOffset > 0 {
+		title += "  (" + strconv.Itoa(m.transOffset) + " newer above)"
+	}
 	b.WriteString(p.on(truncate(title, m.width)))
 	b.WriteByte('\n')
 	rows := height - 1

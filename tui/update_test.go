@@ -417,6 +417,18 @@ func itoa(i int) string {
 	return itoa(i/10) + string(rune('0'+i%10))
 }
 
+func TestPositionShown(t *testing.T) {
+	m := newTestModel(t, Options{}, 160, 20)
+	send(m, manyLeases(100), press("j"), press("j"))
+	if f := m.viewFooter(false); !strings.Contains(f, "3/100  sort: name") {
+		t.Errorf("footer %q, want the cursor's place 3/100", f)
+	}
+	send(m, manyTransitions(30), press("tab"), press("j"), press("j"))
+	if v := m.View(); !strings.Contains(v, "TRANSITIONS (newest first)  30  (2 newer above)") {
+		t.Errorf("the transitions title does not say the pane is scrolled:\n%s", v)
+	}
+}
+
 func TestDetailScrolls(t *testing.T) {
 	m := newTestModel(t, Options{AllNamespaces: true}, 80, 24)
 	send(m, events(fleet()...), press("j"), press("j"), press("j"), press("enter"))
