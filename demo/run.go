@@ -122,6 +122,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	d.stopReplicas()
 	w.stop()
 	d.say.resume()
+	d.say.printf("every process stopped; removing %s (the logs with it)", tmp)
 	return runErr
 }
 
