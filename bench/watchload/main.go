@@ -49,7 +49,7 @@ func main() {
 	flag.DurationVar(&c.warmup, "warmup", 5*time.Second, "renewing before the window opens")
 	flag.IntVar(&c.workers, "workers", 32, "generator clients renewing in parallel (each waits for its update to return)")
 	flag.StringVar(&c.kubeconfig, "kubeconfig", "", "use this cluster instead of starting the test control plane")
-	flag.StringVar(&c.bin, "bin", "", "leader-elector binary (default: go build ./cmd/leader-elector)")
+	flag.StringVar(&c.bin, "bin", "", "leader-elector binary (default: build ./cmd/leader-elector as releases are)")
 	flag.StringVar(&c.oursStderr, "ours-stderr", "", "also copy leader-elector's stderr to this file (e.g. with -ours-env GODEBUG=gctrace=1)")
 	flag.StringVar(&c.oursEnv, "ours-env", "", "extra environment for leader-elector only, comma-separated (e.g. GOGC=50), to try runtime settings")
 	flag.Parse()
@@ -73,7 +73,10 @@ func run(ctx context.Context, c config) error {
 
 	if c.bin == "" {
 		c.bin = filepath.Join(tmp, "leader-elector")
-		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", c.bin, "./cmd/leader-elector")
+		// Built as releases are (goreleaser.yaml): what users run is what
+		// is measured.
+		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", c.bin, "./cmd/leader-elector")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("building leader-elector (run from the repository root): %w", err)
