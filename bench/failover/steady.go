@@ -13,6 +13,7 @@ type steadyResult struct {
 	// follower is the mean over followers, followerMax the busiest one's total.
 	leader, follower map[string]float64
 	followerMax      float64
+	followerTotals   []float64 // each follower's requests per minute
 	total            float64 // all replicas, per minute
 	idleRSS          float64 // MiB, one follower, at the end of the window
 	idleCPU          float64 // CPU seconds per minute, the same follower
@@ -78,8 +79,9 @@ func (b *bench) steady(im impl, n int, window time.Duration) (steadyResult, erro
 			}
 		}
 		res.total += sum
-		if r != leader && sum > res.followerMax {
-			res.followerMax = sum
+		if r != leader {
+			res.followerTotals = append(res.followerTotals, sum)
+			res.followerMax = max(res.followerMax, sum)
 		}
 	}
 	return res, nil

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -78,6 +79,12 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 	}
 	row("binary size (MiB, -ldflags=-s -w)", ours.binMiB, base.binMiB, "%.1f")
 
+	fmt.Fprintf(w, "\neach follower's requests/min:\n")
+	for i, s := range ours.steady {
+		fmt.Fprintf(w, "  %2d replicas  ours     %s\n", s.replicas, totals(s.followerTotals))
+		fmt.Fprintf(w, "  %2d replicas  baseline %s\n", s.replicas, totals(base.steady[i].followerTotals))
+	}
+
 	fmt.Fprintf(w, "\ngoals (ours):\n")
 	check := func(ok bool, what string) {
 		mark := "MET "
@@ -96,6 +103,14 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 		check(s.total <= renewals+5, fmt.Sprintf("%d replicas: %.1f requests/min <= leader's renewals %.1f + 5", s.replicas, s.total, renewals))
 	}
 	check(ours.gracefulOverlaps+ours.crashOverlaps == 0, "never two status files at once")
+}
+
+func totals(ts []float64) string {
+	var parts []string
+	for _, t := range ts {
+		parts = append(parts, fmt.Sprintf("%.0f", t))
+	}
+	return strings.Join(parts, " ")
 }
 
 func sum(m map[string]float64) float64 {
