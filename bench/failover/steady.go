@@ -14,9 +14,9 @@ type steadyResult struct {
 	leader, follower map[string]float64
 	followerMax      float64
 	followerTotals   []float64 // each follower's requests per minute
-	total            float64 // all replicas, per minute
-	idleRSS          float64 // MiB, one follower, at the end of the window
-	idleCPU          float64 // CPU seconds per minute, the same follower
+	total            float64   // all replicas, per minute
+	idleRSS          float64   // MiB, one follower, at the end of the window
+	idleCPU          float64   // CPU seconds per minute, the same follower
 }
 
 // steady starts n replicas, lets them settle, and counts their requests over
