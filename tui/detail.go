@@ -69,7 +69,7 @@ func (m *model) detailContent() string {
 	field("acquired", stamp(l.AcquireTime)+heldSuffix(l, bd, now))
 	renewed := stamp(l.RenewTime)
 	if !l.RenewTime.IsZero() {
-		renewed += "  (" + since(now, l.RenewTime)
+		renewed += "  (" + since(now, lastRenewal(l))
 		if l.RenewInterval > 0 {
 			renewed += ", every " + age(l.RenewInterval)
 		}

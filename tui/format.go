@@ -93,3 +93,14 @@ func heartbeat(now time.Time, renewals []time.Time, width int) string {
 	}
 	return b.String()
 }
+
+// lastRenewal is when the holder last renewed: the last renewal we saw, on
+// our clock, so skew between the cluster and this machine cannot make it
+// "-30s ago"; before we have seen one (the initial list), the Lease's own
+// renewTime, on the cluster's clock.
+func lastRenewal(l *leaseState) time.Time {
+	if n := len(l.Renewals); n > 0 {
+		return l.Renewals[n-1]
+	}
+	return l.RenewTime
+}

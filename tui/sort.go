@@ -116,7 +116,7 @@ func compareRows(by sortKey, a, b *row) int {
 	case sortExpiry:
 		return compareTimes(a.lease.ExpiresAt, b.lease.ExpiresAt)
 	case sortRenewed:
-		return -compareTimes(a.lease.RenewTime, b.lease.RenewTime)
+		return -compareTimes(lastRenewal(&a.lease), lastRenewal(&b.lease))
 	case sortTransitions:
 		return -cmp.Compare(a.lease.Transitions, b.lease.Transitions)
 	case sortHolder:

@@ -242,6 +242,7 @@ func TestUpdate(t *testing.T) {
 				}
 				renewed := c
 				renewed.RenewTime = at(time.Second)
+				renewed.Renewals = append(slices.Clone(c.Renewals), at(time.Second))
 				m.Update(events(watch.Event{Type: watch.EventRenewed, Time: at(time.Second), Lease: renewed}))
 				if got := visibleKeys(m)[0]; got != "default/charlie" {
 					t.Errorf("after charlie renewed first row %q, want default/charlie", got)
@@ -448,5 +449,24 @@ func TestDetailScrolls(t *testing.T) {
 	}
 	if !strings.Contains(m.View(), "my-controller-7d9f8b6c4-p8q2m   1.37.2") {
 		t.Errorf("after G the second candidate is not on screen:\n%s", m.View())
+	}
+}
+
+// TestRenewedOnOurClock: a cluster clock 30 s ahead must not make a
+// renewal we saw a second ago read as "in the future" or "0.0s ago".
+func TestRenewedOnOurClock(t *testing.T) {
+	l := held("default", "skewed", "pod-a", time.Minute, time.Second, 0)
+	l.RenewTime = t0.Add(29 * time.Second) // the cluster's clock, 30 s ahead
+	m := newTestModel(t, Options{}, 100, 10)
+	send(m, events(added(l)))
+	if v := m.View(); !strings.Contains(v, "1.0s ago") {
+		t.Errorf("the renewal seen 1 s ago (cluster stamp 29 s ahead) does not read 1.0s ago:\n%s", v)
+	}
+	// Before any renewal is seen, the cluster's stamp is all there is.
+	l.Renewals = nil
+	l.RenewTime = t0.Add(-5 * time.Second)
+	send(m, events(watch.Event{Type: watch.EventUpdated, Time: t0, Lease: l}))
+	if v := m.View(); !strings.Contains(v, "5.0s ago") {
+		t.Errorf("with no renewal seen, renewTime 5 s ago does not read 5.0s ago:\n%s", v)
 	}
 }
