@@ -26,8 +26,8 @@ const (
 const attemptTimeout = 10 * time.Second
 
 // preflight waits for the API server and checks that we may list and
-// watch Leases, before any informer starts: an informer without rights
-// would retry forever inside WaitForCacheSync.
+// watch Leases, before any watch starts: a reflector without rights would
+// retry forever and the initial states would never come.
 func (w *Watcher) preflight(ctx context.Context) error {
 	start := w.clock.Now()
 	backoff := 500 * time.Millisecond

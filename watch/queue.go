@@ -5,8 +5,9 @@ import (
 	"sync"
 )
 
-// queue sits between the producers (informer handlers, the expiry timer)
-// and the Events channel, so a slow receiver never blocks an informer.
+// queue sits between the producers (the Lease reflector, the Pod and
+// LeaseCandidate informers, the expiry timer) and the Events channel, so a
+// slow receiver never blocks them.
 // Backpressure: events wait here, unbounded but bounded in practice, because
 // a renewed event whose Lease already has a renewed event waiting replaces
 // it in place (the newer one carries the latest state; Coalesced counts the

@@ -91,18 +91,18 @@ func New(client kubernetes.Interface, opts Options) *Watcher {
 // initial states), then synced, then live events. It is closed after Run
 // returns and what was queued is delivered.
 //
-// Backpressure: the informer never waits for the receiver. Events pass
+// Backpressure: the Lease reflector never waits for the receiver. Events pass
 // through an internal queue in which, while the receiver is behind, a
 // Lease's waiting renewed event is replaced by its newer one (Coalesced
 // counts the merges); no other event is dropped or merged, so the latest
 // state of every Lease always arrives.
 func (w *Watcher) Events() <-chan Event { return w.out }
 
-// Run connects, checks RBAC, starts the informers and emits events until
-// ctx is done (then it returns nil). At start, a user who may not list or
+// Run connects, checks RBAC, starts the watches and emits events until ctx
+// is done (then it returns nil). At start, a user who may not list or
 // watch Leases gets a configuration error (exit 2) naming the missing
 // verbs; an API server that stays unreachable for ConnectTimeout gets an
-// error. Later failures are error events, and the informers retry.
+// error. Later failures are error events, and the watches retry.
 func (w *Watcher) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	defer close(done)
@@ -173,7 +173,7 @@ func (w *Watcher) onLeaseDeleted(namespace, name string) {
 
 // emitLocked queues w.buf and wakes the expiry timer when the earliest
 // deadline moved earlier. Pushing under w.mu keeps the order of events
-// from the informers and the timer the order the model produced them in.
+// from the watches and the timer the order the model produced them in.
 func (w *Watcher) emitLocked() {
 	w.q.push(w.buf...)
 	clear(w.buf) // the queue holds copies; drop references to states
