@@ -66,7 +66,7 @@ func (m *model) detailContent() string {
 	if l.Strategy != "" {
 		field("strategy", Inert(l.Strategy))
 	}
-	field("acquired", stamp(l.AcquireTime)+heldSuffix(l, bd, now))
+	field("acquired", stamp(l.AcquireTime)+heldSuffix(r, bd, now))
 	renewed := stamp(l.RenewTime)
 	if !l.RenewTime.IsZero() {
 		renewed += "  (" + since(now, lastRenewal(l))
@@ -148,8 +148,8 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func heldSuffix(l *leaseState, bd badge, now time.Time) string {
-	if h := heldFor(l, bd, now); h != "-" {
+func heldSuffix(r *row, bd badge, now time.Time) string {
+	if h := heldFor(r, bd, now); h != "-" {
 		return "  (held for " + h + ")"
 	}
 	return ""

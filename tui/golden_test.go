@@ -17,7 +17,7 @@ import (
 // 2 s, one expired, one released, one flapping, an orphan, one never held,
 // and node Leases (hidden under -A).
 func fleet() []watch.Event {
-	ctrl := held("default", "my-controller", "my-controller-7d9f8b6c4-x2x9k", 42*time.Minute, 1800*time.Millisecond, 3)
+	ctrl := held("default", "my-controller", "my-controller-7d9f8b6c4-x2x9k", 41*time.Minute, 1800*time.Millisecond, 3)
 	ctrl.Labels = map[string]string{"app.kubernetes.io/name": "my-controller", "app.kubernetes.io/managed-by": "leader-elector"}
 	ctrl.ResourceVersion = "48213"
 	ctrl.Candidates = []watch.Candidate{

@@ -90,7 +90,7 @@ func (m *model) viewRow(b *strings.Builder, r *row, ids []colID, widths []int, s
 		case colStatus:
 			cell, p = fit(bd.String(), w), m.p.badges[bd]
 		case colHeld:
-			cell = fit(heldFor(l, bd, now), w)
+			cell = fit(heldFor(r, bd, now), w)
 		case colRenewed:
 			cell = fit(since(now, lastRenewal(l)), w)
 		case colExpires:
@@ -116,9 +116,18 @@ func (m *model) viewRow(b *strings.Builder, r *row, ids []colID, widths []int, s
 	b.WriteString(s)
 }
 
-// heldFor is how long the current holder has held, from acquireTime.
-func heldFor(l *leaseState, bd badge, now time.Time) string {
-	if l.Holder == "" || l.AcquireTime.IsZero() || bd == badgeReleased || bd == badgeNoHolder {
+// heldFor is how long the current holder has held: since we saw it take
+// over (our clock), or from acquireTime (the cluster's) when it already
+// held the Lease when the dashboard started.
+func heldFor(r *row, bd badge, now time.Time) string {
+	l := &r.lease
+	if l.Holder == "" || bd == badgeReleased || bd == badgeNoHolder {
+		return "-"
+	}
+	if n := len(r.history); n > 0 && !r.history[n-1].released && r.history[n-1].to == r.holder {
+		return age(now.Sub(r.history[n-1].at))
+	}
+	if l.AcquireTime.IsZero() {
 		return "-"
 	}
 	return age(now.Sub(l.AcquireTime))

@@ -462,6 +462,14 @@ func TestRenewedOnOurClock(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "1.0s ago") {
 		t.Errorf("the renewal seen 1 s ago (cluster stamp 29 s ahead) does not read 1.0s ago:\n%s", v)
 	}
+	// A handover we saw is timed on our clock too, whatever acquireTime says.
+	taken := l
+	taken.Holder, taken.AcquireTime = "pod-b", t0.Add(29*time.Second)
+	send(m, events(watch.Event{Type: watch.EventTransition, Time: at(-2 * time.Second), Lease: taken, From: "pod-a", To: "pod-b"}))
+	r := m.store.rows["default/skewed"]
+	if got := heldFor(r, badgeHeld, t0); got != "2.0s" {
+		t.Errorf("held for %q after a handover seen 2 s ago, want 2.0s", got)
+	}
 	// Before any renewal is seen, the cluster's stamp is all there is.
 	l.Renewals = nil
 	l.RenewTime = t0.Add(-5 * time.Second)
