@@ -116,7 +116,7 @@ func compareRows(by sortKey, a, b *row) int {
 	case sortExpiry:
 		return compareTimes(a.lease.ExpiresAt, b.lease.ExpiresAt)
 	case sortRenewed:
-		return -compareTimes(lastRenewal(&a.lease), lastRenewal(&b.lease))
+		return -compareTimes(a.renewed, b.renewed)
 	case sortTransitions:
 		return -cmp.Compare(a.lease.Transitions, b.lease.Transitions)
 	case sortHolder:

@@ -27,8 +27,9 @@ type row struct {
 	nsW, nameW, holderW int    // their widths in cells
 	lowerKey            string // lower-cased "ns/name holder" for the filter
 
-	counted badge // the badge this row adds to store.tally
-	moved   bool  // listed in store.moved
+	renewed time.Time // lastRenewal of lease, kept for the sort's hot loop
+	counted badge     // the badge this row adds to store.tally
+	moved   bool      // listed in store.moved
 
 	history []transition // this Lease's transitions, oldest first, bounded
 }
@@ -40,6 +41,7 @@ func (r *row) set(s *watch.LeaseState) (holderChanged bool) {
 	isNew := r.key == ""
 	holderChanged = r.lease.Holder != s.Holder || isNew
 	r.lease = *s
+	r.renewed = lastRenewal(&r.lease)
 	if isNew {
 		r.key = s.Key()
 		r.ns, r.name = Inert(s.Namespace), Inert(s.Name)

@@ -92,7 +92,7 @@ func (m *model) viewRow(b *strings.Builder, r *row, ids []colID, widths []int, s
 		case colHeld:
 			cell = fit(heldFor(r, bd, now), w)
 		case colRenewed:
-			cell = fit(since(now, lastRenewal(l)), w)
+			cell = fit(since(now, r.renewed), w)
 		case colExpires:
 			cell, p = m.expiresCell(l, bd, w)
 		case colTransitions:
