@@ -167,10 +167,15 @@ func (m *Model) Apply(dst []Event, l *coordinationv1.Lease, now time.Time) []Eve
 	return dst
 }
 
-// Replace applies a full list of the Leases: each as by Apply (a Lease
-// that did not change emits nothing), and a deleted event for every Lease
-// known but absent from the list.
+// Replace applies a full list of the Leases, in namespace/name order
+// (the API server's order differs between a list and a streamed list):
+// each as by Apply (a Lease that did not change emits nothing), then a
+// deleted event for every Lease known but absent from the list. It may
+// reorder leases.
 func (m *Model) Replace(dst []Event, leases []*coordinationv1.Lease, now time.Time) []Event {
+	slices.SortFunc(leases, func(a, b *coordinationv1.Lease) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
 	present := make(map[leaseKey]struct{}, len(leases))
 	for _, l := range leases {
 		present[leaseKey{l.Namespace, l.Name}] = struct{}{}

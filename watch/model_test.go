@@ -301,8 +301,8 @@ func TestModelReplace(t *testing.T) {
 	add(m.Replace(nil, []*coordinationv1.Lease{
 		lease("ns", "a", "p", t0, t0, 10), lease("ns", "b", "p", t0, t0, 10), lease("ns", "c", "p", t0, t0, 10),
 	}, t0))
-	add(m.Replace(nil, []*coordinationv1.Lease{
-		lease("ns", "b", "p", t0, t0.Add(time.Second), 10), lease("ns", "c", "p", t0, t0, 10), lease("ns", "d", "p", t0, t0, 10),
+	add(m.Replace(nil, []*coordinationv1.Lease{ // any order in, name order out
+		lease("ns", "d", "p", t0, t0, 10), lease("ns", "c", "p", t0, t0, 10), lease("ns", "b", "p", t0, t0.Add(time.Second), 10),
 	}, t0.Add(time.Second)))
 	want := []string{"added a", "added b", "added c", "renewed b", "added d", "deleted a"}
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
