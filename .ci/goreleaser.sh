@@ -6,7 +6,8 @@
 #   2. `goreleaser check` validates goreleaser.yaml;
 #   3. `goreleaser build --snapshot --clean --single-target` builds this
 #      machine's binary exactly as a release would (ldflags, -trimpath);
-#   4. the binary must report the version, commit and date goreleaser gave it.
+#   4. the binary must report the version, commit and date goreleaser gave it;
+#   5. darwin/arm64 and windows/amd64 must compile too.
 # A full `goreleaser release` also builds the image and needs docker buildx,
 # which CI does not have.
 set -euo pipefail
@@ -78,4 +79,14 @@ esac
 if command -v file >/dev/null && ! file "$bin" | grep -q 'statically linked'; then
 	die "$bin is not statically linked: $(file "$bin")"
 fi
+
+# The release also promises darwin and windows. A Unix-only call outside a
+# build tag breaks them without failing anything on Linux (it happened once
+# here: syscall.O_NOFOLLOW in elect), so compile both, as goreleaser would.
+for target in darwin/arm64 windows/amd64; do
+	log "cross-compiling for $target"
+	GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 \
+		go build -trimpath -o /dev/null ./cmd/leader-elector ||
+		die "leader-elector does not build for $target (keep OS-specific code behind build tags)"
+done
 log "ok"
