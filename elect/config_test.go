@@ -40,6 +40,7 @@ func TestValidate(t *testing.T) {
 		{"identity with newline", func(c *Config) { c.Identity = "a\nb" }, "control character"},
 		{"identity with escape", func(c *Config) { c.Identity = "a\x1b[2J" }, "control character"},
 		{"identity not UTF-8", func(c *Config) { c.Identity = "a\xffb" }, "not valid UTF-8"},
+		{"identity with U+FFFD (kong's stand-in for invalid bytes)", func(c *Config) { c.Identity = "pod-\uFFFD" }, "U+FFFD"},
 		{"zero lease duration", func(c *Config) { c.LeaseDuration = 0 }, "--lease-duration is 0s"},
 		{"negative renew deadline", func(c *Config) { c.RenewDeadline = -time.Second }, "--renew-deadline is -1s"},
 		{"zero retry period", func(c *Config) { c.RetryPeriod = 0 }, "--retry-period is 0s"},

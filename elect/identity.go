@@ -20,6 +20,11 @@ func checkIdentity(id string) error {
 		return errors.New("it is not valid UTF-8")
 	}
 	for _, r := range id {
+		if r == utf8.RuneError {
+			// Kong turns invalid bytes in an argument into U+FFFD, so two
+			// different bad names would collapse into one identity.
+			return errors.New("it is not valid UTF-8 (it holds U+FFFD, the replacement for invalid bytes)")
+		}
 		if unicode.IsControl(r) {
 			return fmt.Errorf("it holds the control character %U", r)
 		}

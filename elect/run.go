@@ -69,6 +69,7 @@ func run(ctx context.Context, client kubernetes.Interface, cfg Config, d deps) e
 			Healthz:   func() error { return healthz.Check(nil) },
 			Logger:    log,
 			LeaseName: cfg.LeaseName,
+			Identity:  cfg.Identity, // so /leader names us before the first observation
 			Clock:     d.clock,
 		})
 		served := make(chan struct{})

@@ -26,7 +26,7 @@ type electCmd struct {
 	Grace         time.Duration `env:"GRACE" default:"5s" help:"Exec mode: time between SIGTERM and SIGKILL when stopping the command; it must fit in renew-deadline - 2 x retry-period."`
 	HTTPAddr      string        `name:"http-addr" env:"HTTP_ADDR" default:":4040" help:"Address for /healthz, /readyz, /leader, / and /metrics; empty disables them."`
 
-	Command []string `arg:"" name:"cmd" optional:"" passthrough:"" help:"Exec mode (Linux): run this command only while leading, e.g. -- /app/server --flag." placeholder:"-- CMD ARGS"`
+	Command []string `arg:"" name:"cmd" optional:"" passthrough:"partial" help:"Exec mode (Linux): run this command only while leading, e.g. -- /app/server --flag." placeholder:"-- CMD ARGS"`
 }
 
 // Help is shown under the elect command's usage.
