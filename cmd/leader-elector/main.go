@@ -45,6 +45,11 @@ func main() {
 
 // run parses args and runs the chosen mode; it returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	// Catch SIGTERM before anything else, so a signal that lands while we
+	// parse flags ends in a clean exit rather than the runtime's default kill.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
 	var c cli
 	parser, err := kong.New(&c,
 		kong.Name("leader-elector"),
@@ -68,8 +73,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	env := &runEnv{Ctx: ctx, Stdout: stdout, Stderr: stderr, Globals: &c.Globals}
 	err = kctx.Run(env)
 	return exitCodeFor(err, stderr)
