@@ -19,6 +19,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -150,6 +151,10 @@ func TestManifestsApply(t *testing.T) {
 		checkAccess(t, sa, checks)
 	})
 
+	t.Run("the sidecar leads with exactly this Role", func(t *testing.T) {
+		checkSidecarRuns(t, ns)
+	})
+
 	t.Run("watch viewers are read-only", func(t *testing.T) {
 		viewer := rest.ImpersonationConfig{UserName: "jane", Groups: []string{exampleViewers, "system:authenticated"}}
 		ra := func(verb, group, resource, namespace string) authorizationv1.ResourceAttributes {
@@ -261,6 +266,53 @@ func TestManifestAppLoop(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("app loop did not exit within 5s of SIGTERM")
 	}
+}
+
+// checkSidecarRuns runs the real sidecar with a token of the example
+// ServiceAccount, so nothing but the example Role authorizes it: it must pass
+// its own RBAC preflight, take the Lease, write its status file, record an
+// Event and release the Lease on SIGTERM.
+func checkSidecarRuns(t *testing.T, ns string) {
+	ctx := context.Background()
+	admin := cp.Client(t, cp.Admin)
+	tr, err := admin.CoreV1().ServiceAccounts(ns).CreateToken(ctx, exampleSA, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: manifestPtr(int64(600))},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("requesting a token for ServiceAccount %s: %v", exampleSA, err)
+	}
+	asSA := &rest.Config{Host: cp.Host, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: cp.Admin.CAData}}
+	status := filepath.Join(t.TempDir(), "status")
+	p := startBinary(t, nil, "--kubeconfig", cp.Kubeconfig(t, asSA, ns), "elect",
+		"--lease-name", exampleLease, "--identity", "myapp-0", "--status-file", status, "--http-addr=")
+	waitFor(t, 30*time.Second, "the sidecar to lead (its status file to hold myapp-0)", func() bool {
+		b, _ := os.ReadFile(status)
+		return string(b) == "myapp-0" || p.exited()
+	})
+	if p.exited() {
+		t.Fatalf("the sidecar exited %d before leading; stderr:\n%s", p.Wait(0), p.Stderr())
+	}
+	p.Signal(syscall.SIGTERM)
+	if code := p.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("the sidecar exited %d on SIGTERM, want 0; stderr:\n%s", code, p.Stderr())
+	}
+	lease, err := admin.CoordinationV1().Leases(ns).Get(ctx, exampleLease, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("reading Lease %s: %v", exampleLease, err)
+	}
+	if h := lease.Spec.HolderIdentity; h != nil && *h != "" {
+		t.Errorf("Lease %s still held by %q after SIGTERM: the release was not allowed?", exampleLease, *h)
+	}
+	events, err := admin.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events.Items {
+		if e.InvolvedObject.Kind == "Lease" && e.InvolvedObject.Name == exampleLease {
+			return
+		}
+	}
+	t.Errorf("no Event on Lease %s: the sidecar could not record one with the example Role? stderr:\n%s", exampleLease, p.Stderr())
 }
 
 // checkDeployment checks the pod spec against defect 1 of the original (the
