@@ -110,7 +110,7 @@ func run(ctx context.Context, client kubernetes.Interface, cfg Config, d deps) e
 		observed:    rep.observed,
 	})
 	e.lock = &guardLock{
-		inner: newLock(client, cfg, recorder),
+		inner: newLock(client, cfg, recorder, log),
 		clock: d.clock,
 		log:   log,
 		owner: e.owner,
