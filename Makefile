@@ -10,7 +10,7 @@ GOTEST_FLAGS ?= -p 1 -count=1 -timeout 45m
 
 .PHONY: test controlplane build vet
 
-test: controlplane vet release-check
+test: controlplane vet release-check bench-check
 	$(GO) test $(GOTEST_FLAGS) ./...
 
 controlplane:
@@ -34,3 +34,13 @@ demo:
 # (goreleaser itself is built once from the Go module proxy and cached).
 release-check:
 	.ci/goreleaser.sh
+
+.PHONY: bench-check
+
+# The bench harnesses in their short form: CI checks that they run and print
+# their tables, not the numbers (shared 2-core machines make timings noisy).
+# The full runs that produced the README's figures:
+#   go run ./bench/failover        go run ./bench/watchload
+bench-check:
+	$(GO) run ./bench/failover -short
+	$(GO) run ./bench/watchload -short
