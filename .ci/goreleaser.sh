@@ -7,7 +7,9 @@
 #   3. `goreleaser build --snapshot --clean --single-target` builds this
 #      machine's binary exactly as a release would (ldflags, -trimpath);
 #   4. the binary must report the version, commit and date goreleaser gave it;
-#   5. darwin/arm64 and windows/amd64 must compile too.
+#   5. the Dockerfile's COPY sources must exist in the build context
+#      dockers_v2 would give it;
+#   6. darwin/arm64 and windows/amd64 must compile too.
 # A full `goreleaser release` also builds the image and needs docker buildx,
 # which CI does not have.
 set -euo pipefail
@@ -79,6 +81,19 @@ esac
 if command -v file >/dev/null && ! file "$bin" | grep -q 'statically linked'; then
 	die "$bin is not statically linked: $(file "$bin")"
 fi
+
+# The image cannot be built here (no Docker engine), but what the Dockerfile
+# copies can be checked against the context dockers_v2 builds it from: each
+# binary at $TARGETPLATFORM/<name> (goreleaser v2.15.1, internal/pipe/docker/v2).
+ctx="$out_dir/docker-context"
+mkdir -p "$ctx/linux/amd64"
+cp "$bin" "$ctx/linux/amd64/leader-elector"
+while read -r _ src _; do
+	src=${src//'${TARGETPLATFORM}'/linux/amd64}
+	src=${src//'$TARGETPLATFORM'/linux/amd64}
+	[ -e "$ctx/$src" ] || die "Dockerfile copies $src, which is not in dockers_v2's build context"
+done < <(grep -E '^(COPY|ADD) ' Dockerfile)
+grep -q '^ARG TARGETPLATFORM' Dockerfile || die "Dockerfile lacks ARG TARGETPLATFORM, so \$TARGETPLATFORM is empty in COPY"
 
 # The release also promises darwin and windows. A Unix-only call outside a
 # build tag breaks them without failing anything on Linux (it happened once
