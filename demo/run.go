@@ -122,7 +122,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	d.stopReplicas()
 	w.stop()
 	d.say.resume()
-	d.say.printf("every process stopped; removing %s (the logs with it)", tmp)
+	d.say.printf("replicas and watch stopped; stopping the control plane and removing %s, logs included", tmp)
 	return runErr
 }
 
