@@ -46,8 +46,14 @@ func (d *demo) failover(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if len(d.failed) > 0 {
+			return // run is stopping the demo with that failure
+		}
 		if err := leader.start(); err != nil {
-			d.failed <- err
+			select {
+			case d.failed <- err:
+			default: // another failure is already being reported
+			}
 			return
 		}
 		if sig == syscall.SIGKILL {
@@ -59,7 +65,8 @@ func (d *demo) failover(ctx context.Context) {
 }
 
 // waitForLeader polls the replicas' status files until one other than
-// except leads, and returns it; nil if timeout or ctx ends first.
+// except leads, and returns it; nil if timeout or ctx ends first, or a
+// replica has failed (the caller's select on d.failed reports it).
 func (d *demo) waitForLeader(ctx context.Context, except *replica, timeout time.Duration) *replica {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -68,7 +75,7 @@ func (d *demo) waitForLeader(ctx context.Context, except *replica, timeout time.
 				return r
 			}
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || len(d.failed) > 0 {
 			return nil
 		}
 		select {

@@ -75,13 +75,18 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err := d.startReplicas(); err != nil {
 		return err
 	}
-	if first := d.waitForLeader(ctx, nil, 30*time.Second); first != nil {
-		d.say.printf("%s leads (its status file %s exists)", first.id, first.statusFile)
-	} else if err := d.firstFailure(); err != nil {
-		return err
-	} else if ctx.Err() == nil {
+	first := d.waitForLeader(ctx, nil, 30*time.Second)
+	switch {
+	case ctx.Err() != nil:
+		d.say.printf("interrupted: stopping")
+		return nil
+	case first == nil:
+		if err := d.firstFailure(); err != nil {
+			return err
+		}
 		return fmt.Errorf("no replica became leader within 30s; their logs are in %s", tmp)
 	}
+	d.say.printf("%s leads (its status file %s exists)", first.id, first.statusFile)
 
 	w, err := d.startWatch(stdout, stderr)
 	if err != nil {
