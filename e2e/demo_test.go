@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,7 +55,8 @@ func newDemo(t *testing.T, demoBin string, args ...string) *demoRun {
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	args = append(args, "-bin", binPath, "-controlplane", cpDir)
+	// Go's flag package keeps the last value: a test's own -bin wins.
+	args = append([]string{"-bin", binPath, "-controlplane", cpDir}, args...)
 	cmd := exec.Command(demoBin, args...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	d := &demoRun{t: t, tmp: tmp, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
@@ -194,6 +197,26 @@ func TestDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.wait(30 * time.Second)
+		d.checkNothingLeft()
+	})
+
+	t.Run("a failing replica ends it", func(t *testing.T) {
+		// A "sidecar" that exits at once: the demo must say which replica
+		// failed and how, exit 1 rather than wait, and still clean up.
+		d := newDemo(t, demoBin, "-o", "json", "-bin", "/bin/false")
+		d.start()
+		select {
+		case <-d.exited:
+		case <-time.After(time.Minute):
+			t.Fatal("the demo still runs a minute after its replicas failed")
+		}
+		var ee *exec.ExitError
+		if !errors.As(d.err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("demo ended with %v, want exit code 1", d.err)
+		}
+		if !regexp.MustCompile(`demo: replica-\d exited on its own \(exit status 1\)`).MatchString(d.stderr.String()) {
+			t.Errorf("stderr does not name the failed replica and its exit status:\n%s", d.stderr.String())
+		}
 		d.checkNothingLeft()
 	})
 
