@@ -21,6 +21,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -174,6 +175,7 @@ func TestManifestsApply(t *testing.T) {
 			{ra("get", "", "pods", ns), false},
 			{ra("get", "", "secrets", ns), false},
 		})
+		checkWatchRuns(t, ns)
 		// And someone outside the group gets nothing from it.
 		checkAccess(t, rest.ImpersonationConfig{UserName: "mallory", Groups: []string{"system:authenticated"}}, []accessCheck{
 			{ra("list", "coordination.k8s.io", "leases", ""), false},
@@ -313,6 +315,43 @@ func checkSidecarRuns(t *testing.T, ns string) {
 		}
 	}
 	t.Errorf("no Event on Lease %s: the sidecar could not record one with the example Role? stderr:\n%s", exampleLease, p.Stderr())
+}
+
+// checkWatchRuns runs the real `watch -A` as a member of the example
+// viewers' group, which the ClusterRole alone authorizes: it must show a
+// Lease of ns and hit no "forbidden" (Leases, Pods for orphans,
+// LeaseCandidates), then exit 0 on SIGTERM.
+func checkWatchRuns(t *testing.T, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	holder := "someone"
+	lease := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: "watched"},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: manifestPtr(int32(3600)), RenewTime: &metav1.MicroTime{Time: time.Now()}},
+	}
+	if _, err := cp.Client(t, cp.Admin).CoordinationV1().Leases(ns).Create(ctx, lease, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating a Lease to watch: %v", err)
+	}
+	kc := cp.Kubeconfig(t, cp.UserConfig("jane", exampleViewers), ns)
+	p := startBinary(t, nil, "--kubeconfig", kc, "-v", "watch", "-A", "-o", "json")
+	waitFor(t, 30*time.Second, "watch -A to list the Leases", func() bool {
+		return strings.Contains(p.Stdout(), `"type":"synced"`) || p.exited()
+	})
+	// Pods and LeaseCandidates are listed beside the Leases; a denial
+	// shows within moments of the first list.
+	time.Sleep(2 * time.Second)
+	p.Signal(syscall.SIGTERM)
+	if code := p.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("watch exited %d, want 0 (SIGTERM); stderr:\n%s", code, p.Stderr())
+	}
+	if !strings.Contains(p.Stdout(), `"namespace":"`+ns+`","name":"watched"`) {
+		t.Errorf("watch -A did not show Lease %s/watched; stdout:\n%s", ns, p.Stdout())
+	}
+	for name, out := range map[string]string{"stdout": p.Stdout(), "stderr": p.Stderr()} {
+		if strings.Contains(strings.ToLower(out), "forbidden") {
+			t.Errorf("watch as a viewer hit a denial on %s:\n%s", name, out)
+		}
+	}
 }
 
 // checkDeployment checks the pod spec against defect 1 of the original (the
