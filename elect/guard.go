@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	rl "k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/clock"
 )
@@ -53,6 +54,10 @@ type guardLock struct {
 	foreign   recordKey                // the last record under our identity not written by us
 	collided  bool
 	lastAlarm time.Time
+
+	// acquired maps the acquire time client-go stamped on our last
+	// acquisition to the one we wrote instead (see stamp).
+	acquired [2]metav1.Time
 }
 
 // recordKey identifies one write: its holder and timestamps at the
@@ -172,6 +177,7 @@ func (g *guardLock) Update(ctx context.Context, ler rl.LeaderElectionRecord) err
 func (g *guardLock) write(ctx context.Context, ler rl.LeaderElectionRecord, do func(context.Context, rl.LeaderElectionRecord) error) error {
 	start := g.clock.Now()
 	g.mu.Lock()
+	ler = g.stampLocked(ler, metav1.NewTime(start))
 	g.written[g.next] = keyOf(ler)
 	g.next = (g.next + 1) % writtenMemory
 	g.mu.Unlock()
@@ -211,3 +217,25 @@ func (g *guardLock) Identity() string { return g.inner.Identity() }
 
 // Describe names the Lease.
 func (g *guardLock) Describe() string { return g.inner.Describe() }
+
+// stampLocked dates a write at the moment it is sent. client-go stamps its
+// record before it calls Get, and the watch-based lock's Get waits (seconds,
+// up to a lease duration) until the Lease can be taken: written as stamped,
+// a takeover would carry a renewTime already older than the lease duration,
+// so the Lease would look expired the moment it was taken to anyone judging
+// by renewTime (kubectl, dashboards), and the leaderless gap would read 0.
+// client-go keeps its own copy of the acquisition and sends its acquireTime
+// again on every renewal, so the corrected acquire time is remembered and
+// substituted there too.
+func (g *guardLock) stampLocked(ler rl.LeaderElectionRecord, now metav1.Time) rl.LeaderElectionRecord {
+	switch {
+	case ler.HolderIdentity != "" && ler.AcquireTime.Equal(&ler.RenewTime):
+		// An acquisition: client-go sets both times to the same instant.
+		g.acquired = [2]metav1.Time{ler.AcquireTime, now}
+		ler.AcquireTime = now
+	case !g.acquired[0].IsZero() && ler.AcquireTime.Equal(&g.acquired[0]):
+		ler.AcquireTime = g.acquired[1]
+	}
+	ler.RenewTime = now
+	return ler
+}

@@ -226,3 +226,36 @@ func TestGuardAnotherHolderEndsTerm(t *testing.T) {
 		t.Errorf("another identity is not a collision")
 	}
 }
+
+// client-go stamps a record before its Get, which the watch-based lock may
+// hold for seconds; the write must carry the time it is sent, and the
+// corrected acquire time must survive client-go's renewals, which resend
+// the acquire time of its own (stale) copy.
+func TestGuardStampsWritesWhenSent(t *testing.T) {
+	f := newGuardFixture(t)
+	stamped := f.record("me")     // client-go's "now", taken before Get
+	f.clock.Step(5 * time.Second) // Get waited until the Lease could be taken
+	sent := f.clock.Now()
+	if err := f.g.Create(context.Background(), stamped); err != nil {
+		t.Fatal(err)
+	}
+	got := f.inner.cur
+	if !got.AcquireTime.Time.Equal(sent) || !got.RenewTime.Time.Equal(sent) {
+		t.Fatalf("acquisition written with acquire %v renew %v, want both %v (when it was sent)", got.AcquireTime, got.RenewTime, sent)
+	}
+
+	// A renewal: client-go sends its copy's acquire time (the stale stamp).
+	f.clock.Step(2 * time.Second)
+	renew := f.record("me")
+	renew.AcquireTime = stamped.AcquireTime
+	if err := f.g.Update(context.Background(), renew); err != nil {
+		t.Fatal(err)
+	}
+	got = f.inner.cur
+	if !got.AcquireTime.Time.Equal(sent) || !got.RenewTime.Time.Equal(f.clock.Now()) {
+		t.Errorf("renewal written with acquire %v renew %v, want acquire %v renew %v", got.AcquireTime, got.RenewTime, sent, f.clock.Now())
+	}
+	if rec := f.get(); rec.HolderIdentity != "me" || len(f.collisions) != 0 {
+		t.Errorf("stamped writes no longer recognised as ours: holder %q, collisions %v", rec.HolderIdentity, f.collisions)
+	}
+}
