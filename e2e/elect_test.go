@@ -76,6 +76,17 @@ func TestElectThreeElectorsHandOver(t *testing.T) {
 	if sinceRenew := time.Since(lastRenew); sinceRenew < 3*time.Second-50*time.Millisecond {
 		t.Errorf("the Lease was taken %v after the dead leader's last renewal, before it could expire (3s)", sinceRenew)
 	}
+	// The takeover is dated when it was written, not when client-go began
+	// the attempt (the watch-based lock holds that attempt until expiry):
+	// otherwise the new holder's Lease would look expired at once to
+	// kubectl and dashboards. Same host, same clock as the test.
+	taken, err := cp.Client(t, cp.Admin).CoordinationV1().Leases(s.ns).Get(context.Background(), s.lease, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acq := taken.Spec.AcquireTime.Time; *taken.Spec.HolderIdentity == third.id && !acq.After(lastRenew.Add(3*time.Second-50*time.Millisecond)) {
+		t.Errorf("%s's acquireTime %v is not after the dead leader's lease ran out (%v): the takeover carries a stale stamp", third.id, acq, lastRenew.Add(3*time.Second))
+	}
 	chk.finish(t)
 	// Acquired and lost leadership are Events on the Lease.
 	events, err := cp.Client(t, cp.Admin).CoreV1().Events(s.ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + s.lease})
