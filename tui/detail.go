@@ -94,13 +94,7 @@ func (m *model) detailContent() string {
 	}
 	field("heartbeat", heartbeat(now, l.Renewals, 40)+m.p.dim.on(" (last 40s)"))
 
-	b.WriteString("\n")
-	b.WriteString(m.p.header.on("LABELS"))
-	b.WriteByte('\n')
-	if len(l.Labels) == 0 {
-		b.WriteString(m.p.dim.on("  none"))
-		b.WriteByte('\n')
-	}
+	m.detailSection(&b, "LABELS", len(l.Labels) == 0, "none")
 	keys := make([]string, 0, len(l.Labels))
 	for k := range l.Labels {
 		keys = append(keys, k)
@@ -110,26 +104,15 @@ func (m *model) detailContent() string {
 		b.WriteString("  " + Inert(k) + "=" + Inert(l.Labels[k]) + "\n")
 	}
 
-	b.WriteString("\n")
-	b.WriteString(m.p.header.on("TRANSITIONS (newest first)"))
-	b.WriteByte('\n')
-	if len(r.history) == 0 {
-		b.WriteString(m.p.dim.on("  none seen since the dashboard started"))
-		b.WriteByte('\n')
-	}
+	m.detailSection(&b, "TRANSITIONS (newest first)", len(r.history) == 0, "none seen since the dashboard started")
 	for i := len(r.history) - 1; i >= 0; i-- {
 		t := r.history[i]
 		b.WriteString(m.transitionLine(&t, 0, m.width))
 		b.WriteByte('\n')
 	}
 
-	b.WriteString("\n")
-	b.WriteString(m.p.header.on("CANDIDATES"))
-	b.WriteByte('\n')
-	if len(l.Candidates) == 0 {
-		b.WriteString(m.p.dim.on("  none (no LeaseCandidates name this Lease, or the cluster does not serve them)"))
-		b.WriteByte('\n')
-	} else {
+	m.detailSection(&b, "CANDIDATES", len(l.Candidates) == 0, "none (no LeaseCandidates name this Lease, or the cluster does not serve them)")
+	if len(l.Candidates) > 0 {
 		b.WriteString(m.p.dim.on("  " + fit("NAME", 30) + "  " + fit("BINARY", 10) + "  " + fit("EMULATION", 10) + "  " + fit("STRATEGY", 22) + "  " + "RENEWED"))
 		b.WriteByte('\n')
 	}
@@ -138,6 +121,18 @@ func (m *model) detailContent() string {
 		b.WriteByte('\n')
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// detailSection starts a section of the detail view with its heading, and
+// says what stands for nothing when the section is empty.
+func (m *model) detailSection(b *strings.Builder, title string, empty bool, none string) {
+	b.WriteString("\n")
+	b.WriteString(m.p.header.on(title))
+	b.WriteByte('\n')
+	if empty {
+		b.WriteString(m.p.dim.on("  " + none))
+		b.WriteByte('\n')
+	}
 }
 
 // stamp is an RFC 3339 time in UTC as the API has it, or "-".
