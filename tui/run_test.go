@@ -88,6 +88,9 @@ func TestRunOnTerminal(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("TERM", "xterm-256color")
 			t.Setenv("COLORTERM", "")
+			// termenv takes any CI variable to mean "no terminal" and drops
+			// colour; CI runs this test with CI=true.
+			t.Setenv("CI", "")
 			if tc.noColor {
 				t.Setenv("NO_COLOR", "1")
 			} else {

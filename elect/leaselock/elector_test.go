@@ -68,8 +68,8 @@ func TestSteadyFollowersSendNothing(t *testing.T) {
 func api(c *candidate) *apiLog { return c.api }
 
 // A released Lease is taken by a follower woken by the watch: between the
-// release and its acquisition, the new leader sent one request, the Update
-// that won, and no read: it did not poll.
+// release and its acquisition, the new leader's first request was the Update
+// that won, and it sent no read: it did not poll.
 func TestGracefulHandOverWakesFollower(t *testing.T) {
 	ns, ts := cp.Namespace(t), &terms{}
 	cs := startCandidates(t, ns, ts, 3)
@@ -86,8 +86,17 @@ func TestGracefulHandOverWakesFollower(t *testing.T) {
 			before = append(before, r)
 		}
 	}
-	if len(before) != 1 || before[0].verb != "update" || before[0].status != 200 {
-		t.Errorf("new leader %s sent %v between the release and leading; want exactly one successful update", next.id, before)
+	// client-go starts OnStartedLeading on its own goroutine and renews at
+	// once, so on a busy machine the first renewal may also come before the
+	// callback ran: updates after the winning one are allowed, reads are not.
+	if len(before) == 0 || before[0].verb != "update" || before[0].status != 200 {
+		t.Errorf("new leader %s sent %v between the release and leading; want a successful update first", next.id, before)
+	}
+	for _, r := range before {
+		if r.verb != "update" {
+			t.Errorf("new leader %s sent %v between the release and leading; want updates only (no poll)", next.id, before)
+			break
+		}
 	}
 	released := byID(cs, old.id).api.lastOK("update")
 	if before != nil && before[0].at.Before(released) {
