@@ -23,29 +23,38 @@ func reaperHelper() int {
 		fmt.Println("FAIL prctl:", err)
 		return 1
 	}
-	failed := false
-	check := func(name string, err error) {
-		if err != nil {
-			failed = true
-			fmt.Printf("FAIL %s: %v\n", name, err)
-			return
-		}
-		fmt.Printf("ok %s\n", name)
-	}
+	var c helperChecks
 	// Without a delay, only the registry of our Processes keeps the reaper
 	// off their zombies.
 	ctx, cancel := context.WithCancel(context.Background())
 	go reap(ctx, clock.RealClock{}, 0)
-	check("our child keeps its exit status", ourStatusKept())
-	check("orphans are reaped at once", orphansReaped())
+	c.check("our child keeps its exit status", ourStatusKept())
+	c.check("orphans are reaped at once", orphansReaped())
 	cancel()
 	// With the delay, other code's os/exec children keep theirs too.
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
 	go reap(ctx, clock.RealClock{}, 200*time.Millisecond)
-	check("other os/exec children keep their exit status", otherStatusKept())
-	check("orphans are reaped after the delay", orphansReaped())
-	if failed {
+	c.check("other os/exec children keep their exit status", otherStatusKept())
+	c.check("orphans are reaped after the delay", orphansReaped())
+	return c.exitCode()
+}
+
+// helperChecks prints one line per check of a helper process, which the
+// test counts, and gives the helper's exit code.
+type helperChecks struct{ failed bool }
+
+func (c *helperChecks) check(name string, err error) {
+	if err != nil {
+		c.failed = true
+		fmt.Printf("FAIL %s: %v\n", name, err)
+		return
+	}
+	fmt.Printf("ok %s\n", name)
+}
+
+func (c *helperChecks) exitCode() int {
+	if c.failed {
 		return 1
 	}
 	return 0
@@ -166,22 +175,11 @@ func pid1Helper() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go ReapZombies(ctx)
-	failed := false
-	check := func(name string, err error) {
-		if err != nil {
-			failed = true
-			fmt.Printf("FAIL %s: %v\n", name, err)
-			return
-		}
-		fmt.Printf("ok %s\n", name)
-	}
-	check("orphans are reaped by PID 1", orphansReaped())
-	check("our child keeps its exit status", ourStatusKept())
-	check("other os/exec children keep their exit status", otherStatusKept())
-	if failed {
-		return 1
-	}
-	return 0
+	var c helperChecks
+	c.check("orphans are reaped by PID 1", orphansReaped())
+	c.check("our child keeps its exit status", ourStatusKept())
+	c.check("other os/exec children keep their exit status", otherStatusKept())
+	return c.exitCode()
 }
 
 func TestReapZombiesAsPID1(t *testing.T) {
