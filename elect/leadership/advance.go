@@ -1,0 +1,233 @@
+package leadership
+
+import (
+	"log/slog"
+	"time"
+)
+
+// advance makes the decisions that depend on time and on what is in flight,
+// after every input, and arms the timer for the next one.
+func (m *Machine) advance() {
+	wake := wakeTimes{}
+	m.advanceInto(&wake)
+	if m.stopped {
+		return
+	}
+	if wake.at != m.timerAt {
+		m.timerAt = wake.at
+		m.emit(SetTimer{At: wake.at})
+	}
+}
+
+// wakeTimes collects the earliest future moment a decision is due.
+type wakeTimes struct{ at time.Duration }
+
+func (w *wakeTimes) add(t time.Duration) {
+	if t > 0 && (w.at == 0 || t < w.at) {
+		w.at = t
+	}
+}
+
+func (m *Machine) advanceInto(wake *wakeTimes) {
+	now := m.now.Mono
+	if m.acting {
+		if now >= m.deadline() {
+			m.logf(slog.LevelWarn, "no successful renewal within the renew deadline; stepping down before the Lease can expire", "lastRenewSent", m.lastRenew)
+			m.endTerm("renew deadline passed")
+		} else {
+			wake.add(m.deadline())
+		}
+	}
+	if m.shutdownAt != 0 {
+		m.advanceShutdown(wake)
+		return
+	}
+	if !m.known {
+		if m.read == 0 {
+			if now >= m.readAgainAt {
+				m.sendRead()
+			} else {
+				wake.add(m.readAgainAt)
+			}
+		}
+		return
+	}
+	if m.write != nil || m.cleanupPending() {
+		return // one write at a time; no new term before the last one is cleaned up
+	}
+	if m.acting {
+		if !m.view.Exists {
+			m.sendWrite(m.renewal(), true, "")
+			return
+		}
+		if now >= m.nextAttempt {
+			m.sendWrite(m.renewal(), false, m.baseRV)
+			return
+		}
+		wake.add(m.nextAttempt)
+		return
+	}
+	if m.unsure {
+		// A write naming us may have landed: learn that before writing
+		// again, so unanswered writes cannot keep the Lease alive.
+		if m.read == 0 {
+			if now >= m.readAgainAt {
+				m.sendRead()
+			} else {
+				wake.add(m.readAgainAt)
+			}
+		}
+		return
+	}
+	at := m.acquireAt()
+	if at < m.nextAttempt {
+		at = m.nextAttempt
+	}
+	if now >= at {
+		m.acquire()
+		return
+	}
+	wake.add(at)
+}
+
+// acquireAt is when this follower may try to take the Lease.
+func (m *Machine) acquireAt() time.Duration {
+	now := m.now.Mono
+	if !m.view.Exists {
+		// Deleted (or never created). A holder seen before the deletion
+		// still believes it leads until its lease runs out by our clock.
+		if m.last.Holder != "" && !(m.last.Holder == m.cfg.Identity && m.wrote(m.last)) {
+			return max(now, m.lastAt+leaseDuration(m.last))
+		}
+		return now
+	}
+	rec := m.view.Record
+	switch {
+	case rec.Holder == "":
+		return now // released: the graceful hand-over
+	case rec.Holder == m.cfg.Identity && m.wrote(rec):
+		return now // ours: resume
+	}
+	return max(now, m.changedAt+leaseDuration(rec))
+}
+
+func leaseDuration(r Record) time.Duration {
+	return time.Duration(r.LeaseDurationSeconds) * time.Second
+}
+
+// acquire writes a record naming us over the Lease as known.
+func (m *Machine) acquire() {
+	wall := micro(m.now.Wall)
+	rec := Record{Holder: m.cfg.Identity, LeaseDurationSeconds: int32(m.cfg.LeaseDuration / time.Second), AcquireTime: wall, RenewTime: wall}
+	if !m.view.Exists {
+		if m.last.Holder != "" {
+			// Keep the count going across a re-creation where we can.
+			rec.Transitions = m.last.Transitions + 1
+		}
+		m.sendWrite(rec, true, "")
+		return
+	}
+	old := m.view.Record
+	if old.Holder == m.cfg.Identity && m.wrote(old) {
+		rec.AcquireTime, rec.Transitions = old.AcquireTime, old.Transitions
+	} else {
+		rec.Transitions = old.Transitions + 1
+	}
+	m.sendWrite(rec, false, m.view.RV)
+}
+
+// renewal is the record a renewal writes: our holding, renewed now.
+func (m *Machine) renewal() Record {
+	r := m.held
+	r.RenewTime = micro(m.now.Wall)
+	return r
+}
+
+func (m *Machine) sendWrite(rec Record, create bool, base string) {
+	m.seq++
+	m.write = &pendingWrite{seq: m.seq, record: rec, sentAt: m.now.Mono, release: rec.Holder == ""}
+	m.written[m.nextWritten] = sent{record: rec, at: m.now.Mono}
+	m.nextWritten = (m.nextWritten + 1) % writtenMemory
+	m.nextAttempt = m.now.Mono + m.cfg.RetryPeriod
+	m.emit(Write{Seq: m.seq, Create: create, BaseRV: base, Record: rec})
+}
+
+// shutdownBound is how long after the shutdown began the machine gives up
+// releasing: by then the Lease has expired on its own.
+func (m *Machine) shutdownBound() time.Duration {
+	return m.shutdownAt + m.cfg.LeaseDuration + m.cfg.Grace + m.cfg.ReleaseDelay
+}
+
+// advanceShutdown: the term has ended; once the file is gone and the child
+// stopped, wait the release delay, release the Lease if it is ours, exit.
+func (m *Machine) advanceShutdown(wake *wakeTimes) {
+	now := m.now.Mono
+	if m.write != nil || m.cleanupPending() || m.read != 0 {
+		if now >= m.shutdownBound() {
+			m.finish(1, "could not release the Lease in time; it expires by itself")
+			return
+		}
+		wake.add(m.shutdownBound())
+		return
+	}
+	if m.stuck != "" {
+		m.finish(1, m.stuck+"; the Lease was not released and expires by itself")
+		return
+	}
+	if m.unsure {
+		if now >= m.readAgainAt {
+			m.sendRead()
+		} else {
+			wake.add(m.readAgainAt)
+		}
+		return
+	}
+	if !m.holding && !m.mine() {
+		m.finish(0, "not holding the Lease")
+		return
+	}
+	releaseAt := now
+	if m.everShown {
+		releaseAt = max(now, m.hiddenAt+m.cfg.ReleaseDelay)
+	}
+	if now < releaseAt {
+		wake.add(releaseAt)
+		return
+	}
+	if now >= m.shutdownBound() {
+		m.finish(1, "could not release the Lease in time; it expires by itself")
+		return
+	}
+	if now < m.nextAttempt && m.releaseSent {
+		wake.add(m.nextAttempt)
+		return
+	}
+	if !m.view.Exists {
+		m.finish(0, "the Lease no longer exists: nothing to release")
+		return
+	}
+	base := m.baseRV
+	if m.mine() {
+		base = m.view.RV
+	}
+	wall := micro(m.now.Wall)
+	m.releaseSent = true
+	// client-go's release: no holder, a one-second lease, the count kept.
+	m.sendWrite(Record{LeaseDurationSeconds: 1, AcquireTime: wall, RenewTime: wall, Transitions: m.view.Record.Transitions}, false, base)
+}
+
+// publish emits what the endpoints show when it changed.
+func (m *Machine) publish() {
+	p := Publish{Term: m.term, Leading: m.acting}
+	if m.view.Exists {
+		p.Record = m.view.Record
+	}
+	if !m.publishSet || p.Term != m.published.Term || p.Leading != m.published.Leading || !p.Record.same(m.published.Record) {
+		m.published, m.publishSet = p, true
+		m.emit(p)
+	}
+	if !m.stopped && m.known && p.Record.Holder != m.leaderFile {
+		m.leaderFile = p.Record.Holder
+		m.emit(LeaderFile{Holder: p.Record.Holder})
+	}
+}

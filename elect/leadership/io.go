@@ -1,0 +1,259 @@
+package leadership
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Input is one thing that happened, handed to Step.
+type Input interface{ isInput() }
+
+// Start begins the election: the first input.
+type Start struct{}
+
+// Observed is a state of the Lease seen on the watch (an add, update or
+// delete event, or the list after a relist).
+type Observed struct{ Lease Lease }
+
+// Outcome is what became of a write.
+type Outcome int
+
+const (
+	// OK: the write landed; WriteResult.Lease is the stored object.
+	OK Outcome = iota
+	// Conflict: the Lease changed since the resourceVersion the write was
+	// based on; nothing was written.
+	Conflict
+	// NotFound: an update of a Lease that does not exist.
+	NotFound
+	// AlreadyExists: a create of a Lease someone else created first.
+	AlreadyExists
+	// Refused: the API server answered and wrote nothing (forbidden,
+	// invalid, too many requests). Err says why.
+	Refused
+	// Unknown: no answer (a timeout, a lost connection, a 5xx): the write
+	// may or may not have landed.
+	Unknown
+)
+
+var outcomeNames = [...]string{"ok", "conflict", "not-found", "already-exists", "refused", "unknown"}
+
+func (o Outcome) String() string { return outcomeNames[o] }
+
+// WriteResult answers the Write effect with the same Seq.
+type WriteResult struct {
+	Seq     uint64
+	Outcome Outcome
+	Lease   Lease  // the stored object when OK
+	Err     string // why, when Refused or Unknown
+}
+
+// ReadResult answers the Read effect with the same Seq. Err is set when no
+// answer came; a missing Lease is Lease.Exists false without Err.
+type ReadResult struct {
+	Seq   uint64
+	Lease Lease
+	Err   string
+}
+
+// Tick says time passed: the timer armed by SetTimer fired (or anything
+// else woke the driver).
+type Tick struct{}
+
+// Shutdown asks to stop: end the term, release the Lease, exit.
+type Shutdown struct{}
+
+// FileShown answers ShowFile: the status file is visible (OK), or it was
+// not made visible (the term had ended or its deadline passed before the
+// rename: Aborted, or the write failed: Err).
+type FileShown struct {
+	Term    uint64
+	OK      bool
+	Aborted bool
+	Err     string
+}
+
+// FileHidden answers HideFile: the status file is gone (or could not be
+// removed: Err).
+type FileHidden struct {
+	Term uint64
+	Err  string
+}
+
+// ChildStarted answers StartChild: Err says why it could not start;
+// Aborted says the term's deadline passed before it could.
+type ChildStarted struct {
+	Term    uint64
+	Aborted bool
+	Err     string
+}
+
+// ChildExited says the term's child exited by itself with Code.
+type ChildExited struct {
+	Term uint64
+	Code int
+}
+
+// ChildStopped answers StopChild: Gone says the child and every
+// descendant are confirmed gone; false means something would not die
+// within the bound and may still run.
+type ChildStopped struct {
+	Term uint64
+	Gone bool
+}
+
+func (Start) isInput()        {}
+func (Observed) isInput()     {}
+func (WriteResult) isInput()  {}
+func (ReadResult) isInput()   {}
+func (Tick) isInput()         {}
+func (Shutdown) isInput()     {}
+func (FileShown) isInput()    {}
+func (FileHidden) isInput()   {}
+func (ChildStarted) isInput() {}
+func (ChildExited) isInput()  {}
+func (ChildStopped) isInput() {}
+
+// Effect is one thing the driver must do, in the order Step returned them.
+type Effect interface{ isEffect() }
+
+// Write sends the record to the Lease: a create, or an update based on
+// BaseRV (so it fails with a conflict if anyone wrote since). Its result
+// comes back as WriteResult with the same Seq. Only one write is in flight
+// at a time.
+type Write struct {
+	Seq    uint64
+	Create bool
+	BaseRV string
+	Record Record
+}
+
+// Read gets the Lease from the API server; ReadResult answers.
+type Read struct{ Seq uint64 }
+
+// ShowFile makes the status file visible for Term, unless the driver's own
+// clock is past Until (the term's deadline, which ExtendTerm moves) or the
+// term was hidden meanwhile: the check is made right before the file
+// becomes visible, after any slow write.
+type ShowFile struct {
+	Term  uint64
+	Until time.Duration
+}
+
+// ExtendTerm moves Term's deadline: a renewal succeeded.
+type ExtendTerm struct {
+	Term  uint64
+	Until time.Duration
+}
+
+// HideFile removes the status file of Term now (and cancels a ShowFile of
+// it still in flight).
+type HideFile struct{ Term uint64 }
+
+// StartChild starts the command for Term, unless the driver's clock is past
+// Until or the term ended meanwhile.
+type StartChild struct {
+	Term  uint64
+	Until time.Duration
+}
+
+// StopChild stops Term's child and every descendant; ChildStopped answers.
+type StopChild struct{ Term uint64 }
+
+// Publish is what the endpoints show: whether this replica acts (Leading,
+// with its Term) and the Lease as last known.
+type Publish struct {
+	Term    uint64
+	Leading bool
+	Record  Record
+}
+
+// LeaderFile writes the current holder to the leader file ("" removes it).
+type LeaderFile struct{ Holder string }
+
+// SetTimer asks for a Tick at At (replacing any earlier request); At 0
+// cancels it.
+type SetTimer struct{ At time.Duration }
+
+// Event records a Kubernetes Event on the Lease.
+type Event struct {
+	Warning bool
+	Reason  string
+	Message string
+}
+
+// Metric counts one occurrence for the metrics endpoint.
+type Metric struct{ Name MetricName }
+
+// MetricName names a counter.
+type MetricName int
+
+const (
+	// RenewOK counts successful writes naming us.
+	RenewOK MetricName = iota
+	// RenewFailed counts failed writes naming us (conflicts included).
+	RenewFailed
+	// Collision counts writes seen under our identity from another process.
+	Collision
+)
+
+// Log is a line for the process log.
+type Log struct {
+	Level slog.Level
+	Msg   string
+	Args  []any
+}
+
+// Exit ends the run: the Lease is released (or could not be, Reason
+// says why) and nothing of ours is shown. Code is the process exit code.
+type Exit struct {
+	Code   int
+	Reason string
+}
+
+func (Write) isEffect()      {}
+func (Read) isEffect()       {}
+func (ShowFile) isEffect()   {}
+func (ExtendTerm) isEffect() {}
+func (HideFile) isEffect()   {}
+func (StartChild) isEffect() {}
+func (StopChild) isEffect()  {}
+func (Publish) isEffect()    {}
+func (LeaderFile) isEffect() {}
+func (SetTimer) isEffect()   {}
+func (Event) isEffect()      {}
+func (Metric) isEffect()     {}
+func (Log) isEffect()        {}
+func (Exit) isEffect()       {}
+
+// Describe prints an input or effect for a trace.
+func Describe(v any) string {
+	switch v := v.(type) {
+	case Observed:
+		return "observed " + v.Lease.String()
+	case WriteResult:
+		s := fmt.Sprintf("write#%d %s", v.Seq, v.Outcome)
+		if v.Outcome == OK {
+			s += " " + v.Lease.String()
+		}
+		if v.Err != "" {
+			s += " (" + v.Err + ")"
+		}
+		return s
+	case ReadResult:
+		if v.Err != "" {
+			return fmt.Sprintf("read#%d failed (%s)", v.Seq, v.Err)
+		}
+		return fmt.Sprintf("read#%d %s", v.Seq, v.Lease)
+	case Write:
+		kind := "update@" + v.BaseRV
+		if v.Create {
+			kind = "create"
+		}
+		return fmt.Sprintf("write#%d %s %s", v.Seq, kind, v.Record)
+	case Log:
+		return fmt.Sprintf("log %s %s %v", v.Level, v.Msg, v.Args)
+	}
+	return fmt.Sprintf("%T%+v", v, v)
+}

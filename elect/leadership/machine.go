@@ -1,0 +1,510 @@
+package leadership
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// writtenMemory is how many of our own writes the machine remembers. A
+// write whose answer was lost may still show up later, so every write sent
+// is remembered, not only the successful ones.
+const writtenMemory = 16
+
+// alarmEvery rate-limits the collision alarm's log line and Event.
+const alarmEvery = time.Minute
+
+// sent is a write we sent and when.
+type sent struct {
+	record Record
+	at     time.Duration
+}
+
+// pendingWrite is the one write in flight.
+type pendingWrite struct {
+	seq     uint64
+	record  Record
+	sentAt  time.Duration
+	release bool
+}
+
+// Machine is one replica's leadership state. It is not safe for concurrent
+// use: one driver goroutine steps it.
+type Machine struct {
+	cfg Config
+	now Now
+	out []Effect
+
+	started, stopped bool
+
+	// The Lease as last known, from the watch, reads and our own writes,
+	// whichever is newest by resourceVersion.
+	known     bool
+	view      Lease
+	changedAt time.Duration // when view's record last changed: the holder's lease starts then
+	// last is the last record with a holder seen, and when: it survives a
+	// deletion, which does not end a holder's lease.
+	last   Record
+	lastAt time.Duration
+
+	seq         uint64
+	write       *pendingWrite
+	read        uint64 // the read in flight (0: none)
+	readRV      string // view.RV when that read was sent
+	readAgainAt time.Duration
+	unsure      bool // a write naming us had no answer: it may have landed
+	written     [writtenMemory]sent
+	nextWritten int
+
+	// Holding: our last write naming us succeeded and nothing newer says
+	// otherwise.
+	holding     bool
+	baseRV      string // what our next renewal is based on
+	held        Record // the record we last wrote as holder (acquire time, transitions)
+	lastRenew   time.Duration
+	nextAttempt time.Duration // no write before this (one per retry period)
+
+	// The term.
+	term      uint64
+	acting    bool
+	fileTerm  uint64 // the term whose status file may be visible (0: none)
+	childTerm uint64 // the term whose child may run (0: none)
+	hiddenAt  time.Duration
+	everShown bool
+	stuck     string // something of ours could not be removed or stopped
+
+	shutdownAt  time.Duration
+	releaseSent bool
+	exitCode    int
+	exitReason  string
+
+	foreign   Record // the last record under our identity that we did not write
+	alarmedAt time.Duration
+	alarmed   bool
+
+	timerAt    time.Duration
+	published  Publish
+	publishSet bool
+	leaderFile string
+}
+
+// New returns a machine that does nothing until Start.
+func New(cfg Config) *Machine { return &Machine{cfg: cfg} }
+
+// Term is the current (or last) term's number; 0 before the first.
+func (m *Machine) Term() uint64 { return m.term }
+
+// Acting reports whether a term is active.
+func (m *Machine) Acting() bool { return m.acting }
+
+// Holding reports whether this replica believes the Lease names it.
+func (m *Machine) Holding() bool { return m.holding }
+
+// LastRenew is when the last successful write naming us was sent.
+func (m *Machine) LastRenew() time.Duration { return m.lastRenew }
+
+// Done reports whether the machine has exited.
+func (m *Machine) Done() bool { return m.stopped }
+
+// Step takes one input at now and returns the effects to carry out, in
+// order.
+func (m *Machine) Step(now Now, in Input) []Effect {
+	m.now, m.out = now, nil
+	if m.stopped {
+		return nil
+	}
+	switch in := in.(type) {
+	case Start:
+		m.started = true
+	case Observed:
+		m.see(in.Lease, "")
+	case ReadResult:
+		m.readResult(in)
+	case WriteResult:
+		m.writeResult(in)
+	case Tick:
+	case Shutdown:
+		m.beginShutdown()
+	case FileShown:
+		m.fileShown(in)
+	case FileHidden:
+		m.fileHidden(in)
+	case ChildStarted:
+		m.childStarted(in)
+	case ChildExited:
+		m.childExited(in)
+	case ChildStopped:
+		m.childStopped(in)
+	default:
+		panic(fmt.Sprintf("leadership: unknown input %T", in))
+	}
+	if m.started {
+		m.advance()
+	}
+	m.publish()
+	return m.out
+}
+
+func (m *Machine) emit(e ...Effect) { m.out = append(m.out, e...) }
+
+func (m *Machine) logf(level slog.Level, msg string, args ...any) {
+	m.emit(Log{Level: level, Msg: msg, Args: args})
+}
+
+// wrote reports whether r is one of our writes naming us.
+func (m *Machine) wrote(r Record) bool {
+	_, ok := m.sentAt(r)
+	return ok
+}
+
+// sentAt says when we sent the write of r naming us.
+func (m *Machine) sentAt(r Record) (time.Duration, bool) {
+	for _, w := range m.written {
+		if w.record.Holder != "" && w.record.same(r) {
+			return w.at, true
+		}
+	}
+	return 0, false
+}
+
+// mine reports whether the Lease as known names us in a record we wrote.
+func (m *Machine) mine() bool {
+	return m.view.Exists && m.view.Record.Holder == m.cfg.Identity && m.wrote(m.view.Record)
+}
+
+// cleanupPending says an ended term's file or child may still be there.
+func (m *Machine) cleanupPending() bool {
+	return !m.acting && (m.fileTerm != 0 || m.childTerm != 0)
+}
+
+// see takes in a state of the Lease unless a newer one is known.
+func (m *Machine) see(l Lease, readRV string) {
+	if m.known && !newer(l.RV, m.view.RV) {
+		if l.RV != "" || m.view.RV != readRV {
+			return // an echo, an older event, or a NotFound older than what we saw since
+		}
+		l.RV = m.view.RV // a read's NotFound carries no resourceVersion
+	}
+	prev := m.view
+	m.known, m.view = true, l
+	if l.Exists && (!prev.Exists || !prev.Record.same(l.Record)) {
+		m.changedAt = m.now.Mono
+		if l.Record.Holder != "" {
+			m.last, m.lastAt = l.Record, m.now.Mono
+		} else {
+			m.last = Record{}
+		}
+	}
+	if !l.Exists {
+		if m.holding && m.acting {
+			m.logf(slog.LevelWarn, "the Lease was deleted while this replica leads; creating it again")
+		}
+		return
+	}
+	rec := l.Record
+	if at, ok := m.sentAt(rec); ok && rec.Holder == m.cfg.Identity {
+		m.adopt(rec, at, l.RV)
+		return
+	}
+	if rec.Holder == m.cfg.Identity {
+		m.otherProcess(rec)
+	}
+	if m.holding {
+		m.holding = false
+		if m.acting {
+			holder := rec.Holder
+			if holder == "" {
+				holder = "nobody (released by someone else)"
+			}
+			m.logf(slog.LevelWarn, "the Lease is no longer ours; stepping down at once", "holder", holder)
+			m.endTerm("another holder took the Lease")
+		}
+	}
+}
+
+// adopt takes in a record of ours seen on the Lease: a write whose answer
+// was lost landed after all, or only the Lease's metadata changed. Its send
+// time bounds when it landed, so it counts as a renewal from then.
+func (m *Machine) adopt(rec Record, at time.Duration, rv string) {
+	m.baseRV = rv
+	if m.write != nil {
+		return // a write in flight: its answer decides
+	}
+	m.holding, m.held = true, rec
+	if at <= m.lastRenew {
+		return
+	}
+	m.lastRenew = at
+	switch {
+	case m.acting:
+		m.emit(ExtendTerm{Term: m.term, Until: m.deadline()})
+	case m.shutdownAt == 0 && !m.cleanupPending() && m.now.Mono < m.deadline():
+		m.logf(slog.LevelInfo, "a write of ours whose answer was lost renewed the Lease")
+		m.startTerm()
+	}
+}
+
+// otherProcess handles a record under our identity that we did not write: a
+// restarted container's predecessor, or a live twin with the same identity.
+func (m *Machine) otherProcess(rec Record) {
+	first := m.foreign.Holder == ""
+	changed := !first && !m.foreign.same(rec)
+	m.foreign = rec
+	switch {
+	case m.holding:
+		m.alarm(rec, "while this replica leads")
+		if m.acting {
+			m.endTerm("identity collision")
+		}
+	case changed:
+		m.alarm(rec, "it keeps being renewed")
+	case first:
+		m.logf(slog.LevelInfo, "the Lease is held under this identity by an earlier process (a restarted container?); waiting for it to expire before taking it",
+			"leaseDurationSeconds", rec.LeaseDurationSeconds)
+	}
+}
+
+// alarm reports a live twin: the metric always, the log line and Event at
+// most once a minute.
+func (m *Machine) alarm(rec Record, how string) {
+	m.emit(Metric{Name: Collision})
+	if m.alarmed && m.now.Mono-m.alarmedAt < alarmEvery {
+		return
+	}
+	m.alarmed, m.alarmedAt = true, m.now.Mono
+	m.logf(slog.LevelError, "identity collision: another live process holds the Lease under this replica's identity ("+how+"); give each replica a unique --identity (POD_NAME from metadata.name; with hostNetwork the hostname is shared)",
+		"identity", rec.Holder, "renewTime", rec.RenewTime)
+	m.emit(Event{Warning: true, Reason: "IdentityCollision",
+		Message: fmt.Sprintf("another live process writes this Lease under the identity %q; give each replica a unique identity", rec.Holder)})
+}
+
+func (m *Machine) readResult(r ReadResult) {
+	if r.Seq != m.read {
+		return
+	}
+	m.read = 0
+	if r.Err != "" {
+		m.readAgainAt = m.now.Mono + m.cfg.RetryPeriod
+		m.logf(slog.LevelWarn, "reading the Lease failed; retrying", "err", r.Err, "in", m.cfg.RetryPeriod)
+		return
+	}
+	m.unsure = false
+	m.see(r.Lease, m.readRV)
+}
+
+func (m *Machine) sendRead() {
+	m.seq++
+	m.read, m.readRV = m.seq, m.view.RV
+	m.emit(Read{Seq: m.seq})
+}
+
+func (m *Machine) writeResult(r WriteResult) {
+	w := m.write
+	if w == nil || r.Seq != w.seq {
+		return
+	}
+	m.write = nil
+	naming := w.record.Holder != ""
+	switch r.Outcome {
+	case OK:
+		if !naming {
+			m.see(r.Lease, "")
+			m.holding = false
+			m.finish(0, "released the Lease")
+			return
+		}
+		if m.known && newer(m.view.RV, r.Lease.RV) && !m.mine() {
+			// The watch already showed a later write by someone else: ours
+			// landed, then was overwritten. Nothing to act on.
+			m.logf(slog.LevelInfo, "our write was overwritten before its answer came", "holder", m.view.Record.Holder)
+			m.holding = false
+			break
+		}
+		m.holding, m.baseRV, m.held = true, r.Lease.RV, w.record
+		m.lastRenew = max(m.lastRenew, w.sentAt)
+		m.see(r.Lease, "")
+		m.emit(Metric{Name: RenewOK})
+		switch {
+		case m.acting:
+			m.emit(ExtendTerm{Term: m.term, Until: m.deadline()})
+		case m.shutdownAt != 0:
+			// Won a takeover while shutting down: no term, release at once.
+		case m.now.Mono >= m.deadline():
+			m.logf(slog.LevelWarn, "the write that took the Lease answered after the renew deadline; not acting on it", "sent", w.sentAt, "answered", m.now.Mono)
+		default:
+			m.startTerm()
+		}
+	case Conflict, NotFound, AlreadyExists:
+		switch {
+		case !naming:
+			// A release based on a stale view: the read says whether the
+			// Lease is still ours to release.
+			m.holding = false
+			m.logf(slog.LevelInfo, "releasing the Lease conflicted; reading it again", "outcome", r.Outcome.String())
+		case m.holding:
+			m.emit(Metric{Name: RenewFailed})
+			m.holding = false
+			if m.acting {
+				m.logf(slog.LevelWarn, "renewing the Lease conflicted: someone else wrote it; stepping down at once", "outcome", r.Outcome.String())
+				m.endTerm("the Lease changed under us")
+			}
+		default:
+			// Normal when several replicas race for a released Lease.
+			m.logf(slog.LevelDebug, "lost the race for the Lease", "outcome", r.Outcome.String())
+		}
+		m.sendRead()
+	case Refused, Unknown:
+		level := slog.LevelWarn
+		if r.Outcome == Refused {
+			level = slog.LevelError
+		}
+		what := "taking the Lease"
+		switch {
+		case !naming:
+			what = "releasing the Lease"
+		case m.holding:
+			what = "renewing the Lease"
+			m.emit(Metric{Name: RenewFailed})
+		}
+		m.logf(level, what+" failed; retrying", "outcome", r.Outcome.String(), "err", r.Err, "in", m.cfg.RetryPeriod)
+		if r.Outcome == Unknown {
+			// It may have landed: a read tells. Until then a shutdown must
+			// not assume the Lease is not ours.
+			m.unsure = naming || m.unsure
+			m.sendRead()
+		}
+	}
+}
+
+// deadline is when the current holding stops allowing a term to act.
+func (m *Machine) deadline() time.Duration { return m.lastRenew + m.cfg.actWindow() }
+
+func (m *Machine) startTerm() {
+	m.term++
+	m.acting = true
+	m.everShown = true
+	m.fileTerm = m.term
+	m.logf(slog.LevelInfo, "leading: showing the status file", "term", m.term)
+	m.emit(ShowFile{Term: m.term, Until: m.deadline()})
+	if m.cfg.Exec {
+		m.childTerm = m.term
+		m.emit(StartChild{Term: m.term, Until: m.deadline()})
+	}
+	m.emit(Event{Reason: "LeaderElection", Message: m.cfg.Identity + " became leader"})
+}
+
+// endTerm stops acting at once: /leader first (the driver publishes in
+// order), then the file, then the child.
+func (m *Machine) endTerm(reason string) {
+	if !m.acting {
+		return
+	}
+	m.acting = false
+	m.publish()
+	m.logf(slog.LevelInfo, "not leading: hiding the status file", "term", m.term, "reason", reason)
+	m.emit(HideFile{Term: m.term})
+	if m.childTerm == m.term {
+		m.emit(StopChild{Term: m.term})
+	}
+	m.emit(Event{Reason: "LeaderElection", Message: m.cfg.Identity + " stopped leading"})
+}
+
+func (m *Machine) fileShown(r FileShown) {
+	if r.Term != m.term || !m.acting {
+		return
+	}
+	switch {
+	case r.OK:
+		m.logf(slog.LevelInfo, "leading: status file written", "term", r.Term)
+	case r.Err != "":
+		m.fail("writing the status file: " + r.Err)
+		m.endTerm("the status file could not be written")
+	default:
+		m.endTerm("the renew deadline passed before the status file could be shown")
+	}
+}
+
+func (m *Machine) fileHidden(r FileHidden) {
+	if r.Term != m.fileTerm {
+		return
+	}
+	m.fileTerm = 0
+	m.hiddenAt = m.now.Mono
+	if r.Err != "" {
+		m.stuck = "the status file could not be removed: " + r.Err
+		m.logf(slog.LevelError, "could not remove the status file; not releasing the Lease, which expires by itself", "err", r.Err)
+		m.fail(m.stuck)
+	}
+}
+
+func (m *Machine) childStarted(r ChildStarted) {
+	if r.Term != m.term || !m.acting {
+		return
+	}
+	switch {
+	case r.Err != "":
+		m.fail("starting the command: " + r.Err)
+		m.endTerm("the command could not start")
+	case r.Aborted:
+		m.endTerm("the renew deadline passed before the command could start")
+	}
+}
+
+func (m *Machine) childExited(r ChildExited) {
+	if r.Term != m.term || !m.acting {
+		return
+	}
+	m.logf(slog.LevelInfo, "the command exited while leading", "code", r.Code)
+	m.endTerm("the command exited")
+	if r.Code != 0 {
+		m.setExit(r.Code, fmt.Sprintf("the command exited with code %d while leading", r.Code))
+	}
+	m.beginShutdown()
+}
+
+func (m *Machine) childStopped(r ChildStopped) {
+	if r.Term != m.childTerm {
+		return
+	}
+	m.childTerm = 0
+	if !r.Gone {
+		m.stuck = "a process of the command would not die"
+		m.logf(slog.LevelError, "a process of the command could not be confirmed gone; not releasing the Lease, which expires by itself")
+		m.fail(m.stuck)
+	}
+}
+
+// fail records a runtime failure: the run ends (after the release) with
+// exit code 1.
+func (m *Machine) fail(reason string) {
+	m.setExit(1, reason)
+	m.beginShutdown()
+}
+
+func (m *Machine) setExit(code int, reason string) {
+	if m.exitCode == 0 && m.exitReason == "" {
+		m.exitCode, m.exitReason = code, reason
+	}
+}
+
+func (m *Machine) beginShutdown() {
+	if m.shutdownAt != 0 {
+		return
+	}
+	m.shutdownAt = max(m.now.Mono, 1)
+	m.logf(slog.LevelInfo, "shutting down: hiding the status file and stopping the command before releasing the Lease")
+	m.endTerm("shutting down")
+}
+
+// finish emits Exit once.
+func (m *Machine) finish(code int, why string) {
+	if m.stopped {
+		return
+	}
+	m.setExit(code, why)
+	m.stopped = true
+	m.emit(LeaderFile{Holder: ""})
+	m.leaderFile = ""
+	m.emit(SetTimer{At: 0})
+	m.emit(Exit{Code: m.exitCode, Reason: m.exitReason})
+}

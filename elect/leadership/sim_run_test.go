@@ -1,0 +1,296 @@
+package leadership
+
+import (
+	"container/heap"
+	"fmt"
+	"math/rand"
+	"time"
+)
+
+// newWorld builds a world of p.replicas replicas, all started at time 0.
+func newWorld(p simParams) *world {
+	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed))}
+	for i := 0; i < p.replicas; i++ {
+		r := &simReplica{idx: i}
+		w.reps = append(w.reps, r)
+		w.boot(r, true)
+	}
+	return w
+}
+
+// boot starts a new incarnation of r; newIdentity gives it a new name (a
+// new pod), else it keeps its name (a restarted container).
+func (w *world) boot(r *simReplica, newIdentity bool) {
+	r.inc++
+	if newIdentity || r.id == "" {
+		w.nextID++
+		r.id = fmt.Sprintf("pod-%d", w.nextID)
+	}
+	cfg := w.p.base
+	cfg.Identity = r.id
+	cfg.Exec = w.p.execEach > 0 && r.idx%w.p.execEach == 0
+	if cfg.Exec {
+		cfg.ReleaseDelay = 0 // the app is the child: known stopped once the tree is gone
+	} else {
+		cfg.ReleaseDelay = cfg.LeaseDuration - cfg.RenewDeadline - cfg.RetryPeriod
+	}
+	r.cfg = cfg
+	r.m = New(cfg)
+	r.alive, r.exited, r.shuttingDown, r.hadUnknown = true, false, false, false
+	r.rate = 1 + (w.rng.Float64()*2-1)*w.p.drift
+	r.offset = time.Duration(w.rng.Int63n(int64(time.Hour)))
+	r.fileVisible, r.childRunning, r.published = false, false, false
+	r.hidden, r.until, r.stopAsked = map[uint64]bool{}, map[uint64]time.Duration{}, map[uint64]bool{}
+	r.watchBroken, r.watchLast = false, w.now
+	r.acting, r.deposedAt, r.firstIdle = false, 0, 0
+	w.tracef("r%d.%d boots as %s (exec %v, clock rate %.4f)", r.idx, r.inc, r.id, cfg.Exec, r.rate)
+	w.on(r, w.now, func() {
+		w.step(r, Start{})
+		w.relist(r)
+	})
+}
+
+// crash kills r's pod: its file, child and endpoint go with it.
+func (w *world) crash(r *simReplica) {
+	w.stats.crashes++
+	w.tracef("r%d.%d CRASH", r.idx, r.inc)
+	r.alive = false
+	r.fileVisible, r.childRunning, r.published = false, false, false
+	w.check()
+	w.scheduleRestart(r, false)
+}
+
+func (w *world) scheduleRestart(r *simReplica, newIdentity bool) {
+	inc := r.inc
+	w.at(w.now+w.dur(200*time.Millisecond, 3*time.Second), -1, 0, func() {
+		if r.inc == inc && (!r.alive || r.exited) {
+			r.alive = false
+			w.boot(r, newIdentity)
+		}
+	})
+}
+
+// check runs the invariants after every change.
+func (w *world) check() {
+	var acting []*simReplica
+	for _, r := range w.reps {
+		if r.deposedAt != 0 && !r.acting && w.now-r.deposedAt > w.deposeBound() {
+			r.deposedAt = 0 // deposed before it acted, and it never did
+		}
+		now := r.alive && r.actingNow()
+		if now && !r.acting {
+			w.startedActing(r)
+		}
+		if !now && r.acting {
+			w.stoppedActing(r)
+		}
+		r.acting = now
+		if now {
+			acting = append(acting, r)
+		}
+	}
+	if len(acting) > 1 {
+		excused := 0
+		for _, r := range acting {
+			if r.deposedAt != 0 {
+				excused++
+			}
+		}
+		if excused < len(acting)-1 {
+			msg := ""
+			for _, r := range acting {
+				msg += fmt.Sprintf(" r%d(file %v child %v leader %v)", r.idx, r.fileVisible, r.childRunning, r.published)
+			}
+			w.violatef("two replicas act at once:%s", msg)
+		} else {
+			w.stats.overlapsExcused++
+		}
+	}
+}
+
+func (w *world) startedActing(r *simReplica) {
+	w.stats.terms++
+	r.actingSince, r.firstIdle = w.now, 0
+	margin := w.p.base.LeaseDuration - w.p.base.RenewDeadline - w.p.base.RetryPeriod
+	// The margin is measured on the stopped replica's clock: allow its drift.
+	need := time.Duration(float64(margin) * (1 - 2*w.p.drift))
+	for _, e := range w.lastEnds {
+		if e.rep == r.idx || e.exempt {
+			continue
+		}
+		if gap := w.now - e.at; gap < need {
+			w.violatef("r%d started acting %.3fs after r%d stopped, within the margin %v", r.idx, gap.Seconds(), e.rep, margin)
+		}
+	}
+	if len(w.lastEnds) > 0 {
+		last := w.lastEnds[len(w.lastEnds)-1]
+		w.stats.maxGap = max(w.stats.maxGap, w.now-last.at)
+	}
+	w.lastEnds = w.lastEnds[:0]
+}
+
+func (w *world) stoppedActing(r *simReplica) {
+	exempt := !r.alive || r.cfg.Exec || r.deposedAt != 0
+	if r.deposedAt != 0 {
+		// Deposed by a foreign write: it must notice within its deadline.
+		if d := w.now - r.deposedAt; d > w.deposeBound() {
+			w.violatef("r%d kept acting %.3fs after a foreign write took its Lease", r.idx, d.Seconds())
+		}
+		r.deposedAt = 0
+	}
+	w.lastEnds = append(w.lastEnds, actEnd{rep: r.idx, inc: r.inc, at: w.now, exempt: exempt})
+}
+
+func (w *world) deposeBound() time.Duration {
+	return time.Duration(float64(w.p.base.RenewDeadline)*(1+w.p.drift)) + w.p.maxPause + 50*time.Millisecond
+}
+
+// run plays the world for p.duration and returns the violations.
+func (w *world) run() []string {
+	w.at(0, -1, 0, w.phase)
+	for w.q.Len() > 0 && len(w.violations) == 0 {
+		e := heap.Pop(&w.q).(*event)
+		if e.at > w.p.duration {
+			break
+		}
+		w.now = e.at
+		if e.rep >= 0 {
+			r := w.reps[e.rep]
+			if r.inc != e.inc || !r.alive {
+				continue
+			}
+			if w.now < r.pausedUntil {
+				e.at = r.pausedUntil
+				heap.Push(&w.q, e)
+				continue
+			}
+		}
+		e.fn()
+	}
+	return w.violations
+}
+
+// phase alternates chaos, where faults strike, with quiet, where every
+// replica reaches the API and one must come to lead.
+func (w *world) phase() {
+	if w.quiet {
+		w.quiet = false
+		w.tracef("--- chaos")
+		w.at(w.now+w.p.chaos, -1, 0, w.phase)
+		w.at(w.now, -1, 0, w.fault)
+		return
+	}
+	w.quiet = true
+	b := w.p.base
+	settle := b.LeaseDuration + 2*b.RetryPeriod + w.p.maxPause + time.Second
+	// A fault just before the quiet may still be playing out: a
+	// shutdown's release delay, a partition's end.
+	q := settle + b.LeaseDuration
+	w.quietEnd = w.now + q
+	w.tracef("--- quiet until %.3fs", w.quietEnd.Seconds())
+	w.at(w.quietEnd-time.Millisecond, -1, 0, w.checkLive)
+	w.at(w.quietEnd, -1, 0, w.phase)
+}
+
+func (w *world) checkLive() {
+	for _, r := range w.reps {
+		if r.alive && r.actingNow() {
+			return
+		}
+	}
+	w.violatef("liveness: nobody acts at the end of a quiet period")
+}
+
+// fault strikes one random fault, then schedules the next.
+func (w *world) fault() {
+	if w.quiet {
+		return
+	}
+	defer w.at(w.now+w.dur(50*time.Millisecond, 800*time.Millisecond), -1, 0, w.fault)
+	r := w.reps[w.rng.Intn(len(w.reps))]
+	if !r.alive || r.exited {
+		return
+	}
+	end := w.now + w.p.chaos // faults heal before the quiet period
+	switch k := w.rng.Intn(100); {
+	case k < 20:
+		d := min(w.dur(300*time.Millisecond, 6*time.Second), end-w.now)
+		w.stats.partitions++
+		w.tracef("r%d.%d partitioned for %v", r.idx, r.inc, d)
+		r.partitioned = max(r.partitioned, w.now+d)
+		r.watchBroken = true
+		w.on(r, r.partitioned, func() { w.relist(r) })
+	case k < 35:
+		d := min(w.dur(200*time.Millisecond, 3*time.Second), end-w.now)
+		w.tracef("r%d.%d slow network for %v", r.idx, r.inc, d)
+		r.slowUntil = max(r.slowUntil, w.now+d)
+	case k < 50:
+		w.tracef("r%d.%d watch breaks", r.idx, r.inc)
+		r.watchBroken = true
+		w.on(r, w.now+w.dur(100*time.Millisecond, 4*time.Second), func() { w.relist(r) })
+	case k < 62:
+		if w.now < r.pausedUntil {
+			return
+		}
+		w.stats.pauses++
+		d := w.dur(time.Millisecond, w.p.maxPause)
+		w.tracef("r%d.%d paused for %v", r.idx, r.inc, d)
+		r.pausedUntil = w.now + d
+	case k < 75:
+		if r.shuttingDown {
+			return
+		}
+		w.stats.shutdowns++
+		r.shuttingDown = true
+		w.on(r, w.now, func() { w.step(r, Shutdown{}) })
+	case k < 85:
+		w.crash(r)
+	default:
+		if w.p.foreign {
+			w.foreignWrite()
+		}
+	}
+}
+
+// foreignWrite is someone else writing the Lease: kubectl, an operator.
+func (w *world) foreignWrite() {
+	if !w.srv.exists {
+		return
+	}
+	w.stats.foreign++
+	// Others may take a cleared or deleted Lease at once: the margin after
+	// a file disappeared before it cannot hold.
+	for i := range w.lastEnds {
+		w.lastEnds[i].exempt = true
+	}
+	switch w.rng.Intn(3) {
+	case 0: // a label or annotation: a new resourceVersion, the same record
+		w.tracef("server: FOREIGN metadata change")
+	case 1:
+		w.tracef("server: FOREIGN clears the holder")
+		w.depose()
+		w.srv.rec.Holder = ""
+	case 2:
+		w.tracef("server: FOREIGN deletes the Lease")
+		w.depose()
+		w.srv.exists = false
+	}
+	w.srv.rev++
+	w.srv.rv = w.srv.rev
+	w.srv.writer = -1
+	w.broadcast()
+}
+
+// depose marks the replicas acting now: a foreign write took their Lease,
+// so others may act before they notice. That overlap is excused (no
+// protocol can prevent it), but it must end within the deadline.
+func (w *world) depose() {
+	for _, r := range w.reps {
+		// The holder's write may have landed with its answer still on the
+		// way: it will act on it, so it is deposed too.
+		holder := w.srv.writer == r.idx && w.srv.writerInc == r.inc
+		if r.alive && (r.actingNow() || holder) && r.deposedAt == 0 {
+			r.deposedAt = w.now
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package leadership
+
+import (
+	"flag"
+	"testing"
+	"time"
+)
+
+// The long run (docs/design-and-safety.md has its figures):
+//
+//	go test ./elect/leadership -run TestSimulation -count=1 -timeout 2h -sim.seeds=2000 -sim.duration=10m
+var (
+	simSeeds    = flag.Int("sim.seeds", 40, "seeds to run")
+	simFirst    = flag.Int64("sim.seed", 1, "first seed")
+	simDuration = flag.Duration("sim.duration", 3*time.Minute, "simulated time per seed")
+)
+
+// fastConfig is the e2e tests' timings: 3s > 2s + 0.5s.
+var fastConfig = Config{LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 500 * time.Millisecond, Grace: 500 * time.Millisecond}
+
+func simDefaults(seed int64) simParams {
+	return simParams{
+		seed:     seed,
+		replicas: 4,
+		duration: *simDuration,
+		base:     fastConfig,
+		execEach: 2,
+		drift:    0.02,
+		// Within the margin: a leader paused past its deadline keeps its
+		// file for the pause (docs/design-and-safety.md).
+		maxPause: 350 * time.Millisecond,
+		timeout:  time.Second,
+		chaos:    20 * time.Second,
+		foreign:  true,
+	}
+}
+
+// TestSimulation drives replicas' machines through faults from many seeds
+// and checks the promise at every step: at most one replica acts (outside
+// the overlap a foreign write forces, which must end within the deadline),
+// the margin after a file disappears, someone leads after every quiet
+// period, no zombie holder, nothing shown after exit.
+func TestSimulation(t *testing.T) {
+	total := simStats{}
+	steps := 0
+	for i := 0; i < *simSeeds; i++ {
+		seed := *simFirst + int64(i)
+		w := newWorld(simDefaults(seed))
+		if v := w.run(); len(v) > 0 {
+			t.Fatalf("seed %d: %s\nreplay: go test ./elect/leadership -run TestSimulation -sim.seed=%d -sim.seeds=1 -sim.duration=%v\nlast events:\n%s",
+				seed, v[0], seed, *simDuration, w.traceText())
+		}
+		steps += w.steps
+		total.terms += w.stats.terms
+		total.conflicts += w.stats.conflicts
+		total.crashes += w.stats.crashes
+		total.shutdowns += w.stats.shutdowns
+		total.pauses += w.stats.pauses
+		total.partitions += w.stats.partitions
+		total.foreign += w.stats.foreign
+		total.overlapsExcused += w.stats.overlapsExcused
+		total.maxGap = max(total.maxGap, w.stats.maxGap)
+	}
+	t.Logf("%d seeds x %v simulated: %d steps, %d terms, %d conflicts, %d crashes, %d shutdowns, %d pauses, %d partitions, %d foreign writes (%d excused overlaps), longest gap between terms %v",
+		*simSeeds, *simDuration, steps, total.terms, total.conflicts, total.crashes, total.shutdowns, total.pauses, total.partitions, total.foreign, total.overlapsExcused, total.maxGap)
+	if total.terms == 0 || total.crashes == 0 || total.shutdowns == 0 || total.partitions == 0 {
+		t.Fatalf("the simulation exercised too little: %+v", total)
+	}
+}

@@ -1,0 +1,107 @@
+package leadership
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Now is the time that comes with every input. Mono is the caller's
+// monotonic clock (any origin): every duration the protocol judges is
+// measured on it. Wall stamps the records written to the Lease, which
+// others read (kubectl, dashboards) but never judge expiry by.
+type Now struct {
+	Mono time.Duration
+	Wall time.Time
+}
+
+// Record is the leader-election record a Lease's spec holds, as client-go's
+// resourcelock.LeaderElectionRecord reads it. Times have the microsecond
+// precision the API server keeps, so a record read back equals the one
+// written.
+type Record struct {
+	Holder               string
+	LeaseDurationSeconds int32
+	AcquireTime          time.Time
+	RenewTime            time.Time
+	Transitions          int32
+}
+
+// micro truncates t to what a Lease's MicroTime keeps.
+func micro(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.UnixMicro(t.UnixMicro()).UTC()
+}
+
+// same compares two records as the API server stores them.
+func (r Record) same(o Record) bool {
+	return r.Holder == o.Holder && r.LeaseDurationSeconds == o.LeaseDurationSeconds &&
+		r.Transitions == o.Transitions &&
+		r.AcquireTime.UnixMicro() == o.AcquireTime.UnixMicro() &&
+		r.RenewTime.UnixMicro() == o.RenewTime.UnixMicro()
+}
+
+func (r Record) String() string {
+	h := r.Holder
+	if h == "" {
+		h = `""`
+	}
+	return fmt.Sprintf("holder=%s ld=%ds tr=%d renew=%s", h, r.LeaseDurationSeconds, r.Transitions, r.RenewTime.Format("15:04:05.000000"))
+}
+
+// Lease is one state of the Lease: present with a record, or absent. RV is
+// its resourceVersion (of the deletion, when absent and known).
+type Lease struct {
+	Exists bool
+	RV     string
+	Record Record
+}
+
+func (l Lease) String() string {
+	if !l.Exists {
+		return "absent@" + l.RV
+	}
+	return l.Record.String() + " @" + l.RV
+}
+
+// newer reports whether resourceVersion a is later than b. They are etcd
+// revisions on every API server we know; should one not be a number, a
+// difference counts as newer, which is the watch's own order.
+func newer(a, b string) bool {
+	if a == "" || b == "" {
+		return a != ""
+	}
+	x, errA := strconv.ParseUint(a, 10, 64)
+	y, errB := strconv.ParseUint(b, 10, 64)
+	if errA != nil || errB != nil {
+		return a != b
+	}
+	return x > y
+}
+
+// Config is what the machine decides with. See elect.Config for each rule.
+type Config struct {
+	Identity      string
+	LeaseDuration time.Duration // whole seconds
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
+	// Exec says a child runs while leading; Grace is its stop time, so a
+	// term acts until RenewDeadline - Grace after its last renewal.
+	Exec  bool
+	Grace time.Duration
+	// ReleaseDelay is how long after the status file is gone the Lease is
+	// released on shutdown. In exec mode the release waits for the child's
+	// whole tree to be gone instead, and then for ReleaseDelay.
+	ReleaseDelay time.Duration
+}
+
+// actWindow is how long after the start of its last successful renewal a
+// term may act.
+func (c Config) actWindow() time.Duration {
+	if c.Exec {
+		return c.RenewDeadline - c.Grace
+	}
+	return c.RenewDeadline
+}
