@@ -5,6 +5,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/leader-elector/leader-elector/elect/leadership"
+
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
 
@@ -45,6 +47,14 @@ type Config struct {
 	// long it gets between SIGTERM and SIGKILL.
 	Command []string
 	Grace   time.Duration
+
+	// ReleaseDelay is how long after the status file disappears on shutdown
+	// the Lease is released, so an app that polls the file has stopped
+	// before another replica can lead. nil means the default: Margin()
+	// without a command, 0 in exec mode (the release waits for the child's
+	// whole process tree to be gone instead). 0 releases at once: right for
+	// a native sidecar, which the kubelet stops after the app.
+	ReleaseDelay *time.Duration
 
 	// HTTPAddr serves /healthz, /readyz, /leader, / and /metrics; empty
 	// disables them.
@@ -122,6 +132,9 @@ func (c Config) validateTimings() error {
 	if c.LeaseDuration-c.RenewDeadline <= c.RetryPeriod {
 		return exitcode.Configf("--lease-duration %v must be greater than --renew-deadline %v + --retry-period %v: a leader may act until its last renewal + both; raise the lease duration", c.LeaseDuration, c.RenewDeadline, c.RetryPeriod)
 	}
+	if d := c.ReleaseDelay; d != nil && (*d < 0 || *d > c.LeaseDuration-c.RenewDeadline) {
+		return exitcode.Configf("--release-delay %v must be between 0 and --lease-duration - --renew-deadline = %v (beyond that the Lease expires first); the default is %v", *d, c.LeaseDuration-c.RenewDeadline, c.Margin())
+	}
 	if len(c.Command) > 0 {
 		if c.Grace <= 0 {
 			return exitcode.Configf("--grace is %v; it must be greater than zero (the child's time between SIGTERM and SIGKILL)", c.Grace)
@@ -145,4 +158,30 @@ func truncate(s string, n int) string {
 // disappears, no other replica can acquire the Lease for at least this long.
 func (c Config) Margin() time.Duration {
 	return c.LeaseDuration - c.RenewDeadline - c.RetryPeriod
+}
+
+// EffectiveReleaseDelay is ReleaseDelay with its default applied.
+func (c Config) EffectiveReleaseDelay() time.Duration {
+	switch {
+	case c.ReleaseDelay != nil:
+		return *c.ReleaseDelay
+	case len(c.Command) > 0:
+		return 0
+	}
+	return c.Margin()
+}
+
+// machine is what the leadership machine decides with.
+func (c Config) machine() leadership.Config {
+	m := leadership.Config{
+		Identity:      c.Identity,
+		LeaseDuration: c.LeaseDuration,
+		RenewDeadline: c.RenewDeadline,
+		RetryPeriod:   c.RetryPeriod,
+		ReleaseDelay:  c.EffectiveReleaseDelay(),
+	}
+	if len(c.Command) > 0 {
+		m.Exec, m.Grace = true, c.Grace
+	}
+	return m
 }

@@ -1,21 +1,15 @@
 // Package elect is the sidecar mode: it competes for a coordination.k8s.io/v1
-// Lease with client-go's leaderelection and tells the application whether it
-// leads, through a status file (and optionally a child process), without ever
-// letting two replicas' status files exist at once while clocks run at the
-// same rate.
+// Lease, compatible with client-go's leaderelection on the same Lease, and
+// tells the application whether it leads through a status file (and
+// optionally a child process and /leader), so that at most one replica acts
+// at a time.
 //
-// The safety argument, in short (the README has it in full):
-//   - every successful renewal request's start time is taken on the
-//     monotonic clock (guardLock); the status file is removed and the child's
-//     stop begins no later than that start + RenewDeadline - Grace, whether
-//     or not client-go has noticed (termOwner's deadline timer); followers
-//     cannot take the Lease before LeaseDuration after they saw that renewal,
-//     and LeaseDuration > RenewDeadline + RetryPeriod;
-//   - every write and removal of the files goes through one owner that knows
-//     which leadership term a write belongs to, so a late write can never
-//     land after the removal that ended its term;
-//   - on shutdown the file goes and the child stops before client-go is told
-//     to release the Lease;
-//   - a write to the Lease under our identity that this process did not make
-//     is treated as another holder (collision), never as ours.
+// Every decision is made by the pure state machine in elect/leadership; this
+// package is its driver and owns all I/O: the Lease's requests and watch
+// (leaseio.go), the status file and the child behind a gate that rechecks
+// the term's deadline right before anything becomes visible (gate.go), the
+// endpoints, Events and metrics (driver.go). Slow I/O runs in goroutines
+// whose results come back to the machine as inputs, so nothing slow ever
+// holds up a deadline. The safety argument is in elect/leadership's package
+// comment and docs/design-and-safety.md.
 package elect

@@ -20,11 +20,12 @@ type electCmd struct {
 	StatusFile string `env:"STATUS_FILE" default:"/tmp/leader_status" help:"File that exists, holding the identity, exactly while this replica leads. Put it on an emptyDir mounted as a directory in both containers."`
 	LeaderFile string `env:"LEADER_FILE" help:"Optional file holding the current leader's identity, on every replica." placeholder:"PATH"`
 
-	LeaseDuration time.Duration `env:"LEASE_DURATION" default:"15s" help:"How long followers wait, from the last renewal they saw, before taking the Lease (whole seconds)."`
-	RenewDeadline time.Duration `env:"RENEW_DEADLINE" default:"10s" help:"The leader stops acting (file removed, command stopped) this long after the start of its last successful renewal."`
-	RetryPeriod   time.Duration `env:"RETRY_PERIOD" default:"2s" help:"Time between attempts to acquire or renew."`
-	Grace         time.Duration `env:"GRACE" default:"5s" help:"Exec mode: time between SIGTERM and SIGKILL when stopping the command; it must fit in renew-deadline - 2 x retry-period."`
-	HTTPAddr      string        `name:"http-addr" env:"HTTP_ADDR" default:":4040" help:"Address for /healthz, /readyz, /leader, / and /metrics; empty disables them."`
+	LeaseDuration time.Duration  `env:"LEASE_DURATION" default:"15s" help:"How long followers wait, from the last renewal they saw, before taking the Lease (whole seconds)."`
+	RenewDeadline time.Duration  `env:"RENEW_DEADLINE" default:"10s" help:"The leader stops acting (file removed, command stopped) this long after the start of its last successful renewal."`
+	RetryPeriod   time.Duration  `env:"RETRY_PERIOD" default:"2s" help:"Time between attempts to acquire or renew."`
+	Grace         time.Duration  `env:"GRACE" default:"5s" help:"Exec mode: time between SIGTERM and SIGKILL when stopping the command; it must fit in renew-deadline - 2 x retry-period."`
+	ReleaseDelay  *time.Duration `name:"release-delay" env:"LEADER_ELECTOR_RELEASE_DELAY" help:"On shutdown, how long to wait after the status file is gone before releasing the Lease, so an app polling the file has stopped before another replica leads (default: lease-duration - renew-deadline - retry-period; 0 in exec mode, where the release waits for the command's whole process tree). Use 0 for a native sidecar, which the kubelet stops after the app." placeholder:"DURATION"`
+	HTTPAddr      string         `name:"http-addr" env:"HTTP_ADDR" default:":4040" help:"Address for /healthz, /readyz, /leader, / and /metrics; empty disables them."`
 
 	Command []string `arg:"" name:"cmd" optional:"" passthrough:"partial" help:"Exec mode (Linux): run this command only while leading, e.g. -- /app/server --flag." placeholder:"-- CMD ARGS"`
 }
@@ -49,6 +50,7 @@ func (c *electCmd) Run(env *runEnv) error {
 		RenewDeadline: c.RenewDeadline,
 		RetryPeriod:   c.RetryPeriod,
 		Grace:         c.Grace,
+		ReleaseDelay:  c.ReleaseDelay,
 		HTTPAddr:      c.HTTPAddr,
 		Command:       c.Command,
 	}
@@ -93,7 +95,7 @@ func (c *electCmd) Run(env *runEnv) error {
 // renew deadline (client-go's own heuristic: half of it, at least 1s).
 func newElectClient(cfg *rest.Config, renewDeadline time.Duration) (kubernetes.Interface, error) {
 	c := rest.CopyConfig(cfg)
-	c.Timeout = max(renewDeadline/2, time.Second)
+	c.Timeout = elect.RequestTimeout(renewDeadline)
 	c.UserAgent = fmt.Sprintf("leader-elector/%s", version)
 	client, err := kubernetes.NewForConfig(c)
 	if err != nil {

@@ -67,9 +67,10 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 		wake.add(m.nextAttempt)
 		return
 	}
-	if m.unsure {
+	if m.unsure || (m.staleRV != "" && m.view.RV == m.staleRV) {
 		// A write naming us may have landed: learn that before writing
-		// again, so unanswered writes cannot keep the Lease alive.
+		// again, so unanswered writes cannot keep the Lease alive. Or a
+		// write failed against what we know: wait for something newer.
 		if m.read == 0 {
 			if now >= m.readAgainAt {
 				m.sendRead()

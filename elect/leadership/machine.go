@@ -52,7 +52,8 @@ type Machine struct {
 	read        uint64 // the read in flight (0: none)
 	readRV      string // view.RV when that read was sent
 	readAgainAt time.Duration
-	unsure      bool // a write naming us had no answer: it may have landed
+	unsure      bool   // a write naming us had no answer: it may have landed
+	staleRV     string // a write based on this view failed: wait for a newer one
 	written     [writtenMemory]sent
 	nextWritten int
 
@@ -187,6 +188,7 @@ func (m *Machine) see(l Lease, readRV string) {
 	}
 	prev := m.view
 	m.known, m.view = true, l
+	m.staleRV = ""
 	if l.Exists && (!prev.Exists || !prev.Record.same(l.Record)) {
 		m.changedAt = m.now.Mono
 		if l.Record.Holder != "" {
@@ -352,6 +354,11 @@ func (m *Machine) writeResult(r WriteResult) {
 			// Normal when several replicas race for a released Lease.
 			m.logf(slog.LevelDebug, "lost the race for the Lease", "outcome", r.Outcome.String())
 		}
+		// The answer proves the Lease moved on: what we see next decides,
+		// with no retry wait, so a release right after a lost race is
+		// taken at once.
+		m.nextAttempt = 0
+		m.staleRV = m.view.RV
 		m.sendRead()
 	case Refused, Unknown:
 		level := slog.LevelWarn

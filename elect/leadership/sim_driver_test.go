@@ -87,10 +87,11 @@ func (w *world) apply(r *simReplica, e Effect) {
 	switch e := e.(type) {
 	case Write:
 		w.tracef("r%d.%d -> %s", r.idx, r.inc, Describe(e))
+		inc := r.inc // the write may land after this incarnation died
 		w.request(r, func() Input {
 			out, l := w.srv.write(e)
 			if out == OK {
-				w.landed(r, e)
+				w.landed(r, inc, e)
 			} else if out == Conflict {
 				w.stats.conflicts++
 			}
@@ -139,7 +140,8 @@ func (w *world) apply(r *simReplica, e Effect) {
 			w.check()
 			if w.chance(0.1) {
 				w.on(r, w.now+w.dur(10*time.Millisecond, 5*time.Second), func() {
-					if r.childRunning && r.childTerm == e.Term && !r.stopAsked[e.Term] {
+					// A child dying is a fault: none in a quiet period.
+					if !w.quiet && r.childRunning && r.childTerm == e.Term && !r.stopAsked[e.Term] {
 						r.childRunning = false
 						w.check()
 						w.step(r, ChildExited{Term: e.Term, Code: 3})
@@ -189,12 +191,12 @@ func (w *world) apply(r *simReplica, e Effect) {
 }
 
 // landed records a write that reached the store, for the zombie check.
-func (w *world) landed(r *simReplica, e Write) {
-	w.srv.writer, w.srv.writerInc = r.idx, r.inc
-	if e.Record.Holder == r.id {
+func (w *world) landed(r *simReplica, inc int, e Write) {
+	w.srv.writer, w.srv.writerInc = r.idx, inc
+	if e.Record.Holder == r.id && inc == r.inc {
 		r.deposedAt = 0 // the Lease names it again: no longer deposed
 	}
-	w.tracef("server: r%d.%d's write#%d landed: %s", r.idx, r.inc, e.Seq, w.srv.lease())
+	w.tracef("server: r%d.%d's write#%d landed: %s", r.idx, inc, e.Seq, w.srv.lease())
 	w.broadcast()
 }
 

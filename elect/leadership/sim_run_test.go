@@ -33,6 +33,9 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 		cfg.ReleaseDelay = 0 // the app is the child: known stopped once the tree is gone
 	} else {
 		cfg.ReleaseDelay = cfg.LeaseDuration - cfg.RenewDeadline - cfg.RetryPeriod
+		if w.p.releaseDelay != nil {
+			cfg.ReleaseDelay = *w.p.releaseDelay
+		}
 	}
 	r.cfg = cfg
 	r.m = New(cfg)
@@ -136,7 +139,8 @@ func (w *world) stoppedActing(r *simReplica) {
 		if d := w.now - r.deposedAt; d > w.deposeBound() {
 			w.violatef("r%d kept acting %.3fs after a foreign write took its Lease", r.idx, d.Seconds())
 		}
-		r.deposedAt = 0
+		// It stays deposed until the bound: an answer or a view of a write
+		// it sent before the foreign one may still start a term.
 	}
 	w.lastEnds = append(w.lastEnds, actEnd{rep: r.idx, inc: r.inc, at: w.now, exempt: exempt})
 }
@@ -269,15 +273,14 @@ func (w *world) foreignWrite() {
 	case 1:
 		w.tracef("server: FOREIGN clears the holder")
 		w.depose()
-		w.srv.rec.Holder = ""
+		w.srv.rec.Holder, w.srv.writer = "", -1
 	case 2:
 		w.tracef("server: FOREIGN deletes the Lease")
 		w.depose()
-		w.srv.exists = false
+		w.srv.exists, w.srv.writer = false, -1
 	}
 	w.srv.rev++
 	w.srv.rv = w.srv.rev
-	w.srv.writer = -1
 	w.broadcast()
 }
 

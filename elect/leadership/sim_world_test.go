@@ -137,6 +137,9 @@ type simParams struct {
 	timeout  time.Duration // the driver's request timeout
 	chaos    time.Duration // length of a chaos phase
 	foreign  bool          // foreign writes (clear, delete, bump)
+	// releaseDelay overrides the default (the margin) for replicas
+	// without a child.
+	releaseDelay *time.Duration
 }
 
 type world struct {
@@ -168,7 +171,7 @@ type actEnd struct {
 
 type simStats struct {
 	terms, overlapsExcused, conflicts, unknowns, crashes, shutdowns, pauses, partitions, foreign int
-	maxGap                                                                                     time.Duration
+	maxGap                                                                                       time.Duration
 }
 
 const traceKeep = 400

@@ -2,6 +2,7 @@ package leadership
 
 import (
 	"flag"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,5 +66,44 @@ func TestSimulation(t *testing.T) {
 		*simSeeds, *simDuration, steps, total.terms, total.conflicts, total.crashes, total.shutdowns, total.pauses, total.partitions, total.foreign, total.overlapsExcused, total.maxGap)
 	if total.terms == 0 || total.crashes == 0 || total.shutdowns == 0 || total.partitions == 0 {
 		t.Fatalf("the simulation exercised too little: %+v", total)
+	}
+}
+
+// TestSimulationCatches shows the checks have teeth: each row breaks one
+// assumption the promise rests on, and the simulation must find the
+// violation that follows within a few seeds.
+func TestSimulationCatches(t *testing.T) {
+	tests := []struct {
+		name   string
+		breaks func(*simParams)
+		want   string
+	}{
+		{"no release delay for an app that polls the file", func(p *simParams) {
+			p.execEach = 0
+			p.releaseDelay = new(time.Duration)
+		}, "within the margin"},
+		{"a renew deadline as long as the lease", func(p *simParams) {
+			p.base.RenewDeadline = p.base.LeaseDuration + time.Second
+		}, "two replicas act at once"},
+		{"pauses longer than the margin", func(p *simParams) { p.maxPause = 3 * time.Second }, "two replicas act at once"},
+		{"clocks that drift 40%", func(p *simParams) { p.drift = 0.4 }, "act"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for seed := int64(1); seed <= 50; seed++ {
+				p := simDefaults(seed)
+				p.duration = 3 * time.Minute
+				tt.breaks(&p)
+				v := newWorld(p).run()
+				if len(v) > 0 {
+					if !strings.Contains(v[0], tt.want) {
+						t.Fatalf("seed %d found %q, want a violation saying %q", seed, v[0], tt.want)
+					}
+					t.Logf("seed %d: %s", seed, v[0])
+					return
+				}
+			}
+			t.Fatalf("50 seeds found no violation")
+		})
 	}
 }

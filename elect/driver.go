@@ -1,0 +1,406 @@
+package elect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/leader-elector/leader-elector/elect/child"
+	"github.com/leader-elector/leader-elector/elect/endpoints"
+	"github.com/leader-elector/leader-elector/elect/leadership"
+	"github.com/leader-elector/leader-elector/internal/exitcode"
+)
+
+// driver owns all of elect's I/O and steps the leadership machine with what
+// happens. Its loop is the machine's only caller; slow work (requests, the
+// file's fsync, the child's start and stop) runs in goroutines that report
+// back on inputs, so the loop always gets to a deadline on time.
+type driver struct {
+	cfg    Config
+	log    *slog.Logger
+	m      *leadership.Machine
+	api    *leaseAPI
+	srv    *endpoints.Server // nil: endpoints off
+	events eventRecorder
+	start  time.Time // the monotonic origin of Now.Mono
+
+	inputs chan input
+	quit   chan struct{} // closed when the loop has ended
+	timer  *time.Timer
+
+	fileGate, childGate *termGate
+	children            sync.Map // term -> *childSlot
+	leaderFile          chan string
+
+	lastObj *coordinationv1.Lease // the newest Lease object seen: what updates are based on
+	busy    atomic.Int64          // unix nanos when the current step began (0: idle), for /healthz
+	wg      sync.WaitGroup
+	exit    leadership.Exit
+}
+
+// eventRecorder is the part of record.EventRecorder the driver uses.
+type eventRecorder interface {
+	Eventf(obj runtime.Object, eventType, reason, messageFmt string, args ...any)
+}
+
+// input is what a goroutine reports: a machine input, and the Lease object
+// it carried (if any), which later updates are based on.
+type input struct {
+	in  leadership.Input
+	obj *coordinationv1.Lease
+}
+
+func (d *driver) mono() time.Duration { return time.Since(d.start) }
+
+func (d *driver) now() leadership.Now {
+	return leadership.Now{Mono: d.mono(), Wall: time.Now()}
+}
+
+// send reports to the loop; after the loop ended there is nobody to tell.
+func (d *driver) send(in leadership.Input, obj *coordinationv1.Lease) {
+	select {
+	case d.inputs <- input{in: in, obj: obj}:
+	case <-d.quit:
+	}
+}
+
+// run steps the machine until it exits; ctx's end asks it to shut down.
+func (d *driver) run(ctx context.Context) error {
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	d.quit = make(chan struct{})
+	d.timer = time.NewTimer(time.Hour)
+	d.timer.Stop()
+	d.leaderFile = make(chan string, 1)
+	leaderFileDone := make(chan struct{})
+	go d.writeLeaderFile(d.leaderFile, leaderFileDone)
+	defer func() {
+		stopWatch()
+		close(d.quit)
+		d.wg.Wait() // requests are bounded by their timeout
+		close(d.leaderFile)
+		<-leaderFileDone
+	}()
+
+	d.step(leadership.Start{})
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.api.follow(watchCtx, d.cfg.RetryPeriod, func(ev watchEvent) {
+			if ev.err != nil {
+				d.log.Warn("watch of the Lease interrupted; listing it again", "err", ev.err)
+				d.reachable(ev.err)
+				return
+			}
+			d.reachable(nil)
+			select {
+			case d.inputs <- input{in: leadership.Observed{Lease: ev.lease}, obj: ev.obj}:
+			case <-watchCtx.Done():
+			}
+		})
+	}()
+
+	done := ctx.Done()
+	for !d.m.Done() {
+		select {
+		case in := <-d.inputs:
+			if in.obj != nil && (d.lastObj == nil || newerRV(in.obj.ResourceVersion, d.lastObj.ResourceVersion)) {
+				d.lastObj = in.obj
+			}
+			d.step(in.in)
+		case <-d.timer.C:
+			d.step(leadership.Tick{})
+		case <-done:
+			done = nil
+			d.step(leadership.Shutdown{})
+		}
+	}
+	return d.result()
+}
+
+func (d *driver) result() error {
+	e := d.exit
+	switch {
+	case e.Code == 0:
+		return nil
+	case e.Code == exitcode.Runtime:
+		return exitcode.WithCode(e.Code, fmt.Errorf("%s", e.Reason))
+	}
+	return exitcode.WithCode(e.Code, fmt.Errorf("%s; the Lease was released", e.Reason))
+}
+
+func (d *driver) step(in leadership.Input) {
+	d.busy.Store(time.Now().UnixNano())
+	defer d.busy.Store(0)
+	for _, e := range d.m.Step(d.now(), in) {
+		d.do(e)
+	}
+}
+
+// do carries out one effect. Anything that may block runs in a goroutine.
+func (d *driver) do(e leadership.Effect) {
+	switch e := e.(type) {
+	case leadership.Write:
+		base := d.lastObj
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			obj, err := d.api.write(context.Background(), e, base)
+			d.reachable(err)
+			res := leadership.WriteResult{Seq: e.Seq, Outcome: classify(err)}
+			if err != nil {
+				res.Err = err.Error()
+			} else {
+				res.Lease = toLease(obj)
+			}
+			d.send(res, obj)
+		}()
+	case leadership.Read:
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			obj, err := d.api.read(context.Background())
+			d.reachable(err)
+			res := leadership.ReadResult{Seq: e.Seq}
+			switch {
+			case err == nil:
+				res.Lease = toLease(obj)
+			case classify(err) == leadership.NotFound:
+				obj = nil
+			default:
+				obj, res.Err = nil, err.Error()
+			}
+			d.send(res, obj)
+		}()
+	case leadership.ShowFile:
+		d.fileGate.begin(e.Term, e.Until)
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.send(d.showFile(e.Term), nil)
+		}()
+	case leadership.ExtendTerm:
+		d.fileGate.extend(e.Term, e.Until)
+		d.childGate.extend(e.Term, e.Until)
+	case leadership.HideFile:
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.fileGate.end(e.Term)
+			res := leadership.FileHidden{Term: e.Term}
+			if err := removeFile(d.cfg.StatusFile); err != nil {
+				res.Err = err.Error()
+			} else {
+				d.log.Info("not leading: status file removed", "file", d.cfg.StatusFile, "term", e.Term)
+			}
+			d.send(res, nil)
+		}()
+	case leadership.StartChild:
+		d.childGate.begin(e.Term, e.Until)
+		slot := &childSlot{started: make(chan struct{})}
+		d.children.Store(e.Term, slot)
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.send(d.startChild(e.Term, slot), nil)
+		}()
+	case leadership.StopChild:
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.send(d.stopChild(e.Term), nil)
+		}()
+	case leadership.Publish:
+		d.publish(e)
+	case leadership.LeaderFile:
+		if d.cfg.LeaderFile == "" {
+			return
+		}
+		select { // latest wins: drop a write not yet started
+		case <-d.leaderFile:
+		default:
+		}
+		d.leaderFile <- e.Holder
+	case leadership.SetTimer:
+		d.timer.Stop()
+		if e.At > 0 {
+			d.timer.Reset(max(e.At-d.mono(), 0))
+		}
+	case leadership.Event:
+		typ := corev1.EventTypeNormal
+		if e.Warning {
+			typ = corev1.EventTypeWarning
+		}
+		d.events.Eventf(leaseRef(d.cfg), typ, e.Reason, "%s", e.Message)
+	case leadership.Metric:
+		d.count(e.Name)
+	case leadership.Log:
+		d.log.Log(context.Background(), e.Level, e.Msg, e.Args...)
+	case leadership.Exit:
+		d.exit = e
+		d.log.Info("exiting", "code", e.Code, "reason", e.Reason)
+	}
+}
+
+// showFile writes the status file and makes it visible if the term is
+// still open: the slow part (write, fsync) before the gate, the rename
+// inside it.
+func (d *driver) showFile(term uint64) leadership.Input {
+	tmp, err := prepareAtomic(d.cfg.StatusFile, []byte(d.cfg.Identity))
+	if err != nil {
+		return leadership.FileShown{Term: term, Err: err.Error()}
+	}
+	shown, err := d.fileGate.show(term, tmp.commit)
+	if !shown || err != nil {
+		tmp.discard()
+	}
+	switch {
+	case err != nil:
+		return leadership.FileShown{Term: term, Err: err.Error()}
+	case !shown:
+		return leadership.FileShown{Term: term, Aborted: true}
+	}
+	tmp.syncDir()
+	return leadership.FileShown{Term: term, OK: true}
+}
+
+func (d *driver) publish(p leadership.Publish) {
+	if d.srv == nil {
+		return
+	}
+	d.srv.Metrics().SetLeader(p.Leading)
+	d.srv.Publish(endpoints.LeaderInfo{
+		Leader:           p.Record.Holder,
+		Identity:         d.cfg.Identity,
+		IsLeader:         p.Leading,
+		LeaseTransitions: p.Record.Transitions,
+		AcquireTime:      p.Record.AcquireTime,
+		RenewTime:        p.Record.RenewTime,
+	})
+}
+
+func (d *driver) count(name leadership.MetricName) {
+	if d.srv == nil {
+		return
+	}
+	m := d.srv.Metrics()
+	switch name {
+	case leadership.RenewOK:
+		m.RenewSucceeded(time.Now())
+	case leadership.RenewFailed:
+		m.RenewFailed()
+	case leadership.Collision:
+		m.Collision()
+	}
+}
+
+// reachable keeps /readyz in step with the API server: ready while it
+// answers, not ready while requests get no answer.
+func (d *driver) reachable(err error) {
+	if d.srv == nil {
+		return
+	}
+	if answered(err) {
+		d.srv.SetReady(true)
+		return
+	}
+	d.srv.SetNotReady("the API server does not answer: " + err.Error())
+}
+
+// healthz fails when the loop is stuck in one step: then neither deadlines
+// nor renewals are handled.
+func (d *driver) healthz() error {
+	if since := d.busy.Load(); since != 0 {
+		if stuck := time.Since(time.Unix(0, since)); stuck > 10*time.Second {
+			return fmt.Errorf("the election loop has been stuck for %v", stuck.Round(time.Second))
+		}
+	}
+	return nil
+}
+
+// writeLeaderFile keeps the leader file in step with the holder, on its own
+// goroutine: it is a convenience, never a promise, so it must not hold up
+// the loop.
+func (d *driver) writeLeaderFile(holders <-chan string, done chan<- struct{}) {
+	defer close(done)
+	for holder := range holders {
+		var err error
+		if holder == "" {
+			err = removeFile(d.cfg.LeaderFile)
+		} else {
+			err = writeAtomic(d.cfg.LeaderFile, []byte(holder))
+		}
+		if err != nil {
+			d.log.Error("could not update the leader file", "file", d.cfg.LeaderFile, "err", err)
+		}
+	}
+}
+
+// newerRV reports whether resourceVersion a is later than b (see
+// leadership's own rule: etcd revisions, else any difference).
+func newerRV(a, b string) bool {
+	var x, y uint64
+	if _, err := fmt.Sscan(a, &x); err != nil {
+		return a != b
+	}
+	if _, err := fmt.Sscan(b, &y); err != nil {
+		return a != b
+	}
+	return x > y
+}
+
+// childSlot is one term's child: started is closed once the start was
+// tried (p nil if it did not start).
+type childSlot struct {
+	started chan struct{}
+	p       *child.Process
+}
+
+func (d *driver) startChild(term uint64, slot *childSlot) leadership.Input {
+	defer close(slot.started)
+	var err error
+	shown, _ := d.childGate.show(term, func() error {
+		slot.p, err = child.Start(d.cfg.Command, child.Options{Logger: d.log.With("child", d.cfg.Command[0])})
+		return err
+	})
+	switch {
+	case err != nil:
+		return leadership.ChildStarted{Term: term, Err: err.Error()}
+	case !shown:
+		return leadership.ChildStarted{Term: term, Aborted: true}
+	}
+	p := slot.p
+	// Not counted in wg: a child that will not die must not keep the
+	// sidecar from exiting.
+	go func() {
+		<-p.Done()
+		d.send(leadership.ChildExited{Term: term, Code: p.ExitCode()}, nil)
+	}()
+	return leadership.ChildStarted{Term: term}
+}
+
+// stopChild stops term's child and every process it started: SIGTERM, then
+// SIGKILL after the grace.
+func (d *driver) stopChild(term uint64) leadership.Input {
+	d.childGate.end(term)
+	v, ok := d.children.LoadAndDelete(term)
+	if !ok {
+		return leadership.ChildStopped{Term: term, Gone: true}
+	}
+	slot := v.(*childSlot)
+	<-slot.started
+	if slot.p == nil {
+		return leadership.ChildStopped{Term: term, Gone: true}
+	}
+	if err := slot.p.Stop(context.Background(), d.cfg.Grace); err != nil {
+		d.log.Error("stopping the command", "err", err)
+		return leadership.ChildStopped{Term: term, Gone: false}
+	}
+	return leadership.ChildStopped{Term: term, Gone: true}
+}

@@ -1,0 +1,317 @@
+package leadership
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// script steps one machine through inputs at given times.
+type script struct {
+	t   *testing.T
+	m   *Machine
+	now time.Duration
+	log []string
+}
+
+func newScript(t *testing.T, cfg Config) *script {
+	if cfg.Identity == "" {
+		cfg.Identity = "me"
+	}
+	if cfg.LeaseDuration == 0 {
+		cfg.LeaseDuration, cfg.RenewDeadline, cfg.RetryPeriod = fastConfig.LeaseDuration, fastConfig.RenewDeadline, fastConfig.RetryPeriod
+	}
+	return &script{t: t, m: New(cfg), now: time.Second}
+}
+
+// at steps in at time d after the script's start and returns the effects.
+func (s *script) at(d time.Duration, in Input) []Effect {
+	s.t.Helper()
+	if d+time.Second < s.now {
+		s.t.Fatalf("time goes backwards: %v", d)
+	}
+	s.now = d + time.Second
+	out := s.m.Step(Now{Mono: s.now, Wall: simWallEpoch.Add(s.now)}, in)
+	s.log = append(s.log, "<- "+Describe(in))
+	for _, e := range out {
+		s.log = append(s.log, "   "+Describe(e))
+	}
+	return out
+}
+
+func (s *script) trace() string { return strings.Join(s.log, "\n") }
+
+func find[T Effect](effs []Effect) (T, bool) {
+	for _, e := range effs {
+		if v, ok := e.(T); ok {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+func index[T Effect](effs []Effect) int {
+	for i, e := range effs {
+		if _, ok := e.(T); ok {
+			return i
+		}
+	}
+	return -1
+}
+
+func lease(rv string, holder string, renew time.Duration, transitions int32) Lease {
+	t := simWallEpoch.Add(renew)
+	return Lease{Exists: true, RV: rv, Record: Record{Holder: holder, LeaseDurationSeconds: 3, AcquireTime: t, RenewTime: t, Transitions: transitions}}
+}
+
+// lead brings s's machine to lead term 1 on a Lease held by nobody, and
+// returns the write's stored Lease.
+func (s *script) lead() Lease {
+	s.t.Helper()
+	s.at(0, Start{})
+	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 4)})
+	w, ok := find[Write](out)
+	if !ok || w.Record.Holder != s.m.cfg.Identity || w.BaseRV != "10" {
+		s.t.Fatalf("a free Lease was not taken:\n%s", s.trace())
+	}
+	stored := Lease{Exists: true, RV: "11", Record: w.Record}
+	out = s.at(2*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: stored})
+	if _, ok := find[ShowFile](out); !ok || !s.m.Acting() {
+		s.t.Fatalf("the won write did not start a term:\n%s", s.trace())
+	}
+	s.at(3*time.Millisecond, FileShown{Term: 1, OK: true})
+	return stored
+}
+
+// Defect 1: a foreign write clears the holder while we lead. The term ends at
+// once, and the replica competes again and acts on what it takes: it never
+// keeps the Lease renewed while not acting.
+func TestForeignClearEndsTermThenLeadsAgain(t *testing.T) {
+	s := newScript(t, Config{})
+	held := s.lead()
+	cleared := held
+	cleared.RV, cleared.Record.Holder = "12", ""
+	out := s.at(100*time.Millisecond, Observed{Lease: cleared})
+	p, ok := find[Publish](out)
+	if !ok || p.Leading || index[Publish](out) > index[HideFile](out) {
+		t.Fatalf("want /leader false before the file goes:\n%s", s.trace())
+	}
+	if _, ok := find[Write](out); ok {
+		t.Fatalf("wrote the Lease before its term's file was gone:\n%s", s.trace())
+	}
+	out = s.at(101*time.Millisecond, FileHidden{Term: 1})
+	if timer, ok := find[SetTimer](out); ok {
+		// At most one write per retry period: wait for the next slot.
+		out = s.at(timer.At-time.Second, Tick{})
+	}
+	w, ok := find[Write](out)
+	if !ok || w.Record.Holder != "me" || w.BaseRV != "12" {
+		t.Fatalf("did not compete for the released Lease:\n%s", s.trace())
+	}
+	out = s.at(s.now-time.Second+10*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "13", Record: w.Record}})
+	if sf, ok := find[ShowFile](out); !ok || sf.Term != 2 {
+		t.Fatalf("the write that took the Lease back did not start term 2:\n%s", s.trace())
+	}
+}
+
+// Defect 2: on shutdown the Lease is released only ReleaseDelay after the
+// status file is gone, so an app polling the file has stopped first.
+func TestShutdownReleasesAfterTheDelay(t *testing.T) {
+	delay := 500 * time.Millisecond
+	s := newScript(t, Config{ReleaseDelay: delay})
+	s.lead()
+	out := s.at(200*time.Millisecond, Shutdown{})
+	if _, ok := find[HideFile](out); !ok {
+		t.Fatalf("shutdown did not hide the file:\n%s", s.trace())
+	}
+	out = s.at(201*time.Millisecond, FileHidden{Term: 1})
+	if _, ok := find[Write](out); ok {
+		t.Fatalf("released at once:\n%s", s.trace())
+	}
+	timer, ok := find[SetTimer](out)
+	if !ok || timer.At != time.Second+201*time.Millisecond+delay {
+		t.Fatalf("want a timer at the file's removal + %v:\n%s", delay, s.trace())
+	}
+	out = s.at(201*time.Millisecond+delay-time.Millisecond, Tick{})
+	if _, ok := find[Write](out); ok {
+		t.Fatalf("released before the delay ran out:\n%s", s.trace())
+	}
+	out = s.at(201*time.Millisecond+delay, Tick{})
+	w, ok := find[Write](out)
+	if !ok || w.Record.Holder != "" || w.Record.LeaseDurationSeconds != 1 || w.BaseRV != "11" {
+		t.Fatalf("want client-go's release (no holder, 1s) based on our last write:\n%s", s.trace())
+	}
+	out = s.at(201*time.Millisecond+delay+5*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "12", Record: w.Record}})
+	if e, ok := find[Exit](out); !ok || e.Code != 0 {
+		t.Fatalf("want exit 0 after the release:\n%s", s.trace())
+	}
+}
+
+// Exec mode releases as soon as the child's whole tree is gone, and never
+// when it could not be confirmed gone.
+func TestExecReleaseWaitsForTheChildTree(t *testing.T) {
+	for _, gone := range []bool{true, false} {
+		s := newScript(t, Config{Exec: true, Grace: 500 * time.Millisecond})
+		s.lead()
+		s.at(4*time.Millisecond, ChildStarted{Term: 1})
+		out := s.at(100*time.Millisecond, Shutdown{})
+		if _, ok := find[StopChild](out); !ok {
+			t.Fatalf("shutdown did not stop the child:\n%s", s.trace())
+		}
+		out = s.at(101*time.Millisecond, FileHidden{Term: 1})
+		if _, ok := find[Write](out); ok {
+			t.Fatalf("released before the child was stopped:\n%s", s.trace())
+		}
+		out = s.at(300*time.Millisecond, ChildStopped{Term: 1, Gone: gone})
+		w, wrote := find[Write](out)
+		e, exited := find[Exit](out)
+		switch {
+		case gone && (!wrote || w.Record.Holder != ""):
+			t.Fatalf("the tree is gone but the Lease was not released at once:\n%s", s.trace())
+		case !gone && (wrote || !exited || e.Code != 1):
+			t.Fatalf("a child that would not die must leave the Lease to expire and exit 1:\n%s", s.trace())
+		}
+	}
+}
+
+// Defect 5: the deadline travels with ShowFile and StartChild, and a file
+// that could not be shown before it ends the term.
+func TestLateFileEndsTheTerm(t *testing.T) {
+	s := newScript(t, Config{})
+	s.at(0, Start{})
+	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 0)})
+	w, _ := find[Write](out)
+	out = s.at(50*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "11", Record: w.Record}})
+	sf, _ := find[ShowFile](out)
+	if want := time.Second + time.Millisecond + fastConfig.RenewDeadline; sf.Until != want {
+		t.Fatalf("ShowFile until %v, want the write's send time + renew deadline %v", sf.Until, want)
+	}
+	out = s.at(3*time.Second, FileShown{Term: 1, Aborted: true})
+	if _, ok := find[HideFile](out); !ok || s.m.Acting() {
+		t.Fatalf("a file the gate refused must end the term:\n%s", s.trace())
+	}
+}
+
+// Defect 7: after the Lease is deleted, a follower that saw a live holder
+// waits for that holder's lease to run out before creating it, and keeps the
+// transition count going.
+func TestDeletedLeaseWaitsForTheLastHolder(t *testing.T) {
+	s := newScript(t, Config{})
+	s.at(0, Start{})
+	s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "other", 0, 7)})
+	out := s.at(time.Second, Observed{Lease: Lease{RV: "11"}})
+	if _, ok := find[Write](out); ok {
+		t.Fatalf("created the Lease while its last holder may still lead:\n%s", s.trace())
+	}
+	out = s.at(3*time.Second+time.Millisecond-time.Microsecond, Tick{})
+	if _, ok := find[Write](out); ok {
+		t.Fatalf("created the Lease before the last holder's lease ran out:\n%s", s.trace())
+	}
+	out = s.at(3*time.Second+time.Millisecond, Tick{})
+	w, ok := find[Write](out)
+	if !ok || !w.Create || w.Record.Transitions != 8 {
+		t.Fatalf("want a create with transitions 8 once the holder's lease ran out:\n%s", s.trace())
+	}
+}
+
+// Defect 8: a follower that lost the race goes back to the watch (no
+// polling), and says so at debug level, not as an error.
+func TestLostRaceFollowsTheWinner(t *testing.T) {
+	s := newScript(t, Config{})
+	s.at(0, Start{})
+	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 0)})
+	w, _ := find[Write](out)
+	out = s.at(10*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: Conflict})
+	for _, e := range out {
+		if l, ok := e.(Log); ok && l.Level > slog.LevelDebug {
+			t.Errorf("a lost race is logged at %v: %s", l.Level, l.Msg)
+		}
+	}
+	out = s.at(20*time.Millisecond, Observed{Lease: lease("11", "winner", 10*time.Millisecond, 1)})
+	if _, ok := find[Write](out); ok {
+		t.Fatalf("wrote against a live winner:\n%s", s.trace())
+	}
+	timer, ok := find[SetTimer](out)
+	if !ok || timer.At != time.Second+20*time.Millisecond+3*time.Second {
+		t.Fatalf("want one timer at the winner's expiry by our observation:\n%s", s.trace())
+	}
+	// The winner renews: the expiry moves, still no write.
+	out = s.at(2*time.Second, Observed{Lease: lease("12", "winner", 2*time.Second, 1)})
+	if _, ok := find[Write](out); ok {
+		t.Fatalf("wrote against a renewing winner:\n%s", s.trace())
+	}
+	// It releases: taken at once.
+	rel := lease("13", "", 2500*time.Millisecond, 1)
+	out = s.at(2500*time.Millisecond, Observed{Lease: rel})
+	if w, ok := find[Write](out); !ok || w.BaseRV != "13" {
+		t.Fatalf("a release was not taken at once:\n%s", s.trace())
+	}
+}
+
+// Defect 9: SIGTERM while a takeover is in flight: if it succeeded, the
+// Lease is released at once (no file was shown, so no delay).
+func TestShutdownDuringTakeoverReleases(t *testing.T) {
+	s := newScript(t, Config{ReleaseDelay: time.Second})
+	s.at(0, Start{})
+	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 0)})
+	w, _ := find[Write](out)
+	s.at(5*time.Millisecond, Shutdown{})
+	out = s.at(10*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "11", Record: w.Record}})
+	if _, ok := find[ShowFile](out); ok {
+		t.Fatalf("started a term while shutting down:\n%s", s.trace())
+	}
+	rel, ok := find[Write](out)
+	if !ok || rel.Record.Holder != "" || rel.BaseRV != "11" {
+		t.Fatalf("the takeover won during shutdown was not released at once:\n%s", s.trace())
+	}
+}
+
+// An unanswered takeover during shutdown: the read decides.
+func TestShutdownAfterUnknownTakeoverReads(t *testing.T) {
+	s := newScript(t, Config{})
+	s.at(0, Start{})
+	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 0)})
+	w, _ := find[Write](out)
+	s.at(5*time.Millisecond, Shutdown{})
+	out = s.at(time.Second, WriteResult{Seq: w.Seq, Outcome: Unknown, Err: "timeout"})
+	r, ok := find[Read](out)
+	if !ok {
+		t.Fatalf("an unanswered takeover during shutdown must be checked:\n%s", s.trace())
+	}
+	out = s.at(time.Second+10*time.Millisecond, ReadResult{Seq: r.Seq, Lease: Lease{Exists: true, RV: "11", Record: w.Record}})
+	if rel, ok := find[Write](out); !ok || rel.Record.Holder != "" {
+		t.Fatalf("the takeover landed, so it must be released:\n%s", s.trace())
+	}
+}
+
+// A live twin under our identity ends our term at once and raises the alarm.
+func TestTwinEndsTheTerm(t *testing.T) {
+	s := newScript(t, Config{})
+	s.lead()
+	out := s.at(100*time.Millisecond, Observed{Lease: lease("12", "me", 90*time.Millisecond, 4)})
+	if _, ok := find[HideFile](out); !ok {
+		t.Fatalf("a twin's write did not end the term:\n%s", s.trace())
+	}
+	if ev, ok := find[Event](out); !ok || !ev.Warning || ev.Reason != "IdentityCollision" {
+		t.Fatalf("no collision warning:\n%s", s.trace())
+	}
+}
+
+// The leader renews every retry period and stops acting at its deadline
+// when renewals fail.
+func TestDeadlineEndsTheTerm(t *testing.T) {
+	s := newScript(t, Config{})
+	s.lead()
+	out := s.at(time.Millisecond+fastConfig.RetryPeriod, Tick{})
+	w, ok := find[Write](out)
+	if !ok || w.BaseRV != "11" {
+		t.Fatalf("no renewal after a retry period:\n%s", s.trace())
+	}
+	s.at(time.Millisecond+fastConfig.RetryPeriod+time.Second, WriteResult{Seq: w.Seq, Outcome: Unknown, Err: "timeout"})
+	out = s.at(time.Millisecond+fastConfig.RenewDeadline, Tick{})
+	if _, ok := find[HideFile](out); !ok || s.m.Acting() {
+		t.Fatalf("still acting at the renew deadline:\n%s", s.trace())
+	}
+}
