@@ -32,7 +32,7 @@ type electCmd struct {
 
 // Help is shown under the elect command's usage.
 func (c *electCmd) Help() string {
-	return `The status file exists exactly while this replica leads, so the original sidecar's shell loop (if [ -f /tmp/leader_status ]) keeps working. On SIGTERM the file is removed and the command stopped before the Lease is released. Exit codes: 0 clean shutdown, 2 bad configuration or missing RBAC (before the election starts), 1 runtime failure, the command's own code in exec mode.`
+	return `The status file exists exactly while this replica leads, so the original sidecar's shell loop (if [ -f /tmp/leader_status ]) keeps working. On SIGTERM the file is removed and the command stopped first; the Lease is released --release-delay later (in exec mode once the command's whole process tree is gone), so no other replica leads while the app may still act. Exit codes: 0 clean shutdown, 2 bad configuration or missing RBAC (before the election starts), 1 runtime failure, the command's own code in exec mode.`
 }
 
 func (c *electCmd) Run(env *runEnv) error {
