@@ -2,6 +2,7 @@ package elect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -125,14 +126,10 @@ func (d *driver) run(ctx context.Context) error {
 }
 
 func (d *driver) result() error {
-	e := d.exit
-	switch {
-	case e.Code == 0:
+	if d.exit.Code == 0 {
 		return nil
-	case e.Code == exitcode.Runtime:
-		return exitcode.WithCode(e.Code, fmt.Errorf("%s", e.Reason))
 	}
-	return exitcode.WithCode(e.Code, fmt.Errorf("%s; the Lease was released", e.Reason))
+	return exitcode.WithCode(d.exit.Code, errors.New(d.exit.Reason))
 }
 
 func (d *driver) step(in leadership.Input) {

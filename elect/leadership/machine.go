@@ -508,7 +508,14 @@ func (m *Machine) finish(code int, why string) {
 	if m.stopped {
 		return
 	}
-	m.setExit(code, why)
+	if m.exitReason == "" {
+		m.exitCode, m.exitReason = code, why
+	} else {
+		m.exitReason += "; " + why // the cause first, then what became of the Lease
+		if m.exitCode == 0 {
+			m.exitCode = code
+		}
+	}
 	m.stopped = true
 	m.emit(LeaderFile{Holder: ""})
 	m.leaderFile = ""
