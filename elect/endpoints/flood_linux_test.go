@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -138,16 +137,6 @@ func openStreamRaw(t *testing.T, addr string) (int, net.Conn) {
 		return 0, c
 	}
 	return code, c
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	cl := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
-	resp, err := cl.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	return resp.StatusCode, readAll(t, resp)
 }
 
 // The flood (3,000 idle connections and 3,000 event streams grew

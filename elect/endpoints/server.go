@@ -96,12 +96,13 @@ func New(opts Options) *Server {
 	opts.MaxConns = orDefault(opts.MaxConns, DefaultMaxConns)
 	opts.MaxStreams = orDefault(opts.MaxStreams, DefaultMaxStreams)
 	opts.OverflowConns = orDefault(opts.OverflowConns, DefaultOverflowConns)
+	metrics := newMetrics(opts.LeaseName, opts.Clock)
 	s := &Server{
 		healthz:   opts.Healthz,
 		log:       opts.Logger,
 		heartbeat: opts.Heartbeat,
-		metrics:   newMetrics(opts.LeaseName, opts.Clock),
-		hub:       newHub(),
+		metrics:   metrics,
+		hub:       newHub(metrics.published),
 		closing:   make(chan struct{}),
 
 		maxConns:      opts.MaxConns,
