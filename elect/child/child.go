@@ -244,8 +244,10 @@ const groupPoll = 50 * time.Millisecond
 // whatever the processes do. It returns nil once everything is gone; ctx's
 // error if ctx ended first; and an error wrapping ErrNotGone, naming the
 // pids, if something survived SIGKILL for KillWait. Then the application may
-// still be running and the caller must not treat it as stopped. Stopping a
-// child that already exited only cleans up what is left of its tree.
+// still be running and the caller must not treat it as stopped: elect does
+// not release its Lease early then but lets it expire, so no other replica
+// leads sooner than if this one had crashed. Stopping a child that already
+// exited only cleans up what is left of its tree; Stop may be called again.
 func (p *Process) Stop(ctx context.Context, grace time.Duration) error {
 	if left := p.remaining(); !p.exited() || len(left) > 0 {
 		p.log.Info("stopping child", "signal", "SIGTERM", "grace", grace, "processes", len(left))

@@ -224,3 +224,38 @@ func TestStopAllIsANoOpUnlessPID1(t *testing.T) {
 		t.Fatal("StopAll outside PID 1 stopped a process")
 	}
 }
+
+// A pid whose start time differs from the one recorded names another
+// process (the pid was reused): signalMember must leave it alone.
+func TestSignalMemberSparesAReusedPid(t *testing.T) {
+	out := newLines()
+	p := startSh(t, `echo $$; exec sleep 300`, Options{Stdout: out})
+	out.next(t)
+	st, err := readStat(p.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		start uint64
+		dies  bool
+	}{
+		{"recorded start time of another process", st.start + 1, false},
+		{"its own start time", st.start, true},
+	}
+	for _, tt := range tests {
+		if err := signalMember(member{p.Pid(), tt.start}, syscall.SIGKILL); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		select {
+		case <-p.Done():
+			if !tt.dies {
+				t.Fatalf("%s: the process was killed", tt.name)
+			}
+		case <-time.After(500 * time.Millisecond): // a slow machine can only hide a wrong kill here, not fake one
+			if tt.dies {
+				waitDone(t, p)
+			}
+		}
+	}
+}
