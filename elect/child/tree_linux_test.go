@@ -111,13 +111,17 @@ func TestStopKillsDescendantsThatIgnoreSIGTERM(t *testing.T) {
 func TestStopIsBoundedWhenTheChildIsNeverReaped(t *testing.T) {
 	hold := make(chan struct{})
 	beforeWait = func() { <-hold }
-	defer func() { beforeWait = func() {} }()
-	defer close(hold) // let the waiter reap it, after Stop gave up
 	const grace, killWait = 100 * time.Millisecond, 300 * time.Millisecond
 	p, err := Start([]string{"sleep", "1000"}, Options{KillWait: killWait})
 	if err != nil {
+		beforeWait = func() {}
 		t.Fatal(err)
 	}
+	defer func() {
+		close(hold) // let the waiter reap it, now that Stop gave up
+		<-p.Done()  // the waiter is past its beforeWait: restoring it cannot race
+		beforeWait = func() {}
+	}()
 	stopped := make(chan error, 1)
 	go func() { stopped <- p.Stop(context.Background(), grace) }()
 	select {

@@ -211,7 +211,12 @@ func TestFloodIsCappedAndProbesStillAnswer(t *testing.T) {
 	if heap1 > heap0+bound {
 		t.Errorf("heap+stack grew by %.1f MB under the flood, bound %.0f MB", mb(heap1-heap0), mb(bound))
 	}
-	if rss1 > rss0+bound {
+	switch {
+	case raceEnabled:
+		// The race detector's shadow memory multiplies RSS; heap+stack,
+		// checked above, is what the caps bound.
+		t.Logf("RSS not bounded under the race detector")
+	case rss1 > rss0+bound:
 		t.Errorf("RSS grew by %.1f MB under the flood, bound %.0f MB", mb(rss1-rss0), mb(bound))
 	}
 }
