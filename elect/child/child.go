@@ -1,16 +1,27 @@
-// Package child runs exec mode's application: one process (and its process
-// group) started when this replica becomes leader and stopped, SIGTERM then
-// SIGKILL after a grace, when it stops leading.
+// Package child runs exec mode's application: one process, and everything it
+// starts, run while this replica leads and stopped, SIGTERM then SIGKILL
+// after a grace, when it stops leading.
 //
-// On Linux the child leads a process group of its own, so Stop reaches
-// everything the application forked, and it gets SIGKILL if the sidecar dies
-// (Pdeathsig). On other systems it is a plain process: Stop signals only that
+// On Linux, Stop reaches the child's whole tree, not just its process group:
+// descendants that called setsid (Python's start_new_session, Node's
+// detached) and orphans whose parent already exited are found in /proc and
+// signalled too (see Process.remaining in tree_linux.go). With
+// BecomeSubreaper, orphans are reparented to the sidecar, which keeps them in
+// reach and reaps them (ReapZombies). The child gets SIGKILL if the sidecar
+// dies (Pdeathsig); its descendants do not, which is why the sidecar stops
+// the tree itself at exit. Stop's wait is bounded: a process that even
+// SIGKILL does not remove (stuck in uninterruptible I/O) makes Stop return
+// ErrNotGone rather than block for ever.
+//
+// On other systems the child is a plain process: Stop signals only that
 // process (on Windows it can only be killed) and nothing kills it if the
 // sidecar dies, which is why exec mode is documented as Linux-only.
 package child
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -39,7 +50,28 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock times Stop's grace; nil means the real clock.
 	Clock clock.WithTicker
+	// KillWait bounds how long Stop waits, after SIGKILL, for the child to
+	// be reaped and its descendants to be gone; 0 means DefaultKillWait.
+	KillWait time.Duration
 }
+
+// DefaultKillWait is how long Stop waits after SIGKILL before it reports
+// ErrNotGone. SIGKILL cannot be caught, so a process that is still there
+// after this long is stuck in the kernel (uninterruptible I/O, a hung NFS
+// mount) and may stay so for ever.
+const DefaultKillWait = 2 * time.Second
+
+// MarkerEnv names the environment variable Start adds to the child's
+// environment, with a value unique to that child. Descendants inherit it,
+// so Stop recognises an orphaned descendant by it even after it left the
+// child's process group and its parent died.
+const MarkerEnv = "LEADER_ELECTOR_CHILD_ID"
+
+// ErrNotGone means Stop gave up: after SIGKILL and the kill wait, the child
+// was not reaped or a descendant was still alive. The process may still act,
+// so the caller must not behave as if the application had stopped (elect
+// then lets its Lease expire instead of releasing it early).
+var ErrNotGone = errors.New("child process tree not confirmed gone")
 
 // pipeDrain is how long Wait keeps copying output after the child exited
 // when Stdout/Stderr are not files and a grandchild still holds the pipe:
@@ -48,12 +80,15 @@ const pipeDrain = 2 * time.Second
 
 // Process is a started child. Its methods are safe for concurrent use.
 type Process struct {
-	cmd   *exec.Cmd
-	log   *slog.Logger
-	clock clock.WithTicker
-	pid   int
-	done  chan struct{}
-	code  int // valid once done is closed
+	cmd      *exec.Cmd
+	log      *slog.Logger
+	clock    clock.WithTicker
+	killWait time.Duration
+	marker   string // MarkerEnv=value, as found in the child's environment
+	pid      int
+	done     chan struct{}
+	code     int // valid once done is closed
+	fam      family
 
 	// groupGone is set once the child is reaped and its process group was
 	// seen empty. An empty group cannot be joined again, so after that a
@@ -102,15 +137,27 @@ func Start(argv []string, opts Options) (*Process, error) {
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
+	if opts.KillWait <= 0 {
+		opts.KillWait = DefaultKillWait
+	}
+	marker, err := newMarker()
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
+	}
 	cmd.Env = opts.Env
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], marker) // never write into the caller's slice
 	cmd.WaitDelay = pipeDrain
 	cmd.SysProcAttr = sysProcAttr()
 
-	p := &Process{cmd: cmd, log: opts.Logger, clock: opts.Clock, done: make(chan struct{}), code: -1}
+	p := &Process{cmd: cmd, log: opts.Logger, clock: opts.Clock, killWait: opts.KillWait, marker: marker, done: make(chan struct{}), code: -1}
 	if err := start(p); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
 	}
 	p.pid = cmd.Process.Pid
+	p.noteStarted()
 	p.log = p.log.With("pid", p.pid)
 	p.log.Info("child started", "argv", argv)
 	go p.wait()
@@ -120,6 +167,15 @@ func Start(argv []string, opts Options) (*Process, error) {
 // beforeWait lets tests delay the reap of a child, widening the window in
 // which a careless reaper could steal its status.
 var beforeWait = func() {}
+
+// newMarker returns a MarkerEnv entry no other child shares.
+func newMarker() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("making the child's marker: %w", err)
+	}
+	return MarkerEnv + "=" + hex.EncodeToString(b[:]), nil
+}
 
 func (p *Process) wait() {
 	beforeWait()
@@ -176,22 +232,26 @@ func (p *Process) exited() bool {
 	}
 }
 
-// groupPoll is how often Stop checks whether the process group is empty.
+// groupPoll is how often Stop looks for what is left of the child's tree.
 const groupPoll = 50 * time.Millisecond
 
-// killWait bounds the wait for a SIGKILLed child to be reaped when ctx has
-// already ended (a process stuck in uninterruptible I/O ignores even SIGKILL).
-const killWait = 2 * time.Second
-
-// Stop sends SIGTERM to the child's process group, waits up to grace for
-// every member of the group to exit, then sends SIGKILL to the group and
-// returns once the child is reaped. If ctx ends first, it sends SIGKILL at
-// once, waits at most killWait and returns ctx's error. Stopping a child that
-// already exited only cleans up what is left of its group.
+// Stop sends SIGTERM to the child's whole tree (see the package comment),
+// waits up to grace for all of it to exit, then sends SIGKILL to what is left
+// and waits at most Options.KillWait for the child to be reaped and every
+// descendant to be gone. If ctx ends first it goes to SIGKILL at once.
+//
+// So Stop returns within grace + KillWait (plus the time to scan /proc),
+// whatever the processes do. It returns nil once everything is gone; ctx's
+// error if ctx ended first; and an error wrapping ErrNotGone, naming the
+// pids, if something survived SIGKILL for KillWait. Then the application may
+// still be running and the caller must not treat it as stopped: elect does
+// not release its Lease early then but lets it expire, so no other replica
+// leads sooner than if this one had crashed. Stopping a child that already
+// exited only cleans up what is left of its tree; Stop may be called again.
 func (p *Process) Stop(ctx context.Context, grace time.Duration) error {
-	if !p.exited() || p.groupRemains() {
-		p.log.Info("stopping child", "signal", "SIGTERM", "grace", grace)
-		p.signalGroup(syscall.SIGTERM)
+	if left := p.remaining(); !p.exited() || len(left) > 0 {
+		p.log.Info("stopping child", "signal", "SIGTERM", "grace", grace, "processes", len(left))
+		p.signalTree(left, syscall.SIGTERM)
 	}
 	deadline := p.clock.NewTimer(grace)
 	defer deadline.Stop()
@@ -199,10 +259,10 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) error {
 	defer poll.Stop()
 	done := p.done // set to nil once closed, so the loop then waits on the poll, not spins
 	for {
-		// Waiting for the whole group, not just the child, gives an app run
+		// Waiting for the whole tree, not just the child, gives an app run
 		// by a shell wrapper its grace too: the shell exits on SIGTERM at
 		// once while the app it started is still shutting down.
-		if p.exited() && !p.groupRemains() {
+		if p.exited() && len(p.remaining()) == 0 {
 			return nil
 		}
 		select {
@@ -211,21 +271,39 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) error {
 		case <-poll.C():
 		case <-deadline.C():
 			p.log.Warn("child did not exit within grace", "signal", "SIGKILL", "grace", grace)
-			p.signalGroup(syscall.SIGKILL)
-			select { // SIGKILL cannot be caught: the reap follows at once
-			case <-p.done:
-				return nil
-			case <-ctx.Done():
-				return fmt.Errorf("stopping child %d: SIGKILL sent, not reaped yet: %w", p.pid, ctx.Err())
-			}
+			return p.kill(nil)
 		case <-ctx.Done():
 			p.log.Warn("stop interrupted before grace ended", "signal", "SIGKILL", "err", ctx.Err())
-			p.signalGroup(syscall.SIGKILL)
-			select {
-			case <-p.done:
-			case <-p.clock.After(killWait):
+			return p.kill(ctx.Err())
+		}
+	}
+}
+
+// kill SIGKILLs the tree, again on each poll (a process may fork between a
+// scan and the signal), until it is gone or KillWait has passed.
+func (p *Process) kill(cause error) error {
+	bound := p.clock.NewTimer(p.killWait)
+	defer bound.Stop()
+	poll := p.clock.NewTicker(groupPoll)
+	defer poll.Stop()
+	done := p.done
+	for {
+		left := p.remaining()
+		if p.exited() && len(left) == 0 {
+			if cause != nil {
+				return fmt.Errorf("stopping child %d: %w", p.pid, cause)
 			}
-			return fmt.Errorf("stopping child %d: %w", p.pid, ctx.Err())
+			return nil
+		}
+		p.signalTree(left, syscall.SIGKILL)
+		select {
+		case <-done:
+			done = nil
+		case <-poll.C():
+		case <-bound.C():
+			err := fmt.Errorf("stopping child %d: reaped %v, %d processes still alive %v, %v after SIGKILL: %w", p.pid, p.exited(), len(left), left, p.killWait, ErrNotGone)
+			p.log.Error("child tree survived SIGKILL", "err", err)
+			return errors.Join(err, cause)
 		}
 	}
 }

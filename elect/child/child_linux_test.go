@@ -369,6 +369,8 @@ func TestMain(m *testing.M) {
 		os.Exit(reaperHelper())
 	case "pid1":
 		os.Exit(pid1Helper())
+	case "subreaper":
+		os.Exit(subreaperHelper())
 	}
 }
 

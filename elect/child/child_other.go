@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"syscall"
+	"time"
 )
 
 // Outside Linux there is no Pdeathsig and no portable process group, so the
@@ -16,6 +17,29 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 func start(p *Process) error { return p.cmd.Start() }
 
 func forget(*Process) {}
+
+// family is empty: without /proc nothing is known of the descendants.
+type family struct{}
+
+// member is the child itself, the only process Stop knows of here.
+type member struct{}
+
+func (member) String() string { return "child" }
+
+func (p *Process) noteStarted() {}
+
+// remaining lists the child while it runs: its descendants cannot be seen.
+func (p *Process) remaining() []member {
+	if p.exited() {
+		return nil
+	}
+	return []member{{}}
+}
+
+func (p *Process) signalTree(_ []member, sig syscall.Signal) { p.signalGroup(sig) }
+
+// BecomeSubreaper does nothing outside Linux, which has no subreapers.
+func BecomeSubreaper() error { return nil }
 
 // signalGroup signals only the child. Windows cannot deliver SIGTERM, so
 // there the child is killed outright.
@@ -52,3 +76,6 @@ func exitCodeOf(ps *os.ProcessState) int {
 
 // ReapZombies does nothing outside Linux: the sidecar is not an init there.
 func ReapZombies(context.Context) {}
+
+// StopAll does nothing outside Linux: the sidecar is not an init there.
+func StopAll(context.Context, time.Duration, time.Duration) error { return nil }

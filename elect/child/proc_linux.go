@@ -9,9 +9,14 @@ import (
 
 // procStat is the part of /proc/PID/stat this package reads.
 type procStat struct {
-	state byte // R, S, D, Z, ...
-	ppid  int
-	pgrp  int
+	state   byte // R, S, D, Z, ...
+	ppid    int
+	pgrp    int
+	session int
+	// start is the process's start time in clock ticks since boot. A pid
+	// and its start time name one process for ever: a reused pid has a
+	// later start, which is how this package tells a stranger from ours.
+	start uint64
 }
 
 func (s procStat) dead() bool { return s.state == 'Z' || s.state == 'X' }
@@ -28,7 +33,8 @@ func readStat(pid int) (procStat, error) {
 		return procStat{}, fmt.Errorf("parsing /proc/%d/stat: no ')'", pid)
 	}
 	f := bytes.Fields(b[i+1:])
-	if len(f) < 3 || len(f[0]) != 1 {
+	// After ')': state(3) ppid(4) pgrp(5) session(6) ... starttime(22).
+	if len(f) < 20 || len(f[0]) != 1 {
 		return procStat{}, fmt.Errorf("parsing /proc/%d/stat: too few fields", pid)
 	}
 	st := procStat{state: f[0][0]}
@@ -37,6 +43,12 @@ func readStat(pid int) (procStat, error) {
 	}
 	if st.pgrp, err = strconv.Atoi(string(f[2])); err != nil {
 		return procStat{}, fmt.Errorf("parsing /proc/%d/stat pgrp: %w", pid, err)
+	}
+	if st.session, err = strconv.Atoi(string(f[3])); err != nil {
+		return procStat{}, fmt.Errorf("parsing /proc/%d/stat session: %w", pid, err)
+	}
+	if st.start, err = strconv.ParseUint(string(f[19]), 10, 64); err != nil {
+		return procStat{}, fmt.Errorf("parsing /proc/%d/stat starttime: %w", pid, err)
 	}
 	return st, nil
 }
@@ -92,4 +104,19 @@ func zombieChildren(ppid int) []int {
 		return true
 	})
 	return zs
+}
+
+// environHas reports whether the environment pid started with holds the
+// entry kv ("NAME=value"). Unreadable means no: it is not ours to judge.
+func environHas(pid int, kv string) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false
+	}
+	for e := range bytes.SplitSeq(b, []byte{0}) {
+		if string(e) == kv {
+			return true
+		}
+	}
+	return false
 }

@@ -2,12 +2,15 @@ package child
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
+	"golang.org/x/sys/unix"
 	"k8s.io/utils/clock"
 )
 
@@ -37,9 +40,30 @@ func forget(p *Process) {
 // stealing its exit status (its Wait would fail with ECHILD).
 const reapDelay = time.Second
 
+// BecomeSubreaper makes this process a child subreaper (prctl
+// PR_SET_CHILD_SUBREAPER): a descendant whose parent exits is reparented to
+// us rather than to PID 1, so Stop still finds it by its parent chain and
+// ReapZombies reaps it when it dies. elect calls it once at start-up in exec
+// mode, before the first Start and before ReapZombies. As PID 1 it is not
+// needed (orphans come to PID 1 anyway) and harmless.
+func BecomeSubreaper() error {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("becoming a child subreaper: %w", err)
+	}
+	return nil
+}
+
+// isSubreaper asks the kernel whether BecomeSubreaper took effect.
+func isSubreaper() bool {
+	var v int32
+	err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0)
+	return err == nil && v != 0
+}
+
 // ReapZombies reaps orphaned zombies until ctx ends, when this process is
-// PID 1 (a container without an init); otherwise it returns at once, since
-// then the real init does it.
+// PID 1 (a container without an init) or a subreaper (BecomeSubreaper):
+// orphans are reparented to it then, and nobody else will wait for them.
+// Otherwise it returns at once, since then the real init does it.
 //
 // A PID 1 that never waits fills the pid table with the zombies of every
 // process orphaned in the container. The naive fix, wait4(-1) in a loop,
@@ -49,7 +73,7 @@ const reapDelay = time.Second
 // by Start to that Process (which reaps it with its real status), and reaps
 // any other zombie by pid, reapDelay after it first saw it.
 func ReapZombies(ctx context.Context) {
-	if os.Getpid() != 1 {
+	if os.Getpid() != 1 && !isSubreaper() {
 		return
 	}
 	reap(ctx, clock.RealClock{}, reapDelay)

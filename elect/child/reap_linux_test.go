@@ -179,7 +179,36 @@ func pid1Helper() int {
 	c.check("orphans are reaped by PID 1", orphansReaped())
 	c.check("our child keeps its exit status", ourStatusKept())
 	c.check("other os/exec children keep their exit status", otherStatusKept())
+	c.check("StopAll stops every other process", everythingStopped()) // last: it kills everything
 	return c.exitCode()
+}
+
+// everythingStopped leaves processes that are nobody's child but PID 1's,
+// one of them ignoring SIGTERM, and checks StopAll ends them all.
+func everythingStopped() error {
+	// Output returns at EOF, once the first shell has set its trap and let
+	// go of stdout, so SIGTERM cannot come before the trap.
+	script := `setsid sh -c 'trap "" TERM; echo ready; exec >/dev/null; while :; do sleep 0.05; done' & setsid sleep 1000 >/dev/null & exit 0`
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Stderr = os.Stderr // not a pipe Output would wait on
+	if out, err := cmd.Output(); err != nil || string(out) != "ready\n" {
+		return fmt.Errorf("starting the processes: %v %q", err, out)
+	}
+	if n := othersAlive(); n < 2 {
+		return fmt.Errorf("%d other processes before StopAll, want at least 2: the case tests nothing", n)
+	}
+	const grace = 300 * time.Millisecond
+	began := time.Now()
+	if err := StopAll(context.Background(), grace, 0); err != nil {
+		return err
+	}
+	if took := time.Since(began); took < grace {
+		return fmt.Errorf("StopAll returned after %v, before the grace of the process ignoring SIGTERM ended", took)
+	}
+	if n := othersAlive(); n != 0 {
+		return fmt.Errorf("%d processes left after StopAll", n)
+	}
+	return nil
 }
 
 func TestReapZombiesAsPID1(t *testing.T) {
@@ -190,7 +219,7 @@ func TestReapZombiesAsPID1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PID 1 helper (needs root for a pid namespace): %v", err)
 	}
-	if n := strings.Count(string(out), "ok "); n != 3 {
-		t.Fatalf("%d of 3 checks passed", n)
+	if n := strings.Count(string(out), "ok "); n != 4 {
+		t.Fatalf("%d of 4 checks passed", n)
 	}
 }

@@ -11,7 +11,7 @@ import (
 func BenchmarkPublish(b *testing.B) {
 	for _, n := range []int{0, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("stalled-clients=%d", n), func(b *testing.B) {
-			h := newHub()
+			h := newHub(nil)
 			for range n {
 				_, unsubscribe := h.subscribe()
 				defer unsubscribe()

@@ -16,7 +16,7 @@ var (
 )
 
 func TestEndpoints(t *testing.T) {
-	leading := LeaderInfo{Leader: "pod-a", Identity: "pod-a", IsLeader: true, LeaseTransitions: 3, AcquireTime: t0, RenewTime: t1}
+	leading := LeaderInfo{Leader: "pod-a", Identity: "pod-a", IsLeader: true, Term: 1, LeaseTransitions: 3, AcquireTime: t0, RenewTime: t1}
 	following := LeaderInfo{Leader: "pod-a", Identity: "pod-b", LeaseTransitions: 3, AcquireTime: t0, RenewTime: t1}
 	tests := []struct {
 		name     string
@@ -35,16 +35,16 @@ func TestEndpoints(t *testing.T) {
 			wantCode: 200, wantBody: `{"name":"pod-a"}` + "\n", wantType: "application/json"},
 		{name: "leader as the leader", setup: func(s *Server) { s.Publish(leading) }, method: "GET", path: "/leader",
 			wantCode: 200, wantType: "application/json",
-			wantBody: `{"leader":"pod-a","identity":"pod-a","isLeader":true,"leaseTransitions":3,"acquireTime":"2026-11-25T13:00:00.123456Z","renewTime":"2026-11-25T13:00:07.123456Z"}` + "\n"},
+			wantBody: `{"leader":"pod-a","identity":"pod-a","isLeader":true,"term":1,"leaseTransitions":3,"acquireTime":"2026-11-25T13:00:00.123456Z","renewTime":"2026-11-25T13:00:07.123456Z"}` + "\n"},
 		{name: "leader as a follower", setup: func(s *Server) { s.Publish(following) }, method: "GET", path: "/leader",
 			wantCode: 200, wantType: "application/json",
-			wantBody: `{"leader":"pod-a","identity":"pod-b","isLeader":false,"leaseTransitions":3,"acquireTime":"2026-11-25T13:00:00.123456Z","renewTime":"2026-11-25T13:00:07.123456Z"}` + "\n"},
+			wantBody: `{"leader":"pod-a","identity":"pod-b","isLeader":false,"term":0,"leaseTransitions":3,"acquireTime":"2026-11-25T13:00:00.123456Z","renewTime":"2026-11-25T13:00:07.123456Z"}` + "\n"},
 		{name: "leader unknown has null times", setup: func(s *Server) { s.Publish(LeaderInfo{Identity: "pod-b"}) }, method: "GET", path: "/leader",
 			wantCode: 200, wantType: "application/json",
-			wantBody: `{"leader":"","identity":"pod-b","isLeader":false,"leaseTransitions":0,"acquireTime":null,"renewTime":null}` + "\n"},
+			wantBody: `{"leader":"","identity":"pod-b","isLeader":false,"term":0,"leaseTransitions":0,"acquireTime":null,"renewTime":null}` + "\n"},
 		{name: "leader before any Publish names us", method: "GET", path: "/leader",
 			wantCode: 200, wantType: "application/json",
-			wantBody: `{"leader":"","identity":"me","isLeader":false,"leaseTransitions":0,"acquireTime":null,"renewTime":null}` + "\n"},
+			wantBody: `{"leader":"","identity":"me","isLeader":false,"term":0,"leaseTransitions":0,"acquireTime":null,"renewTime":null}` + "\n"},
 		{name: "head leader asking for a stream", method: "HEAD", path: "/leader", accept: "text/event-stream",
 			wantCode: 200, wantType: "application/json"},
 		{name: "healthz ok", method: "GET", path: "/healthz", healthz: func() error { return nil },
@@ -108,7 +108,7 @@ func TestLeaderInfoJSONRoundTrip(t *testing.T) {
 	tests := []LeaderInfo{
 		{},
 		{Leader: "a", Identity: "b", IsLeader: false, LeaseTransitions: 9, AcquireTime: t0, RenewTime: t1},
-		{Leader: "a", Identity: "a", IsLeader: true, AcquireTime: t0.In(local)},
+		{Leader: "a", Identity: "a", IsLeader: true, Term: 7, AcquireTime: t0.In(local)},
 	}
 	for _, in := range tests {
 		b, err := in.MarshalJSON()
@@ -160,4 +160,15 @@ func readAll(t *testing.T, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// get makes one request on a fresh connection, as a kubelet probe does.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	cl := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
+	resp, err := cl.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, readAll(t, resp)
 }

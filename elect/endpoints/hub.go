@@ -13,8 +13,11 @@ const streamBuffer = 16
 type hub struct {
 	mu     sync.Mutex
 	latest LeaderInfo
-	seq    uint64 // number of changes published, for tests and logs
-	subs   map[*subscriber]struct{}
+	// changed is called with mu held for each state taken, so whatever it
+	// feeds (the master_status metric) sees states in the streams' order.
+	changed func(prev, next LeaderInfo)
+	seq     uint64 // number of changes published, for tests and logs
+	subs    map[*subscriber]struct{}
 }
 
 type subscriber struct {
@@ -22,7 +25,12 @@ type subscriber struct {
 	dropped uint64 // states discarded because the client was slow; guarded by hub.mu
 }
 
-func newHub() *hub { return &hub{subs: make(map[*subscriber]struct{})} }
+func newHub(changed func(prev, next LeaderInfo)) *hub {
+	if changed == nil {
+		changed = func(LeaderInfo, LeaderInfo) {}
+	}
+	return &hub{subs: make(map[*subscriber]struct{}), changed: changed}
+}
 
 func (h *hub) current() (LeaderInfo, uint64, int) {
 	h.mu.Lock()
@@ -30,17 +38,25 @@ func (h *hub) current() (LeaderInfo, uint64, int) {
 	return h.latest, h.seq, len(h.subs)
 }
 
-func (h *hub) publish(info LeaderInfo) {
+// publish takes info unless it is stale or unchanged (see Server.Publish)
+// and reports whether it did.
+func (h *hub) publish(info LeaderInfo) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if info.equal(h.latest) {
-		return
+	if stale(info, h.latest) {
+		return false
 	}
+	if info.equal(h.latest) {
+		return true
+	}
+	prev := h.latest
 	h.latest = info
 	h.seq++
+	h.changed(prev, info)
 	for sub := range h.subs {
 		sub.offer(info)
 	}
+	return true
 }
 
 // offer queues info without blocking. When the client's buffer is full it

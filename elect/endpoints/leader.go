@@ -10,9 +10,15 @@ import (
 // LeaderInfo is what /leader reports: who leads the Lease, who we are, and
 // the Lease's bookkeeping. Its JSON keys are part of the user contract.
 type LeaderInfo struct {
-	Leader           string    // the Lease's holderIdentity; empty when nobody holds it
-	Identity         string    // this replica's identity
-	IsLeader         bool      // whether this replica leads now
+	Leader   string // the Lease's holderIdentity; empty when nobody holds it
+	Identity string // this replica's identity
+	IsLeader bool   // whether this replica leads now
+	// Term numbers this replica's periods of leadership, counting up from
+	// 1: while leading, the current term; afterwards, the last term this
+	// replica led; 0 if it never led. Publish uses it to drop states that
+	// arrive late (see Publish). It is local to this replica, not a fencing
+	// token shared by the fleet.
+	Term             uint64
 	LeaseTransitions int32     // the Lease's spec.leaseTransitions
 	AcquireTime      time.Time // zero when unknown (JSON null)
 	RenewTime        time.Time // zero when unknown (JSON null)
@@ -24,6 +30,7 @@ type leaderJSON struct {
 	Leader           string     `json:"leader"`
 	Identity         string     `json:"identity"`
 	IsLeader         bool       `json:"isLeader"`
+	Term             uint64     `json:"term"`
 	LeaseTransitions int32      `json:"leaseTransitions"`
 	AcquireTime      *time.Time `json:"acquireTime"`
 	RenewTime        *time.Time `json:"renewTime"`
@@ -35,6 +42,7 @@ func (li LeaderInfo) MarshalJSON() ([]byte, error) {
 		Leader:           li.Leader,
 		Identity:         li.Identity,
 		IsLeader:         li.IsLeader,
+		Term:             li.Term,
 		LeaseTransitions: li.LeaseTransitions,
 		AcquireTime:      timeOrNil(li.AcquireTime),
 		RenewTime:        timeOrNil(li.RenewTime),
@@ -47,7 +55,7 @@ func (li *LeaderInfo) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*li = LeaderInfo{Leader: j.Leader, Identity: j.Identity, IsLeader: j.IsLeader, LeaseTransitions: j.LeaseTransitions}
+	*li = LeaderInfo{Leader: j.Leader, Identity: j.Identity, IsLeader: j.IsLeader, Term: j.Term, LeaseTransitions: j.LeaseTransitions}
 	if j.AcquireTime != nil {
 		li.AcquireTime = *j.AcquireTime
 	}
@@ -69,14 +77,37 @@ func timeOrNil(t time.Time) *time.Time {
 // location is not a change.
 func (li LeaderInfo) equal(o LeaderInfo) bool {
 	return li.Leader == o.Leader && li.Identity == o.Identity && li.IsLeader == o.IsLeader &&
-		li.LeaseTransitions == o.LeaseTransitions &&
+		li.Term == o.Term && li.LeaseTransitions == o.LeaseTransitions &&
 		li.AcquireTime.Equal(o.AcquireTime) && li.RenewTime.Equal(o.RenewTime)
 }
 
-// Publish records the current leader state. /leader answers with it and
-// every open event stream receives it, unless it equals the last state. It
-// never blocks on a client.
-func (s *Server) Publish(info LeaderInfo) { s.hub.publish(info) }
+// Publish records the current leader state. /leader, every open event
+// stream and leader_election_master_status all follow it, in one order,
+// unless it equals the last state. It never blocks on a client.
+//
+// States can be published from several goroutines and arrive out of order,
+// so Publish drops a state that belongs to an earlier moment than the last
+// one published (defect 6 of issue 11: a late isLeader:true after the term
+// ended). A state is dropped when
+//   - its Term is lower than the last published Term, or
+//   - it says IsLeader:true for the Term whose end (IsLeader:false with
+//     the same Term) was already published: a term never resumes.
+//
+// Term 0 with every state (a caller that does not number terms) orders
+// nothing. Publish reports whether the state was taken.
+func (s *Server) Publish(info LeaderInfo) bool { return s.hub.publish(info) }
+
+// stale reports whether info belongs to an earlier moment than latest.
+func stale(info, latest LeaderInfo) bool {
+	switch {
+	case info.Term < latest.Term:
+		return true
+	case info.Term == latest.Term && info.Term != 0:
+		return info.IsLeader && !latest.IsLeader // the term already ended
+	default:
+		return false
+	}
+}
 
 // serveLeader answers with the current state, or streams every change when
 // the client asks for text/event-stream.

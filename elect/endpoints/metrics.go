@@ -76,16 +76,25 @@ func newMetrics(leaseName string, clk clock.PassiveClock) *Metrics {
 	return m
 }
 
-// SetLeader records whether this replica leads now; a change from follower
-// to leader counts one transition.
-func (m *Metrics) SetLeader(leading bool) {
+// SetLeader does nothing: leader_election_master_status and
+// leader_elector_transitions_total follow the IsLeader of each state taken
+// by Server.Publish. A setter of its own raced Publish, so the metric could
+// say 1 after /leader said false (defect 6 of issue 11).
+//
+// Deprecated: Publish sets the metric; drop the call.
+func (m *Metrics) SetLeader(bool) {}
+
+// published follows a state Publish took; the hub calls it in publish
+// order. A term that begins (leading after not leading, or a new Term)
+// counts one transition.
+func (m *Metrics) published(prev, next LeaderInfo) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if leading && !m.leading {
+	if next.IsLeader && (!m.leading || next.Term != prev.Term) {
 		m.transitions.Inc()
 	}
-	m.leading = leading
-	if leading {
+	m.leading = next.IsLeader
+	if next.IsLeader {
 		m.masterStatus.Set(1)
 	} else {
 		m.masterStatus.Set(0)

@@ -13,12 +13,12 @@ import (
 func TestMetricsValues(t *testing.T) {
 	tests := []struct {
 		name  string
-		steps func(m *Metrics, clk *clocktesting.FakePassiveClock)
+		steps func(s *Server, m *Metrics, clk *clocktesting.FakePassiveClock)
 		want  string // exposition text of the leader metrics
 	}{
 		{
 			name:  "fresh follower",
-			steps: func(*Metrics, *clocktesting.FakePassiveClock) {},
+			steps: func(*Server, *Metrics, *clocktesting.FakePassiveClock) {},
 			want: `
 leader_election_master_status{name="demo"} 0
 leader_elector_transitions_total 0
@@ -30,8 +30,8 @@ leader_elector_seconds_since_last_renew NaN
 		},
 		{
 			name: "leading, renewed 3.5s ago",
-			steps: func(m *Metrics, clk *clocktesting.FakePassiveClock) {
-				m.SetLeader(true)
+			steps: func(s *Server, m *Metrics, clk *clocktesting.FakePassiveClock) {
+				s.Publish(LeaderInfo{IsLeader: true, Term: 1})
 				m.RenewSucceeded(clk.Now())
 				clk.SetTime(clk.Now().Add(3500 * time.Millisecond))
 			},
@@ -46,17 +46,17 @@ leader_elector_seconds_since_last_renew 3.5
 		},
 		{
 			name: "led twice, lost, with errors and a collision",
-			steps: func(m *Metrics, clk *clocktesting.FakePassiveClock) {
-				m.SetLeader(true)
-				m.SetLeader(true) // still the same term: not a transition
+			steps: func(s *Server, m *Metrics, clk *clocktesting.FakePassiveClock) {
+				s.Publish(LeaderInfo{IsLeader: true, Term: 1})
+				s.Publish(LeaderInfo{IsLeader: true, Term: 1, RenewTime: t1}) // still the same term: not a transition
 				m.RenewSucceeded(clk.Now())
 				m.RenewFailed()
-				m.SetLeader(false)
-				m.SetLeader(true)
+				s.Publish(LeaderInfo{Term: 1})
+				s.Publish(LeaderInfo{IsLeader: true, Term: 2})
 				m.RenewSucceeded(clk.Now().Add(-time.Minute)) // older than the last: ignored
 				m.Collision()
 				m.RenewFailed()
-				m.SetLeader(false)
+				s.Publish(LeaderInfo{Term: 2})
 				clk.SetTime(clk.Now().Add(10 * time.Second))
 			},
 			want: `
@@ -78,7 +78,7 @@ leader_elector_seconds_since_last_renew 10
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clocktesting.NewFakePassiveClock(time.Date(2025, 11, 25, 13, 0, 0, 0, time.UTC))
 			s := New(Options{LeaseName: "demo", Clock: clk})
-			tt.steps(s.Metrics(), clk)
+			tt.steps(s, s.Metrics(), clk)
 			got := scrape(t, s, names)
 			if got != strings.TrimSpace(tt.want) {
 				t.Errorf("metrics:\n%s\nwant:\n%s", got, strings.TrimSpace(tt.want))
@@ -135,7 +135,7 @@ func TestMetricsIncludeRuntimeCollectorsAndLint(t *testing.T) {
 func TestMetricsRegistriesAreIndependent(t *testing.T) {
 	a := New(Options{LeaseName: "a"})
 	b := New(Options{LeaseName: "b"})
-	a.Metrics().SetLeader(true)
+	a.Publish(LeaderInfo{IsLeader: true, Term: 1})
 	if got := testutil.ToFloat64(a.Metrics().masterStatus); got != 1 {
 		t.Fatalf("a's master status %v, want 1", got)
 	}

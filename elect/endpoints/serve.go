@@ -13,6 +13,19 @@ import (
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
 
+// Timeouts and sizes of the HTTP server. Every client of a sidecar is
+// local or a probe and sends its request at once, so a connection that has
+// not sent its headers within seconds is not a client worth its memory.
+const (
+	readHeaderTimeout = 3 * time.Second
+	// idleTimeout closes a keep-alive connection between requests; a
+	// scraper or a poller reconnecting costs less than idle sockets.
+	idleTimeout = 5 * time.Second
+	// maxHeaderBytes keeps each connection's header buffer small (net/http
+	// allows 1 MB by default); our requests carry a few short headers.
+	maxHeaderBytes = 4 << 10
+)
+
 // shutdownGrace bounds how long Serve waits for in-flight requests once its
 // context ends; event streams are ended at once, so only plain requests wait.
 const shutdownGrace = 5 * time.Second
@@ -50,14 +63,17 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 
 // ServeListener serves the endpoints on ln until ctx ends, then ends the
 // event streams and shuts down gracefully. It returns nil after a clean
-// shutdown. It closes ln.
+// shutdown. It closes ln. At most Options.MaxConns connections are served
+// at once; see overflow for the others.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	ln = newConnLimiter(ln, s.maxConns, newOverflow(s.overflowConns, s.handler))
 	s.log.Info("serving endpoints", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -19,6 +19,16 @@ import (
 // proxies and load balancers with idle timeouts (often 30-60 s) keep it open.
 const DefaultHeartbeat = 15 * time.Second
 
+// Defaults for the caps in Options. The endpoints serve probes, a metrics
+// scraper and a few apps watching /leader: these leave room for that many
+// times over, and keep a flood of connections (the port is reachable from
+// every pod) to a few MB. See docs/exec-and-endpoints.md.
+const (
+	DefaultMaxConns      = 200
+	DefaultMaxStreams    = 100
+	DefaultOverflowConns = 256
+)
+
 // Options configures a Server. Every field is optional.
 type Options struct {
 	// Healthz reports whether the elector is wedged; a non-nil error makes
@@ -37,6 +47,19 @@ type Options struct {
 	Clock clock.PassiveClock
 	// Heartbeat overrides DefaultHeartbeat for event streams (tests).
 	Heartbeat time.Duration
+	// MaxConns caps the connections the HTTP server holds at once, event
+	// streams included; 0 means DefaultMaxConns. A connection beyond it is
+	// answered by the overflow: 503 with Retry-After, except the health
+	// probes, which are served there too.
+	MaxConns int
+	// MaxStreams caps the open /leader event streams; 0 means
+	// DefaultMaxStreams. One more gets 503 with Retry-After. Keep it below
+	// MaxConns so plain requests keep room.
+	MaxStreams int
+	// OverflowConns caps the connections beyond MaxConns held at once while
+	// they send their request (at most a second each); 0 means
+	// DefaultOverflowConns. A newer one evicts the oldest.
+	OverflowConns int
 }
 
 // Server holds the state the endpoints render. Its methods are safe for
@@ -50,6 +73,9 @@ type Server struct {
 	closing   chan struct{} // closed when Serve's context ends: ends streams
 	closeOnce sync.Once
 	handler   http.Handler
+
+	maxConns, overflowConns int
+	streams                 chan struct{} // one token per open event stream
 
 	mu          sync.Mutex
 	ready       bool
@@ -67,18 +93,33 @@ func New(opts Options) *Server {
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = DefaultHeartbeat
 	}
+	opts.MaxConns = orDefault(opts.MaxConns, DefaultMaxConns)
+	opts.MaxStreams = orDefault(opts.MaxStreams, DefaultMaxStreams)
+	opts.OverflowConns = orDefault(opts.OverflowConns, DefaultOverflowConns)
+	metrics := newMetrics(opts.LeaseName, opts.Clock)
 	s := &Server{
-		healthz:     opts.Healthz,
-		log:         opts.Logger,
-		heartbeat:   opts.Heartbeat,
-		metrics:     newMetrics(opts.LeaseName, opts.Clock),
-		hub:         newHub(),
-		closing:     make(chan struct{}),
-		notReadyWhy: "starting: configuration not validated or API server not reached yet",
+		healthz:   opts.Healthz,
+		log:       opts.Logger,
+		heartbeat: opts.Heartbeat,
+		metrics:   metrics,
+		hub:       newHub(metrics.published),
+		closing:   make(chan struct{}),
+
+		maxConns:      opts.MaxConns,
+		overflowConns: opts.OverflowConns,
+		streams:       make(chan struct{}, opts.MaxStreams),
+		notReadyWhy:   "starting: configuration not validated or API server not reached yet",
 	}
 	s.hub.latest.Identity = opts.Identity
 	s.handler = s.routes()
 	return s
+}
+
+func orDefault(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
 }
 
 // Metrics returns the counters and gauges elect updates.

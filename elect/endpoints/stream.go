@@ -15,6 +15,16 @@ const streamWriteTimeout = 30 * time.Second
 // Server-Sent Events ("data: {...}\n\n"), with a comment line every
 // heartbeat so idle proxies keep the connection open.
 func (s *Server) streamLeader(w http.ResponseWriter, r *http.Request) {
+	select {
+	case s.streams <- struct{}{}:
+		defer func() { <-s.streams }()
+	default:
+		// Plain GET /leader still answers: only the long-lived streams,
+		// which hold a connection and a goroutine each, are capped.
+		w.Header().Set("Retry-After", "5")
+		plain(w, http.StatusServiceUnavailable, "busy: too many event streams, retry later or GET /leader without Accept: text/event-stream")
+		return
+	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

@@ -175,7 +175,7 @@ func TestSlowStreamClientDoesNotBlockPublish(t *testing.T) {
 }
 
 func TestSubscriberBacklogIsBounded(t *testing.T) {
-	h := newHub()
+	h := newHub(nil)
 	sub, unsubscribe := h.subscribe()
 	defer unsubscribe()
 	for i := 1; i <= 1000; i++ {
