@@ -271,8 +271,10 @@ func (d *driver) publish(p leadership.Publish) {
 	if d.srv == nil {
 		return
 	}
-	d.srv.Metrics().SetLeader(p.Leading)
+	// The metric follows what Publish takes, in the same order; Term
+	// orders states, so a late one of an ended term cannot win.
 	d.srv.Publish(endpoints.LeaderInfo{
+		Term:             p.Term,
 		Leader:           p.Record.Holder,
 		Identity:         d.cfg.Identity,
 		IsLeader:         p.Leading,

@@ -81,7 +81,16 @@ func Run(ctx context.Context, client kubernetes.Interface, cfg Config, logger *s
 		}()
 		defer func() { stopBg(); <-served }()
 	}
+	if len(cfg.Command) > 0 {
+		// Descendants that leave the command's process group (setsid,
+		// start_new_session) are reparented to us, so Stop can find them.
+		if err := child.BecomeSubreaper(); err != nil {
+			log.Warn("could not become a child subreaper; descendants that leave the command's session may outlive it", "err", err)
+		}
+	}
 	go child.ReapZombies(bgCtx)
+	// As PID 1, stop whatever is left in the container on the way out.
+	defer child.StopAll(context.Background(), cfg.Grace, 0)
 
 	if err := preflight(ctx, client, cfg, log); err != nil {
 		if ctx.Err() != nil {
