@@ -333,6 +333,9 @@ func (m *Machine) writeResult(r WriteResult) {
 			// Won a takeover while shutting down: no term, release at once.
 		case m.now.Mono >= m.deadline():
 			m.logf(slog.LevelWarn, "the write that took the Lease answered after the renew deadline; not acting on it", "sent", w.sentAt, "answered", m.now.Mono)
+		case m.cleanupPending():
+			// The last term's file or child is still going away: a new
+			// term waits for that, then renews (advance).
 		default:
 			m.startTerm()
 		}
