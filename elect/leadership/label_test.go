@@ -146,3 +146,43 @@ func TestShutdownReleasesWhenTheLabelStays(t *testing.T) {
 		t.Fatalf("want exit 1 naming the label and the last error:\n%s", s.trace())
 	}
 }
+
+// A renewal answered just after its term ended at the deadline must not
+// start a new term over the old one's cleanup (its child could be left
+// running, and its label's removal could land after the new label): the
+// new term starts only once the file, child and label are gone. Found by
+// the simulation (seed 179 with the label modelled).
+func TestNoTermOverTheLastOnesCleanup(t *testing.T) {
+	s := newScript(t, Config{Label: true, Exec: true, Grace: 500 * time.Millisecond})
+	s.lead()
+	s.at(4*time.Millisecond, ChildStarted{Term: 1})
+	s.at(5*time.Millisecond, PodLabeled{Term: 1, OK: true})
+	// A renewal goes out and gets no answer before the deadline (the write
+	// that won the term was sent at 1ms; the window is RenewDeadline -
+	// Grace in exec mode), so the term ends there.
+	out := s.at(time.Millisecond+fastConfig.RetryPeriod, Tick{})
+	w, ok := find[Write](out)
+	if !ok {
+		t.Fatalf("no renewal:\n%s", s.trace())
+	}
+	deadline := time.Millisecond + fastConfig.RenewDeadline - 500*time.Millisecond
+	out = s.at(deadline, Tick{})
+	if _, ok := find[StopChild](out); !ok || s.m.Acting() {
+		t.Fatalf("the term did not end at its deadline:\n%s", s.trace())
+	}
+	out = s.at(deadline+4*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "30", Record: w.Record}})
+	if _, ok := find[ShowFile](out); ok {
+		t.Fatalf("a new term started while the last one's child and label may remain:\n%s", s.trace())
+	}
+	s.at(deadline+6*time.Millisecond, FileHidden{Term: 1})
+	s.at(deadline+7*time.Millisecond, PodUnlabeled{Term: 1})
+	out = s.at(deadline+200*time.Millisecond, ChildStopped{Term: 1, Gone: true})
+	w, ok = find[Write](out)
+	if !ok || w.Record.Holder != "me" || w.BaseRV != "30" {
+		t.Fatalf("did not take the Lease again once the cleanup was done:\n%s", s.trace())
+	}
+	out = s.at(deadline+210*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "31", Record: w.Record}})
+	if sf, ok := find[ShowFile](out); !ok || sf.Term != 2 {
+		t.Fatalf("term 2 did not start:\n%s", s.trace())
+	}
+}

@@ -351,6 +351,12 @@ func (m *Machine) writeResult(r WriteResult) {
 			// Won a takeover while shutting down: no term, release at once.
 		case m.now.Mono >= m.deadline():
 			m.logf(slog.LevelWarn, "the write that took the Lease answered after the renew deadline; not acting on it", "sent", w.sentAt, "answered", m.now.Mono)
+		case m.cleanupPending():
+			// A renewal answered after its term ended: that term's file,
+			// child or label may still be there, and a new term would take
+			// their place in the bookkeeping and never wait for them. The
+			// Lease is ours: advance takes it again once they are gone.
+			m.logf(slog.LevelInfo, "the renewal answered after the term ended; leading again once its status file, command and label are gone")
 		default:
 			m.startTerm()
 		}
