@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -409,5 +410,32 @@ func TestElectLeaderLabelRBAC(t *testing.T) {
 				t.Errorf("Pod x still labelled %q after a clean exit", got)
 			}
 		})
+	}
+}
+
+// The example Service routes to the leader alone: its selector is the
+// example Deployment's Pod labels plus exactly the label its sidecar puts
+// on the leader's Pod, whose name the sidecar gets from the downward API.
+// (TestManifestsApply applies it with the rest of deploy/ and checks the
+// Role grants the Pods verbs, which are in elect.RequiredAccess.)
+func TestManifestLeaderService(t *testing.T) {
+	objs := readManifests(t)
+	var svc corev1.Service
+	fromUnstructured(t, findManifest(t, objs, "Service", "myapp-leader"), &svc)
+	var d appsv1.Deployment
+	fromUnstructured(t, findManifest(t, objs, "Deployment", "myapp"), &d)
+	sidecar := podContainer(t, &d, "leader-elector")
+	label := flagOrEnv(sidecar, "--leader-label", "LEADER_ELECTOR_LEADER_LABEL")
+	key, value, ok := strings.Cut(label, "=")
+	if !ok {
+		t.Fatalf("the example sidecar sets no --leader-label KEY=VALUE (got %q)", label)
+	}
+	if got := envFieldRef(sidecar, "POD_NAME"); got != "metadata.name" {
+		t.Errorf("POD_NAME comes from %q, want the downward API's metadata.name", got)
+	}
+	want := maps.Clone(d.Spec.Template.Labels)
+	want[key] = value
+	if !maps.Equal(svc.Spec.Selector, want) {
+		t.Errorf("the Service selects %v, want the Pods' labels plus the leader label: %v", svc.Spec.Selector, want)
 	}
 }
