@@ -13,6 +13,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +58,14 @@ func (s *electSetup) startLabelled(id string) *elector {
 	return &elector{proc: startBinary(s.t, []string{"POD_NAME=" + id}, args...), id: id, status: status, leader: leader}
 }
 
+// revSet is what was true from revision rv on: the labelled set (a Pod
+// change) or the holder that released the Lease (a Lease change). Pods and
+// Leases share etcd's one revision counter, so the two can be ordered.
+type revSet struct {
+	rv  int64
+	set string
+}
+
 // labelWatch follows every change of the namespace's Pods in the order the
 // API server stored them (a watch from a list's resourceVersion), so the
 // set of Pods carrying the leader label is known at every revision, not
@@ -65,6 +74,8 @@ type labelWatch struct {
 	mu       sync.Mutex
 	labelled map[string]bool
 	history  []string // the labelled set after each change of it
+	sets     []revSet // the same, with the revision of each change
+	releases []revSet // the Lease's releases: the revision, and who held it
 	twice    []string // revisions at which two or more Pods carried it
 	other    []string // Pods whose own labels or annotations changed
 	err      error
@@ -140,10 +151,84 @@ func (lw *labelWatch) see(pod *corev1.Pod, rv string) {
 	now := lw.names()
 	if now != was {
 		lw.history = append(lw.history, "{"+now+"}")
+		lw.sets = append(lw.sets, revSet{parseRV(rv), now})
 	}
 	if len(lw.labelled) > 1 {
 		lw.twice = append(lw.twice, fmt.Sprintf("rv %s: {%s}", rv, now))
 	}
+}
+
+// watchReleases follows the Lease too, recording each release (a holder
+// replaced by none) with its revision, for checkReleases.
+func (lw *labelWatch) watchReleases(t *testing.T, ns, lease string) {
+	t.Helper()
+	leases := cp.Client(t, cp.Admin).CoordinationV1().Leases(ns)
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := leases.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + lease})
+	if err != nil {
+		t.Fatalf("watching the Lease: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer w.Stop()
+		holder := ""
+		for ev := range w.ResultChan() {
+			l, ok := ev.Object.(*coordinationv1.Lease)
+			if ev.Type == watch.Error || !ok {
+				lw.fail(fmt.Errorf("the Lease watch failed: %v", ev.Object))
+				return
+			}
+			h := ""
+			if l.Spec.HolderIdentity != nil {
+				h = *l.Spec.HolderIdentity
+			}
+			if holder != "" && h == "" {
+				lw.mu.Lock()
+				lw.releases = append(lw.releases, revSet{parseRV(l.ResourceVersion), holder})
+				lw.mu.Unlock()
+			}
+			holder = h
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func parseRV(rv string) int64 {
+	var n int64
+	fmt.Sscan(rv, &n)
+	return n
+}
+
+// checkReleases: every release of the Lease came after the releasing
+// replica's label was off its Pod.
+func (lw *labelWatch) checkReleases(t *testing.T) {
+	t.Helper()
+	problems, n := lw.releaseProblems()
+	if n == 0 {
+		t.Errorf("the Lease watch saw no release: the order was not checked")
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+	t.Logf("%d releases of the Lease, %d while the releasing replica's Pod carried the label", n, len(problems))
+}
+
+func (lw *labelWatch) releaseProblems() (problems []string, releases int) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	for _, rel := range lw.releases {
+		set := ""
+		for _, s := range lw.sets {
+			if s.rv < rel.rv {
+				set = s.set
+			}
+		}
+		if slices.Contains(strings.Split(set, ","), rel.set) {
+			problems = append(problems, fmt.Sprintf("%s released the Lease (revision %d) while its Pod still carried the label", rel.set, rel.rv))
+		}
+	}
+	return problems, len(lw.releases)
 }
 
 // names is the labelled set, sorted; mu held.
@@ -229,6 +314,7 @@ func TestElectLeaderLabel(t *testing.T) {
 	admin := cp.Client(t, cp.Admin)
 	patchLabel(t, admin, s.ns, "stale", `"`+leaderValue+`"`) // a leader's leftover from before
 	lw := watchLabels(t, s.ns)
+	lw.watchReleases(t, s.ns, s.lease)
 	if got := lw.set(); got != "stale" {
 		t.Fatalf("before the start the labelled set is {%s}, want {stale}", got)
 	}
@@ -296,6 +382,7 @@ func TestElectLeaderLabel(t *testing.T) {
 		t.Errorf("after every replica stopped, {%s} still carries the label", got)
 	}
 	lw.check(t)
+	lw.checkReleases(t)
 }
 
 func patchLabel(t *testing.T, client kubernetes.Interface, ns, pod, value string) {
@@ -437,5 +524,28 @@ func TestManifestLeaderService(t *testing.T) {
 	want[key] = value
 	if !maps.Equal(svc.Spec.Selector, want) {
 		t.Errorf("the Service selects %v, want the Pods' labels plus the leader label: %v", svc.Spec.Selector, want)
+	}
+}
+
+// The watch's checks must be able to fail: two labelled Pods, a Pod that
+// lost one of its own labels, and a release while the releasing replica's
+// Pod was still labelled are all reported.
+func TestLabelWatchDetects(t *testing.T) {
+	lw := &labelWatch{labelled: map[string]bool{}}
+	pod := func(name, rv string, leader bool, own map[string]string) {
+		labels := maps.Clone(own)
+		if leader {
+			labels[leaderKey] = leaderValue
+		}
+		lw.see(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{"note": "kept"}}}, rv)
+	}
+	pod("a", "10", true, podOwnLabels)
+	lw.releases = append(lw.releases, revSet{11, "a"})
+	pod("b", "12", true, map[string]string{"app": "myapp"})
+	if len(lw.twice) != 1 || len(lw.other) != 1 {
+		t.Errorf("two labelled Pods: %d reports, want 1; a lost own label: %d reports, want 1", len(lw.twice), len(lw.other))
+	}
+	if problems, _ := lw.releaseProblems(); len(problems) != 1 {
+		t.Errorf("a release at revision 11 while a's Pod was labelled since 10 was not reported")
 	}
 }
