@@ -549,3 +549,88 @@ func TestLabelWatchDetects(t *testing.T) {
 		t.Errorf("a release at revision 11 while a's Pod was labelled since 10 was not reported")
 	}
 }
+
+// A leader whose label cannot be removed (its Pods patch right revoked
+// while it leads): SIGTERM removes the status file at once all the same,
+// the failure is logged and retried, and after the renew deadline the Lease
+// is released anyway with exit 1 naming it; the next leader (allowed to
+// patch) removes the leftover label before it labels its own Pod, so the
+// label is never on two Pods.
+func TestElectLeaderLabelRemovalFails(t *testing.T) {
+	s := newElectSetup(t)
+	createPods(t, s.ns, "alpha", "bravo")
+	lw := watchLabels(t, s.ns)
+	full := requiredRules(s.lease, "")
+	var noPatch []rbacv1.PolicyRule
+	for _, r := range full {
+		if slices.Contains(r.Resources, "pods") {
+			r.Verbs = []string{"get", "list"}
+		}
+		noPatch = append(noPatch, r)
+	}
+	bindRole(t, s.ns, "alpha", full)
+	start := func(id, user string) *elector {
+		dir := t.TempDir()
+		status := filepath.Join(dir, "status")
+		kc := cp.Kubeconfig(t, cp.UserConfig(user), s.ns)
+		args := append([]string{"elect", "--kubeconfig", kc, "--lease-name", s.lease,
+			"--identity", id, "--status-file", status, "--http-addr=", "--leader-label", leaderLabel}, fastTimings...)
+		return &elector{proc: startBinary(t, []string{"POD_NAME=" + id}, args...), id: id, status: status}
+	}
+	alpha := start("alpha", "alpha")
+	if got := waitLabelledHolder(t, s, lw, 20*time.Second, ""); got != "alpha" {
+		t.Fatalf("%s leads, want alpha (the only replica)", got)
+	}
+	bravo := s.startLabelled("bravo") // admin: may patch
+
+	// Revoke alpha's patch (its Role is named "elect", see bindRole).
+	admin := cp.Client(t, cp.Admin)
+	role, err := admin.RbacV1().Roles(s.ns).Get(context.Background(), "elect", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	role.Rules = noPatch
+	if _, err := admin.RbacV1().Roles(s.ns).Update(context.Background(), role, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the authorizer's cache
+
+	sent := time.Now()
+	alpha.Signal(syscall.SIGTERM)
+	waitFor(t, time.Second, "alpha's status file to go at once, the label's removal failing or not", func() bool {
+		return len(leaders([]*elector{alpha})) == 0
+	})
+	fileGone := time.Since(sent)
+	code := alpha.Wait(15 * time.Second)
+	exited := time.Since(sent)
+	if code != 1 {
+		t.Fatalf("alpha exited %d, want 1 (the label could not be removed); stderr:\n%s", code, alpha.Stderr())
+	}
+	if !strings.Contains(alpha.Stderr(), "could not remove the leader label from this Pod; retrying") {
+		t.Errorf("the failed removal was not logged as retried; stderr:\n%s", alpha.Stderr())
+	}
+	if last := lastLine(alpha.Stderr()); !strings.Contains(last, "leader label could not be removed") || !strings.Contains(last, "forbidden") {
+		t.Errorf("the exit does not name the label and why: %q", last)
+	}
+	// The bound: the release waited for the removal no longer than the
+	// renew deadline (2s), plus slack for a loaded machine.
+	if exited < 2*time.Second || exited > 6*time.Second {
+		t.Errorf("alpha exited %v after SIGTERM, want the renew deadline (2s) and not much more", exited.Round(time.Millisecond))
+	}
+	t.Logf("status file gone %v after SIGTERM, exit %v after", fileGone.Round(time.Millisecond), exited.Round(time.Millisecond))
+
+	if got := waitLabelledHolder(t, s, lw, 10*time.Second, "alpha"); got != "bravo" {
+		t.Fatalf("%s carries the label, want bravo", got)
+	}
+	if !lw.clearedSince(0, "alpha") {
+		t.Errorf("alpha's leftover label was never seen removed")
+	}
+	if !strings.Contains(bravo.Stderr(), `msg="removed the leader label an earlier leader left" `) {
+		t.Errorf("bravo did not say it removed alpha's leftover label; stderr:\n%s", bravo.Stderr())
+	}
+	bravo.Signal(syscall.SIGTERM)
+	if code := bravo.Wait(15 * time.Second); code != 0 {
+		t.Errorf("bravo exited %d, want 0; stderr:\n%s", code, bravo.Stderr())
+	}
+	lw.check(t)
+}
