@@ -28,6 +28,9 @@ type AccessRule struct {
 	ByName bool
 	// Why says what the sidecar does with it (shown in the README).
 	Why string
+	// LeaderLabel says only --leader-label needs it: the preflight checks it
+	// only then.
+	LeaderLabel bool
 }
 
 // RequiredAccess is the one list of what the sidecar needs. The preflight
@@ -41,6 +44,8 @@ var RequiredAccess = []AccessRule{
 		Why: "create the Lease the first time (Kubernetes cannot limit create by name)"},
 	{Group: "", Resource: "events", Verbs: []string{"create", "patch"}, ByName: false,
 		Why: "record acquired and lost leadership as Events on the Lease (repeats are patched)"},
+	{Group: "", Resource: "pods", Verbs: []string{"get", "list", "patch"}, ByName: false, LeaderLabel: true,
+		Why: "with --leader-label only: check this replica's Pod exists, find the Pods an earlier leader left labelled, and patch the one label on and off"},
 }
 
 // RoleHint names the example Role to point users at.
@@ -53,6 +58,9 @@ const RoleHint = "deploy/rbac.yaml"
 func preflight(ctx context.Context, client kubernetes.Interface, cfg Config, log *slog.Logger) error {
 	var missing []string
 	for _, rule := range RequiredAccess {
+		if rule.LeaderLabel && cfg.LeaderLabel == "" {
+			continue
+		}
 		for _, verb := range rule.Verbs {
 			attrs := &authorizationv1.ResourceAttributes{
 				Namespace: cfg.Namespace, Verb: verb, Group: rule.Group, Resource: rule.Resource,
@@ -73,7 +81,38 @@ func preflight(ctx context.Context, client kubernetes.Interface, cfg Config, log
 		return exitcode.Configf("RBAC: not allowed to %s in namespace %s; bind a Role granting them (the example in %s)",
 			strings.Join(missing, ", "), cfg.Namespace, RoleHint)
 	}
+	if cfg.LeaderLabel != "" {
+		return checkPod(ctx, client, cfg, log)
+	}
 	return nil
+}
+
+// checkPod makes sure POD_NAME names a Pod of the namespace before the
+// election starts: a wrong name would otherwise show only as a label that
+// never goes on. Retries while the API server cannot answer, like the
+// reviews.
+func checkPod(ctx context.Context, client kubernetes.Interface, cfg Config, log *slog.Logger) error {
+	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 1 << 30, Cap: 30 * time.Second}
+	for {
+		_, err := client.CoreV1().Pods(cfg.Namespace).Get(ctx, cfg.PodName, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			return nil
+		case apierrors.IsNotFound(err):
+			return exitcode.Configf("--leader-label: there is no Pod %q in namespace %s; set POD_NAME from the downward API (fieldRef metadata.name) and run in the Pod's namespace", cfg.PodName, cfg.Namespace)
+		case answered(err):
+			return exitcode.Configf("--leader-label: reading Pod %s/%s: %v", cfg.Namespace, cfg.PodName, err)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		delay := backoff.Step()
+		log.Warn("API server not reachable; retrying", "retryIn", delay.Round(time.Millisecond), "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
 }
 
 func describeAccess(rule AccessRule, verb string, cfg Config) string {

@@ -40,3 +40,31 @@ func TestPreflightNamesMissingVerbs(t *testing.T) {
 		t.Errorf("asked %s\nwant  %s", got, wantAsked)
 	}
 }
+
+// The Pods verbs are asked for only with --leader-label, and a denied one
+// is named like the others.
+func TestPreflightPodsOnlyWithTheLabel(t *testing.T) {
+	for _, label := range []string{"", "leader-elector.io/role=leader"} {
+		cfg := Config{LeaseName: "lock", Namespace: "ns", LeaderLabel: label, PodName: "pod-0"}
+		client := fake.NewClientset()
+		var pods []string
+		client.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			r := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+			at := r.Spec.ResourceAttributes
+			if at.Resource == "pods" {
+				pods = append(pods, at.Verb)
+			}
+			r.Status.Allowed = at.Verb != "patch" || at.Resource != "pods"
+			return true, r, nil
+		})
+		err := preflight(context.Background(), client, cfg, slog.New(slog.DiscardHandler))
+		switch {
+		case label == "" && (err != nil || len(pods) > 0):
+			t.Errorf("without the label: err %v, asked about pods %v; want nothing asked", err, pods)
+		case label != "" && strings.Join(pods, ",") != "get,list,patch":
+			t.Errorf("with the label: asked about pods %v, want get,list,patch", pods)
+		case label != "" && (err == nil || !strings.Contains(err.Error(), "RBAC: not allowed to patch pods in namespace ns")):
+			t.Errorf("with the label and patch denied: err %v", err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package elect
 
 import (
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -56,6 +57,13 @@ type Config struct {
 	// a native sidecar, which the kubelet stops after the app.
 	ReleaseDelay *time.Duration
 
+	// LeaderLabel, when set (KEY=VALUE), is on this replica's Pod exactly
+	// while it leads, so a Service whose selector includes it routes to the
+	// leader alone. PodName names that Pod, in Namespace (POD_NAME, from the
+	// downward API).
+	LeaderLabel string
+	PodName     string
+
 	// HTTPAddr serves /healthz, /readyz, /leader, / and /metrics; empty
 	// disables them.
 	HTTPAddr string
@@ -102,8 +110,42 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
+	if c.LeaderLabel != "" {
+		if err := c.validateLabel(); err != nil {
+			return err
+		}
+	}
 	if len(c.Command) > 0 && c.Command[0] == "" {
 		return exitcode.Configf("the command after -- is empty; write it as: leader-elector elect [flags] -- CMD ARGS...")
+	}
+	return nil
+}
+
+// LabelKV splits LeaderLabel into its key and value; ok is false when it
+// has no "=".
+func (c Config) LabelKV() (key, value string, ok bool) {
+	return strings.Cut(c.LeaderLabel, "=")
+}
+
+func (c Config) validateLabel() error {
+	key, value, ok := c.LabelKV()
+	if !ok {
+		return exitcode.Configf("invalid --leader-label %q: write it as KEY=VALUE, e.g. leader-elector.io/role=leader (--leader-label / LEADER_ELECTOR_LEADER_LABEL)", truncate(c.LeaderLabel, 80))
+	}
+	if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+		return exitcode.Configf("invalid --leader-label key %q: %s; use a label key such as leader-elector.io/role", truncate(key, 80), errs[0])
+	}
+	if value == "" {
+		return exitcode.Configf("--leader-label %q has an empty value; write it as KEY=VALUE, e.g. %s=leader", c.LeaderLabel, key)
+	}
+	if errs := validation.IsValidLabelValue(value); len(errs) > 0 {
+		return exitcode.Configf("invalid --leader-label value %q: %s", truncate(value, 80), errs[0])
+	}
+	if c.PodName == "" {
+		return exitcode.Configf("--leader-label needs this replica's Pod name: set POD_NAME from the downward API (env valueFrom fieldRef metadata.name)")
+	}
+	if errs := validation.IsDNS1123Subdomain(c.PodName); len(errs) > 0 {
+		return exitcode.Configf("invalid Pod name %q in POD_NAME: %s; set POD_NAME from the downward API (fieldRef metadata.name)", truncate(c.PodName, 80), errs[0])
 	}
 	return nil
 }
@@ -179,6 +221,7 @@ func (c Config) machine() leadership.Config {
 		RenewDeadline: c.RenewDeadline,
 		RetryPeriod:   c.RetryPeriod,
 		ReleaseDelay:  c.EffectiveReleaseDelay(),
+		Label:         c.LeaderLabel != "",
 	}
 	if len(c.Command) > 0 {
 		m.Exec, m.Grace = true, c.Grace

@@ -55,6 +55,14 @@ func TestValidate(t *testing.T) {
 		{"empty command", func(c *Config) { c.Command = []string{""} }, "the command after -- is empty"},
 		{"empty status file", func(c *Config) { c.StatusFile = "" }, "status file path is empty"},
 		{"leader file equals status file", func(c *Config) { c.LeaderFile = c.StatusFile }, "same path"},
+		{"leader label", func(c *Config) { c.LeaderLabel, c.PodName = "leader-elector.io/role=leader", "pod-0" }, ""},
+		{"leader label without POD_NAME", func(c *Config) { c.LeaderLabel = "role=leader" }, "set POD_NAME from the downward API"},
+		{"leader label without =", func(c *Config) { c.LeaderLabel, c.PodName = "role", "pod-0" }, "write it as KEY=VALUE"},
+		{"leader label with a bad key", func(c *Config) { c.LeaderLabel, c.PodName = "a b=leader", "pod-0" }, "invalid --leader-label key"},
+		{"leader label with an empty value", func(c *Config) { c.LeaderLabel, c.PodName = "role=", "pod-0" }, "empty value"},
+		{"leader label with a bad value", func(c *Config) { c.LeaderLabel, c.PodName = "role=a b", "pod-0" }, "invalid --leader-label value"},
+		{"leader label with a bad Pod name", func(c *Config) { c.LeaderLabel, c.PodName = "role=leader", "Pod_0" }, "invalid Pod name"},
+		{"POD_NAME alone needs no label", func(c *Config) { c.PodName = "Pod_0" }, ""},
 		{"status file in a missing directory", func(c *Config) { c.StatusFile = filepath.Join(t.TempDir(), "no", "status") }, "does not exist"},
 	}
 	for _, tt := range tests {

@@ -40,6 +40,14 @@ type driver struct {
 	children            sync.Map // term -> *childSlot
 	leaderFile          chan string
 
+	// The leader label (nil: off). podMu orders the patches of our own Pod,
+	// so an ended term's removal cannot overtake its own labelling, nor a
+	// later term's; labelBegun is the latest term that asked for the label.
+	label      *podLabel
+	labelGate  *termGate
+	podMu      sync.Mutex
+	labelBegun atomic.Uint64
+
 	lastObj *coordinationv1.Lease // the newest Lease object seen: what updates are based on
 	busy    atomic.Int64          // unix nanos when the current step began (0: idle), for /healthz
 	wg      sync.WaitGroup
@@ -185,6 +193,25 @@ func (d *driver) do(e leadership.Effect) {
 	case leadership.ExtendTerm:
 		d.fileGate.extend(e.Term, e.Until)
 		d.childGate.extend(e.Term, e.Until)
+		if d.label != nil {
+			d.labelGate.extend(e.Term, e.Until)
+		}
+	case leadership.LabelPod:
+		d.labelGate.begin(e.Term, e.Until)
+		d.labelBegun.Store(e.Term)
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.send(d.labelPod(e.Term), nil)
+		}()
+	case leadership.UnlabelPod:
+		// Its own goroutine: HideFile's, started just before, never waits
+		// for the API server.
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.unlabelPod(e.Term)
+		}()
 	case leadership.HideFile:
 		d.wg.Add(1)
 		go func() {
@@ -265,6 +292,47 @@ func (d *driver) showFile(term uint64) leadership.Input {
 	}
 	tmp.syncDir()
 	return leadership.FileShown{Term: term, OK: true}
+}
+
+// labelPod puts the leader label on our Pod for term, after taking it off
+// every other Pod, unless the term ends or its deadline passes first.
+func (d *driver) labelPod(term uint64) leadership.Input {
+	d.podMu.Lock()
+	defer d.podMu.Unlock()
+	err := d.label.label(context.Background(), func() (time.Duration, bool) { return d.labelGate.remaining(term) })
+	switch {
+	case errors.Is(err, errTermClosed):
+		return leadership.PodLabeled{Term: term, Aborted: true}
+	case err != nil:
+		return leadership.PodLabeled{Term: term, Err: err.Error()}
+	}
+	return leadership.PodLabeled{Term: term, OK: true}
+}
+
+// unlabelPod takes the leader label off our Pod after term ended, retrying
+// every retry period until it succeeds, a later term has asked for the label
+// (which then owns it), or the driver stops; the machine hears of every
+// attempt.
+func (d *driver) unlabelPod(term uint64) {
+	d.labelGate.end(term)
+	for {
+		d.podMu.Lock()
+		var err error
+		if d.labelBegun.Load() <= term {
+			err = d.label.unlabel(context.Background())
+		}
+		d.podMu.Unlock()
+		if err == nil {
+			d.send(leadership.PodUnlabeled{Term: term}, nil)
+			return
+		}
+		d.send(leadership.PodUnlabeled{Term: term, Err: err.Error()}, nil)
+		select {
+		case <-d.quit:
+			return
+		case <-time.After(d.cfg.RetryPeriod):
+		}
+	}
 }
 
 func (d *driver) publish(p leadership.Publish) {

@@ -51,6 +51,20 @@ func (g *termGate) end(term uint64) {
 	}
 }
 
+// remaining reports whether term is open and how long until its deadline.
+// For what a request makes visible (the leader label): a request is not
+// quick enough to hold the lock over (ExtendTerm takes it on the driver's
+// loop), so it is checked here first and bounded by the time left instead.
+func (g *termGate) remaining(term uint64) (time.Duration, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	left := g.until - g.now()
+	if g.term != term || g.ended[term] || left <= 0 {
+		return 0, false
+	}
+	return left, true
+}
+
 // show runs reveal if term is open and before its deadline, and reports
 // whether it ran. reveal must be quick (a rename, a fork/exec).
 func (g *termGate) show(term uint64, reveal func() error) (shown bool, err error) {

@@ -56,6 +56,19 @@ func Run(ctx context.Context, client kubernetes.Interface, cfg Config, logger *s
 		},
 	}
 	d.fileGate, d.childGate = newTermGate(d.mono), newTermGate(d.mono)
+	if cfg.LeaderLabel != "" {
+		key, value, _ := cfg.LabelKV()
+		d.label = &podLabel{
+			pods:      client.CoreV1().Pods(cfg.Namespace),
+			namespace: cfg.Namespace,
+			pod:       cfg.PodName,
+			key:       key,
+			value:     value,
+			timeout:   RequestTimeout(cfg.RenewDeadline),
+			log:       log,
+		}
+		d.labelGate = newTermGate(d.mono)
+	}
 
 	// Background work (endpoints, reaper) outlives ctx until Run returns,
 	// so /healthz answers during the shutdown.

@@ -25,6 +25,7 @@ type electCmd struct {
 	RetryPeriod   time.Duration  `env:"RETRY_PERIOD" default:"2s" help:"Time between attempts to acquire or renew."`
 	Grace         time.Duration  `env:"GRACE" default:"5s" help:"Exec mode: time between SIGTERM and SIGKILL when stopping the command; it must fit in renew-deadline - 2 x retry-period."`
 	ReleaseDelay  *time.Duration `name:"release-delay" env:"LEADER_ELECTOR_RELEASE_DELAY" help:"On shutdown, how long to wait after the status file is gone before releasing the Lease, so an app polling the file has stopped before another replica leads (default: lease-duration - renew-deadline - retry-period; 0 in exec mode, where the release waits for the command's whole process tree). Use 0 for a native sidecar, which the kubelet stops after the app." placeholder:"DURATION"`
+	LeaderLabel   string         `name:"leader-label" env:"LEADER_ELECTOR_LEADER_LABEL" help:"While this replica leads, its own Pod (POD_NAME, from the downward API) carries this label, so a Service selecting it routes to the leader alone; a new leader first removes it from every other Pod. A routing hint, not a fence (docs/leader-label.md). Needs Pods get, list, patch." placeholder:"KEY=VALUE"`
 	HTTPAddr      string         `name:"http-addr" env:"HTTP_ADDR" default:":4040" help:"Address for /healthz, /readyz, /leader, / and /metrics; empty disables them."`
 
 	Command []string `arg:"" name:"cmd" optional:"" passthrough:"partial" help:"Exec mode (Linux): run this command only while leading, e.g. -- /app/server --flag." placeholder:"-- CMD ARGS"`
@@ -53,6 +54,9 @@ func (c *electCmd) Run(env *runEnv) error {
 		ReleaseDelay:  c.ReleaseDelay,
 		HTTPAddr:      c.HTTPAddr,
 		Command:       c.Command,
+		LeaderLabel:   c.LeaderLabel,
+		// The Pod to label is this one, whatever --identity says.
+		PodName: os.Getenv("POD_NAME"),
 	}
 	// Kong keeps the "--" that starts a passthrough argument list.
 	if len(cfg.Command) > 0 && cfg.Command[0] == "--" {

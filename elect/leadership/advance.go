@@ -38,6 +38,14 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 			wake.add(m.deadline())
 		}
 	}
+	if m.acting && m.labelRetryAt != 0 {
+		if now >= m.labelRetryAt {
+			m.labelRetryAt = 0
+			m.emit(LabelPod{Term: m.term, Until: m.deadline()})
+		} else {
+			wake.add(m.labelRetryAt)
+		}
+	}
 	if m.shutdownAt != 0 {
 		m.advanceShutdown(wake)
 		return
@@ -51,6 +59,9 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 			}
 		}
 		return
+	}
+	if until, waiting := m.labelWait(); waiting {
+		wake.add(until)
 	}
 	if m.write != nil || m.cleanupPending() {
 		return // one write at a time; no new term before the last one is cleaned up
@@ -163,12 +174,15 @@ func (m *Machine) shutdownBound() time.Duration {
 // stopped, wait the release delay, release the Lease if it is ours, exit.
 func (m *Machine) advanceShutdown(wake *wakeTimes) {
 	now := m.now.Mono
-	if m.write != nil || m.cleanupPending() || m.read != 0 {
+	if m.write != nil || m.fileOrChildPending() || m.read != 0 {
 		if now >= m.shutdownBound() {
 			m.finish(1, "could not release the Lease in time; it expires by itself")
 			return
 		}
 		wake.add(m.shutdownBound())
+		return
+	}
+	if !m.waitForLabel(wake) {
 		return
 	}
 	if m.stuck != "" {
@@ -231,4 +245,32 @@ func (m *Machine) publish() {
 		m.leaderFile = p.Record.Holder
 		m.emit(LeaderFile{Holder: p.Record.Holder})
 	}
+}
+
+// waitForLabel holds the release (and the exit) until the ended term's label
+// is off this replica's Pod, so the next leader does not find it there; but
+// only for the renew deadline after the removal was asked for. Past that it
+// gives up, reports it in the exit (code 1), and lets the release go ahead:
+// holding the Lease would not get the label off either, while a released
+// Lease lets the next leader take over at once, and a new leader removes
+// the label from every other Pod before labelling its own, so the label
+// still never marks two Pods.
+func (m *Machine) waitForLabel(wake *wakeTimes) bool {
+	if m.labelTerm == 0 {
+		return true
+	}
+	if until, waiting := m.labelWait(); waiting {
+		wake.add(until)
+		return false
+	}
+	if !m.labelGaveUp {
+		m.labelGaveUp = true
+		why := "the leader label could not be removed from this Pod within the renew deadline"
+		if m.unlabelErr != "" {
+			why += ": " + m.unlabelErr
+		}
+		m.logf(slog.LevelError, why+"; releasing the Lease anyway: the next leader removes the label before it labels its own Pod")
+		m.setExit(1, why+" (the next leader removes it)")
+	}
+	return true
 }

@@ -3,7 +3,8 @@
 // the watch, the result of a write, the passage of time, a signal, the child
 // exiting) goes through Machine.Step, which changes state and returns the
 // effects to carry out (write the Lease, show or hide the status file, start
-// or stop the child, publish to the endpoints, arm the timer). Step performs
+// or stop the child, put the leader label on this Pod or take it off,
+// publish to the endpoints, arm the timer). Step performs
 // no I/O, reads no clock and starts no goroutine: the caller passes the time
 // with every input, and one driver (package elect) does the I/O and feeds the
 // results back as inputs. The same state and input always give the same

@@ -103,6 +103,25 @@ type ChildStopped struct {
 	Gone bool
 }
 
+// PodLabeled answers LabelPod: this replica's Pod carries the leader label
+// (OK), or it does not: Aborted (the term ended or its deadline passed
+// before the label went on) or Err (a request failed). While the term acts
+// the machine asks again a retry period later.
+type PodLabeled struct {
+	Term    uint64
+	OK      bool
+	Aborted bool
+	Err     string
+}
+
+// PodUnlabeled answers UnlabelPod: the label is off this replica's Pod (Err
+// empty), or one attempt to remove it failed (Err); the driver keeps trying
+// every retry period and reports each failure.
+type PodUnlabeled struct {
+	Term uint64
+	Err  string
+}
+
 func (Start) isInput()        {}
 func (Observed) isInput()     {}
 func (WriteResult) isInput()  {}
@@ -114,6 +133,8 @@ func (FileHidden) isInput()   {}
 func (ChildStarted) isInput() {}
 func (ChildExited) isInput()  {}
 func (ChildStopped) isInput() {}
+func (PodLabeled) isInput()   {}
+func (PodUnlabeled) isInput() {}
 
 // Effect is one thing the driver must do, in the order Step returned them.
 type Effect interface{ isEffect() }
@@ -150,6 +171,22 @@ type ExtendTerm struct {
 // HideFile removes the status file of Term now (and cancels a ShowFile of
 // it still in flight).
 type HideFile struct{ Term uint64 }
+
+// LabelPod puts the leader label on this replica's Pod for Term (only when
+// Config.Label): first it removes the label from every other Pod of the
+// namespace that carries it (a crashed leader's leftover), then it labels
+// this one, unless the driver's clock is past Until or the term ended
+// meanwhile, so never two Pods carry it. PodLabeled answers.
+type LabelPod struct {
+	Term  uint64
+	Until time.Duration
+}
+
+// UnlabelPod removes the leader label from this replica's Pod after Term
+// ended (and stops a LabelPod of Term still in flight from labelling). It
+// never delays HideFile, which comes first; the driver retries until it
+// succeeds, answering each attempt with PodUnlabeled.
+type UnlabelPod struct{ Term uint64 }
 
 // StartChild starts the command for Term, unless the driver's clock is past
 // Until or the term ended meanwhile.
@@ -219,6 +256,8 @@ func (ExtendTerm) isEffect() {}
 func (HideFile) isEffect()   {}
 func (StartChild) isEffect() {}
 func (StopChild) isEffect()  {}
+func (LabelPod) isEffect()   {}
+func (UnlabelPod) isEffect() {}
 func (Publish) isEffect()    {}
 func (LeaderFile) isEffect() {}
 func (SetTimer) isEffect()   {}

@@ -74,6 +74,13 @@ type Machine struct {
 	everShown bool
 	stuck     string // something of ours could not be removed or stopped
 
+	// The leader label (Config.Label).
+	labelTerm    uint64        // the term whose label may be on our Pod (0: none)
+	unlabelAt    time.Duration // when its UnlabelPod was asked for
+	unlabelErr   string        // the last failed attempt's error
+	labelRetryAt time.Duration // ask for LabelPod again then (0: not needed)
+	labelGaveUp  bool          // shutdown stopped waiting for the removal
+
 	shutdownAt  time.Duration
 	releaseSent bool
 	exitCode    int
@@ -136,6 +143,10 @@ func (m *Machine) Step(now Now, in Input) []Effect {
 		m.childExited(in)
 	case ChildStopped:
 		m.childStopped(in)
+	case PodLabeled:
+		m.podLabeled(in)
+	case PodUnlabeled:
+		m.podUnlabeled(in)
 	default:
 		panic(fmt.Sprintf("leadership: unknown input %T", in))
 	}
@@ -173,8 +184,15 @@ func (m *Machine) mine() bool {
 	return m.view.Exists && m.view.Record.Holder == m.cfg.Identity && m.wrote(m.view.Record)
 }
 
-// cleanupPending says an ended term's file or child may still be there.
+// cleanupPending says an ended term's file or child may still be there, or
+// its label is being removed within the wait's bound (labelWait).
 func (m *Machine) cleanupPending() bool {
+	_, waiting := m.labelWait()
+	return m.fileOrChildPending() || waiting
+}
+
+// fileOrChildPending says an ended term's file or child may still be there.
+func (m *Machine) fileOrChildPending() bool {
 	return !m.acting && (m.fileTerm != 0 || m.childTerm != 0)
 }
 
@@ -334,8 +352,11 @@ func (m *Machine) writeResult(r WriteResult) {
 		case m.now.Mono >= m.deadline():
 			m.logf(slog.LevelWarn, "the write that took the Lease answered after the renew deadline; not acting on it", "sent", w.sentAt, "answered", m.now.Mono)
 		case m.cleanupPending():
-			// The last term's file or child is still going away: a new
-			// term waits for that, then renews (advance).
+			// A renewal answered after its term ended: that term's file,
+			// child or label may still be there, and a new term would take
+			// their place in the bookkeeping and never wait for them. The
+			// Lease is ours: advance takes it again once they are gone.
+			m.logf(slog.LevelInfo, "the renewal answered after the term ended; leading again once its status file, command and label are gone")
 		default:
 			m.startTerm()
 		}
@@ -396,6 +417,10 @@ func (m *Machine) startTerm() {
 	m.fileTerm = m.term
 	m.logf(slog.LevelInfo, "leading: showing the status file", "term", m.term)
 	m.emit(ShowFile{Term: m.term, Until: m.deadline()})
+	if m.cfg.Label {
+		m.labelTerm, m.labelRetryAt, m.unlabelErr = m.term, 0, ""
+		m.emit(LabelPod{Term: m.term, Until: m.deadline()})
+	}
 	if m.cfg.Exec {
 		m.childTerm = m.term
 		m.emit(StartChild{Term: m.term, Until: m.deadline()})
@@ -413,6 +438,11 @@ func (m *Machine) endTerm(reason string) {
 	m.publish()
 	m.logf(slog.LevelInfo, "not leading: hiding the status file", "term", m.term, "reason", reason)
 	m.emit(HideFile{Term: m.term})
+	if m.labelTerm == m.term {
+		// After HideFile, in its own goroutine: never delays the file.
+		m.unlabelAt = m.now.Mono
+		m.emit(UnlabelPod{Term: m.term})
+	}
 	if m.childTerm == m.term {
 		m.emit(StopChild{Term: m.term})
 	}
@@ -445,6 +475,53 @@ func (m *Machine) fileHidden(r FileHidden) {
 		m.logf(slog.LevelError, "could not remove the status file; not releasing the Lease, which expires by itself", "err", r.Err)
 		m.fail(m.stuck)
 	}
+}
+
+func (m *Machine) podLabeled(r PodLabeled) {
+	if r.Term != m.term || !m.acting {
+		return
+	}
+	switch {
+	case r.OK:
+		m.logf(slog.LevelInfo, "leading: this Pod carries the leader label", "term", r.Term)
+		return
+	case r.Err != "":
+		// The label is a routing hint: the term goes on without it (the
+		// status file and /leader say who leads) and the label is retried.
+		m.logf(slog.LevelError, "could not put the leader label on this Pod; retrying", "err", r.Err, "in", m.cfg.RetryPeriod)
+	default:
+		// The driver saw the deadline pass: the term ends here too at once,
+		// unless a renewal moved it meanwhile.
+		m.logf(slog.LevelDebug, "the leader label was not put on: the term's deadline passed first", "term", r.Term)
+	}
+	m.labelRetryAt = max(m.now.Mono+m.cfg.RetryPeriod, 1)
+}
+
+func (m *Machine) podUnlabeled(r PodUnlabeled) {
+	if r.Term != m.labelTerm || (m.acting && r.Term == m.term) {
+		return // an older term's removal: a later term owns the label now
+	}
+	if r.Err != "" {
+		m.unlabelErr = r.Err
+		m.logf(slog.LevelWarn, "could not remove the leader label from this Pod; retrying", "err", r.Err, "in", m.cfg.RetryPeriod)
+		return
+	}
+	m.labelTerm, m.unlabelErr = 0, ""
+	m.logf(slog.LevelInfo, "not leading: the leader label is off this Pod", "term", r.Term)
+}
+
+// labelWait says whether the machine waits for an ended term's label to be
+// removed, and until when. It waits only so long: a removal that keeps
+// failing (the API server unreachable from here, or refusing) must not keep
+// the Lease from being released on shutdown, nor this replica from leading
+// again. Either way the label cannot end up on two Pods: every new leader
+// removes it from every other Pod before it labels its own (LabelPod).
+func (m *Machine) labelWait() (until time.Duration, waiting bool) {
+	if m.labelTerm == 0 || m.acting {
+		return 0, false
+	}
+	until = m.unlabelAt + m.cfg.RenewDeadline
+	return until, m.now.Mono < until
 }
 
 func (m *Machine) childStarted(r ChildStarted) {

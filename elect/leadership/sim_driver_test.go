@@ -87,6 +87,9 @@ func (w *world) apply(r *simReplica, e Effect) {
 	switch e := e.(type) {
 	case Write:
 		w.tracef("r%d.%d -> %s", r.idx, r.inc, Describe(e))
+		if e.Record.Holder == "" {
+			w.checkReleaseLabel(r)
+		}
 		inc := r.inc // the write may land after this incarnation died
 		w.request(r, func() Input {
 			out, l := w.srv.write(e)
@@ -159,6 +162,8 @@ func (w *world) apply(r *simReplica, e Effect) {
 			}
 			w.step(r, ChildStopped{Term: e.Term, Gone: true})
 		})
+	case LabelPod, UnlabelPod:
+		w.applyLabel(r, e)
 	case Publish:
 		r.published = e.Leading
 	case SetTimer:
@@ -177,6 +182,7 @@ func (w *world) apply(r *simReplica, e Effect) {
 	case Exit:
 		w.tracef("r%d.%d exit %d %s", r.idx, r.inc, e.Code, e.Reason)
 		r.exited = true
+		w.checkExitLabel(r)
 		if r.actingNow() {
 			w.violatef("r%d exited while still acting (file %v, child %v, /leader %v)", r.idx, r.fileVisible, r.childRunning, r.published)
 		}

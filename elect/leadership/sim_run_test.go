@@ -22,6 +22,7 @@ func newWorld(p simParams) *world {
 // new pod), else it keeps its name (a restarted container).
 func (w *world) boot(r *simReplica, newIdentity bool) {
 	r.inc++
+	oldID := r.id
 	if newIdentity || r.id == "" {
 		w.nextID++
 		r.id = fmt.Sprintf("pod-%d", w.nextID)
@@ -46,6 +47,7 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	r.hidden, r.until, r.stopAsked = map[uint64]bool{}, map[uint64]time.Duration{}, map[uint64]bool{}
 	r.watchBroken, r.watchLast = false, w.now
 	r.acting, r.deposedAt, r.firstIdle = false, 0, 0
+	w.bootLabel(r, oldID)
 	w.tracef("r%d.%d boots as %s (exec %v, clock rate %.4f)", r.idx, r.inc, r.id, cfg.Exec, r.rate)
 	w.on(r, w.now, func() {
 		w.step(r, Start{})
@@ -109,6 +111,7 @@ func (w *world) check() {
 			w.stats.overlapsExcused++
 		}
 	}
+	w.checkLabels()
 }
 
 func (w *world) startedActing(r *simReplica) {
@@ -199,6 +202,7 @@ func (w *world) phase() {
 func (w *world) checkLive() {
 	for _, r := range w.reps {
 		if r.alive && r.actingNow() {
+			w.checkLabelLive(r)
 			return
 		}
 	}
@@ -292,6 +296,9 @@ func (w *world) depose() {
 		// The holder's write may have landed with its answer still on the
 		// way: it will act on it, so it is deposed too.
 		holder := w.srv.writer == r.idx && w.srv.writerInc == r.inc
+		if r.alive && r.actingNow() {
+			w.deposeLabel(r)
+		}
 		if r.alive && (r.actingNow() || holder) && r.deposedAt == 0 {
 			r.deposedAt = w.now
 		}

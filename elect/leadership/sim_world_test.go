@@ -52,6 +52,8 @@ type simServer struct {
 	// writer is the replica incarnation whose write made the current
 	// record, for the zombie check (-1: a foreign write).
 	writer, writerInc int
+	// labels are the Pods carrying the leader label (sim_label_test.go).
+	labels map[string]labelTag
 }
 
 func (s *simServer) lease() Lease {
@@ -97,6 +99,7 @@ type simReplica struct {
 	childTerm    uint64
 	stopAsked    map[uint64]bool
 	published    bool
+	lbl          simLabel
 	timerGen     uint64
 
 	pausedUntil  time.Duration
@@ -140,6 +143,10 @@ type simParams struct {
 	// releaseDelay overrides the default (the margin) for replicas
 	// without a child.
 	releaseDelay *time.Duration
+	// labelBreak breaks the simulated driver's label, for
+	// TestSimulationCatches: "no-clear" labels without removing the label
+	// from other Pods first.
+	labelBreak string
 }
 
 type world struct {
@@ -160,6 +167,8 @@ type world struct {
 	violations []string
 	steps      int
 	stats      simStats
+	// deposedUpTo: the terms of each incarnation a foreign write deposed.
+	deposedUpTo map[incarnation]uint64
 }
 
 // actEnd is the moment a replica stopped acting, for the margin check.

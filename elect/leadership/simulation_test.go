@@ -19,12 +19,15 @@ var (
 // fastConfig is the e2e tests' timings: 3s > 2s + 0.5s.
 var fastConfig = Config{LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 500 * time.Millisecond, Grace: 500 * time.Millisecond}
 
+// simConfig is fastConfig with the leader label: the simulation models it.
+var simConfig = func() Config { c := fastConfig; c.Label = true; return c }()
+
 func simDefaults(seed int64) simParams {
 	return simParams{
 		seed:     seed,
 		replicas: 4,
 		duration: *simDuration,
-		base:     fastConfig,
+		base:     simConfig,
 		execEach: 2,
 		drift:    0.02,
 		// Within the margin: a leader paused past its deadline keeps its
@@ -87,6 +90,7 @@ func TestSimulationCatches(t *testing.T) {
 		}, "two replicas act at once"},
 		{"pauses longer than the margin", func(p *simParams) { p.maxPause = 3 * time.Second }, "two replicas act at once"},
 		{"clocks that drift 40%", func(p *simParams) { p.drift = 0.4 }, "act"},
+		{"a new leader labels without clearing other Pods", func(p *simParams) { p.labelBreak = "no-clear" }, "two Pods carry the leader label"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

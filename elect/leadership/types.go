@@ -95,6 +95,10 @@ type Config struct {
 	// released on shutdown. In exec mode the release waits for the child's
 	// whole tree to be gone instead, and then for ReleaseDelay.
 	ReleaseDelay time.Duration
+	// Label says this replica's Pod carries a label while it leads
+	// (--leader-label): the machine asks for LabelPod at the start of every
+	// term and UnlabelPod at its end.
+	Label bool
 }
 
 // actWindow is how long after the start of its last successful renewal a
