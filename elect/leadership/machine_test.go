@@ -315,39 +315,3 @@ func TestDeadlineEndsTheTerm(t *testing.T) {
 		t.Fatalf("still acting at the renew deadline:\n%s", s.trace())
 	}
 }
-
-// A renewal answered just after the deadline ended the term must not start
-// a new term while the old child is still being stopped: one replica never
-// runs two children (found by the simulation, seed 1347).
-func TestNoNewTermWhileTheLastIsCleanedUp(t *testing.T) {
-	s := newScript(t, Config{Exec: true, Grace: 500 * time.Millisecond})
-	s.lead()
-	s.at(4*time.Millisecond, ChildStarted{Term: 1})
-	// Window: renew-deadline - grace = 1.5s after the write sent at 1ms.
-	out := s.at(time.Second+400*time.Millisecond, Tick{})
-	w, ok := find[Write](out)
-	if !ok {
-		t.Fatalf("no renewal:\n%s", s.trace())
-	}
-	out = s.at(1501*time.Millisecond, Tick{})
-	if _, ok := find[StopChild](out); !ok {
-		t.Fatalf("the deadline did not stop the child:\n%s", s.trace())
-	}
-	out = s.at(1502*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "12", Record: w.Record}})
-	if _, ok := find[StartChild](out); ok {
-		t.Fatalf("started a second child while the first is being stopped:\n%s", s.trace())
-	}
-	s.at(1503*time.Millisecond, FileHidden{Term: 1})
-	out = s.at(1700*time.Millisecond, ChildStopped{Term: 1, Gone: true})
-	if timer, ok := find[SetTimer](out); ok {
-		out = s.at(timer.At-time.Second, Tick{}) // one write per retry period
-	}
-	w2, ok := find[Write](out)
-	if !ok || w2.BaseRV != "12" {
-		t.Fatalf("once cleaned up, it must renew to start a new term:\n%s", s.trace())
-	}
-	out = s.at(s.now-time.Second+10*time.Millisecond, WriteResult{Seq: w2.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "13", Record: w2.Record}})
-	if sc, ok := find[StartChild](out); !ok || sc.Term != 2 {
-		t.Fatalf("no term 2 after the renewal:\n%s", s.trace())
-	}
-}
