@@ -159,14 +159,15 @@ type world struct {
 	reps   []*simReplica
 	nextID int
 
-	quiet      bool
-	quietEnd   time.Duration
-	lastEnds   []actEnd
-	trace      []string
-	traceAt    int
-	violations []string
-	steps      int
-	stats      simStats
+	quiet       bool
+	overlapping bool // an excused overlap is under way
+	quietEnd    time.Duration
+	lastEnds    []actEnd
+	trace       []string
+	traceAt     int
+	violations  []string
+	steps       int
+	stats       simStats
 	// deposedUpTo: the terms of each incarnation a foreign write deposed.
 	deposedUpTo map[incarnation]uint64
 }
