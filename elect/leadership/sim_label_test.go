@@ -100,7 +100,8 @@ func (w *world) nextPodOp(r *simReplica) {
 // arrives before the client gives up (its timeout, or giveUp when earlier:
 // the term's deadline). The API server serves a request within its
 // client's context, so one that arrives after its client gave up is not
-// applied; one that arrived before is, even if its answer is lost. answer
+// applied (nor one whose client died); one that arrived before is, even
+// if its answer is lost. answer
 // gets whether an answer came in time.
 func (w *world) podRequest(r *simReplica, giveUp time.Duration, serve func(), answer func(ok bool)) {
 	sent := w.now
@@ -118,7 +119,15 @@ func (w *world) podRequest(r *simReplica, giveUp time.Duration, serve func(), an
 		w.on(r, answerAt, func() { answer(true) })
 	}
 	if !lost {
-		w.at(arrive, -1, 0, serve)
+		// A client that died took its connection, and with it the
+		// request's context, along: a restarted container's first label
+		// is not undone by its predecessor's last unlabel.
+		inc := r.inc
+		w.at(arrive, -1, 0, func() {
+			if r.inc == inc && r.alive {
+				serve()
+			}
+		})
 	}
 }
 
