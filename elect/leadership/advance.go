@@ -51,13 +51,7 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 		return
 	}
 	if !m.known {
-		if m.read == 0 {
-			if now >= m.readAgainAt {
-				m.sendRead()
-			} else {
-				wake.add(m.readAgainAt)
-			}
-		}
+		m.readWhenDue(wake)
 		return
 	}
 	if until, waiting := m.labelWait(); waiting {
@@ -82,13 +76,7 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 		// A write naming us may have landed: learn that before writing
 		// again, so unanswered writes cannot keep the Lease alive. Or a
 		// write failed against what we know: wait for something newer.
-		if m.read == 0 {
-			if now >= m.readAgainAt {
-				m.sendRead()
-			} else {
-				wake.add(m.readAgainAt)
-			}
-		}
+		m.readWhenDue(wake)
 		return
 	}
 	at := m.acquireAt()
@@ -190,11 +178,7 @@ func (m *Machine) advanceShutdown(wake *wakeTimes) {
 		return
 	}
 	if m.unsure {
-		if now >= m.readAgainAt {
-			m.sendRead()
-		} else {
-			wake.add(m.readAgainAt)
-		}
+		m.readWhenDue(wake)
 		return
 	}
 	if !m.holding && !m.mine() {
@@ -273,4 +257,16 @@ func (m *Machine) waitForLabel(wake *wakeTimes) bool {
 		m.setExit(1, why+" (the next leader removes it)")
 	}
 	return true
+}
+
+// readWhenDue reads the Lease unless a read is in flight, no sooner than a
+// retry period after a failed one.
+func (m *Machine) readWhenDue(wake *wakeTimes) {
+	switch {
+	case m.read != 0:
+	case m.now.Mono >= m.readAgainAt:
+		m.sendRead()
+	default:
+		wake.add(m.readAgainAt)
+	}
 }
