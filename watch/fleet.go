@@ -22,12 +22,22 @@ type Fleet struct {
 
 // NewFleet merges the watchers' streams. Give each its Options.Context.
 func NewFleet(watchers ...*Watcher) *Fleet {
-	return &Fleet{watchers: watchers, out: make(chan Event, 256)}
+	f := &Fleet{watchers: watchers}
+	if len(watchers) > 1 {
+		f.out = make(chan Event, 256)
+	}
+	return f
 }
 
 // Events is the merged stream: each context's events in their own order,
-// interleaved as they come. It is closed when Run returns.
-func (f *Fleet) Events() <-chan Event { return f.out }
+// interleaved as they come. It is closed when Run returns. With one
+// watcher it is that watcher's own stream: no extra hop per event.
+func (f *Fleet) Events() <-chan Event {
+	if len(f.watchers) == 1 {
+		return f.watchers[0].Events()
+	}
+	return f.out
+}
 
 // Run runs every watcher until ctx is done. With one watcher it returns
 // that watcher's error, as Watcher.Run does. With several, a watcher that
@@ -36,8 +46,10 @@ func (f *Fleet) Events() <-chan Event { return f.out }
 // go on; Run returns an error only when every one failed, naming each
 // context (the exit code is the first one's).
 func (f *Fleet) Run(ctx context.Context) error {
+	if len(f.watchers) == 1 {
+		return f.watchers[0].Run(ctx)
+	}
 	defer close(f.out)
-	multi := len(f.watchers) > 1
 	errs := make([]error, len(f.watchers))
 	var wg sync.WaitGroup
 	for i, w := range f.watchers {
@@ -49,16 +61,13 @@ func (f *Fleet) Run(ctx context.Context) error {
 				f.send(ctx, ev)
 			}
 			errs[i] = <-runErr
-			if multi && errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
+			if errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
 				f.send(ctx, Event{Type: EventError, Time: w.clock.Now(), Context: w.opts.Context,
 					Connection: ConnStopped, Message: errs[i].Error()})
 			}
 		})
 	}
 	wg.Wait()
-	if !multi {
-		return errs[0]
-	}
 	var failed []error
 	for i, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {
