@@ -76,33 +76,32 @@ func (w *Writer) Flush() error {
 // order, on the returned channel, which is closed when in is closed or ctx
 // ends. The recording is therefore exactly the stream the consumer saw. A
 // burst is flushed once, a lone event at once, as `-o json` does. A write
-// error is sent on errc (capacity 1) and the events keep flowing: losing
-// the recording must not stop the dashboard.
+// error is sent on errc and the events keep flowing: losing the recording
+// must not stop the dashboard. errc is closed once the last line is
+// flushed, so a caller that drains it knows the recording is complete.
 func Tee(ctx context.Context, in <-chan watch.Event, w *Writer) (out <-chan watch.Event, errc <-chan error) {
 	o := make(chan watch.Event, cap(in))
-	e := make(chan error, 1)
+	e := make(chan error, 2)
 	go func() {
-		defer close(o)
 		var failed error
+		defer func() {
+			if failed == nil {
+				if err := w.Flush(); err != nil {
+					e <- err
+				}
+			}
+			close(o)
+			close(e)
+		}()
 		for {
 			var ev watch.Event
 			var ok bool
 			select {
 			case ev, ok = <-in:
 			case <-ctx.Done():
-				if failed == nil {
-					if err := w.Flush(); err != nil {
-						e <- err
-					}
-				}
 				return
 			}
 			if !ok {
-				if failed == nil {
-					if err := w.Flush(); err != nil {
-						e <- err
-					}
-				}
 				return
 			}
 			if failed == nil {

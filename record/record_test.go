@@ -139,10 +139,8 @@ func TestTeeRecordsWhatItPasses(t *testing.T) {
 	for ev := range out {
 		passed = append(passed, ev)
 	}
-	select {
-	case err := <-errc:
+	for err := range errc { // closed once the last line is flushed
 		t.Fatal(err)
-	default:
 	}
 	if lines(passed) != lines(evs) {
 		t.Errorf("passed on:\n%s\nwant:\n%s", lines(passed), lines(evs))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -150,13 +151,19 @@ func (c *watchCmd) Run(env *runEnv) error {
 			fmt.Fprintf(env.Stderr, "leader-elector: logs are in %s\n", logPath)
 		}
 	}
-	if err == nil && recErr != nil {
-		select {
-		case rerr := <-recErr:
-			return fmt.Errorf("the recording %s is incomplete: %w; check the disk", c.Record, rerr)
-		default:
+	if recErr != nil {
+		// Let the recorder write and flush its last lines before the file
+		// is closed.
+		cancel()
+		var rerr error
+		for e := range recErr {
+			rerr = cmp.Or(rerr, e)
 		}
-		if useTUI {
+		switch {
+		case err != nil:
+		case rerr != nil:
+			return fmt.Errorf("the recording %s is incomplete: %w; check the disk", c.Record, rerr)
+		case useTUI:
 			fmt.Fprintf(env.Stderr, "leader-elector: recorded to %s; replay it with: leader-elector watch --replay %s\n", c.Record, c.Record)
 		}
 	}
