@@ -179,6 +179,7 @@ func TestWatchFleet(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d, stderr %s", code, stderr)
 		}
+		t.Logf("watch --once --context eu --context us:\n%s", stdout)
 		lines := strings.Split(strings.TrimSpace(stdout), "\n")
 		if len(lines) != 4 || strings.Join(strings.Fields(lines[0]), " ") != "CONTEXT NAMESPACE NAME HOLDER STATE RENEWED EXPIRES TRANSITIONS" {
 			t.Fatalf("table:\n%s\nwant a header and 3 rows", stdout)
