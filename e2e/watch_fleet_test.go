@@ -207,6 +207,14 @@ func TestWatchFleet(t *testing.T) {
 		if code != 2 || !strings.Contains(stdout, "us-pod-2") || !strings.Contains(stderr, "context nobody: forbidden") {
 			t.Errorf("exit %d stdout %q stderr %q, want 2, us's rows, nobody's error", code, stdout, stderr)
 		}
+		// --all-contexts: every context of the kubeconfig, sorted (dead,
+		// eu, nobody, us); the two that answer are printed, the two that
+		// fail are named, and the first failing one's code is the exit code.
+		stdout, stderr, code = runBinary(t, time.Minute, nil, "watch", "--once", "--all-contexts", "--kubeconfig", kc, "--connect-timeout", "1s")
+		if code != 1 || !strings.Contains(stdout, "eu-pod-1") || !strings.Contains(stdout, "us-pod-2") ||
+			!strings.Contains(stderr, "context dead: cannot reach") || !strings.Contains(stderr, "context nobody: forbidden") {
+			t.Errorf("--all-contexts: exit %d stdout %q stderr %q, want 1, eu's and us's rows, dead's and nobody's errors", code, stdout, stderr)
+		}
 		// An unreachable server: exit 1 after --connect-timeout, as -o json.
 		_, stderr, code = runBinary(t, time.Minute, nil, "watch", "--once", "--kubeconfig", kc, "--context", "dead", "--connect-timeout", "1s")
 		if code != 1 || !strings.Contains(stderr, "cannot reach the API server within the connect timeout") {

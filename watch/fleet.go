@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
 
 // ConnStopped is the connection state of a Fleet's error event for a
@@ -71,13 +73,25 @@ func (f *Fleet) Run(ctx context.Context) error {
 	var failed []error
 	for i, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {
-			failed = append(failed, fmt.Errorf("context %s: %w", f.watchers[i].opts.Context, err))
+			failed = append(failed, ContextError(f.watchers[i].opts.Context, err))
 		}
 	}
 	if len(failed) == len(f.watchers) {
 		return errors.Join(failed...)
 	}
 	return nil
+}
+
+// ContextError names the context err happened in and keeps err's exit
+// code (1 when it has none), so that errors.Join of several contexts'
+// errors ends the process with the first one's code.
+func ContextError(context string, err error) error {
+	code := exitcode.Runtime
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) {
+		code = coded.ExitCode()
+	}
+	return exitcode.WithCode(code, fmt.Errorf("context %s: %w", context, err))
 }
 
 func (f *Fleet) send(ctx context.Context, ev Event) {

@@ -289,7 +289,7 @@ func (c *watchCmd) runOnce(env *runEnv, watchers []*watch.Watcher) error {
 	for i, e := range errs {
 		if e != nil {
 			if len(watchers) > 1 {
-				e = fmt.Errorf("context %s: %w", watchers[i].Context(), e)
+				e = watch.ContextError(watchers[i].Context(), e)
 			}
 			failed = append(failed, e)
 		}
