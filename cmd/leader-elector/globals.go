@@ -12,10 +12,13 @@ import (
 // Globals are the flags every mode shares. They may be given before or after
 // the mode's name.
 type Globals struct {
-	Kubeconfig string   `help:"Kubeconfig file (default: in-cluster for elect, then $KUBECONFIG, which may list several files, then ~/.kube/config)." type:"path" placeholder:"FILE"`
-	Context    []string `help:"Kubeconfig context to use (default: its current-context); watch takes several (repeat the flag)." placeholder:"NAME" sep:"none"`
-	LogFormat  string   `help:"Log format: ${enum}." enum:"text,json" default:"text" env:"LOG_FORMAT" placeholder:"FORMAT"`
-	Verbose    bool     `short:"v" help:"Log debug lines, client-go's included."`
+	Kubeconfig string `help:"Kubeconfig file (default: in-cluster for elect, then $KUBECONFIG, which may list several files, then ~/.kube/config)." type:"path" placeholder:"FILE"`
+	LogFormat  string `help:"Log format: ${enum}." enum:"text,json" default:"text" env:"LOG_FORMAT" placeholder:"FORMAT"`
+	Verbose    bool   `short:"v" help:"Log debug lines, client-go's included."`
+
+	// Context may be repeated: watch follows several clusters at once,
+	// elect one (kube refuses more).
+	Context []string `help:"Kubeconfig context to use (default: its current-context); watch takes several (repeat the flag)." placeholder:"NAME" sep:"none"`
 }
 
 // kube resolves the API server from the global flags: one context.
