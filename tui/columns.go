@@ -4,7 +4,8 @@ package tui
 type colID int
 
 const (
-	colNamespace colID = iota
+	colContext colID = iota
+	colNamespace
 	colName
 	colHolder
 	colStatus
@@ -26,6 +27,7 @@ type colSpec struct {
 }
 
 var colSpecs = [numCols]colSpec{
+	colContext:     {title: "CONTEXT", min: 7, max: 24, drop: 2},
 	colNamespace:   {title: "NAMESPACE", min: 9, max: 24, drop: 2},
 	colName:        {title: "NAME", min: 14, max: 48, drop: 0},
 	colHolder:      {title: "HOLDER", min: 14, max: 48, drop: 1},
@@ -47,7 +49,7 @@ const (
 // (to their longest value), the countdown bar and the heartbeat.
 func (m *model) columns(width int) (ids []colID, widths []int) {
 	for id := colID(0); id < numCols; id++ {
-		if id == colNamespace && !m.opts.AllNamespaces {
+		if id == colNamespace && !m.opts.AllNamespaces || id == colContext && !m.multi {
 			continue
 		}
 		ids = append(ids, id)
@@ -69,7 +71,7 @@ func (m *model) columns(width int) (ids []colID, widths []int) {
 		ids = append(ids[:worst], ids[worst+1:]...)
 	}
 	w := m.widest()
-	want := map[colID]int{colName: w.name, colHolder: w.holder, colNamespace: w.ns}
+	want := map[colID]int{colName: w.name, colHolder: w.holder, colNamespace: w.ns, colContext: w.ctx}
 	// A whole holder beats a heartbeat: drop the optional columns (held
 	// for, transitions, heartbeat) while names and holders are cut.
 	for {
@@ -95,7 +97,7 @@ func (m *model) columns(width int) (ids []colID, widths []int) {
 		widths[i] = colSpecs[id].min
 	}
 	spare := width - total()
-	// Name, holder and namespace share the room a cell at a time, up to
+	// Name, holder, namespace and context share the room a cell at a time, up to
 	// their longest value, so none is cut while another has room to spare.
 	for grew := true; spare > 0 && grew; {
 		grew = false

@@ -59,6 +59,9 @@ func (m *model) detailContent() string {
 	if holder == "" {
 		holder = "(none)"
 	}
+	if m.multi {
+		field("context", r.ctxName)
+	}
 	field("holder", holder)
 	if l.PreferredHolder != "" {
 		field("preferred holder", Inert(l.PreferredHolder))

@@ -13,35 +13,38 @@ func (m *model) apply(ev *watch.Event) {
 	if ev.Time.After(m.now) {
 		m.now = ev.Time // never show an event as happening in the future
 	}
+	conn := m.conn(ev.Context)
+	ctx := m.rowContext(ev)
 	switch ev.Type {
 	case watch.EventSynced:
 		m.synced = true
-		if m.conn.state == "connecting" {
-			m.conn = connection{state: "connected", since: ev.Time}
+		conn.synced = true
+		if conn.state == "connecting" {
+			*conn = connection{state: "connected", since: ev.Time, synced: true}
 		}
 		return
 	case watch.EventError:
-		m.applyError(ev)
+		m.applyError(conn, ev)
 		return
 	case watch.EventDeleted:
-		m.store.remove(ev.Lease.Key())
+		m.store.remove(rowKey(ctx, &ev.Lease))
 		return
 	}
 	if ev.Connection != "" {
-		m.applyError(ev) // "connected" again after an error, or news of the link
+		m.applyError(conn, ev) // "connected" again after an error, or news of the link
 	}
 	if ev.Lease.Name == "" {
 		return // not about a Lease
 	}
-	if m.conn.state == "connecting" || m.conn.state == "lost" {
+	if conn.state == "connecting" || conn.state == "lost" {
 		// A Lease update proves the watch is through again.
-		m.conn = connection{state: "connected", since: ev.Time}
+		*conn = connection{state: "connected", since: ev.Time, synced: conn.synced}
 	}
 	var prevHolder string
-	if old, ok := m.store.rows[ev.Lease.Key()]; ok {
+	if old, ok := m.store.rows[rowKey(ctx, &ev.Lease)]; ok {
 		prevHolder = old.lease.Holder
 	}
-	r, _, holderChanged := m.store.upsert(&ev.Lease, m.now)
+	r, _, holderChanged := m.store.upsert(ctx, &ev.Lease, m.now)
 	switch {
 	case holderChanged && m.filterText != "":
 		m.store.dirty = true // the row may enter or leave the filter
@@ -77,31 +80,39 @@ func (m *model) addTransition(r *row, t transition) {
 // applyError moves the connection state; the message says what to fix.
 // A denial that is not about Leases (watch cannot list Pods, so it does
 // not judge orphans) leaves the link as it is and becomes a note.
-func (m *model) applyError(ev *watch.Event) {
+func (m *model) applyError(conn *connection, ev *watch.Event) {
 	state := ev.Connection
 	if state == "forbidden" && !strings.Contains(strings.ToLower(ev.Message), "lease") {
 		m.note = Inert(ev.Message)
+		if m.multi {
+			m.note = Inert(ev.Context) + ": " + m.note
+		}
 		return
 	}
 	if state == "" {
-		state = m.conn.state // an error that does not change the link
+		state = conn.state // an error that does not change the link
 	}
-	since := m.conn.since
-	if state != m.conn.state {
+	since := conn.since
+	if state != conn.state {
 		since = ev.Time
 	}
 	msg := Inert(ev.Message)
 	if state == "connected" {
 		msg = "" // recovered: the error line goes
 	}
-	m.conn = connection{state: state, since: since, message: msg}
+	*conn = connection{state: state, since: since, message: msg, synced: conn.synced}
 }
 
 // paneKey names a Lease in the transitions pane: its name alone when one
-// namespace is watched (the status line names it), else "ns/name".
+// namespace is watched (the status line names it), else "ns/name"; with
+// several contexts, the context first.
 func (m *model) paneKey(r *row) string {
+	key := r.name
 	if m.opts.AllNamespaces {
-		return r.ns + "/" + r.name
+		key = r.ns + "/" + r.name
 	}
-	return r.name
+	if m.multi {
+		key = r.ctxName + "  " + key
+	}
+	return key
 }

@@ -9,6 +9,12 @@ type keyMap struct {
 	Move                                    key.Binding // hint only: up and down in one
 	Detail, Back, Filter, Sort, Pane        key.Binding
 	NodeLeases, Help, Quit                  key.Binding
+
+	// A replay's keys, shown only when replaying.
+	replay                                  bool
+	Pause, Step, Faster, Slower             key.Binding
+	Back10, Forward10, Back1m, Forward1m    key.Binding
+	Seek, NextTransition, Start, End, Speed key.Binding // Seek and Speed: hints only
 }
 
 func defaultKeys() keyMap {
@@ -28,22 +34,48 @@ func defaultKeys() keyMap {
 		NodeLeases: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "node leases")),
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:       key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+
+		Pause:          key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause")),
+		Step:           key.NewBinding(key.WithKeys("."), key.WithHelp(".", "step")),
+		Faster:         key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "faster")),
+		Slower:         key.NewBinding(key.WithKeys("-"), key.WithHelp("-", "slower")),
+		Speed:          key.NewBinding(key.WithKeys("+", "-"), key.WithHelp("+/-", "speed")),
+		Back10:         key.NewBinding(key.WithKeys("left"), key.WithHelp("←", "back 10s")),
+		Forward10:      key.NewBinding(key.WithKeys("right"), key.WithHelp("→", "forward 10s")),
+		Back1m:         key.NewBinding(key.WithKeys("["), key.WithHelp("[", "back 1m")),
+		Forward1m:      key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "forward 1m")),
+		Seek:           key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←→/[]", "seek")),
+		NextTransition: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "next transition")),
+		Start:          key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "start")),
+		End:            key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "end")),
 	}
 }
 
 // ShortHelp is the one-line hint under the table.
 func (k keyMap) ShortHelp() []key.Binding {
+	if k.replay {
+		return []key.Binding{k.Pause, k.Step, k.Seek, k.NextTransition, k.Speed, k.Move, k.Detail, k.Help, k.Quit}
+	}
 	return []key.Binding{k.Move, k.Detail, k.Filter, k.Sort, k.Pane, k.Help, k.Quit}
 }
 
 // FullHelp is what `?` shows, one column per group.
 func (k keyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{
+	if k.replay {
+		return [][]key.Binding{
+			{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+			{k.Detail, k.Back, k.Pane, k.Filter, k.Sort, k.Help, k.Quit},
+			{k.Pause, k.Step, k.Faster, k.Slower, k.Start, k.End},
+			{k.Back10, k.Forward10, k.Back1m, k.Forward1m, k.NextTransition},
+		}
+	}
+	groups := [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Detail, k.Back, k.Pane},
 		{k.Filter, k.Sort, k.NodeLeases},
 		{k.Help, k.Quit},
 	}
+	return groups
 }
 
 // detailHelp is the hint line of the detail screen.

@@ -22,7 +22,7 @@ func (m *model) layout() layout {
 	l := layout{top: 1, footer: 1}
 	if m.height >= 8 {
 		l.errLine = len(m.errLines())
-	} else if (m.conn.message != "" || m.note != "") && m.height >= 4 {
+	} else if (m.hasProblem() || m.note != "") && m.height >= 4 {
 		l.errLine = 1
 	}
 	if m.showHelp && !m.filtering {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
@@ -10,6 +11,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"k8s.io/utils/clock"
+
+	"github.com/leader-elector/leader-elector/watch"
 )
 
 // maxTransitions bounds the transitions pane's memory.
@@ -39,11 +42,13 @@ const (
 
 func (p pane) String() string { return [...]string{"leases", "transitions"}[p] }
 
-// connection is the watch's link to the API server as the status line shows it.
+// connection is one context's link to its API server as the status line
+// shows it.
 type connection struct {
-	state   string    // "connecting", "connected", "lost", "forbidden", "ended"
+	state   string    // "connecting", "connected", "lost", "forbidden", "stopped", "ended"
 	since   time.Time // when it entered this state, our clock
 	message string    // Inert; what failed and how to fix it
+	synced  bool      // its initial states are complete
 }
 
 // model is the dashboard's state. Update is pure (no I/O, time only from
@@ -62,9 +67,16 @@ type model struct {
 
 	store       *store
 	transitions []transition // oldest first, bounded by maxTransitions
-	conn        connection
-	note        string // Inert; a side problem (no Pods to judge orphans)
-	synced      bool
+	// contexts names the contexts watched and conns is each one's link,
+	// in the same order; one context (possibly unnamed) at least.
+	contexts []string
+	conns    []connection
+	multi    bool   // several contexts: a CONTEXT column, a link each
+	note     string // Inert; a side problem (no Pods to judge orphans)
+	synced   bool   // some context's initial states are complete
+
+	// replay is set when a recording drives the dashboard.
+	replay *player
 
 	screen   screen
 	focus    pane
@@ -103,7 +115,15 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 	f.Cursor.SetMode(cursor.CursorStatic)
 	h := help.New()
 	h.Styles = st.help
-	return &model{
+	contexts := opts.Contexts
+	if len(contexts) == 0 {
+		contexts = []string{opts.Context}
+	}
+	conns := make([]connection, len(contexts))
+	for i := range conns {
+		conns[i] = connection{state: "connecting", since: c.Now()}
+	}
+	m := &model{
 		opts:     opts,
 		clock:    c,
 		src:      src,
@@ -115,20 +135,62 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 		height:   24,
 		now:      c.Now(),
 		store:    newStore(),
-		conn:     connection{state: "connecting", since: c.Now()},
+		contexts: slices.Clone(contexts),
+		conns:    conns,
+		multi:    len(contexts) > 1,
 		filter:   f,
 		showNode: opts.ShowNodeLeases,
 		detail:   viewport.New(80, 20),
 	}
+	if opts.Replay != nil {
+		m.replay = newPlayer(opts.Replay)
+		m.keys.replay = true
+		m.now = m.replay.at
+		for i := range m.conns {
+			m.conns[i].since = m.now
+		}
+		m.playTo(m.replay.start) // what the recording holds at its start
+	}
+	return m
+}
+
+// conn is the link of the context an event names; with one context, its
+// only link. A context not named at start gets a link of its own.
+func (m *model) conn(context string) *connection {
+	if !m.multi {
+		return &m.conns[0]
+	}
+	for i, c := range m.contexts {
+		if c == context {
+			return &m.conns[i]
+		}
+	}
+	m.contexts = append(m.contexts, context)
+	m.conns = append(m.conns, connection{state: "connecting", since: m.now})
+	return &m.conns[len(m.conns)-1]
+}
+
+// rowContext is the context a Lease row is filed under: "" with one.
+func (m *model) rowContext(ev *watch.Event) string {
+	if !m.multi {
+		return ""
+	}
+	return ev.Context
 }
 
 // Init starts listening for events and the clock.
 func (m *model) Init() tea.Cmd {
+	if m.replay != nil {
+		return m.replayTick()
+	}
 	return tea.Batch(m.listen(), m.tick())
 }
 
 // tick asks for the next frame's time from the model's clock.
 func (m *model) tick() tea.Cmd {
+	if m.replay != nil {
+		return m.replayTick()
+	}
 	c := m.clock
 	return tea.Tick(tickInterval, func(time.Time) tea.Msg { return tickMsg(c.Now()) })
 }

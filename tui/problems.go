@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -22,18 +23,56 @@ func (m *model) errLines() []string {
 }
 
 // problemLines is the connection problem and, for an RBAC denial that
-// does not say how to fix it, the fix.
+// does not say how to fix it, the fix; with several contexts, each one's
+// problem after its name. A damaged recording says so at its end.
 func (m *model) problemLines() []string {
-	msg := m.conn.message
 	w := max(1, m.width)
 	var lines []string
-	if msg != "" {
-		lines = strings.Split(ansi.Wrap(msg, w, ""), "\n")
+	ended := m.conns[0].state == "ended"
+	for i := range m.conns {
+		c := &m.conns[i]
+		if ended && i > 0 {
+			break // the stream ended for all: say it once
+		}
+		msg := c.message
+		if msg != "" && m.multi && !ended {
+			msg = Inert(m.contexts[i]) + ": " + msg
+		}
+		if msg != "" {
+			lines = append(lines, strings.Split(ansi.Wrap(msg, w, ""), "\n")...)
+		}
+		if c.state == "forbidden" && !strings.Contains(msg, "kubectl") {
+			fix := m.rbacFix()
+			if m.multi {
+				fix = strings.Replace(fix, " (the role", " --context "+Inert(m.contexts[i])+" (the role", 1)
+			}
+			lines = append(lines, strings.Split(ansi.Wrap(fix, w, ""), "\n")...)
+		}
 	}
-	if m.conn.state == "forbidden" && !strings.Contains(msg, "kubectl") {
-		lines = append(lines, strings.Split(ansi.Wrap(m.rbacFix(), w, ""), "\n")...)
+	if m.replay != nil && m.replay.done() && m.replay.damage != "" {
+		lines = append(lines, strings.Split(ansi.Wrap(Inert(m.replay.damage), w, ""), "\n")...)
 	}
 	return lines
+}
+
+// hasProblem says whether there is a problem line to show.
+func (m *model) hasProblem() bool {
+	for i := range m.conns {
+		if m.conns[i].message != "" {
+			return true
+		}
+	}
+	return m.replay != nil && m.replay.done() && m.replay.damage != ""
+}
+
+// allLinks says whether every context's link is in one of states.
+func (m *model) allLinks(states ...string) bool {
+	for i := range m.conns {
+		if !slices.Contains(states, m.conns[i].state) {
+			return false
+		}
+	}
+	return true
 }
 
 // rbacFix names the read-only role shipped in deploy/watch-rbac.yaml and
@@ -49,7 +88,7 @@ func (m *model) rbacFix() string {
 // viewErrLines renders the connection problem, at most n lines.
 func (m *model) viewErrLines(b *strings.Builder, n int) {
 	p := m.p.bad
-	if m.conn.state == "ended" || m.conn.state == "connected" {
+	if m.allLinks("ended", "connected") {
 		p = m.p.warn
 	}
 	lines := m.errLines()

@@ -22,6 +22,12 @@ type Options struct {
 	// Context is the kubeconfig context's name; Namespace the one watched.
 	Context   string
 	Namespace string
+	// Contexts, when more than one, are the contexts watched (events name
+	// theirs): a CONTEXT column, and each one's link in the status line.
+	Contexts []string
+	// Replay, when set, drives the dashboard from a recording; the events
+	// channel is then not read.
+	Replay *Replay
 	// AllNamespaces is -A: a NAMESPACE column, and kube-node-lease hidden
 	// unless ShowNodeLeases (or the `n` key).
 	AllNamespaces  bool
@@ -46,7 +52,11 @@ func Run(ctx context.Context, events <-chan watch.Event, opts Options) error {
 	}
 	// One renderer on our output: its colour profile follows the terminal
 	// and NO_COLOR (termenv's EnvColorProfile), not os.Stdout's.
-	m := newModel(newSource(events), opts, lipgloss.NewRenderer(out))
+	var src *source
+	if opts.Replay == nil {
+		src = newSource(events)
+	}
+	m := newModel(src, opts, lipgloss.NewRenderer(out))
 	p := tea.NewProgram(m, append(programOptions(ctx, out), tea.WithInput(in), tea.WithAltScreen())...)
 	_, err := p.Run()
 	if err != nil {

@@ -151,3 +151,33 @@ func TestRunEndsWithContext(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 }
+
+// TestRunReplayOnTerminal plays a recording with Run on a pseudo-terminal:
+// the recording's clock runs, t jumps to the handover, q quits.
+func TestRunReplayOnTerminal(t *testing.T) {
+	rec := incident(t)
+	term := openTerminal(t, 120, 30)
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- Run(context.Background(), nil, Options{Namespace: "kube-system", Contexts: rec.Contexts(),
+			Replay: &Replay{Events: rec.Events, Start: rec.Header.Start, Speed: 1}, Input: term.slave, Output: term.slave})
+	}()
+	term.waitFor(t, "▶ replay 12:59:59")
+	term.waitFor(t, "us-cp-1") // a second later, the recording's first events
+	if _, err := term.master.Write([]byte("t")); err != nil {
+		t.Fatalf("typing t: %v", err)
+	}
+	term.waitFor(t, "cp-1 -> cp-2")
+	term.waitFor(t, "‖ paused 13:00:27.0")
+	if _, err := term.master.Write([]byte("q")); err != nil {
+		t.Fatalf("typing q: %v", err)
+	}
+	select {
+	case err := <-runErr:
+		if err != nil {
+			t.Fatalf("Run after q = %v, want nil", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after q")
+	}
+}

@@ -16,7 +16,7 @@ func (m *model) viewTop() string {
 	}
 	var pieces []piece
 	pieces = append(pieces, piece{styled: m.p.title.on("leader-elector"), plain: "leader-elector", drop: 4})
-	if m.opts.Context != "" {
+	if m.opts.Context != "" && !m.multi {
 		c := truncate(Inert(m.opts.Context), 24)
 		pieces = append(pieces, piece{styled: c, plain: c, drop: 3})
 	}
@@ -114,13 +114,40 @@ func (m *model) counts() (full, short text) {
 	return full, short
 }
 
-// connText is "● connected", "✗ lost, retrying 3s" and the like.
+// connText is the right of the status line: the replay's clock when
+// replaying, then the link: "● connected", "✗ lost, retrying 3s" and the
+// like, or with several contexts each one's ("eu ● us ✗ lost 3.0s").
 func (m *model) connText() (styled, plain string) {
-	c := m.conn
+	var t text
+	if m.replay != nil {
+		s, p := m.replayText()
+		t.styled, t.plain = s+"  ", p+"  "
+	}
+	if !m.multi {
+		s, p := m.linkText(&m.conns[0], false)
+		return t.styled + s, t.plain + p
+	}
+	for i := range m.conns {
+		if i > 0 {
+			t.add(paint{}, "  ")
+		}
+		t.add(paint{}, truncate(Inert(m.contexts[i]), 16)+" ")
+		s, p := m.linkText(&m.conns[i], true)
+		t.styled += s
+		t.plain += p
+	}
+	return t.styled, t.plain
+}
+
+// linkText is one link's state; short drops the words of a good state.
+func (m *model) linkText(c *connection, short bool) (styled, plain string) {
 	for_ := age(m.now.Sub(c.since))
 	switch c.state {
 	case "connected":
 		plain = "● connected"
+		if short {
+			plain = "●"
+		}
 		return m.p.good.on(plain), plain
 	case "connecting":
 		plain = m.spinner() + " connecting " + for_
@@ -130,6 +157,9 @@ func (m *model) connText() (styled, plain string) {
 		return m.p.bad.on(plain), plain
 	case "forbidden":
 		plain = "✗ forbidden"
+		return m.p.bad.on(plain), plain
+	case "stopped":
+		plain = "✗ stopped"
 		return m.p.bad.on(plain), plain
 	case "ended":
 		plain = "■ watch ended"

@@ -19,12 +19,15 @@ const historyPerLease = 20
 // per change rather than once per frame.
 type row struct {
 	key   string
+	ctx   string // its context with several, else ""
 	lease watch.LeaseState
 	node  bool // in kube-node-lease
 	idx   int  // position in store.all
 
 	ns, name, holder    string // Inert forms
 	nsW, nameW, holderW int    // their widths in cells
+	ctxName             string // Inert context
+	ctxW                int
 	lowerKey            string // lower-cased "ns/name holder" for the filter
 
 	renewed time.Time // lastRenewal of lease, kept for the sort's hot loop
@@ -37,13 +40,15 @@ type row struct {
 // set copies s into r, refreshing the inert strings only when they changed.
 // It reports whether the holder changed (which may move the row under a
 // filter or a holder sort).
-func (r *row) set(s *watch.LeaseState) (holderChanged bool) {
+func (r *row) set(ctx string, s *watch.LeaseState) (holderChanged bool) {
 	isNew := r.key == ""
 	holderChanged = r.lease.Holder != s.Holder || isNew
 	r.lease = *s
 	r.renewed = lastRenewal(&r.lease)
 	if isNew {
-		r.key = s.Key()
+		r.key, r.ctx = rowKey(ctx, s), ctx
+		r.ctxName = Inert(ctx)
+		r.ctxW = cells(r.ctxName)
 		r.ns, r.name = Inert(s.Namespace), Inert(s.Name)
 		r.nsW, r.nameW = cells(r.ns), cells(r.name)
 		r.node = s.Namespace == nodeLeaseNamespace
@@ -52,8 +57,20 @@ func (r *row) set(s *watch.LeaseState) (holderChanged bool) {
 		r.holder = Inert(s.Holder)
 		r.holderW = cells(r.holder)
 		r.lowerKey = strings.ToLower(r.ns + "/" + r.name + " " + r.holder)
+		if r.ctx != "" {
+			r.lowerKey = strings.ToLower(r.ctxName) + " " + r.lowerKey
+		}
 	}
 	return holderChanged
+}
+
+// rowKey identifies a Lease across contexts: "ns/name" with one context,
+// the context and "ns/name" apart by a NUL (in no name) with several.
+func rowKey(ctx string, s *watch.LeaseState) string {
+	if ctx == "" {
+		return s.Key()
+	}
+	return ctx + "\x00" + s.Key()
 }
 
 // transition is one change of holder, for the transitions pane.
@@ -94,11 +111,13 @@ func newStore() *store {
 	return &store{rows: make(map[string]*row)}
 }
 
-// widestStrings are cell widths of the longest namespace, name and holder.
-type widestStrings struct{ ns, name, holder int }
+// widestStrings are cell widths of the longest context, namespace, name
+// and holder.
+type widestStrings struct{ ctx, ns, name, holder int }
 
 // grow widens w to fit r.
 func (w *widestStrings) grow(r *row) {
+	w.ctx = max(w.ctx, r.ctxW)
 	w.ns = max(w.ns, r.nsW)
 	w.name = max(w.name, r.nameW)
 	w.holder = max(w.holder, r.holderW)
@@ -113,8 +132,8 @@ func b2i(b bool) int {
 
 // upsert applies a state judged at now; it returns the row, whether it is
 // new and whether its holder changed. O(1).
-func (s *store) upsert(l *watch.LeaseState, now time.Time) (r *row, isNew, holderChanged bool) {
-	key := l.Key()
+func (s *store) upsert(ctx string, l *watch.LeaseState, now time.Time) (r *row, isNew, holderChanged bool) {
+	key := rowKey(ctx, l)
 	r, ok := s.rows[key]
 	if !ok {
 		r = &row{idx: len(s.all)}
@@ -124,7 +143,7 @@ func (s *store) upsert(l *watch.LeaseState, now time.Time) (r *row, isNew, holde
 	} else {
 		s.tally[b2i(r.node)][r.counted]--
 	}
-	holderChanged = r.set(l)
+	holderChanged = r.set(ctx, l)
 	if !ok && r.node {
 		s.nodeRows++
 	}

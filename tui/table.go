@@ -77,6 +77,8 @@ func (m *model) viewRow(b *strings.Builder, r *row, ids []colID, widths []int, s
 		var cell string
 		var p paint
 		switch id {
+		case colContext:
+			cell = fit(r.ctxName, w)
 		case colNamespace:
 			cell = fit(r.ns, w)
 		case colName:

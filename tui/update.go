@@ -17,6 +17,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.clampCursor()
 		m.syncDetail()
 		return m, nil
+	case replayTickMsg:
+		if m.replay != nil {
+			m.replayFrame(time.Time(msg))
+			return m, m.replayTick()
+		}
+		return m, nil
 	case tickMsg:
 		if t := time.Time(msg); t.After(m.now) {
 			m.now = t
@@ -34,7 +40,9 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.refresh()
 		m.syncDetail()
 		if msg.closed {
-			m.conn = connection{state: "ended", since: m.now, message: "the watch stopped; press q to quit"}
+			for i := range m.conns {
+				m.conns[i] = connection{state: "ended", since: m.now, message: "the watch stopped; press q to quit", synced: m.conns[i].synced}
+			}
 			return m, nil
 		}
 		return m, m.listen()
@@ -68,6 +76,9 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 			m.setFilter("")
 		}
 		m.clampCursor()
+		return nil
+	}
+	if m.replay != nil && m.updateReplayKey(msg) {
 		return nil
 	}
 	if m.screen == screenDetail {

@@ -25,8 +25,13 @@ func (ev *Event) AppendJSON(dst []byte) []byte {
 	b := append(dst, `{"type":`...)
 	b = appendString(b, string(ev.Type))
 	b = appendTime(append(b, `,"time":`...), ev.Time)
+	if ev.Context != "" {
+		b = appendString(append(b, `,"context":`...), ev.Context)
+	}
 	if ev.Lease.Name != "" {
-		b = ev.Lease.AppendJSON(append(b, `,"lease":`...))
+		// Renewals only where a reader cannot rebuild them: on a renewed
+		// event that merged others (their times are gone from the stream).
+		b = ev.Lease.appendJSON(append(b, `,"lease":`...), "", ev.Coalesced > 0)
 	}
 	if ev.From != "" {
 		b = appendString(append(b, `,"from":`...), ev.From)
@@ -54,9 +59,21 @@ func (ev *Event) AppendJSON(dst []byte) []byte {
 func (ev Event) MarshalJSON() ([]byte, error) { return ev.AppendJSON(nil), nil }
 
 // AppendJSON appends the state as one JSON object.
-func (s *LeaseState) AppendJSON(dst []byte) []byte {
-	b := append(dst, `{"namespace":`...)
-	b = appendString(b, s.Namespace)
+func (s *LeaseState) AppendJSON(dst []byte) []byte { return s.appendJSON(dst, "", false) }
+
+// AppendJSONIn appends the state as one JSON object whose first field is
+// "context" (omitted when empty): `watch --once -o json` prints one per Lease.
+func (s *LeaseState) AppendJSONIn(dst []byte, context string) []byte {
+	return s.appendJSON(dst, context, false)
+}
+
+func (s *LeaseState) appendJSON(dst []byte, context string, renewals bool) []byte {
+	b := append(dst, '{')
+	if context != "" {
+		b = appendString(append(b, `"context":`...), context)
+		b = append(b, ',')
+	}
+	b = appendString(append(b, `"namespace":`...), s.Namespace)
 	b = appendString(append(b, `,"name":`...), s.Name)
 	b = appendString(append(b, `,"holder":`...), s.Holder)
 	if !s.AcquireTime.IsZero() {
@@ -104,6 +121,16 @@ func (s *LeaseState) AppendJSON(dst []byte) []byte {
 	}
 	if s.ResourceVersion != "" {
 		b = appendString(append(b, `,"resourceVersion":`...), s.ResourceVersion)
+	}
+	if renewals && len(s.Renewals) > 0 {
+		b = append(b, `,"renewals":[`...)
+		for i, t := range s.Renewals {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendTime(b, t)
+		}
+		b = append(b, ']')
 	}
 	return append(b, '}')
 }

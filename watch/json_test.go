@@ -183,7 +183,7 @@ func TestWriteJSONLinesFlushesEachLine(t *testing.T) {
 }
 
 func TestQueueCoalescesRenewalsOnly(t *testing.T) {
-	q := newQueue()
+	q := newQueue("")
 	ev := func(typ EventType, name string, rv string) Event {
 		return Event{Type: typ, Lease: LeaseState{Namespace: "ns", Name: name, ResourceVersion: rv}}
 	}

@@ -15,6 +15,7 @@ import (
 // is behind, the queue holds at most one renewal per Lease plus the rarer
 // state changes, and the latest state of every Lease is always delivered.
 type queue struct {
+	context string // stamped on every event as it leaves
 	mu      sync.Mutex
 	pending []Event
 	renewed map[string]int // lease key -> index in pending of its renewed event
@@ -22,8 +23,8 @@ type queue struct {
 	spare   []Event
 }
 
-func newQueue() *queue {
-	return &queue{renewed: make(map[string]int), wake: make(chan struct{}, 1)}
+func newQueue(context string) *queue {
+	return &queue{context: context, renewed: make(map[string]int), wake: make(chan struct{}, 1)}
 }
 
 // push enqueues evs; it never blocks.
@@ -85,6 +86,9 @@ func (q *queue) forward(ctx context.Context, out chan<- Event, done <-chan struc
 	for {
 		batch := q.take()
 		for i := range batch {
+			if q.context != "" {
+				batch[i].Context = q.context
+			}
 			select {
 			case out <- batch[i]:
 			case <-ctx.Done():

@@ -49,8 +49,11 @@ type LeaseState struct {
 	// Orphan: held by a name that is no Pod in the namespace.
 	Orphan bool `json:"orphan,omitempty"`
 	// Renewals holds the local times of the most recent observed renewals,
-	// oldest first, bounded (for the dashboard's heartbeat).
-	Renewals []time.Time `json:"-"`
+	// oldest first, bounded (for the dashboard's heartbeat). JSON carries
+	// them only on a coalesced renewed event ("renewals"), the one case in
+	// which a reader of the stream could not rebuild them from the times of
+	// the renewed and transition events (see RebuildRenewals).
+	Renewals []time.Time `json:"renewals,omitempty"`
 	// Candidates are the LeaseCandidates naming this Lease, when served.
 	Candidates []Candidate `json:"candidates,omitempty"`
 	// ResourceVersion of the last object seen.
@@ -115,9 +118,12 @@ const (
 // memory with later copies). It encodes to JSON as
 // AppendJSON writes it; the tags document the field names.
 type Event struct {
-	Type  EventType  `json:"type"`
-	Time  time.Time  `json:"time"` // our clock
-	Lease LeaseState `json:"lease,omitzero"`
+	Type EventType `json:"type"`
+	Time time.Time `json:"time"` // our clock
+	// Context names the kubeconfig context the event comes from (set by
+	// the Watcher from Options.Context; empty when none was given).
+	Context string     `json:"context,omitempty"`
+	Lease   LeaseState `json:"lease,omitzero"`
 	// Transition: previous and new holder, and the leaderless gap from the
 	// previous holder's last renewal or release to the new acquisition, both
 	// on the cluster's clock (acquireTime and renewTime are written by the

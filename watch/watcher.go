@@ -32,6 +32,9 @@ type Options struct {
 	// one Lease within FlapWindow mark it flapping. 0 disables.
 	FlapThreshold int
 	FlapWindow    time.Duration
+	// Context is the kubeconfig context's name, stamped on every event
+	// (Event.Context) so the streams of several clusters can be merged.
+	Context string
 	// ConnectTimeout bounds the wait for an unreachable API server at start:
 	// Run returns an error after it. 0 retries until ctx is done (the
 	// dashboard shows the retries as error events).
@@ -82,7 +85,7 @@ func New(client kubernetes.Interface, opts Options) *Watcher {
 		model:    NewModel(0, opts.FlapThreshold, opts.FlapWindow),
 		rearm:    make(chan struct{}, 1),
 		syncedCh: make(chan struct{}),
-		q:        newQueue(),
+		q:        newQueue(opts.Context),
 		out:      make(chan Event, opts.Buffer),
 	}
 }

@@ -7,6 +7,12 @@
 //	go run ./bench/watchload               # N=5000, R=500, 60s (starts its own control plane)
 //	go run ./bench/watchload -short        # N=500, R=100, 10s: a smoke run for CI
 //	go run ./bench/watchload -kubeconfig ~/.kube/config   # an existing cluster (creates namespace watchload-*)
+//	go run ./bench/watchload -contexts 2   # two control planes, N Leases and R/s each: one context vs both
+//
+// With -contexts 2 the harness starts two control planes, loads each the
+// same way, and measures `watch -A -o json` following one of them against
+// `watch -A -o json --context one --context two` following both, in the
+// same run (kubectl, which follows one context, is left out).
 package main
 
 import (
@@ -24,6 +30,7 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/leader-elector/leader-elector/controlplane"
 )
@@ -38,6 +45,7 @@ type config struct {
 	bin        string
 	oursEnv    string
 	oursStderr string
+	contexts   int
 }
 
 func main() {
@@ -52,7 +60,12 @@ func main() {
 	flag.StringVar(&c.bin, "bin", "", "leader-elector binary (default: build ./cmd/leader-elector as releases are)")
 	flag.StringVar(&c.oursStderr, "ours-stderr", "", "also copy leader-elector's stderr to this file (e.g. with -ours-env GODEBUG=gctrace=1)")
 	flag.StringVar(&c.oursEnv, "ours-env", "", "extra environment for leader-elector only, comma-separated (e.g. GOGC=50), to try runtime settings")
+	flag.IntVar(&c.contexts, "contexts", 1, "1: leader-elector vs kubectl on one cluster; 2: two clusters, leader-elector on one context vs on both")
 	flag.Parse()
+	if c.contexts != 1 && c.contexts != 2 || c.contexts == 2 && c.kubeconfig != "" {
+		fmt.Fprintln(os.Stderr, "watchload: -contexts is 1 or 2, and 2 starts its own control planes (no -kubeconfig)")
+		os.Exit(2)
+	}
 	if *short {
 		c.leases, c.rate, c.duration, c.warmup = 500, 100, 10*time.Second, 3*time.Second
 	}
@@ -83,42 +96,63 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 
-	cfg, kubeconfig, cleanup, err := cluster(ctx, c.kubeconfig, tmp)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-
-	gen, err := newGenerator(cfg, c.workers, c.rate)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "watchload: creating %d Leases in %s\n", c.leases, gen.namespace)
-	if err := gen.create(ctx, c.leases); err != nil {
-		return err
-	}
-
-	ours := &watcherProc{name: "leader-elector watch -A -o json", syncedMarker: `"type":"synced"`}
-	ours.cmd = exec.CommandContext(ctx, c.bin, "watch", "-A", "-o", "json", "--kubeconfig", kubeconfig)
-	if c.oursEnv != "" {
-		ours.cmd.Env = append(os.Environ(), strings.Split(c.oursEnv, ",")...)
-		ours.name += " (" + c.oursEnv + ")"
-	}
-	if c.oursStderr != "" {
-		f, err := os.Create(c.oursStderr)
+	var gens []*generator
+	var cfgs []*rest.Config
+	var kubeconfig string
+	for i := range c.contexts {
+		cfg, path, cleanup, err := cluster(ctx, c.kubeconfig, filepath.Join(tmp, fmt.Sprint(i)))
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		ours.stderrCopy = f
+		defer cleanup()
+		gen, err := newGenerator(cfg, c.workers, c.rate)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "watchload: creating %d Leases in %s on %s\n", c.leases, gen.namespace, cfg.Host)
+		if err := gen.create(ctx, c.leases); err != nil {
+			return err
+		}
+		gens, cfgs, kubeconfig = append(gens, gen), append(cfgs, cfg), path
 	}
-	watchers := []*watcherProc{ours}
-	if kubectl, err := exec.LookPath("kubectl"); err == nil {
+	ourArgs := [][]string{{"watch", "-A", "-o", "json", "--kubeconfig", kubeconfig}}
+	ourNames := []string{"leader-elector watch -A -o json"}
+	if c.contexts == 2 {
+		kubeconfig = filepath.Join(tmp, "kubeconfig-two")
+		if err := writeTwoContexts(kubeconfig, cfgs); err != nil {
+			return err
+		}
+		ourArgs = [][]string{
+			{"watch", "-A", "-o", "json", "--kubeconfig", kubeconfig, "--context", "one"},
+			{"watch", "-A", "-o", "json", "--kubeconfig", kubeconfig, "--context", "one", "--context", "two"},
+		}
+		ourNames = []string{"watch -A -o json, context one", "watch -A -o json, contexts one + two"}
+	}
+	var watchers []*watcherProc
+	for i, args := range ourArgs {
+		// One synced line per context followed.
+		ours := &watcherProc{name: ourNames[i], syncedMarker: `"type":"synced"`, syncedMarkers: max(1, strings.Count(strings.Join(args, " "), "--context "))}
+		ours.cmd = exec.CommandContext(ctx, c.bin, args...)
+		if c.oursEnv != "" {
+			ours.cmd.Env = append(os.Environ(), strings.Split(c.oursEnv, ",")...)
+			ours.name += " (" + c.oursEnv + ")"
+		}
+		if c.oursStderr != "" && i == len(ourArgs)-1 {
+			f, err := os.Create(c.oursStderr)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			ours.stderrCopy = f
+		}
+		watchers = append(watchers, ours)
+	}
+	if kubectl, err := exec.LookPath("kubectl"); err != nil {
+		fmt.Fprintln(os.Stderr, "watchload: kubectl not found: measuring leader-elector alone")
+	} else if c.contexts == 1 {
 		k := &watcherProc{name: "kubectl get lease -w -A -o name", syncedLines: c.leases}
 		k.cmd = exec.CommandContext(ctx, kubectl, "get", "lease", "-w", "-A", "-o", "name", "--kubeconfig", kubeconfig)
 		watchers = append(watchers, k)
-	} else {
-		fmt.Fprintln(os.Stderr, "watchload: kubectl not found: measuring leader-elector alone")
 	}
 	for _, w := range watchers {
 		if err := w.start(); err != nil {
@@ -134,8 +168,10 @@ func run(ctx context.Context, c config) error {
 
 	fmt.Fprintf(os.Stderr, "watchload: renewing at %d/s; warming up %s, measuring %s\n", c.rate, c.warmup, c.duration)
 	genCtx, stopGen := context.WithCancel(ctx)
-	genDone := make(chan error, 1)
-	go func() { genDone <- gen.renew(genCtx) }()
+	genDone := make(chan error, len(gens))
+	for _, gen := range gens {
+		go func() { genDone <- gen.renew(genCtx) }()
+	}
 	select {
 	case <-time.After(c.warmup):
 	case <-ctx.Done():
@@ -147,7 +183,7 @@ func run(ctx context.Context, c config) error {
 	for i, w := range watchers {
 		before[i] = w.sample()
 	}
-	genBefore, renewedBefore := selfCPU(), gen.renewed.Load()
+	genBefore, renewedBefore := selfCPU(), renewedSum(gens)
 	began := time.Now()
 	select {
 	case <-time.After(c.duration):
@@ -158,25 +194,56 @@ func run(ctx context.Context, c config) error {
 	for i, w := range watchers {
 		after[i] = w.sample()
 	}
-	genCPU, renewed := selfCPU()-genBefore, gen.renewed.Load()-renewedBefore
+	genCPU, renewed := selfCPU()-genBefore, renewedSum(gens)-renewedBefore
 	stopGen()
-	if err := <-genDone; err != nil {
-		return err
+	for range gens {
+		if err := <-genDone; err != nil {
+			return err
+		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 
-	fmt.Printf("watchload: %d Leases, %d renewals/s asked, %d achieved (%.0f/s) over %s; %d CPUs (%s/%s)\n",
-		c.leases, c.rate, renewed, float64(renewed)/elapsed.Seconds(), elapsed.Round(time.Millisecond), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
-	printTable(os.Stdout, watchers, before, after, elapsed)
-	fmt.Printf("generator (this harness, %d clients): %.2f CPU s per 1,000 renewals, %.1f%% of a core; errors: %d\n",
-		c.workers, 1000*genCPU.Seconds()/max(float64(renewed), 1), 100*genCPU.Seconds()/elapsed.Seconds(), gen.errors.Load())
+	fmt.Printf("watchload: %d cluster(s) x %d Leases, %d renewals/s asked of each, %d achieved in all (%.0f/s) over %s; %d CPUs (%s/%s)\n",
+		c.contexts, c.leases, c.rate, renewed, float64(renewed)/elapsed.Seconds(), elapsed.Round(time.Millisecond), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	ratio := "ratio leader-elector / kubectl"
+	if c.contexts == 2 {
+		ratio = "ratio two contexts / one"
+	}
+	printTable(os.Stdout, watchers, before, after, elapsed, ratio)
+	var genErrors int64
+	for _, gen := range gens {
+		genErrors += gen.errors.Load()
+	}
+	fmt.Printf("generator (this harness, %d clients per cluster): %.2f CPU s per 1,000 renewals, %.1f%% of a core; errors: %d\n",
+		c.workers, 1000*genCPU.Seconds()/max(float64(renewed), 1), 100*genCPU.Seconds()/elapsed.Seconds(), genErrors)
 	return nil
 }
 
+func renewedSum(gens []*generator) int64 {
+	var n int64
+	for _, g := range gens {
+		n += g.renewed.Load()
+	}
+	return n
+}
+
+// writeTwoContexts writes a kubeconfig with contexts "one" and "two".
+func writeTwoContexts(path string, cfgs []*rest.Config) error {
+	kc := clientcmdapi.NewConfig()
+	for i, name := range []string{"one", "two"} {
+		cfg := cfgs[i]
+		kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+		kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken, ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
+		kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name, Namespace: "default"}
+	}
+	kc.CurrentContext = "one"
+	return clientcmd.WriteToFile(*kc, path)
+}
+
 // cluster returns a client config and a kubeconfig path: the given one, or
-// a fresh test control plane's.
+// a fresh test control plane's (its files under dir).
 func cluster(ctx context.Context, kubeconfig, tmp string) (*rest.Config, string, func(), error) {
 	if kubeconfig != "" {
 		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
@@ -190,6 +257,9 @@ func cluster(ctx context.Context, kubeconfig, tmp string) (*rest.Config, string,
 	cp, err := controlplane.Start(sctx, controlplane.Options{})
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("starting the control plane: %w", err)
+	}
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, "", nil, err
 	}
 	path := filepath.Join(tmp, "kubeconfig")
 	if err := controlplane.WriteKubeconfig(path, cp.Admin, "default"); err != nil {

@@ -23,10 +23,11 @@ const clockTicks = 100
 // watcherProc is one watcher under measurement; its stdout is counted line
 // by line (one line per event for both tools).
 type watcherProc struct {
-	name         string
-	cmd          *exec.Cmd
-	syncedMarker string // a line containing this means the initial list is done
-	syncedLines  int    // or: this many lines mean it
+	name          string
+	cmd           *exec.Cmd
+	syncedMarker  string // a line containing this means the initial list is done
+	syncedMarkers int    // this many such lines (one per context; 0 means 1)
+	syncedLines   int    // or: this many lines mean it
 
 	lines      atomic.Int64
 	synced     chan struct{}
@@ -54,11 +55,15 @@ func (w *watcherProc) start() error {
 func (w *watcherProc) count(out io.Reader) {
 	r := bufio.NewReaderSize(out, 1<<20)
 	done := false
+	markers := 0
 	for {
 		line, err := r.ReadSlice('\n')
 		if len(line) > 0 && err != bufio.ErrBufferFull {
 			n := w.lines.Add(1)
-			if !done && (w.syncedMarker != "" && bytes.Contains(line, []byte(w.syncedMarker)) || w.syncedLines > 0 && n >= int64(w.syncedLines)) {
+			if !done && w.syncedMarker != "" && bytes.Contains(line, []byte(w.syncedMarker)) {
+				markers++
+			}
+			if !done && (w.syncedMarker != "" && markers >= max(1, w.syncedMarkers) || w.syncedLines > 0 && n >= int64(w.syncedLines)) {
 				done = true
 				close(w.synced)
 			}
@@ -143,9 +148,10 @@ func procMem(pid int) (rss, hwm, anon int64) {
 	return rss, hwm, anon
 }
 
-// printTable prints each watcher's figures over the window and, when
-// kubectl ran, ours as ratios of its.
-func printTable(out io.Writer, ws []*watcherProc, before, after []sample, elapsed time.Duration) {
+// printTable prints each watcher's figures over the window and, when two
+// ran, the second's over the first's, or ours over kubectl's (ratio names
+// the line).
+func printTable(out io.Writer, ws []*watcherProc, before, after []sample, elapsed time.Duration, ratio string) {
 	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "watcher\tupdates/s\tCPU s/1,000 updates\tCPU % of a core\tRSS MB\tof which anon MB\tpeak RSS MB\t")
 	type fig struct{ rate, per1k, pct, rss, anon, hwm float64 }
@@ -166,8 +172,11 @@ func printTable(out io.Writer, ws []*watcherProc, before, after []sample, elapse
 	}
 	if len(ws) == 2 {
 		o, k := figs[0], figs[1]
-		fmt.Fprintf(tw, "ratio leader-elector / kubectl\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n",
-			o.rate/k.rate, o.per1k/k.per1k, o.pct/k.pct, o.rss/k.rss, o.anon/k.anon, o.hwm/k.hwm)
+		if strings.Contains(ratio, "contexts") {
+			o, k = figs[1], figs[0] // both contexts over one
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n",
+			ratio, o.rate/k.rate, o.per1k/k.per1k, o.pct/k.pct, o.rss/k.rss, o.anon/k.anon, o.hwm/k.hwm)
 	}
 	_ = tw.Flush()
 }

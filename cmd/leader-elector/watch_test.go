@@ -58,6 +58,56 @@ func TestWatchCommandErrors(t *testing.T) {
 		wantCode:   2,
 		wantStderr: "invalid --selector",
 	}, {
+		name:       "--all-contexts and --context together",
+		args:       []string{"watch", "--all-contexts", "--context", "x", "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: "--all-contexts and --context both given: use one",
+	}, {
+		name:       "-o wide without --once",
+		args:       []string{"watch", "-o", "wide", "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: "-o wide is a table for --once",
+	}, {
+		name:       "--once with --record",
+		args:       []string{"watch", "--once", "--record", "x.jsonl", "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: "cannot be combined with --record or --replay",
+	}, {
+		name:       "--replay with a namespace",
+		args:       []string{"watch", "--replay", "x.jsonl", "-n", "a"},
+		wantCode:   2,
+		wantStderr: "--replay shows what the recording holds",
+	}, {
+		name:       "--speed without --replay",
+		args:       []string{"watch", "--speed", "2", "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: "--speed paces a replay: add --replay FILE",
+	}, {
+		name:       "negative --speed",
+		args:       []string{"watch", "--replay", "x.jsonl", "--speed=-1"},
+		wantCode:   2,
+		wantStderr: "give a speed of 0 (as fast as possible) or more",
+	}, {
+		name:       "--replay of a missing file",
+		args:       []string{"watch", "--replay", filepath.Join(filepath.Dir(kc), "nope.jsonl")},
+		wantCode:   2,
+		wantStderr: "cannot open the recording: no such file or directory",
+	}, {
+		name:       "--record into a file that exists",
+		args:       []string{"watch", "-o", "json", "--record", kc, "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: "the file exists; choose a new name",
+	}, {
+		name:       "a context named twice for elect",
+		args:       []string{"elect", "--lease-name", "x", "--namespace", "ns", "--context", "x", "--context", "y", "--kubeconfig", kc, "--http-addr", ""},
+		wantCode:   2,
+		wantStderr: "--context given 2 times: only watch follows several contexts",
+	}, {
+		name:       "a context the kubeconfig lacks, among several",
+		args:       []string{"watch", "-o", "json", "--context", "x", "--context", "y", "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: `context "y" not found`,
+	}, {
 		name:       "unknown output",
 		args:       []string{"watch", "-o", "yaml", "--kubeconfig", kc},
 		wantCode:   2,
@@ -79,6 +129,9 @@ func TestWatchCommandErrors(t *testing.T) {
 			if took < tc.minTime {
 				t.Errorf("ended after %s, before %s", took, tc.minTime)
 			}
+			if tc.wantCode == 2 && stdout.Len() > 0 {
+				t.Errorf("a usage error printed on stdout: %q", stdout.String())
+			}
 			// Whatever reached stdout is JSON lines (the retries, as error events).
 			for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 				if l == "" {
@@ -88,6 +141,58 @@ func TestWatchCommandErrors(t *testing.T) {
 				if err := json.Unmarshal([]byte(l), &m); err != nil || m["type"] != "error" {
 					t.Errorf("stdout line %q: %v", l, err)
 				}
+			}
+		})
+	}
+}
+
+// TestReplayJSON: --replay -o json re-emits a recording's events exactly
+// as recorded (so it can be filtered and tested), a damaged one up to the
+// damage with the line named, and a file that is no recording is refused.
+func TestReplayJSON(t *testing.T) {
+	dir := t.TempDir()
+	const header = `{"type":"header","format":1,"version":"dev","contexts":["prod-eu","prod-us"],"namespace":"kube-system","start":"2026-11-25T03:11:59Z"}`
+	events := []string{
+		`{"type":"added","time":"2026-11-25T03:12:00Z","context":"prod-eu","lease":{"namespace":"kube-system","name":"kube-scheduler","holder":"cp-1","renewTime":"2026-11-25T03:11:59Z","leaseDurationSeconds":15,"leaseTransitions":4,"observed":"2026-11-25T03:12:00Z","expiresAt":"2026-11-25T03:12:14Z","status":"held"}}`,
+		`{"type":"synced","time":"2026-11-25T03:12:00Z","context":"prod-eu"}`,
+		`{"type":"error","time":"2026-11-25T03:12:01Z","context":"prod-us","message":"cannot reach the API server","connection":"lost"}`,
+		`{"type":"transition","time":"2026-11-25T03:12:30.25Z","context":"prod-eu","lease":{"namespace":"kube-system","name":"kube-scheduler","holder":"cp-2","acquireTime":"2026-11-25T03:12:30Z","renewTime":"2026-11-25T03:12:30Z","leaseDurationSeconds":15,"leaseTransitions":5,"observed":"2026-11-25T03:12:30.25Z","expiresAt":"2026-11-25T03:12:45.25Z","status":"held"},"from":"cp-1","to":"cp-2","gapSeconds":31,"gapFrom":"renewal"}`,
+	}
+	write := func(name, body string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	whole := strings.Join(append([]string{header}, events...), "\n") + "\n"
+	tests := []struct {
+		name       string
+		file       string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{"whole", write("whole.jsonl", whole), 0, strings.Join(events, "\n") + "\n", ""},
+		{"plain -o json output", write("plain.jsonl", strings.Join(events, "\n")+"\n"), 0, strings.Join(events, "\n") + "\n", ""},
+		{"cut short", write("cut.jsonl", whole[:len(whole)-40]), 1, strings.Join(events[:3], "\n") + "\n",
+			"replay stopped at line 5 (cut short"},
+		{"corrupt in the middle", write("corrupt.jsonl", header+"\n"+events[0]+"\n"+"\x00\x01garbage\n"+events[1]+"\n"), 1, events[0] + "\n",
+			"replay stopped at line 3"},
+		{"no recording", write("notes.txt", "meeting notes\n"), 2, "", "is not a recording (line 1:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run([]string{"watch", "--replay", tc.file, "-o", "json"}, &stdout, &stderr)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tc.wantCode, stderr.String())
+			}
+			if stdout.String() != tc.wantStdout {
+				t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), tc.wantStdout)
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) || tc.wantStderr == "" && stderr.Len() > 0 {
+				t.Errorf("stderr %q, want it to contain %q", stderr.String(), tc.wantStderr)
 			}
 		})
 	}

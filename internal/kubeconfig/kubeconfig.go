@@ -54,12 +54,9 @@ func Load(opts Options) (*Target, error) {
 		}
 	}
 
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if opts.Kubeconfig != "" {
-		if _, err := os.Stat(opts.Kubeconfig); err != nil {
-			return nil, exitcode.Configf("cannot read kubeconfig %q: %v; pass --kubeconfig with an existing file", opts.Kubeconfig, unwrapPath(err))
-		}
-		rules.ExplicitPath = opts.Kubeconfig
+	rules, err := loadingRules(opts.Kubeconfig)
+	if err != nil {
+		return nil, err
 	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: opts.Context}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
@@ -88,6 +85,40 @@ func Load(opts Options) (*Target, error) {
 		name = raw.CurrentContext
 	}
 	return &Target{Config: cfg, Namespace: ns, Context: name}, nil
+}
+
+// loadingRules are kubectl's, with an explicit file when one is given.
+func loadingRules(kubeconfig string) (*clientcmd.ClientConfigLoadingRules, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		if _, err := os.Stat(kubeconfig); err != nil {
+			return nil, exitcode.Configf("cannot read kubeconfig %q: %v; pass --kubeconfig with an existing file", kubeconfig, unwrapPath(err))
+		}
+		rules.ExplicitPath = kubeconfig
+	}
+	return rules, nil
+}
+
+// ContextNames lists the contexts of the kubeconfig (opts.Kubeconfig, else
+// KUBECONFIG, else ~/.kube/config), sorted, for watch --all-contexts.
+func ContextNames(opts Options) ([]string, error) {
+	rules, err := loadingRules(opts.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := rules.Load()
+	if err != nil {
+		return nil, exitcode.Configf("cannot load kubeconfig %s: %v; fix the file or pass --kubeconfig with a valid one", describe(rules), err)
+	}
+	if len(raw.Contexts) == 0 {
+		return nil, exitcode.Configf("no contexts in kubeconfig %s; add one or pass --kubeconfig with another file", describe(rules))
+	}
+	names := make([]string, 0, len(raw.Contexts))
+	for n := range raw.Contexts {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
 // describe names the files the loading rules read, for error messages.

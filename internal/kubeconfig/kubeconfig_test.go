@@ -99,3 +99,36 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+func TestContextNames(t *testing.T) {
+	good := write(t, "config", validKubeconfig)
+	second := write(t, "second", secondFile)
+	tests := []struct {
+		name       string
+		opts       Options
+		kubeconfig string // $KUBECONFIG
+		want       string
+		wantErr    string
+	}{
+		{name: "explicit file", opts: Options{Kubeconfig: good}, want: "one,two"},
+		{name: "KUBECONFIG list merges files", kubeconfig: second + string(os.PathListSeparator) + good, want: "one,three,two"},
+		{name: "missing file", opts: Options{Kubeconfig: "/nonexistent/config"}, wantErr: "pass --kubeconfig with an existing file"},
+		{name: "no contexts", opts: Options{Kubeconfig: write(t, "empty", "apiVersion: v1\nkind: Config\n")}, wantErr: "no contexts in kubeconfig"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", tt.kubeconfig)
+			got, err := ContextNames(tt.opts)
+			if tt.wantErr != "" {
+				var coded *exitcode.Error
+				if !errors.As(err, &coded) || coded.Code != exitcode.Config || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want a config error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || strings.Join(got, ",") != tt.want {
+				t.Errorf("got %v, %v; want %s", got, err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,244 @@
+// Package record writes and reads recordings of `leader-elector watch`: the
+// JSON lines of package watch after one header line saying what was
+// watched, from where and since when. It does no rendering; the dashboard
+// (package tui) and the JSON writer replay what Read returns.
+package record
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/leader-elector/leader-elector/watch"
+)
+
+// Format is the version of the recording format in the header.
+const Format = 1
+
+// headerType is the header line's "type", which no watch event has.
+const headerType = "header"
+
+// Header is the first line of a recording.
+type Header struct {
+	Type          string    `json:"type"` // always "header"
+	Format        int       `json:"format"`
+	Version       string    `json:"version"` // leader-elector's
+	Contexts      []string  `json:"contexts"`
+	Namespace     string    `json:"namespace,omitempty"` // empty with AllNamespaces
+	AllNamespaces bool      `json:"allNamespaces,omitempty"`
+	Selector      string    `json:"selector,omitempty"`
+	Start         time.Time `json:"start"` // the recorder's clock, as event times
+}
+
+// Writer writes a recording: the header, then one line per event.
+type Writer struct {
+	bw   *bufio.Writer
+	line []byte
+}
+
+// NewWriter writes h (its Type and Format filled in) to w.
+func NewWriter(w io.Writer, h Header) (*Writer, error) {
+	h.Type, h.Format = headerType, Format
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the recording's header: %w", err)
+	}
+	rw := &Writer{bw: bufio.NewWriterSize(w, 64<<10), line: make([]byte, 0, 1024)}
+	if _, err := rw.bw.Write(append(b, '\n')); err != nil {
+		return nil, fmt.Errorf("writing the recording's header: %w", err)
+	}
+	return rw, rw.Flush()
+}
+
+// Write adds one event (buffered: Flush writes it out).
+func (w *Writer) Write(ev *watch.Event) error {
+	w.line = append(ev.AppendJSON(w.line[:0]), '\n')
+	if _, err := w.bw.Write(w.line); err != nil {
+		return fmt.Errorf("writing the recording: %w", err)
+	}
+	return nil
+}
+
+// Flush writes out what is buffered.
+func (w *Writer) Flush() error {
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("writing the recording: %w", err)
+	}
+	return nil
+}
+
+// Tee writes every event from in to w and passes it on, unchanged and in
+// order, on the returned channel, which is closed when in is closed or ctx
+// ends. The recording is therefore exactly the stream the consumer saw. A
+// burst is flushed once, a lone event at once, as `-o json` does. A write
+// error is sent on errc and the events keep flowing: losing the recording
+// must not stop the dashboard. errc is closed once the last line is
+// flushed, so a caller that drains it knows the recording is complete.
+func Tee(ctx context.Context, in <-chan watch.Event, w *Writer) (out <-chan watch.Event, errc <-chan error) {
+	o := make(chan watch.Event, cap(in))
+	e := make(chan error, 2)
+	go func() {
+		var failed error
+		defer func() {
+			if failed == nil {
+				if err := w.Flush(); err != nil {
+					e <- err
+				}
+			}
+			close(o)
+			close(e)
+		}()
+		for {
+			var ev watch.Event
+			var ok bool
+			select {
+			case ev, ok = <-in:
+			case <-ctx.Done():
+				return
+			}
+			if !ok {
+				return
+			}
+			if failed == nil {
+				failed = w.Write(&ev)
+				if failed == nil && len(in) == 0 {
+					failed = w.Flush()
+				}
+				if failed != nil {
+					e <- failed
+				}
+			}
+			select {
+			case o <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return o, e
+}
+
+// Recording is what Read returns: the header and the events in file order,
+// each with its Lease's Renewals rebuilt (see watch.RenewalTracker).
+type Recording struct {
+	Header Header
+	// HasHeader is false for plain `watch -o json` output, which replays
+	// too: the contexts are then those named by the events.
+	HasHeader bool
+	Events    []watch.Event
+	// Damage is set when a line could not be read: Events holds what came
+	// before it and the rest of the file is ignored.
+	Damage *DamageError
+}
+
+// Contexts names the contexts recorded: the header's, else those of the
+// events in order of first appearance ("" stands for an unnamed one).
+func (r *Recording) Contexts() []string {
+	if r.HasHeader && len(r.Header.Contexts) > 0 {
+		return r.Header.Contexts
+	}
+	var names []string
+	seen := map[string]bool{}
+	for i := range r.Events {
+		if c := r.Events[i].Context; !seen[c] {
+			seen[c] = true
+			names = append(names, c)
+		}
+	}
+	return names
+}
+
+// DamageError says where a recording stopped being readable.
+type DamageError struct {
+	Line int // 1-based
+	Err  error
+}
+
+func (e *DamageError) Error() string {
+	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+}
+
+func (e *DamageError) Unwrap() error { return e.Err }
+
+// Read reads a recording. A line that is not a watch event (cut short by a
+// crash, or corrupt) ends the reading: what came before it is returned with
+// Damage set. The error is for I/O failures only.
+func Read(r io.Reader) (*Recording, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	rec := &Recording{}
+	var renewals watch.RenewalTracker
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return rec, fmt.Errorf("reading the recording: %w", err)
+		}
+		eof := err != nil
+		if body := bytes.TrimSpace(line); len(body) > 0 {
+			if n == 1 && bytes.Contains(body, []byte(`"type":"header"`)) {
+				if herr := json.Unmarshal(body, &rec.Header); herr != nil || rec.Header.Type != headerType {
+					rec.Damage = &DamageError{Line: n, Err: fmt.Errorf("unreadable header: %v", herr)}
+					return rec, nil
+				}
+				if rec.Header.Format > Format {
+					rec.Damage = &DamageError{Line: n, Err: fmt.Errorf("recording format %d is newer than this leader-elector reads (%d)", rec.Header.Format, Format)}
+					return rec, nil
+				}
+				rec.HasHeader = true
+			} else {
+				var ev watch.Event
+				if derr := json.Unmarshal(body, &ev); derr != nil {
+					if eof && !bytes.HasSuffix(line, []byte("\n")) {
+						derr = fmt.Errorf("cut short (%v)", derr)
+					}
+					rec.Damage = &DamageError{Line: n, Err: derr}
+					return rec, nil
+				}
+				renewals.Fill(&ev)
+				rec.Events = append(rec.Events, ev)
+			}
+		}
+		if eof {
+			return rec, nil
+		}
+	}
+}
+
+// Play sends events on the returned channel at their recorded pace times
+// speed (2: twice as fast), or all at once when speed is 0. The channel
+// is closed after the last event or when ctx ends. Event times that go
+// backwards (streams of several contexts merged) are sent at once.
+func Play(ctx context.Context, events []watch.Event, speed float64) <-chan watch.Event {
+	out := make(chan watch.Event, 256)
+	go func() {
+		defer close(out)
+		if len(events) == 0 {
+			return
+		}
+		start, began := events[0].Time, time.Now()
+		for i := range events {
+			if speed > 0 {
+				due := began.Add(time.Duration(float64(events[i].Time.Sub(start)) / speed))
+				if wait := time.Until(due); wait > 0 {
+					t := time.NewTimer(wait)
+					select {
+					case <-t.C:
+					case <-ctx.Done():
+						t.Stop()
+						return
+					}
+				}
+			}
+			select {
+			case out <- events[i]:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}

@@ -1,0 +1,178 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/leader-elector/leader-elector/watch"
+)
+
+// inContext stamps evs with a context, as a Watcher does.
+func inContext(ctx string, evs ...watch.Event) []watch.Event {
+	out := make([]watch.Event, len(evs))
+	for i, ev := range evs {
+		ev.Context = ctx
+		out[i] = ev
+	}
+	return out
+}
+
+// twoClusters is kube-system of two clusters, the same Lease names with
+// other holders, and a third cluster that cannot be reached.
+func twoClusters() []watch.Event {
+	eu := inContext("prod-eu", fleetIn("kube-system")...)
+	var us []watch.Event
+	for _, ev := range fleetIn("kube-system") {
+		if ev.Lease.Holder != "" {
+			ev.Lease.Holder = strings.Replace(ev.Lease.Holder, "cp-", "us-cp-", 1)
+			ev.Lease.RenewTime = ev.Lease.RenewTime.Add(-700 * time.Millisecond)
+			ev.Lease.ExpiresAt = ev.Lease.ExpiresAt.Add(-700 * time.Millisecond)
+		}
+		us = append(us, ev)
+	}
+	us = inContext("prod-us", us...)
+	lost := watch.Event{Type: watch.EventError, Time: t0.Add(-2 * time.Second), Context: "staging", Connection: "lost",
+		Message: "cannot reach the API server, retrying in 4s: dial tcp 10.0.0.9:6443: connect: connection refused"}
+	return append(append(eu, us...), lost)
+}
+
+var fleetOpts = Options{Namespace: "kube-system", Contexts: []string{"prod-eu", "prod-us", "staging"}}
+
+var fleetStates = []struct {
+	name string
+	opts Options
+	msgs func() []tea.Msg
+}{
+	{"three contexts one unreachable", fleetOpts, func() []tea.Msg {
+		return []tea.Msg{events(twoClusters()...), tickMsg(at(1500 * time.Millisecond))}
+	}},
+	{"filtered to one context", fleetOpts, func() []tea.Msg {
+		return []tea.Msg{events(twoClusters()...), press("/"), press("u"), press("s"), press("-"), press("enter")}
+	}},
+	{"sorted by holder across contexts", fleetOpts, func() []tea.Msg {
+		return []tea.Msg{events(twoClusters()...), press("s"), press("s"), press("s"), press("s"), press("s")}
+	}},
+	{"one context forbidden, one stopped", fleetOpts, func() []tea.Msg {
+		return []tea.Msg{events(append(inContext("prod-eu", fleetIn("kube-system")...),
+			watch.Event{Type: watch.EventError, Time: t0, Context: "prod-us", Connection: watch.ConnStopped,
+				Message: `forbidden: this user may not list or watch leases.coordination.k8s.io in namespace "kube-system"; grant it with a Role`},
+			watch.Event{Type: watch.EventError, Time: t0, Context: "staging", Connection: "forbidden",
+				Message: `leases.coordination.k8s.io is forbidden: User "dev" cannot watch resource "leases"`})...)}
+	}},
+	{"detail names the context", fleetOpts, func() []tea.Msg {
+		return []tea.Msg{events(twoClusters()...), press("j"), press("j"), press("j"), press("enter")}
+	}},
+}
+
+// TestGoldenFleet renders several contexts at once: a CONTEXT column, one
+// link per context in the status line, each context's problem on its own
+// line, and rows of the others untouched by it.
+func TestGoldenFleet(t *testing.T) {
+	for _, st := range fleetStates {
+		for _, size := range goldenSizes {
+			t.Run(fmt.Sprintf("%s/%dx%d", st.name, size.w, size.h), func(t *testing.T) {
+				m := newTestModel(t, st.opts, size.w, size.h)
+				send(m, st.msgs()...)
+				view := m.View()
+				checkFrame(t, view, size.w, size.h)
+				golden.RequireEqual(t, []byte(ansi.Strip(view)))
+			})
+		}
+	}
+	for _, st := range fleetStates {
+		for _, size := range []struct{ w, h int }{{1, 1}, {20, 6}, {60, 15}, {250, 70}} {
+			m := newTestModel(t, st.opts, 160, 48)
+			send(m, st.msgs()...)
+			m.Update(tea.WindowSizeMsg{Width: size.w, Height: size.h})
+			checkFrame(t, m.View(), size.w, size.h)
+		}
+	}
+}
+
+func TestFleetLinksAreSeparate(t *testing.T) {
+	m := newTestModel(t, fleetOpts, 160, 48)
+	send(m, events(twoClusters()...))
+	if len(m.store.rows) != 4 {
+		t.Fatalf("%d rows, want the 2 Leases of each of 2 contexts", len(m.store.rows))
+	}
+	states := []string{m.conns[0].state, m.conns[1].state, m.conns[2].state}
+	if !slices.Equal(states, []string{"connected", "connected", "lost"}) {
+		t.Errorf("links %v, want connected, connected, lost", states)
+	}
+	// prod-us loses its link: prod-eu's rows and link stay as they were.
+	send(m, events(watch.Event{Type: watch.EventError, Time: t0, Context: "prod-us", Connection: "lost", Message: "lost connection, retrying"}))
+	if m.conns[0].state != "connected" || m.conns[1].state != "lost" || len(m.store.rows) != 4 {
+		t.Errorf("links %q %q rows %d, want connected, lost, 4", m.conns[0].state, m.conns[1].state, len(m.store.rows))
+	}
+	// A renewal from prod-us proves its link again; prod-eu's is unchanged.
+	r := m.store.rows["prod-us\x00kube-system/kube-scheduler"]
+	if r == nil {
+		t.Fatal("no row for prod-us kube-system/kube-scheduler")
+	}
+	l := r.lease
+	l.RenewTime = t0.Add(time.Second)
+	send(m, events(watch.Event{Type: watch.EventRenewed, Time: t0.Add(time.Second), Context: "prod-us", Lease: l}))
+	if m.conns[1].state != "connected" || m.conns[1].message != "" {
+		t.Errorf("prod-us link %+v, want connected without a message", m.conns[1])
+	}
+	// A transition in one context is named with it in the pane.
+	l.Holder = "us-cp-9"
+	send(m, events(watch.Event{Type: watch.EventTransition, Time: t0.Add(2 * time.Second), Context: "prod-us", Lease: l, From: "x", To: "us-cp-9"}))
+	if last := m.transitions[len(m.transitions)-1]; last.key != "prod-us  kube-scheduler" {
+		t.Errorf("transition key %q, want the context first", last.key)
+	}
+	if m.store.rows["prod-eu\x00kube-system/kube-scheduler"].lease.Holder == "us-cp-9" {
+		t.Error("prod-us's transition changed prod-eu's row")
+	}
+}
+
+// TestWriteTable is watch --once's output: kubectl's layout, ages on our
+// clock, hostile strings inert.
+func TestWriteTable(t *testing.T) {
+	ctrl := held("default", "my-controller", "my-controller-7d9f8b6c4-x2x9k", 41*time.Minute, 1800*time.Millisecond, 3)
+	ctrl.Labels = map[string]string{"app": "my-controller"}
+	late := held("payments", "payments-leader", "pay-1", 3*time.Hour, 19*time.Second, 12) // expired 4 s ago
+	rel := held("payments", "batch-lock", "", time.Hour, 25*time.Second, 4)
+	rel.Holder, rel.Status, rel.ExpiresAt = "", watch.StatusReleased, time.Time{}
+	evil := held("default", "evil", "pwn\x1b[2J", time.Minute, time.Second, 0)
+	rows := []TableRow{{"prod-eu", ctrl}, {"prod-eu", late}, {"prod-us", rel}, {"prod-us", evil}}
+	tests := []struct {
+		name string
+		opts TableOptions
+		want string
+	}{{"contexts", TableOptions{Contexts: true}, `
+CONTEXT   NAMESPACE   NAME              HOLDER                          STATE      RENEWED    EXPIRES     TRANSITIONS
+prod-eu   default     my-controller     my-controller-7d9f8b6c4-x2x9k   held       1.8s ago   13s         3
+prod-eu   payments    payments-leader   pay-1                           expired    19s ago    late 4.0s   12
+prod-us   payments    batch-lock        -                               released   25s ago    -           4
+prod-us   default     evil              pwn\x1b[2J                      held       1.0s ago   14s         0
+`}, {"wide", TableOptions{Wide: true}, `
+NAMESPACE   NAME              HOLDER                          STATE      RENEWED    EXPIRES     TRANSITIONS   DURATION   ACQUIRED   PREFERRED   CANDIDATES   LABELS
+default     my-controller     my-controller-7d9f8b6c4-x2x9k   held       1.8s ago   13s         3             15s        41m        <none>      0            app=my-controller
+payments    payments-leader   pay-1                           expired    19s ago    late 4.0s   12            15s        3h         <none>      0            <none>
+payments    batch-lock        -                               released   25s ago    -           4             15s        1h         <none>      0            <none>
+default     evil              pwn\x1b[2J                      held       1.0s ago   14s         0             15s        1m         <none>      0            <none>
+`}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := WriteTable(&b, rows, t0, tc.opts); err != nil {
+				t.Fatal(err)
+			}
+			if got := "\n" + b.String(); got != tc.want {
+				t.Errorf("got:%s\nwant:%s", got, tc.want)
+			}
+		})
+	}
+	var b strings.Builder
+	if err := WriteTable(&b, nil, t0, TableOptions{}); err != nil || b.String() != "No Leases found.\n" {
+		t.Errorf("empty table %q, %v", b.String(), err)
+	}
+}

@@ -1,0 +1,244 @@
+package tui
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/leader-elector/leader-elector/watch"
+)
+
+// Replay is a recording for the dashboard to play instead of a live watch.
+// Reading it is the caller's job (package record); the model only plays.
+type Replay struct {
+	// Events in recorded order, their times on the recorder's clock,
+	// which becomes the dashboard's clock: countdowns and expiry are
+	// judged as they were when recorded.
+	Events []watch.Event
+	// Start is when recording began (the header's); zero: the first event.
+	Start time.Time
+	// Speed is times real speed; 0 plays as fast as possible (one
+	// recorded instant per frame).
+	Speed float64
+	// Damage, when set, says where the recording stopped being readable;
+	// it is shown once the replay reaches that point.
+	Damage string
+}
+
+// replaySpeeds are the speeds + and - step through; 0 is "max".
+var replaySpeeds = []float64{0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 0}
+
+// player is the replay's position: pure data, moved by messages.
+type player struct {
+	events     []watch.Event
+	next       int       // the first event not applied yet
+	at         time.Time // the replay clock
+	start, end time.Time // the recording's first and last instants
+	speed      float64
+	paused     bool
+	wall       time.Time // the wall time of the last frame (zero: none yet)
+	damage     string
+}
+
+func newPlayer(r *Replay) *player {
+	p := &player{events: r.Events, speed: r.Speed, start: r.Start, damage: r.Damage}
+	if len(r.Events) > 0 && (p.start.IsZero() || r.Events[0].Time.Before(p.start)) {
+		p.start = r.Events[0].Time
+	}
+	p.end = p.start
+	for i := range r.Events {
+		if r.Events[i].Time.After(p.end) {
+			p.end = r.Events[i].Time
+		}
+	}
+	p.at = p.start
+	return p
+}
+
+// done: every event is applied and the clock reached the last instant.
+func (p *player) done() bool {
+	return p.next >= len(p.events) && !p.at.Before(p.end)
+}
+
+// replayTickMsg is a frame of the replay, carrying the wall time: how far
+// the replay clock moves is that time since the last frame times speed.
+type replayTickMsg time.Time
+
+// replayTick asks for the next replay frame.
+func (m *model) replayTick() tea.Cmd {
+	return tea.Tick(tickInterval, func(t time.Time) tea.Msg { return replayTickMsg(t) })
+}
+
+// replayFrame moves the replay clock by the wall time since the last frame.
+func (m *model) replayFrame(wall time.Time) {
+	p := m.replay
+	elapsed := time.Duration(0)
+	if !p.wall.IsZero() {
+		elapsed = max(0, wall.Sub(p.wall))
+	}
+	p.wall = wall
+	if p.paused || p.done() {
+		return
+	}
+	if p.speed == 0 {
+		m.playTo(p.nextInstant())
+		return
+	}
+	m.playTo(p.at.Add(time.Duration(float64(elapsed) * p.speed)))
+}
+
+// nextInstant is the time of the next event not applied (never before the
+// clock), or the end.
+func (p *player) nextInstant() time.Time {
+	if p.next >= len(p.events) {
+		return p.end
+	}
+	if t := p.events[p.next].Time; t.After(p.at) {
+		return t
+	}
+	return p.at
+}
+
+// playTo moves the replay forward to t (at most the end): it applies, in
+// recorded order, every event up to the first one later than t, then
+// judges the screen at t, as a tick of a live dashboard does.
+func (m *model) playTo(t time.Time) {
+	p := m.replay
+	if t.After(p.end) {
+		t = p.end
+	}
+	var batch []watch.Event
+	for p.next < len(p.events) && !p.events[p.next].Time.After(t) {
+		batch = append(batch, p.events[p.next])
+		p.next++
+	}
+	if t.After(p.at) {
+		p.at = t
+	}
+	m.applyBatch(batch)
+	m.now = p.at
+	m.store.recount(m.now, m.sortBy == sortStatus)
+	m.refresh()
+	m.syncDetail()
+}
+
+// applyBatch folds a batch of events into the model, as a live batch is.
+func (m *model) applyBatch(evs []watch.Event) {
+	for i := range evs {
+		m.apply(&evs[i])
+	}
+	m.refresh()
+}
+
+// seek moves the replay to t, from the start again when t is behind it:
+// the model is pure, so the screen at t is the recording up to t.
+func (m *model) seek(t time.Time) {
+	p := m.replay
+	if t.Before(p.start) {
+		t = p.start
+	}
+	if t.Before(p.at) {
+		key := m.selectedKey()
+		m.resetData()
+		p.next, p.at = 0, p.start
+		m.now = p.start
+		m.playTo(t)
+		if r, ok := m.store.rows[key]; ok {
+			m.reselect(r)
+		}
+		return
+	}
+	m.playTo(t)
+}
+
+// resetData forgets every Lease, transition and link state, keeping what
+// the user chose (filter, sort, screen, cursor place).
+func (m *model) resetData() {
+	m.store = newStore()
+	m.transitions = nil
+	m.transOffset = 0
+	m.synced = false
+	m.note = ""
+	for i := range m.conns {
+		m.conns[i] = connection{state: "connecting", since: m.replay.start}
+	}
+}
+
+// nextTransition is the time of the next change of holder (a transition
+// or a release) not yet applied.
+func (p *player) nextTransition() (time.Time, bool) {
+	for i := p.next; i < len(p.events); i++ {
+		if tp := p.events[i].Type; tp == watch.EventTransition || tp == watch.EventReleased {
+			return p.events[i].Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// updateReplayKey handles the replay's keys; it reports whether msg was one.
+func (m *model) updateReplayKey(msg tea.KeyMsg) bool {
+	p := m.replay
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Pause):
+		p.paused = !p.paused
+	case key.Matches(msg, k.Step):
+		p.paused = true
+		m.playTo(p.nextInstant())
+	case key.Matches(msg, k.Faster), key.Matches(msg, k.Slower):
+		i := slices.Index(replaySpeeds, p.speed)
+		if i < 0 {
+			i = slices.Index(replaySpeeds, 1)
+		}
+		if key.Matches(msg, k.Faster) {
+			i = min(i+1, len(replaySpeeds)-1)
+		} else {
+			i = max(i-1, 0)
+		}
+		p.speed = replaySpeeds[i]
+	case key.Matches(msg, k.Back10):
+		m.seek(p.at.Add(-10 * time.Second))
+	case key.Matches(msg, k.Forward10):
+		m.seek(p.at.Add(10 * time.Second))
+	case key.Matches(msg, k.Back1m):
+		m.seek(p.at.Add(-time.Minute))
+	case key.Matches(msg, k.Forward1m):
+		m.seek(p.at.Add(time.Minute))
+	case key.Matches(msg, k.NextTransition):
+		if t, ok := p.nextTransition(); ok {
+			p.paused = true
+			m.seek(t)
+		}
+	case key.Matches(msg, k.Start):
+		m.seek(p.start)
+	case key.Matches(msg, k.End):
+		m.seek(p.end)
+	default:
+		return false
+	}
+	return true
+}
+
+// replayText is the replay's part of the status line: state, the
+// recording's clock and the speed.
+func (m *model) replayText() (styled, plain string) {
+	p := m.replay
+	clock := m.now.Local().Format("15:04:05.0")
+	speed := "×max"
+	if p.speed > 0 {
+		speed = "×" + strconv.FormatFloat(p.speed, 'f', -1, 64)
+	}
+	switch {
+	case p.done():
+		plain = "■ end " + clock
+		return m.p.dim.on(plain), plain
+	case p.paused:
+		plain = "‖ paused " + clock + " " + speed
+		return m.p.warn.on(plain), plain
+	}
+	plain = "▶ replay " + clock + " " + speed
+	return m.p.good.on(plain), plain
+}
