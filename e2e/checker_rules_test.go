@@ -1,0 +1,380 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// chaosRules are the bounds the chaos checker holds a run to, each derived
+// from the timings the replicas run with; a zero bound is not judged.
+type chaosRules struct {
+	RenewDeadline time.Duration
+	// WakeGrace: after SIGCONT, how long a woken replica's claims are not
+	// judged (the kernel schedules it, the Go runtime runs its overdue timer).
+	WakeGrace time.Duration
+	// Margin is LeaseDuration - RenewDeadline - RetryPeriod: after an acting
+	// replica's status file disappears, no other replica's file may appear
+	// within it, unless the replica runs in exec mode (there the app is
+	// known stopped when the file goes, and the release is at once).
+	Margin time.Duration
+	// MaxSweepGap is the checker's own stated resolution.
+	MaxSweepGap time.Duration
+	// GapBound: the longest time with no acting replica, outside spans the
+	// harness excused (an API server restart and LeaseDuration after it).
+	GapBound time.Duration
+	// StartupGrace: how long a new process may take to open its endpoint.
+	StartupGrace time.Duration
+	// CrossSlack: how far apart in time the status file and /leader may
+	// change for one state change.
+	CrossSlack time.Duration
+}
+
+// Slacks, each for a reason written down:
+const (
+	// zombieSlack: a renewal is judged by its renewTime (the writer's clock,
+	// this host's), the replica's last sign of acting by the sweeps; a sweep
+	// can be up to MaxSweepGap late, so the bound allows that much more.
+	zombieSlack = 250 * time.Millisecond
+	// marginSlack: the release delay's timer may start as the removal is
+	// issued rather than when its unlink and directory fsync are done.
+	marginSlack = 50 * time.Millisecond
+	// crossSlack: the file and /leader are two effects of one change made
+	// one after the other by one driver; 1s covers a CPU stall on a loaded
+	// 2-core machine. A /leader stuck at a past term (issue 11, defect 6)
+	// stays wrong until the next change, far longer.
+	crossSlack = time.Second
+	// startupGrace: a Go binary starting on a loaded 2-core machine opens
+	// its endpoint well within this.
+	startupGrace = 5 * time.Second
+)
+
+// chaosRulesFor derives the rules from the replicas' timings.
+func chaosRulesFor(leaseDuration, renewDeadline, retryPeriod, wakeGrace, settle time.Duration) chaosRules {
+	return chaosRules{
+		RenewDeadline: renewDeadline,
+		WakeGrace:     wakeGrace,
+		Margin:        leaseDuration - renewDeadline - retryPeriod,
+		// 250ms: far below the margin (1.5s in the chaos timings), so any
+		// hand-over that breaks it is seen; a sweep takes microseconds, so
+		// only a stalled test process comes near it.
+		MaxSweepGap: 250 * time.Millisecond,
+		// A replica that can reach the API leads within LeaseDuration of the
+		// last leader's last renewal plus its retry jitter (1.2 x
+		// RetryPeriod) and a request or two on a busy machine: settle.
+		GapBound:     leaseDuration + settle,
+		StartupGrace: startupGrace,
+		CrossSlack:   crossSlack,
+	}
+}
+
+// leaseObs is one read of the Lease.
+type leaseObs struct {
+	exists          bool
+	holder          string
+	renew, acquire  time.Time
+	resourceVersion string
+}
+
+// leaseReader reads the Lease (through the test's admin client).
+type leaseReader func(ctx context.Context) (leaseObs, error)
+
+// presSeg is a run of consecutive sweeps that found a candidate's status
+// file in one state: from the start of the first read to the end of the last.
+type presSeg struct {
+	present     bool
+	first, last time.Time
+}
+
+// answerObs is one answer of /leader.
+type answerObs struct {
+	s, e     time.Time
+	isLeader bool
+	judged   bool // the replica was acting throughout the request
+}
+
+// vanish is an acting replica's status file seen gone.
+type vanish struct {
+	cand int
+	at   time.Time // the start of the last read that found it: it went after
+}
+
+// interval is a span of time.
+type interval struct{ from, to time.Time }
+
+// trackLocked records one read for the zombie, margin and cross-check rules.
+func (k *chaosChecker) trackLocked(i int, r fileRead) {
+	c := k.cands[i]
+	if r.signal() {
+		k.lastSignal[i] = r.t1
+		k.zombieOpen[i] = false
+	}
+	if n := len(k.segs[i]); n > 0 && k.segs[i][n-1].present == r.present {
+		k.segs[i][n-1].last = r.t1
+	} else {
+		k.segs[i] = append(k.segs[i], presSeg{present: r.present, first: r.t0, last: r.t1})
+	}
+	prev := k.prevRead[i]
+	k.prevRead[i] = r
+	if prev.t0.IsZero() || k.rules.Margin <= 0 {
+		return
+	}
+	if prev.present && prev.acting && !r.present && c.childPidFile == "" {
+		k.vanished = append(k.vanished, vanish{cand: i, at: prev.t0})
+	}
+	if !prev.present && r.present && r.acting {
+		// It appeared by the end of this read at the latest; the other went
+		// after the start of its last read at the earliest: r.t1 - v.at
+		// bounds the time between them from above.
+		for _, v := range k.vanished {
+			if v.cand != i && r.t1.After(v.at) && r.t1.Sub(v.at) < k.rules.Margin-marginSlack {
+				k.marginViol = append(k.marginViol, fmt.Sprintf("%s%s's status file appeared at most %v after %s's disappeared, within the margin %v",
+					k.stamp(r.t1), c.id, r.t1.Sub(v.at).Round(time.Millisecond), k.cands[v.cand].id, k.rules.Margin))
+			}
+		}
+	}
+	// Forget disappearances older than the margin.
+	keep := k.vanished[:0]
+	for _, v := range k.vanished {
+		if r.t1.Sub(v.at) < k.rules.Margin {
+			keep = append(keep, v)
+		}
+	}
+	k.vanished = keep
+}
+
+// endpointExcuse says why c may not answer on its endpoint at now, or "".
+// A replica must answer unless the harness stopped it (SIGSTOP, and
+// wakeGrace after SIGCONT), is ending or restarting it (SIGTERM or SIGKILL
+// sent, exited), or started it less than startupGrace ago and it has not
+// answered yet.
+func (c *chaosCandidate) endpointExcuse(now time.Time, r chaosRules) (string, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.p == nil:
+		return "not started", c.epoch
+	case c.stopped:
+		return "stopped", c.epoch
+	case !c.contAt.IsZero() && now.Sub(c.contAt) < r.WakeGrace:
+		return "waking", c.epoch
+	case !c.termAt.IsZero() || !c.killAt.IsZero() || c.exited:
+		return "ending", c.epoch
+	case !c.answered && now.Sub(c.startedAt) < r.StartupGrace:
+		return "starting", c.epoch
+	}
+	return "", c.epoch
+}
+
+// judgeAnswer records one /leader request sent at s and done at e.
+func (k *chaosChecker) judgeAnswer(i int, s, e time.Time, a leaderAnswer, err error) {
+	c := k.cands[i]
+	whyS, epS := c.endpointExcuse(s, k.rules)
+	whyE, epE := c.endpointExcuse(e, k.rules)
+	okS, _, aS := c.acting(s, k.rules.WakeGrace)
+	okE, _, aE := c.acting(e, k.rules.WakeGrace)
+	if err != nil {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.closeHTTPLocked(i)
+		switch {
+		case whyS != "" || whyE != "":
+			k.unanswered[whyS+whyE]++
+		case epS != epE:
+			k.unanswered["changed during the request"]++
+		default:
+			k.violateLocked(s, "%s's /leader did not answer while it ran: %v", c.id, err)
+		}
+		return
+	}
+	// It answered, so its start-up clean-up is done (the endpoint opens
+	// after it): a file seen from now on is this process's own.
+	c.change(func() {
+		if s.After(c.startedAt) {
+			c.staleStart, c.answered = false, true
+		}
+	})
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.httpSamples++
+	judged := okS && okE && aS == aE
+	k.answers[i] = append(k.answers[i], answerObs{s: s, e: e, isLeader: a.IsLeader, judged: judged})
+	if a.IsLeader {
+		k.lastSignal[i] = e
+		k.zombieOpen[i] = false
+	}
+	switch {
+	case a.Identity != c.id && (a.Identity != "" || a.IsLeader || a.Leader != ""):
+		// Before its first observation the endpoint may answer an
+		// all-empty state; anything else must carry its identity.
+		k.violateLocked(s, "%s's /leader names itself %q", c.id, a.Identity)
+	case !a.IsLeader || !judged:
+		k.closeHTTPLocked(i)
+	default:
+		term := fmt.Sprint(a.AcquireTime, "/", a.LeaseTransitions)
+		run := k.httpOpen[i]
+		if run != nil && run.term != term {
+			k.closeHTTPLocked(i)
+			run = nil
+		}
+		if run == nil {
+			k.httpOpen[i] = &httpRun{term: term, first: [2]time.Time{s, e}, last: [2]time.Time{s, e}, n: 1}
+		} else {
+			run.last = [2]time.Time{s, e}
+			run.n++
+		}
+	}
+}
+
+// judgeLease applies the zombie rule to one read of the Lease: a write by a
+// replica (its renewTime moved, or the holder changed to it) while that
+// replica showed no sign of acting (no file, no child, no isLeader) for
+// longer than RenewDeadline is a zombie: it keeps everyone else off the
+// Lease while nothing acts. The span is counted from the latest of its last
+// sign of acting, its process's start or wake, and the acquireTime of the
+// holding (a fresh acquisition has a moment to write its file).
+func (k *chaosChecker) judgeLease(o leaseObs) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.leaseSamples++
+	prev := k.lastLease
+	k.lastLease = o
+	if !o.exists || o.holder == "" || (prev.exists && prev.holder == o.holder && prev.renew.Equal(o.renew)) {
+		return
+	}
+	i := -1
+	for j, c := range k.cands {
+		if c.id == o.holder {
+			i = j
+		}
+	}
+	if i < 0 || k.zombieOpen[i] {
+		return
+	}
+	c := k.cands[i]
+	c.mu.Lock()
+	since := maxTime(k.lastSignal[i], o.acquire, c.startedAt, c.contAt)
+	c.mu.Unlock()
+	if idle := o.renew.Sub(since); idle > k.rules.RenewDeadline+zombieSlack {
+		k.zombieOpen[i] = true
+		k.zombies = append(k.zombies, fmt.Sprintf("%s%s renewed the Lease (renewTime %s) while not acting for %v, over RenewDeadline %v + %v",
+			k.stamp(o.renew), c.id, o.renew.Format("15:04:05.000"), idle.Round(time.Millisecond), k.rules.RenewDeadline, zombieSlack))
+	}
+}
+
+func maxTime(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
+}
+
+// crossCheckLocked compares every judged /leader answer with the same
+// replica's status file: isLeader=true needs the file seen present within
+// CrossSlack of the answer; isLeader=false while the file was present
+// throughout that span is a lie too.
+func (k *chaosChecker) crossCheckLocked() []string {
+	var out []string
+	x := k.rules.CrossSlack
+	if x <= 0 {
+		return nil
+	}
+	for i, as := range k.answers {
+		for _, a := range as {
+			if !a.judged {
+				continue
+			}
+			from, to := a.s.Add(-x), a.e.Add(x)
+			if to.After(k.lastSweep) {
+				continue // the file's state past the last sweep is unknown
+			}
+			switch {
+			case a.isLeader && !k.presentSome(i, from, to):
+				out = append(out, fmt.Sprintf("%s%s's /leader said isLeader:true, but its status file was absent from %v before to %v after",
+					k.stamp(a.s), k.cands[i].id, x, x))
+			case !a.isLeader && k.presentThroughout(i, from, to):
+				out = append(out, fmt.Sprintf("%s%s's /leader said isLeader:false, but its status file was present from %v before to %v after",
+					k.stamp(a.s), k.cands[i].id, x, x))
+			}
+		}
+	}
+	return out
+}
+
+func (k *chaosChecker) presentSome(i int, from, to time.Time) bool {
+	for _, s := range k.segs[i] {
+		if s.present && !s.first.After(to) && !s.last.Before(from) {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *chaosChecker) presentThroughout(i int, from, to time.Time) bool {
+	for _, s := range k.segs[i] {
+		if s.present && !s.first.After(from) && !s.last.Before(to) {
+			return true
+		}
+	}
+	return false
+}
+
+// excuse exempts [from, to] from the leaderless-gap bound.
+func (k *chaosChecker) excuse(from, to time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.excused = append(k.excused, interval{from, to})
+}
+
+func (k *chaosChecker) excusedLocked(from, to time.Time) bool {
+	for _, e := range k.excused {
+		if e.from.Before(to) && e.to.After(from) {
+			return true
+		}
+	}
+	return false
+}
+
+// chaosChildScript is the exec-mode command: it publishes its pid for the
+// checker, then becomes a sleep that SIGTERM ends at once. The marker lets
+// the checker tell it from an unrelated process that reused the pid.
+const chaosChildMarker = "86399"
+
+var chaosChildScript = `echo $$ > "$1.tmp" && mv "$1.tmp" "$1" && exec sleep ` + chaosChildMarker
+
+// childRunning reads the pid in pidFile and reports whether that process
+// runs: it exists, is not a zombie waiting for its parent to reap it, and
+// is our child (its command line holds the marker).
+func childRunning(pidFile string) (int, bool) {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return pid, false
+	}
+	// The state follows the command name, which is in parentheses.
+	if j := strings.LastIndexByte(string(stat), ')'); j < 0 || j+2 >= len(stat) || stat[j+2] == 'Z' || stat[j+2] == 'X' {
+		return pid, false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), chaosChildMarker) {
+		return pid, false
+	}
+	return pid, true
+}
+
+// errNoAnswer stands for a /leader that did not answer, in synthetic tests.
+var errNoAnswer = errors.New("connection refused")
