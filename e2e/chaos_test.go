@@ -510,6 +510,7 @@ func (h *chaosHarness) run(d time.Duration, seed uint64) chaosRun {
 
 	// Shut every replica down as a rollout would: each must exit 0 and
 	// leave no file (the checker judges both).
+	h.chk.shuttingDown()
 	for _, c := range h.cands {
 		h.term(c)
 	}
@@ -661,6 +662,7 @@ func TestChaosPausedLeader(t *testing.T) {
 		t.Errorf("after the wake the leader is %q (settled: %v), want still %s", id, ok, next.id)
 	}
 
+	h.chk.shuttingDown()
 	for _, c := range h.cands {
 		h.term(c)
 	}

@@ -147,6 +147,9 @@ func TestChaosCheckerRules(t *testing.T) {
 	excuse := func(from, to int) step {
 		return func(k *chaosChecker, base time.Time) { k.excuse(at(base, from), at(base, to)) }
 	}
+	shutdown := func(m int) step {
+		return func(k *chaosChecker, base time.Time) { k.shutdownAt = at(base, m) }
+	}
 	type want struct {
 		overlaps, zombies, margin, cross int
 		violation                        string
@@ -172,6 +175,9 @@ func TestChaosCheckerRules(t *testing.T) {
 			want:  want{violation: "no replica acted for"}},
 		{name: "a leaderless gap over an excused span",
 			steps: []step{excuse(500, 9000), sweeps(0, 1000, fileOf(0, 0, 1000)), sweeps(1000, 9000, none), sweeps(9000, 9500, fileOf(1, 9000, 9500))}},
+		{name: "nobody acts from the last claim to the shutdown, over the bound",
+			steps: []step{sweeps(0, 1000, fileOf(0, 0, 1000)), sweeps(1000, 9000, none), shutdown(9000)},
+			want:  want{violation: "until the shutdown"}},
 		{name: "a gap within the bound",
 			steps: []step{sweeps(0, 1000, fileOf(0, 0, 1000)), sweeps(1000, 7000, none), sweeps(7000, 7500, fileOf(1, 7000, 7500))}},
 		{name: "sweeps further apart than the stated resolution",

@@ -329,6 +329,14 @@ func (k *chaosChecker) presentThroughout(i int, from, to time.Time) bool {
 	return false
 }
 
+// shuttingDown tells the checker the harness is about to stop every
+// replica: from then on nobody acting is the plan, not a gap.
+func (k *chaosChecker) shuttingDown() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.shutdownAt = time.Now()
+}
+
 // excuse exempts [from, to] from the leaderless-gap bound.
 func (k *chaosChecker) excuse(from, to time.Time) {
 	k.mu.Lock()

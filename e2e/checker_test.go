@@ -81,6 +81,7 @@ type chaosChecker struct {
 	answers      [][]answerObs  // per candidate: every /leader answer
 	vanished     []vanish       // recent disappearances of acting replicas' files
 	excused      []interval     // spans where the leaderless-gap bound does not apply
+	shutdownAt   time.Time      // the harness began shutting every replica down: gaps are judged up to here
 	lastLease    leaseObs       // the previous Lease observation
 	leaseSamples int            // successful Lease reads
 	zombieOpen   []bool         // per candidate: a zombie episode already reported
@@ -567,6 +568,17 @@ func (k *chaosChecker) Report() chaosReport {
 		}
 		if run.last.After(covered) {
 			covered = run.last
+		}
+	}
+	// The gap after the last claim counts too, up to the shutdown: a run
+	// that ends with nobody acting (a zombie holding the Lease) is the
+	// worst gap of all.
+	if end := k.shutdownAt; len(runs) > 0 && end.After(covered) {
+		gap := end.Sub(covered)
+		r.MaxGap = max(r.MaxGap, gap)
+		if b := k.rules.GapBound; b > 0 && gap > b && !k.excusedLocked(covered, end) {
+			r.Violations = append(r.Violations, fmt.Sprintf("%sno replica acted for %v, until the shutdown, over the bound %v",
+				k.stamp(covered), gap.Round(time.Millisecond), b))
 		}
 	}
 	return r

@@ -41,6 +41,14 @@ func TestElectZombieAfterHolderCleared(t *testing.T) {
 	}
 	h.chk.Start()
 	old := h.waitOne(20 * time.Second)
+	// The followers hear of everything 300ms late (600ms round trips, in
+	// their 1s request timeout): the old leader's next renewal beats them
+	// to the cleared Lease, the case where today's core turns zombie.
+	for _, c := range h.cands {
+		if c != old {
+			c.proxy.SetDelay(300 * time.Millisecond)
+		}
+	}
 	time.Sleep(time.Second) // a few renewals
 
 	patch := []byte(`{"spec":{"holderIdentity":""}}`)
@@ -53,12 +61,19 @@ func TestElectZombieAfterHolderCleared(t *testing.T) {
 	// machine.
 	bound := 4*chaosRetryPeriod + time.Second
 	var id string
-	waitFor(t, bound, "a replica that leads and acts after the holder was cleared", func() bool {
-		var ok bool
-		id, ok = h.oneLeader()
-		return ok
-	})
-	t.Logf("%s led before the clear; %s leads and acts %v after it", old.id, id, time.Since(cleared).Round(time.Millisecond))
+	var ok bool
+	for id, ok = h.oneLeader(); !ok && time.Since(cleared) < bound; id, ok = h.oneLeader() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ok {
+		t.Logf("%s led before the clear; %s leads and acts %v after it", old.id, id, time.Since(cleared).Round(time.Millisecond))
+	} else {
+		// Not fatal: the checker's findings below say what happened.
+		t.Errorf("no replica leads and acts %v after the holder was cleared (%s led before)", bound, old.id)
+	}
+	for _, c := range h.cands {
+		c.proxy.SetDelay(0)
+	}
 	// Long enough for a zombie to show: renewals for over RenewDeadline.
 	time.Sleep(chaosLeaseDuration + chaosRenewDeadline)
 	if now, ok := h.oneLeader(); !ok {
@@ -224,6 +239,7 @@ func (h *chaosHarness) waitOne(timeout time.Duration) *chaosCandidate {
 // the test on what it found.
 func (h *chaosHarness) finish(t *testing.T) {
 	t.Helper()
+	h.chk.shuttingDown()
 	for _, c := range h.cands {
 		h.term(c)
 	}
