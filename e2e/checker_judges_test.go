@@ -137,6 +137,27 @@ func TestChaosCheckerRules(t *testing.T) {
 			}
 		}
 	}
+	// leaseReads reads the Lease every 100ms in [from, to), holder renewing
+	// every 500ms up to lastRenew; each read is sent at its time.
+	leaseReads := func(holder string, acquired, from, to, lastRenew int) step {
+		return func(k *chaosChecker, base time.Time) {
+			for m := from; m < to; m += 100 {
+				r := min(m/500*500, lastRenew)
+				k.judgeLease(leaseObs{asOf: at(base, m), exists: true, holder: holder, acquire: at(base, acquired), renew: at(base, r)})
+			}
+		}
+	}
+	// interleave runs sweeps and Lease reads in [from, to) in time order,
+	// 100ms at a time; holder acquired the Lease at from.
+	interleave := func(from, to int, file func(i, m int) string, holder string, lastRenew int) step {
+		return func(k *chaosChecker, base time.Time) {
+			for m := from; m < to; m += 100 {
+				sweeps(m, m+100, file)(k, base)
+				leaseReads(holder, from, m+50, m+100, lastRenew)(k, base)
+			}
+		}
+	}
+	ownDeadline := func(r *chaosRules) { r.OwnDeadline = 300 * ms }
 	state := func(f func(c *chaosCandidate, base time.Time)) step {
 		return func(k *chaosChecker, base time.Time) {
 			for _, c := range k.cands {
@@ -178,6 +199,20 @@ func TestChaosCheckerRules(t *testing.T) {
 		{name: "nobody acts from the last claim to the shutdown, over the bound",
 			steps: []step{sweeps(0, 1000, fileOf(0, 0, 1000)), sweeps(1000, 9000, none), shutdown(9000)},
 			want:  want{violation: "until the shutdown"}},
+		{name: "a leader acts past its last renewal + RenewDeadline",
+			rules: ownDeadline,
+			steps: []step{interleave(0, 4000, fileOf(0, 0, 4000), "replica-0", 1000)},
+			want:  want{violation: "past its last renewal's start"}},
+		{name: "a leader whose file goes by its deadline",
+			rules: ownDeadline,
+			steps: []step{interleave(0, 4000, fileOf(0, 0, 3200), "replica-0", 1000)}},
+		{name: "a leader that keeps renewing keeps acting",
+			rules: ownDeadline,
+			steps: []step{interleave(0, 4000, fileOf(0, 0, 4000), "replica-0", 4000)}},
+		{name: "a replica that lost the Lease acts past its last renewal",
+			rules: ownDeadline,
+			steps: []step{interleave(0, 1500, fileOf(0, 0, 1500), "replica-0", 1000), interleave(1500, 3600, fileOf(0, 0, 3600), "replica-1", 3600)},
+			want:  want{violation: "past its last renewal's start"}},
 		{name: "a gap within the bound",
 			steps: []step{sweeps(0, 1000, fileOf(0, 0, 1000)), sweeps(1000, 7000, none), sweeps(7000, 7500, fileOf(1, 7000, 7500))}},
 		{name: "sweeps further apart than the stated resolution",

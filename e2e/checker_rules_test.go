@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,10 @@ type chaosRules struct {
 	// CrossSlack: how far apart in time the status file and /leader may
 	// change for one state change.
 	CrossSlack time.Duration
+	// OwnDeadline: a replica acts (file or child) only until its last
+	// renewal's start + RenewDeadline + OwnDeadline (the slack); 0 does not
+	// judge it.
+	OwnDeadline time.Duration
 }
 
 // Slacks, each for a reason written down:
@@ -53,6 +58,11 @@ const (
 	startupGrace = 5 * time.Second
 )
 
+// ownDeadlineSlack (elect_partition_test.go) is also the chaos checker's
+// slack for the own-deadline rule: the deadline timer firing late on a
+// loaded machine, the removal's unlink and fsync, and a Lease read that
+// missed a renewal by less than its 100ms period.
+
 // chaosRulesFor derives the rules from the replicas' timings.
 func chaosRulesFor(leaseDuration, renewDeadline, retryPeriod, wakeGrace, settle time.Duration) chaosRules {
 	return chaosRules{
@@ -70,11 +80,13 @@ func chaosRulesFor(leaseDuration, renewDeadline, retryPeriod, wakeGrace, settle 
 		GapBound:     leaseDuration + settle,
 		StartupGrace: startupGrace,
 		CrossSlack:   crossSlack,
+		OwnDeadline:  ownDeadlineSlack,
 	}
 }
 
 // leaseObs is one read of the Lease.
 type leaseObs struct {
+	asOf            time.Time // the read was sent then: it reflects every write that landed before
 	exists          bool
 	holder          string
 	renew, acquire  time.Time
@@ -246,6 +258,7 @@ func (k *chaosChecker) judgeLease(o leaseObs) {
 	k.leaseSamples++
 	prev := k.lastLease
 	k.lastLease = o
+	k.judgeDeadlineLocked(o)
 	if !o.exists || o.holder == "" || (prev.exists && prev.holder == o.holder && prev.renew.Equal(o.renew)) {
 		return
 	}
@@ -267,6 +280,68 @@ func (k *chaosChecker) judgeLease(o leaseObs) {
 		k.zombies = append(k.zombies, fmt.Sprintf("%s%s renewed the Lease (renewTime %s) while not acting for %v, over RenewDeadline %v + %v",
 			k.stamp(o.renew), c.id, o.renew.Format("15:04:05.000"), idle.Round(time.Millisecond), k.rules.RenewDeadline, zombieSlack))
 	}
+}
+
+// judgeDeadlineLocked applies the own-deadline rule (issue 11, guarantee
+// a) as of one Lease read: a replica acts only until the start of its last
+// successful renewal + RenewDeadline. The renewTime is stamped as a
+// renewal starts; a read sent at asOf shows every renewal that succeeded
+// before, so an acting claim of replica i at t <= asOf needs a renewal of
+// i at or after t - RenewDeadline - slack among those seen. A replica's
+// latest renewal is the renewTime of the last read that named it holder,
+// forgotten when the Lease is seen deleted.
+func (k *chaosChecker) judgeDeadlineLocked(o leaseObs) {
+	if k.rules.OwnDeadline <= 0 || o.asOf.IsZero() {
+		return
+	}
+	if !o.exists {
+		// Deleted: a holder's later writes (a re-creation that failed, say)
+		// are not seen, so its deadline is unknown from here on.
+		clear(k.lastRenewOf)
+		return
+	}
+	for i, c := range k.cands {
+		if o.exists && o.holder == c.id {
+			k.lastRenewOf[i] = o.renew
+		}
+		limit := k.lastRenewOf[i].Add(k.rules.RenewDeadline + k.rules.OwnDeadline)
+		if !o.asOf.After(limit) || k.deadlineOpen[i].Equal(k.lastRenewOf[i]) {
+			continue
+		}
+		// A replica never seen holding may have renewed before the first
+		// read: its deadline is unknown.
+		if k.lastRenewOf[i].IsZero() {
+			continue
+		}
+		// Claims of i after the limit and no later than asOf.
+		runs := k.runs
+		if k.open[i] != nil {
+			runs = append(slices.Clip(runs), *k.open[i])
+		}
+		for j := len(runs) - 1; j >= 0; j-- {
+			run := runs[j]
+			if run.cand != i {
+				continue
+			}
+			if run.last.After(limit) && !run.first.After(o.asOf) {
+				k.deadlineOpen[i] = k.lastRenewOf[i]
+				k.violateLocked(maxTime(run.first, limit), "%s acted %v past its last renewal's start (%s) + RenewDeadline %v, allowed slack %v",
+					c.id, minTime(run.last, o.asOf).Sub(limit.Add(-k.rules.OwnDeadline)).Round(time.Millisecond),
+					k.lastRenewOf[i].Format("15:04:05.000"), k.rules.RenewDeadline, k.rules.OwnDeadline)
+				break
+			}
+			if run.last.Before(limit) {
+				break
+			}
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func maxTime(ts ...time.Time) time.Time {

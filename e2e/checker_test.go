@@ -82,6 +82,8 @@ type chaosChecker struct {
 	vanished     []vanish       // recent disappearances of acting replicas' files
 	excused      []interval     // spans where the leaderless-gap bound does not apply
 	shutdownAt   time.Time      // the harness began shutting every replica down: gaps are judged up to here
+	lastRenewOf  []time.Time    // per candidate: its latest renewTime seen
+	deadlineOpen []time.Time    // per candidate: the renewal whose deadline was already reported broken
 	lastLease    leaseObs       // the previous Lease observation
 	leaseSamples int            // successful Lease reads
 	zombieOpen   []bool         // per candidate: a zombie episode already reported
@@ -186,17 +188,19 @@ func newChaosChecker(cands []*chaosCandidate, rules chaosRules, lease leaseReade
 			Timeout:   2 * time.Second,
 			Transport: &http.Transport{DisableKeepAlives: true},
 		},
-		stop:       make(chan struct{}),
-		open:       make([]*claimRun, n),
-		pairOpen:   map[[2]int]bool{},
-		httpOpen:   make([]*httpRun, n),
-		httpRuns:   make([][]httpRun, n),
-		lastSignal: make([]time.Time, n),
-		prevRead:   make([]fileRead, n),
-		segs:       make([][]presSeg, n),
-		answers:    make([][]answerObs, n),
-		zombieOpen: make([]bool, n),
-		unanswered: map[string]int{},
+		stop:         make(chan struct{}),
+		open:         make([]*claimRun, n),
+		pairOpen:     map[[2]int]bool{},
+		httpOpen:     make([]*httpRun, n),
+		httpRuns:     make([][]httpRun, n),
+		lastSignal:   make([]time.Time, n),
+		prevRead:     make([]fileRead, n),
+		segs:         make([][]presSeg, n),
+		answers:      make([][]answerObs, n),
+		zombieOpen:   make([]bool, n),
+		lastRenewOf:  make([]time.Time, n),
+		deadlineOpen: make([]time.Time, n),
+		unanswered:   map[string]int{},
 	}
 }
 
@@ -465,8 +469,10 @@ func (k *chaosChecker) leaseLoop() {
 		case <-time.After(100 * time.Millisecond):
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		sent := time.Now()
 		o, err := k.lease(ctx)
 		cancel()
+		o.asOf = sent
 		if err != nil {
 			continue // the API server restarting: nothing to judge
 		}
