@@ -357,6 +357,9 @@ func (h *chaosHarness) inject(rng *rand.Rand, active []*activeFault) *activeFaul
 	}
 	now := time.Now()
 	f := &activeFault{kind: kind, target: target}
+	if target != nil && target == leader {
+		h.chk.leaderHit(now)
+	}
 	switch kind {
 	case faultKillLeader, faultKillFollower:
 		h.kill(target)

@@ -168,6 +168,9 @@ func TestChaosCheckerRules(t *testing.T) {
 	excuse := func(from, to int) step {
 		return func(k *chaosChecker, base time.Time) { k.excuse(at(base, from), at(base, to)) }
 	}
+	hit := func(m int) step {
+		return func(k *chaosChecker, base time.Time) { k.leaderHits = append(k.leaderHits, at(base, m)) }
+	}
 	shutdown := func(m int) step {
 		return func(k *chaosChecker, base time.Time) { k.shutdownAt = at(base, m) }
 	}
@@ -213,6 +216,11 @@ func TestChaosCheckerRules(t *testing.T) {
 			rules: ownDeadline,
 			steps: []step{interleave(0, 1500, fileOf(0, 0, 1500), "replica-0", 1000), interleave(1500, 3600, fileOf(0, 0, 3600), "replica-1", 3600)},
 			want:  want{violation: "past its last renewal's start"}},
+		{name: "a gap over the bound after the last fault aimed at the leader",
+			steps: []step{hit(2000), sweeps(0, 1000, fileOf(0, 0, 1000)), sweeps(1000, 9500, none), sweeps(9500, 9800, fileOf(1, 9500, 9800))},
+			want:  want{violation: "after the last fault aimed at the leader"}},
+		{name: "a gap over the bound, within it after a fault aimed at a new leader",
+			steps: []step{hit(3000), sweeps(0, 1000, fileOf(0, 0, 1000)), sweeps(1000, 9500, none), sweeps(9500, 9800, fileOf(1, 9500, 9800))}},
 		{name: "a gap within the bound",
 			steps: []step{sweeps(0, 1000, fileOf(0, 0, 1000)), sweeps(1000, 7000, none), sweeps(7000, 7500, fileOf(1, 7000, 7500))}},
 		{name: "sweeps further apart than the stated resolution",

@@ -412,6 +412,40 @@ func (k *chaosChecker) shuttingDown() {
 	k.shutdownAt = time.Now()
 }
 
+// leaderHit records a fault aimed at the leader (or whoever the Lease
+// names): a new leader killed or frozen moments after it took over starts
+// the wait for the next one afresh, so the gap bound counts from here.
+func (k *chaosChecker) leaderHit(at time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.leaderHits = append(k.leaderHits, at)
+}
+
+// judgeGapLocked judges a span with no acting replica: from the later of
+// its start and the last fault aimed at the leader within it, it may last
+// GapBound (issue 11, invariant 3: a replica that can reach the API leads
+// and acts within about a lease duration). Excused spans are not judged.
+func (k *chaosChecker) judgeGapLocked(from, to time.Time) string {
+	b := k.rules.GapBound
+	if b <= 0 || k.excusedLocked(from, to) {
+		return ""
+	}
+	start := from
+	for _, h := range k.leaderHits {
+		if h.After(start) && h.Before(to) {
+			start = h
+		}
+	}
+	if to.Sub(start) <= b {
+		return ""
+	}
+	since := ""
+	if start != from {
+		since = fmt.Sprintf(", %v of it after the last fault aimed at the leader", to.Sub(start).Round(time.Millisecond))
+	}
+	return fmt.Sprintf("%sno replica acted for %v%s, over the bound %v", k.stamp(from), to.Sub(from).Round(time.Millisecond), since, b)
+}
+
 // excuse exempts [from, to] from the leaderless-gap bound.
 func (k *chaosChecker) excuse(from, to time.Time) {
 	k.mu.Lock()

@@ -81,6 +81,7 @@ type chaosChecker struct {
 	answers      [][]answerObs  // per candidate: every /leader answer
 	vanished     []vanish       // recent disappearances of acting replicas' files
 	excused      []interval     // spans where the leaderless-gap bound does not apply
+	leaderHits   []time.Time    // faults aimed at the leader: the gap bound counts from the latest
 	shutdownAt   time.Time      // the harness began shutting every replica down: gaps are judged up to here
 	lastRenewOf  []time.Time    // per candidate: its latest renewTime seen
 	deadlineOpen []time.Time    // per candidate: the renewal whose deadline was already reported broken
@@ -567,9 +568,8 @@ func (k *chaosChecker) Report() chaosReport {
 		if i > 0 && run.first.After(covered) {
 			gap := run.first.Sub(covered)
 			r.MaxGap = max(r.MaxGap, gap)
-			if b := k.rules.GapBound; b > 0 && gap > b && !k.excusedLocked(covered, run.first) {
-				r.Violations = append(r.Violations, fmt.Sprintf("%sno replica acted for %v (until %s's claim), over the bound %v",
-					k.stamp(covered), gap.Round(time.Millisecond), k.cands[run.cand].id, b))
+			if v := k.judgeGapLocked(covered, run.first); v != "" {
+				r.Violations = append(r.Violations, v+fmt.Sprintf(" (until %s's claim)", k.cands[run.cand].id))
 			}
 		}
 		if run.last.After(covered) {
@@ -580,11 +580,9 @@ func (k *chaosChecker) Report() chaosReport {
 	// that ends with nobody acting (a zombie holding the Lease) is the
 	// worst gap of all.
 	if end := k.shutdownAt; len(runs) > 0 && end.After(covered) {
-		gap := end.Sub(covered)
-		r.MaxGap = max(r.MaxGap, gap)
-		if b := k.rules.GapBound; b > 0 && gap > b && !k.excusedLocked(covered, end) {
-			r.Violations = append(r.Violations, fmt.Sprintf("%sno replica acted for %v, until the shutdown, over the bound %v",
-				k.stamp(covered), gap.Round(time.Millisecond), b))
+		r.MaxGap = max(r.MaxGap, end.Sub(covered))
+		if v := k.judgeGapLocked(covered, end); v != "" {
+			r.Violations = append(r.Violations, v+" (until the shutdown)")
 		}
 	}
 	return r
