@@ -60,6 +60,7 @@ type chaosHarness struct {
 func newChaosHarness(t *testing.T, n int) *chaosHarness {
 	t.Helper()
 	h := &chaosHarness{t: t, ns: cp.Namespace(t), lease: "chaos", admin: cp.Client(t, cp.Admin)}
+	dir := t.TempDir()
 	target := strings.TrimPrefix(cp.Host, "https://")
 	for i := range n {
 		proxy, err := newFaultProxy(target)
@@ -71,17 +72,46 @@ func newChaosHarness(t *testing.T, n int) *chaosHarness {
 		// the proxy's port as well.
 		cfg := rest.CopyConfig(cp.Admin)
 		cfg.Host = "https://" + proxy.Addr()
-		h.cands = append(h.cands, &chaosCandidate{
+		c := &chaosCandidate{
 			idx:        i,
 			id:         fmt.Sprintf("replica-%d", i),
 			statusFile: filepath.Join(t.TempDir(), "leader_status"),
 			httpAddr:   freeAddr(t),
 			kubeconfig: cp.Kubeconfig(t, cfg, h.ns),
 			proxy:      proxy,
-		})
+		}
+		// The last replica runs in exec mode: its child's life is a claim
+		// the checker watches like the files.
+		if i == n-1 && n > 1 {
+			c.childPidFile = filepath.Join(dir, fmt.Sprintf("child-%d.pid", i))
+		}
+		h.cands = append(h.cands, c)
 	}
-	h.chk = newChaosChecker(h.cands, chaosWakeGrace)
+	h.chk = newChaosChecker(h.cands, chaosRulesFor(chaosLeaseDuration, chaosRenewDeadline, chaosRetryPeriod, chaosWakeGrace, chaosSettle), h.readLease)
 	return h
+}
+
+// readLease is the checker's view of the Lease, through the admin client
+// straight to the API server (no fault proxy).
+func (h *chaosHarness) readLease(ctx context.Context) (leaseObs, error) {
+	l, err := h.admin.CoordinationV1().Leases(h.ns).Get(ctx, h.lease, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return leaseObs{}, nil
+	}
+	if err != nil {
+		return leaseObs{}, fmt.Errorf("reading the Lease: %w", err)
+	}
+	o := leaseObs{exists: true, resourceVersion: l.ResourceVersion}
+	if l.Spec.HolderIdentity != nil {
+		o.holder = *l.Spec.HolderIdentity
+	}
+	if l.Spec.RenewTime != nil {
+		o.renew = l.Spec.RenewTime.Time
+	}
+	if l.Spec.AcquireTime != nil {
+		o.acquire = l.Spec.AcquireTime.Time
+	}
+	return o, nil
 }
 
 // freeAddr returns a loopback address nobody listens on now.
@@ -101,11 +131,17 @@ func (h *chaosHarness) start(c *chaosCandidate) {
 	_, err := os.Lstat(c.statusFile)
 	stale := err == nil
 	began := time.Now()
-	p := startBinary(h.t, nil, "elect",
+	args := []string{"elect",
 		"--kubeconfig", c.kubeconfig, "--lease-name", h.lease, "--namespace", h.ns,
 		"--identity", c.id, "--status-file", c.statusFile, "--http-addr", c.httpAddr,
 		"--lease-duration", chaosLeaseDuration.String(), "--renew-deadline", chaosRenewDeadline.String(),
-		"--retry-period", chaosRetryPeriod.String())
+		"--retry-period", chaosRetryPeriod.String()}
+	if c.childPidFile != "" {
+		// 500ms fits in renew-deadline - 2 x retry-period = 1s; the child
+		// is a sleep that SIGTERM ends at once anyway.
+		args = append(args, "--grace=500ms", "--", "sh", "-c", chaosChildScript, "sh", c.childPidFile)
+	}
+	p := startBinary(h.t, nil, args...)
 	var inc int
 	c.change(func() {
 		c.incarn++
@@ -174,15 +210,29 @@ func (h *chaosHarness) term(c *chaosCandidate) {
 	h.signal(c, syscall.SIGTERM)
 }
 
+// pause freezes the replica as a frozen container would be: the sidecar
+// and, in exec mode, its child.
 func (h *chaosHarness) pause(c *chaosCandidate) {
 	c.change(func() { c.stopped = true })
 	h.signal(c, syscall.SIGSTOP)
+	h.signalChild(c, syscall.SIGSTOP)
+}
+
+// signalChild signals an exec-mode replica's running child, if any.
+func (h *chaosHarness) signalChild(c *chaosCandidate, sig syscall.Signal) {
+	if c.childPidFile == "" {
+		return
+	}
+	if pid, ok := childRunning(c.childPidFile); ok {
+		_ = syscall.Kill(pid, sig) // it may have just exited
+	}
 }
 
 // resume sends SIGCONT; timeWake asks the checker to time how long the
 // woken replica keeps its file (for a leader paused past its deadline).
 func (h *chaosHarness) resume(c *chaosCandidate, timeWake bool) {
 	h.signal(c, syscall.SIGCONT)
+	h.signalChild(c, syscall.SIGCONT)
 	now := time.Now()
 	c.change(func() { c.stopped, c.contAt = false, now })
 	if timeWake {
@@ -226,7 +276,8 @@ const (
 	faultPauseFollower     faultKind = "SIGSTOP follower"
 	faultPartitionLeader   faultKind = "black-hole leader"
 	faultPartitionFollower faultKind = "black-hole follower"
-	faultLatency           faultKind = "latency spike"
+	faultLatencyLeader     faultKind = "latency spike on the leader"
+	faultLatencyFollower   faultKind = "latency spike on a follower"
 	faultReset             faultKind = "reset connections"
 	faultRestartAPIServer  faultKind = "restart kube-apiserver"
 )
@@ -241,7 +292,7 @@ var faultWeights = []struct {
 	{faultTermLeader, 2}, {faultTermFollower, 1},
 	{faultPauseLeaderShort, 1}, {faultPauseLeaderLong, 2}, {faultPauseFollower, 1},
 	{faultPartitionLeader, 2}, {faultPartitionFollower, 1},
-	{faultLatency, 2}, {faultReset, 1}, {faultRestartAPIServer, 1},
+	{faultLatencyLeader, 2}, {faultLatencyFollower, 1}, {faultReset, 1}, {faultRestartAPIServer, 1},
 }
 
 // activeFault is a fault in force; heal is called from healAt on until it
@@ -292,7 +343,7 @@ func (h *chaosHarness) inject(rng *rand.Rand, active []*activeFault) *activeFaul
 	}
 	var target *chaosCandidate
 	switch kind {
-	case faultKillLeader, faultTermLeader, faultPauseLeaderShort, faultPauseLeaderLong, faultPartitionLeader:
+	case faultKillLeader, faultTermLeader, faultPauseLeaderShort, faultPauseLeaderLong, faultPartitionLeader, faultLatencyLeader:
 		if leader == nil || busy[leader] {
 			return nil
 		}
@@ -306,6 +357,9 @@ func (h *chaosHarness) inject(rng *rand.Rand, active []*activeFault) *activeFaul
 	}
 	now := time.Now()
 	f := &activeFault{kind: kind, target: target}
+	if target != nil && target == leader {
+		h.chk.leaderHit(now)
+	}
 	switch kind {
 	case faultKillLeader, faultKillFollower:
 		h.kill(target)
@@ -343,7 +397,7 @@ func (h *chaosHarness) inject(rng *rand.Rand, active []*activeFault) *activeFaul
 		target.proxy.BlackHole()
 		f.healAt = now.Add(between(rng, 500*time.Millisecond, 8*time.Second))
 		f.heal = func(time.Time) bool { target.proxy.Heal(); return true }
-	case faultLatency:
+	case faultLatencyLeader, faultLatencyFollower:
 		target.proxy.SetDelay(between(rng, 100*time.Millisecond, 1500*time.Millisecond))
 		f.healAt = now.Add(between(rng, time.Second, 6*time.Second))
 		f.heal = func(time.Time) bool { target.proxy.SetDelay(0); return true }
@@ -352,6 +406,9 @@ func (h *chaosHarness) inject(rng *rand.Rand, active []*activeFault) *activeFaul
 		f.healAt = now
 		f.heal = func(time.Time) bool { return true }
 	case faultRestartAPIServer:
+		// No replica can reach the API while it restarts: the leaderless-gap
+		// bound does not apply then, nor for a lease duration after.
+		restartAt := now
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -365,6 +422,7 @@ func (h *chaosHarness) inject(rng *rand.Rand, active []*activeFault) *activeFaul
 		f.heal = func(time.Time) bool {
 			select {
 			case <-done:
+				h.chk.excuse(restartAt, time.Now().Add(chaosLeaseDuration+chaosSettle))
 				return true
 			default:
 				return false
@@ -455,6 +513,7 @@ func (h *chaosHarness) run(d time.Duration, seed uint64) chaosRun {
 
 	// Shut every replica down as a rollout would: each must exit 0 and
 	// leave no file (the checker judges both).
+	h.chk.shuttingDown()
 	for _, c := range h.cands {
 		h.term(c)
 	}
@@ -538,14 +597,15 @@ func TestChaos(t *testing.T) {
 	for _, o := range rep.HTTPOverlaps {
 		t.Errorf("overlap: %s", o)
 	}
+	judgeNewCoreFindings(t, rep)
 	switch {
 	case res.toOneLeader < 0:
 		t.Errorf("no single leader within %v of the last fault healing", chaosLeaseDuration+chaosSettle+10*time.Second)
 	case res.toOneLeader > chaosLeaseDuration+chaosSettle:
 		t.Errorf("one leader only %v after the faults ended, want within LeaseDuration + %v = %v", res.toOneLeader, chaosSettle, chaosLeaseDuration+chaosSettle)
 	}
-	if total == 0 || rep.Terms == 0 || rep.Reads == 0 {
-		t.Errorf("the run tested nothing: %d faults, %d terms, %d reads", total, rep.Terms, rep.Reads)
+	if total == 0 || rep.Terms == 0 || rep.Reads == 0 || rep.LeaseSamples == 0 || rep.HTTPSamples == 0 {
+		t.Errorf("the run tested nothing: %d faults, %d terms, %d reads, %d Lease reads, %d /leader answers", total, rep.Terms, rep.Reads, rep.LeaseSamples, rep.HTTPSamples)
 	}
 }
 
@@ -605,6 +665,7 @@ func TestChaosPausedLeader(t *testing.T) {
 		t.Errorf("after the wake the leader is %q (settled: %v), want still %s", id, ok, next.id)
 	}
 
+	h.chk.shuttingDown()
 	for _, c := range h.cands {
 		h.term(c)
 	}
@@ -623,6 +684,7 @@ func TestChaosPausedLeader(t *testing.T) {
 	for _, o := range slices.Concat(rep.FileOverlaps, rep.HTTPOverlaps) {
 		t.Errorf("overlap: %s", o)
 	}
+	judgeNewCoreFindings(t, rep)
 	if rep.FrozenReads == 0 {
 		t.Errorf("the checker never read the frozen leader's file: the pause was not observed")
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,12 +9,10 @@ import (
 	"io/fs"
 	"maps"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -21,30 +20,34 @@ import (
 // claims, continuously, and judges the history afterwards.
 //
 // What counts as a claim of leadership. A replica claims to lead while its
-// status file exists (what the original's shell loop tests) and while its
-// /leader endpoint answers isLeader=true. A claim counts only while the
-// replica is acting: its process is running (a process being shut down,
-// SIGTERM sent and not yet exited, is running), not stopped by SIGSTOP, not
-// within wakeGrace of its SIGCONT, and not a fresh process that found a dead
-// predecessor's file at its path and has not yet shown (by answering on its
-// endpoint, which it opens only after its start-up clean-up) that it removed
-// it. A frozen or dead process cannot remove its file; what the sidecar can
-// promise is about replicas that run. Reads of a file that is not a claim are
-// counted as frozen or stale reads, and a file found after a clean exit (exit
-// 0) is a violation.
+// status file exists (what the original's shell loop tests), while its
+// exec-mode child runs (the child writes its pid to a file; the checker
+// looks the process up in /proc), and while its /leader endpoint answers
+// isLeader=true. A claim counts only while the replica is acting: its
+// process is running (a process being shut down, SIGTERM sent and not yet
+// exited, is running), not stopped by SIGSTOP, not within wakeGrace of its
+// SIGCONT, and not a fresh process that found a dead predecessor's file at
+// its path and has not yet shown (by answering on its endpoint, which it
+// opens only after its start-up clean-up) that it removed it. A frozen or
+// dead process cannot remove its file; what the sidecar can promise is about
+// replicas that run. Reads of a file that is not a claim are counted as
+// frozen or stale reads, and a file found after a clean exit (exit 0) is a
+// violation.
 //
 // Sampling resolution. Files are read in sweeps, every candidate's file once
-// per sweep, a sweep every ~2 ms (the longest gap between sweeps is
-// measured and reported). Two claims read in the same sweep are an overlap;
-// an overlap shorter than the gap between two sweeps can go unseen. The
-// endpoint is polled every 50 ms per candidate; an endpoint overlap is
-// reported only when it is proven: one replica's claim was answered inside
-// the span over which the other's consecutive answers of one term
-// bracketed it.
+// per sweep, a sweep every ~2 ms; the longest gap between sweeps must stay
+// within rules.MaxSweepGap or the run fails, since an overlap shorter than
+// that gap can go unseen. The endpoint is polled every 50 ms per candidate;
+// an endpoint overlap is reported only when it is proven: one replica's
+// claim was answered inside the span over which the other's consecutive
+// answers of one term bracketed it. The Lease is read every 100 ms through
+// the test's own admin client (see checker_rules_test.go for the rules
+// that use it).
 type chaosChecker struct {
-	cands     []*chaosCandidate
-	wakeGrace time.Duration
-	client    *http.Client
+	cands  []*chaosCandidate
+	rules  chaosRules
+	client *http.Client
+	lease  leaseReader // nil: no Lease is read (synthetic tests feed judgeLease)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -55,10 +58,11 @@ type chaosChecker struct {
 	reads       int
 	frozenReads int
 	staleReads  int
+	childReads  int
 	lastSweep   time.Time
 	maxSweepGap time.Duration
-	open        []*claimRun // per candidate: the file claim being read now
-	runs        []claimRun  // closed file claims
+	open        []*claimRun // per candidate: the claim being read now
+	runs        []claimRun  // closed claims
 	pairOpen    map[[2]int]bool
 	overlaps    []string
 	httpSamples int
@@ -69,11 +73,30 @@ type chaosChecker struct {
 	wakeCount   int
 	violations  []string
 	notes       map[string]int
+
+	// For the rules of checker_rules_test.go.
+	lastSignal   []time.Time    // per candidate: the last time any signal (file, child, isLeader) was seen, judged or not
+	prevRead     []fileRead     // per candidate: its read in the previous sweep
+	segs         [][]presSeg    // per candidate: its file's presence over time
+	answers      [][]answerObs  // per candidate: every /leader answer
+	vanished     []vanish       // recent disappearances of acting replicas' files
+	excused      []interval     // spans where the leaderless-gap bound does not apply
+	leaderHits   []time.Time    // faults aimed at the leader: the gap bound counts from the latest
+	shutdownAt   time.Time      // the harness began shutting every replica down: gaps are judged up to here
+	lastRenewOf  []time.Time    // per candidate: its latest renewTime seen
+	deadlineOpen []time.Time    // per candidate: the renewal whose deadline was already reported broken
+	lastLease    leaseObs       // the previous Lease observation
+	leaseSamples int            // successful Lease reads
+	zombieOpen   []bool         // per candidate: a zombie episode already reported
+	zombies      []string       // renewals by a replica not acting for longer than RenewDeadline
+	marginViol   []string       // files that appeared within the margin of another's disappearance
+	crossViol    []string       // /leader answers that contradict the same replica's file
+	unanswered   map[string]int // why /leader did not answer, for the report
 }
 
-// claimRun is one uninterrupted run of reads finding a candidate's status
-// file while it was acting: from the start of the first such read to the end
-// of the last.
+// claimRun is one uninterrupted run of sweeps finding a candidate's status
+// file or child while it was acting: from the start of the first such read
+// to the end of the last.
 type claimRun struct {
 	cand        int
 	first, last time.Time
@@ -104,6 +127,9 @@ type chaosCandidate struct {
 	httpAddr   string
 	kubeconfig string
 	proxy      *faultProxy
+	// childPidFile is set for a replica in exec mode: its child writes its
+	// pid there (see chaosChildScript).
+	childPidFile string
 
 	mu         sync.Mutex
 	p          *proc
@@ -150,30 +176,46 @@ func (c *chaosCandidate) change(f func()) {
 	c.epoch++
 }
 
-func newChaosChecker(cands []*chaosCandidate, wakeGrace time.Duration) *chaosChecker {
+func newChaosChecker(cands []*chaosCandidate, rules chaosRules, lease leaseReader) *chaosChecker {
 	n := len(cands)
 	return &chaosChecker{
-		cands:     cands,
-		wakeGrace: wakeGrace,
+		cands: cands,
+		rules: rules,
+		lease: lease,
 		client: &http.Client{
-			Timeout:   time.Second,
+			// An answer takes microseconds; the timeout only absorbs the CPU
+			// stalls of a loaded 2-core machine. A process frozen mid-request
+			// is excused by the harness's record of the SIGSTOP, not by this.
+			Timeout:   2 * time.Second,
 			Transport: &http.Transport{DisableKeepAlives: true},
 		},
-		stop:     make(chan struct{}),
-		open:     make([]*claimRun, n),
-		pairOpen: map[[2]int]bool{},
-		httpOpen: make([]*httpRun, n),
-		httpRuns: make([][]httpRun, n),
+		stop:         make(chan struct{}),
+		open:         make([]*claimRun, n),
+		pairOpen:     map[[2]int]bool{},
+		httpOpen:     make([]*httpRun, n),
+		httpRuns:     make([][]httpRun, n),
+		lastSignal:   make([]time.Time, n),
+		prevRead:     make([]fileRead, n),
+		segs:         make([][]presSeg, n),
+		answers:      make([][]answerObs, n),
+		zombieOpen:   make([]bool, n),
+		lastRenewOf:  make([]time.Time, n),
+		deadlineOpen: make([]time.Time, n),
+		unanswered:   map[string]int{},
 	}
 }
 
-// Start begins sampling files and endpoints.
+// Start begins sampling files, endpoints and the Lease.
 func (k *chaosChecker) Start() {
 	k.began = time.Now()
 	k.wg.Add(1 + len(k.cands))
 	go k.sweepLoop()
 	for i := range k.cands {
 		go k.pollLoop(i)
+	}
+	if k.lease != nil {
+		k.wg.Add(1)
+		go k.leaseLoop()
 	}
 }
 
@@ -202,31 +244,43 @@ func (k *chaosChecker) note(what string) {
 func (k *chaosChecker) violatef(format string, args ...any) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.violateLocked(format, args...)
+	k.violateLocked(time.Now(), format, args...)
 }
 
-func (k *chaosChecker) violateLocked(format string, args ...any) {
-	msg := fmt.Sprintf("%6.2fs: ", time.Since(k.began).Seconds()) + fmt.Sprintf(format, args...)
-	k.violations = append(k.violations, msg)
+func (k *chaosChecker) violateLocked(at time.Time, format string, args ...any) {
+	k.violations = append(k.violations, k.stamp(at)+fmt.Sprintf(format, args...))
 }
 
-// fileRead is one read of a status file.
+// stamp prefixes a finding with its time since the checker started.
+func (k *chaosChecker) stamp(at time.Time) string {
+	return fmt.Sprintf("%6.2fs: ", at.Sub(k.began).Seconds())
+}
+
+// fileRead is one read of a status file and, in exec mode, of the child.
 type fileRead struct {
-	t0, t1  time.Time
-	present bool
-	content string
-	err     error
-	acting  bool
-	why     string
+	t0, t1     time.Time
+	present    bool
+	content    string
+	err        error
+	childAlive bool // exec mode: the child whose pid is in the pid file runs
+	acting     bool
+	why        string
 }
+
+// signal reports whether the read found any sign of leadership.
+func (r fileRead) signal() bool { return r.present || r.childAlive }
 
 func (k *chaosChecker) read(c *chaosCandidate) fileRead {
 	before := time.Now()
-	ok0, why0, ep0 := c.acting(before, k.wakeGrace)
+	ok0, why0, ep0 := c.acting(before, k.rules.WakeGrace)
 	b, err := os.ReadFile(c.statusFile)
+	var alive bool
+	if c.childPidFile != "" {
+		_, alive = childRunning(c.childPidFile)
+	}
 	after := time.Now()
-	ok1, why1, ep1 := c.acting(after, k.wakeGrace)
-	r := fileRead{t0: before, t1: after, acting: ok0 && ok1 && ep0 == ep1, why: why0 + why1}
+	ok1, why1, ep1 := c.acting(after, k.rules.WakeGrace)
+	r := fileRead{t0: before, t1: after, childAlive: alive, acting: ok0 && ok1 && ep0 == ep1, why: why0 + why1}
 	if r.why == "" && !r.acting {
 		r.why = "changed during the read"
 	}
@@ -258,7 +312,7 @@ func (k *chaosChecker) sweepLoop() {
 }
 
 // judgeSweep records one sweep: content checks, claim runs, overlaps, the
-// wake of paused replicas.
+// wake of paused replicas, and what the rules of checker_rules_test.go need.
 func (k *chaosChecker) judgeSweep(reads []fileRead) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -271,23 +325,34 @@ func (k *chaosChecker) judgeSweep(reads []fileRead) {
 	var claiming []int
 	for i, r := range reads {
 		c := k.cands[i]
-		switch {
-		case r.err != nil:
-			k.violateLocked("reading %s's status file: %v", c.id, r.err)
-			k.closeRunLocked(i)
-			continue
-		case !r.present:
+		if r.err != nil {
+			k.violateLocked(r.t0, "reading %s's status file: %v", c.id, r.err)
 			k.closeRunLocked(i)
 			continue
 		}
-		k.reads++
-		if r.content != c.id {
-			k.violateLocked("%s's status file held %q, want exactly %q (empty, partial or foreign)", c.id, r.content, c.id)
+		k.trackLocked(i, r)
+		if !r.signal() {
+			k.closeRunLocked(i)
+			continue
+		}
+		if r.present {
+			k.reads++
+			if r.content != c.id {
+				k.violateLocked(r.t0, "%s's status file held %q, want exactly %q (empty, partial or foreign)", c.id, r.content, c.id)
+			}
+		}
+		if r.childAlive {
+			k.childReads++
 		}
 		if !r.acting {
 			k.closeRunLocked(i)
 			if strings.Contains(r.why, "exited cleanly") {
-				k.violateLocked("%s's status file exists after its process exited 0", c.id)
+				if r.present {
+					k.violateLocked(r.t0, "%s's status file exists after its process exited 0", c.id)
+				}
+				if r.childAlive {
+					k.violateLocked(r.t0, "%s's child still runs after its sidecar exited 0", c.id)
+				}
 			}
 			if strings.Contains(r.why, "stopped") || strings.Contains(r.why, "waking") {
 				k.frozenReads++
@@ -305,7 +370,7 @@ func (k *chaosChecker) judgeSweep(reads []fileRead) {
 	}
 	for w := 0; w < len(k.wakes); {
 		wk := k.wakes[w]
-		if r := reads[wk.cand]; !r.present && r.t0.After(wk.contAt) {
+		if r := reads[wk.cand]; !r.signal() && r.t0.After(wk.contAt) {
 			k.maxWake = max(k.maxWake, r.t1.Sub(wk.contAt))
 			k.wakeCount++
 			k.wakes = slices.Delete(k.wakes, w, w+1)
@@ -322,8 +387,8 @@ func (k *chaosChecker) judgeSweep(reads []fileRead) {
 			pair := [2]int{claiming[a], claiming[b]}
 			if !k.pairOpen[pair] {
 				k.pairOpen[pair] = true
-				k.overlaps = append(k.overlaps, fmt.Sprintf("%6.2fs: status files of %s and %s both read in one sweep",
-					now.Sub(k.began).Seconds(), k.cands[pair[0]].id, k.cands[pair[1]].id))
+				k.overlaps = append(k.overlaps, fmt.Sprintf("%sclaims (status file or child) of %s and %s both read in one sweep",
+					k.stamp(now), k.cands[pair[0]].id, k.cands[pair[1]].id))
 			}
 		}
 	}
@@ -389,51 +454,30 @@ func (k *chaosChecker) pollLoop(i int) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		s := time.Now()
-		okS, _, epS := c.acting(s, k.wakeGrace)
 		a, err := k.askLeader(c)
-		e := time.Now()
-		okE, _, epE := c.acting(e, k.wakeGrace)
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			k.mu.Lock()
-			k.closeHTTPLocked(i)
-			k.mu.Unlock()
-			continue // not running, stopped, or not listening yet
+		k.judgeAnswer(i, s, time.Now(), a, err)
+	}
+}
+
+// leaseLoop reads the Lease every 100 ms: a renewal every RetryPeriod
+// (500 ms here) is seen as a change of renewTime.
+func (k *chaosChecker) leaseLoop() {
+	defer k.wg.Done()
+	for {
+		select {
+		case <-k.stop:
+			return
+		case <-time.After(100 * time.Millisecond):
 		}
-		// It answered, so its start-up clean-up is done (the endpoint opens
-		// after it): a file seen from now on is this process's own.
-		c.change(func() {
-			if s.After(c.startedAt) {
-				c.staleStart, c.answered = false, true
-			}
-		})
-		k.mu.Lock()
-		k.httpSamples++
-		switch {
-		case err != nil:
-			k.violateLocked("%s's /leader: %v", c.id, err)
-			k.closeHTTPLocked(i)
-		case a.Identity != c.id && (a.Identity != "" || a.IsLeader || a.Leader != ""):
-			// Before its first observation the endpoint may answer an
-			// all-empty state; anything else must carry its identity.
-			k.violateLocked("%s's /leader names itself %q", c.id, a.Identity)
-		case !a.IsLeader || !okS || !okE || epS != epE:
-			k.closeHTTPLocked(i)
-		default:
-			term := fmt.Sprint(a.AcquireTime, "/", a.LeaseTransitions)
-			run := k.httpOpen[i]
-			if run != nil && run.term != term {
-				k.closeHTTPLocked(i)
-				run = nil
-			}
-			if run == nil {
-				k.httpOpen[i] = &httpRun{term: term, first: [2]time.Time{s, e}, last: [2]time.Time{s, e}, n: 1}
-			} else {
-				run.last = [2]time.Time{s, e}
-				run.n++
-			}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		sent := time.Now()
+		o, err := k.lease(ctx)
+		cancel()
+		o.asOf = sent
+		if err != nil {
+			continue // the API server restarting: nothing to judge
 		}
-		k.mu.Unlock()
+		k.judgeLease(o)
 	}
 }
 
@@ -464,8 +508,8 @@ func (k *chaosChecker) httpOverlaps() []string {
 					// any answer lies inside ra's span, both claimed at once.
 					for _, ans := range [][2]time.Time{rb.first, rb.last} {
 						if ans[0].After(from) && ans[1].Before(to) {
-							out = append(out, fmt.Sprintf("%6.2fs: /leader of %s said isLeader within %s's term %s",
-								ans[0].Sub(k.began).Seconds(), k.cands[b].id, k.cands[a].id, ra.term))
+							out = append(out, fmt.Sprintf("%s/leader of %s said isLeader within %s's term %s",
+								k.stamp(ans[0]), k.cands[b].id, k.cands[a].id, ra.term))
 						}
 					}
 				}
@@ -477,16 +521,20 @@ func (k *chaosChecker) httpOverlaps() []string {
 
 // chaosReport is what one run found.
 type chaosReport struct {
-	Sweeps, Reads, FrozenReads, StaleReads, HTTPSamples int
-	MaxSweepGap                                         time.Duration
-	Terms                                               int // file claim runs
-	Handovers                                           int // claim runs whose candidate differs from the previous run's
-	FileOverlaps, HTTPOverlaps                          []string
-	MaxGap                                              time.Duration // longest time with no acting claim, first claim to last
-	MaxWake                                             time.Duration
-	Wakes                                               int
-	Violations                                          []string
-	Notes                                               map[string]int
+	Sweeps, Reads, ChildReads, FrozenReads, StaleReads, HTTPSamples, LeaseSamples int
+	MaxSweepGap                                                                   time.Duration
+	Terms                                                                         int // claim runs
+	Handovers                                                                     int // claim runs whose candidate differs from the previous run's
+	FileOverlaps, HTTPOverlaps                                                    []string
+	MaxGap                                                                        time.Duration // longest time with no acting claim, first claim to last, excused spans included
+	MaxWake                                                                       time.Duration
+	Wakes                                                                         int
+	Violations                                                                    []string
+	// The rules today's core is known to break (issue 11: zombie, margin,
+	// a stale /leader), kept apart so a test can tell them from the rest.
+	Zombies, MarginViolations, CrossViolations []string
+	Unanswered                                 map[string]int
+	Notes                                      map[string]int
 }
 
 // Report judges the recorded history. Call after Stop.
@@ -494,12 +542,23 @@ func (k *chaosChecker) Report() chaosReport {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	runs := slices.Clone(k.runs)
+	for _, run := range k.open { // still open: Report called before Stop
+		if run != nil {
+			runs = append(runs, *run)
+		}
+	}
 	slices.SortFunc(runs, func(a, b claimRun) int { return a.first.Compare(b.first) })
 	r := chaosReport{
-		Sweeps: k.sweeps, Reads: k.reads, FrozenReads: k.frozenReads, StaleReads: k.staleReads,
-		HTTPSamples: k.httpSamples, MaxSweepGap: k.maxSweepGap, Terms: len(runs),
+		Sweeps: k.sweeps, Reads: k.reads, ChildReads: k.childReads, FrozenReads: k.frozenReads, StaleReads: k.staleReads,
+		HTTPSamples: k.httpSamples, LeaseSamples: k.leaseSamples, MaxSweepGap: k.maxSweepGap, Terms: len(runs),
 		FileOverlaps: slices.Clone(k.overlaps), HTTPOverlaps: k.httpOverlaps(),
-		MaxWake: k.maxWake, Wakes: k.wakeCount, Violations: slices.Clone(k.violations), Notes: maps.Clone(k.notes),
+		MaxWake: k.maxWake, Wakes: k.wakeCount, Violations: slices.Clone(k.violations),
+		Zombies: slices.Clone(k.zombies), MarginViolations: slices.Clone(k.marginViol),
+		CrossViolations: k.crossCheckLocked(), Unanswered: maps.Clone(k.unanswered), Notes: maps.Clone(k.notes),
+	}
+	if b := k.rules.MaxSweepGap; b > 0 && k.maxSweepGap > b {
+		r.Violations = append(r.Violations, fmt.Sprintf("the checker's sweeps were up to %v apart, over its stated resolution %v: overlaps shorter than that could have gone unseen",
+			k.maxSweepGap.Round(time.Millisecond), b))
 	}
 	var covered time.Time
 	for i, run := range runs {
@@ -507,10 +566,23 @@ func (k *chaosChecker) Report() chaosReport {
 			r.Handovers++
 		}
 		if i > 0 && run.first.After(covered) {
-			r.MaxGap = max(r.MaxGap, run.first.Sub(covered))
+			gap := run.first.Sub(covered)
+			r.MaxGap = max(r.MaxGap, gap)
+			if v := k.judgeGapLocked(covered, run.first); v != "" {
+				r.Violations = append(r.Violations, v+fmt.Sprintf(" (until %s's claim)", k.cands[run.cand].id))
+			}
 		}
 		if run.last.After(covered) {
 			covered = run.last
+		}
+	}
+	// The gap after the last claim counts too, up to the shutdown: a run
+	// that ends with nobody acting (a zombie holding the Lease) is the
+	// worst gap of all.
+	if end := k.shutdownAt; len(runs) > 0 && end.After(covered) {
+		r.MaxGap = max(r.MaxGap, end.Sub(covered))
+		if v := k.judgeGapLocked(covered, end); v != "" {
+			r.Violations = append(r.Violations, v+" (until the shutdown)")
 		}
 	}
 	return r
@@ -519,96 +591,22 @@ func (k *chaosChecker) Report() chaosReport {
 // String prints the figures, one per line.
 func (r chaosReport) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "status-file reads: %d in %d sweeps (longest gap between sweeps %v), %d while frozen or waking, %d stale (dead or starting)\n",
-		r.Reads, r.Sweeps, r.MaxSweepGap.Round(time.Millisecond), r.FrozenReads, r.StaleReads)
-	fmt.Fprintf(&b, "/leader answers: %d\n", r.HTTPSamples)
+	fmt.Fprintf(&b, "status-file reads: %d in %d sweeps (longest gap between sweeps %v), %d while frozen or waking, %d stale (dead or starting); child seen running in %d reads\n",
+		r.Reads, r.Sweeps, r.MaxSweepGap.Round(time.Millisecond), r.FrozenReads, r.StaleReads, r.ChildReads)
+	fmt.Fprintf(&b, "/leader answers: %d; Lease reads: %d\n", r.HTTPSamples, r.LeaseSamples)
 	fmt.Fprintf(&b, "leadership terms seen: %d, hand-overs to another replica: %d\n", r.Terms, r.Handovers)
-	fmt.Fprintf(&b, "overlaps: %d of status files, %d of /leader claims\n", len(r.FileOverlaps), len(r.HTTPOverlaps))
-	fmt.Fprintf(&b, "max leaderless gap (no acting replica's file): %v\n", r.MaxGap.Round(time.Millisecond))
+	fmt.Fprintf(&b, "overlaps: %d of status files or children, %d of /leader claims\n", len(r.FileOverlaps), len(r.HTTPOverlaps))
+	fmt.Fprintf(&b, "max leaderless gap (no acting replica's file or child): %v\n", r.MaxGap.Round(time.Millisecond))
 	if r.Wakes > 0 {
 		fmt.Fprintf(&b, "paused replicas' files gone after SIGCONT: %d, slowest %v\n", r.Wakes, r.MaxWake.Round(time.Millisecond))
+	}
+	for _, why := range slices.Sorted(maps.Keys(r.Unanswered)) {
+		fmt.Fprintf(&b, "/leader not answering, excused (%s): %d\n", why, r.Unanswered[why])
 	}
 	for _, what := range slices.Sorted(maps.Keys(r.Notes)) {
 		fmt.Fprintf(&b, "%s: %d\n", what, r.Notes[what])
 	}
+	fmt.Fprintf(&b, "zombies: %d, margin violations: %d, /leader contradicting the file: %d\n", len(r.Zombies), len(r.MarginViolations), len(r.CrossViolations))
 	fmt.Fprintf(&b, "violations: %d", len(r.Violations))
 	return b.String()
-}
-
-// TestChaosCheckerJudges shows the checker can fail, on files alone (no
-// processes): two acting claims at once are an overlap, a frozen or dead
-// replica's file is not a claim, bad content and a file left after a clean
-// exit are violations.
-func TestChaosCheckerJudges(t *testing.T) {
-	type cand struct {
-		content *string // nil: no file
-		state   func(c *chaosCandidate)
-	}
-	id := func(s string) *string { return &s }
-	acting := func(c *chaosCandidate) {}
-	tests := []struct {
-		name           string
-		cands          []cand // candidate i is "replica-i"
-		wantOverlaps   int
-		wantViolations int
-		wantFrozen     bool
-		wantStale      bool
-	}{
-		{"one leader", []cand{{id("replica-0"), acting}, {nil, acting}}, 0, 0, false, false},
-		{"two files at once", []cand{{id("replica-0"), acting}, {id("replica-1"), acting}}, 1, 0, false, false},
-		{"frozen leader's file is not a claim", []cand{{id("replica-0"), func(c *chaosCandidate) { c.stopped = true }}, {id("replica-1"), acting}}, 0, 0, true, false},
-		{"woken leader within the grace", []cand{{id("replica-0"), func(c *chaosCandidate) { c.contAt = time.Now() }}, {id("replica-1"), acting}}, 0, 0, true, false},
-		{"killed leader's file is not a claim", []cand{{id("replica-0"), func(c *chaosCandidate) { c.killAt = time.Now() }}, {id("replica-1"), acting}}, 0, 0, false, true},
-		{"empty file", []cand{{id(""), acting}}, 0, 1, false, false},
-		{"partial file", []cand{{id("repl"), acting}}, 0, 1, false, false},
-		{"file after a clean exit", []cand{{id("replica-0"), func(c *chaosCandidate) { c.exited, c.cleanExit = true, true }}}, 0, 1, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			var cands []*chaosCandidate
-			for i, spec := range tt.cands {
-				c := &chaosCandidate{
-					idx: i, id: fmt.Sprintf("replica-%d", i),
-					statusFile: fmt.Sprintf("%s/status-%d", dir, i),
-					httpAddr:   "127.0.0.1:1", // nothing answers: endpoint claims are not judged here
-					p:          &proc{},
-				}
-				spec.state(c)
-				if spec.content != nil {
-					if err := os.WriteFile(c.statusFile, []byte(*spec.content), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				cands = append(cands, c)
-			}
-			k := newChaosChecker(cands, time.Second)
-			k.Start()
-			time.Sleep(100 * time.Millisecond)
-			k.Stop()
-			rep := k.Report()
-			if len(rep.FileOverlaps) != tt.wantOverlaps {
-				t.Errorf("overlaps = %q, want %d", rep.FileOverlaps, tt.wantOverlaps)
-			}
-			// Bad content is reported on every read; count distinct kinds.
-			if got := len(slices.Compact(trimTimes(rep.Violations))); got != tt.wantViolations {
-				t.Errorf("violations = %q, want %d kinds", rep.Violations, tt.wantViolations)
-			}
-			if (rep.FrozenReads > 0) != tt.wantFrozen || (rep.StaleReads > 0) != tt.wantStale {
-				t.Errorf("frozen reads %d, stale reads %d; want frozen %v, stale %v", rep.FrozenReads, rep.StaleReads, tt.wantFrozen, tt.wantStale)
-			}
-			if rep.Sweeps == 0 {
-				t.Errorf("no sweep ran")
-			}
-		})
-	}
-}
-
-// trimTimes drops the time prefix of violations so repeats compare equal.
-func trimTimes(vs []string) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		_, out[i], _ = strings.Cut(v, ": ")
-	}
-	return out
 }

@@ -44,12 +44,25 @@ func newElectSetup(t *testing.T) *electSetup {
 // unless extra says otherwise; extra comes last, so it may hold "-- CMD".
 func (s *electSetup) start(id string, extra ...string) *elector {
 	s.t.Helper()
+	e := s.prepare(id)
+	s.launch(e, extra...)
+	return e
+}
+
+// prepare names an elector's files without starting it, so a checker can
+// watch them before the process exists (a rolling update's next pod).
+func (s *electSetup) prepare(id string) *elector {
 	dir := s.t.TempDir()
-	status, leader := filepath.Join(dir, "status"), filepath.Join(dir, "leader")
+	return &elector{id: id, status: filepath.Join(dir, "status"), leader: filepath.Join(dir, "leader")}
+}
+
+// launch starts a prepared elector's process, as start does.
+func (s *electSetup) launch(e *elector, extra ...string) {
+	s.t.Helper()
 	args := append([]string{"elect", "--kubeconfig", s.kubeconfig, "--lease-name", s.lease,
-		"--identity", id, "--status-file", status, "--leader-file", leader, "--http-addr="}, fastTimings...)
+		"--identity", e.id, "--status-file", e.status, "--leader-file", e.leader, "--http-addr="}, fastTimings...)
 	args = append(args, extra...)
-	return &elector{proc: startBinary(s.t, nil, args...), id: id, status: status, leader: leader}
+	e.proc = startBinary(s.t, nil, args...)
 }
 
 // holder reads the Lease's holder ("" if none or no Lease).
@@ -95,12 +108,30 @@ func waitOneLeader(t *testing.T, timeout time.Duration, es []*elector) *elector 
 	return l
 }
 
-// fileSeen is one successful read of a status file.
+// fileSeen is one read of a status file: ok if it was there.
 type fileSeen struct {
 	ok      bool
 	ino     uint64
 	mtime   int64
 	content string
+	t0, t1  time.Time // when the read began and ended
+}
+
+// presenceChange is a status file seen appearing or disappearing: it
+// changed after lo (the start of the last read in the old state) and
+// before hi (the end of the first read in the new state).
+type presenceChange struct {
+	id      string
+	present bool
+	lo, hi  time.Time
+}
+
+// handover is one elector's file disappearing and then another's
+// appearing; the time between lies in [atLeast, atMost].
+type handover struct {
+	from, to         string
+	atLeast, atMost  time.Duration
+	vanished, appear presenceChange
 }
 
 // checker reads every elector's status file in a tight loop, as the
@@ -110,7 +141,8 @@ type fileSeen struct {
 //   - any overlap: file A seen as the same instance (inode and mtime: every
 //     write renames a fresh file in) before and after file B was seen, so
 //     both existed at one moment. Sequential reads alone could not tell a
-//     hand-over from an overlap; this can, with no false alarm.
+//     hand-over from an overlap; this can, with no false alarm;
+//   - every appearance and disappearance of a file, for handovers.
 type checker struct {
 	es   []*elector
 	stop chan struct{}
@@ -121,10 +153,12 @@ type checker struct {
 	overlaps []string
 	rounds   int
 	reads    int
+	last     map[string]fileSeen // each elector's previous read
+	changes  []presenceChange
 }
 
 func startChecker(es []*elector) *checker {
-	c := &checker{es: es, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &checker{es: es, stop: make(chan struct{}), done: make(chan struct{}), last: map[string]fileSeen{}}
 	go c.loop()
 	return c
 }
@@ -161,6 +195,19 @@ func (c *checker) loop() {
 }
 
 func (c *checker) read(e *elector) fileSeen {
+	t0 := time.Now()
+	s := c.readFile(e)
+	s.t0, s.t1 = t0, time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.last[e.status]; ok && prev.ok != s.ok {
+		c.changes = append(c.changes, presenceChange{id: e.id, present: s.ok, lo: prev.t0, hi: s.t1})
+	}
+	c.last[e.status] = s
+	return s
+}
+
+func (c *checker) readFile(e *elector) fileSeen {
 	f, err := os.Open(e.status)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -195,6 +242,29 @@ func (c *checker) fail(msg string) {
 	if len(c.bad) < 20 {
 		c.bad = append(c.bad, msg)
 	}
+}
+
+// handovers pairs each disappearance of a file with the next appearance of
+// another elector's file. Call after finish.
+func (c *checker) handovers() []handover {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []handover
+	for i, v := range c.changes {
+		if v.present {
+			continue
+		}
+		for _, a := range c.changes[i+1:] {
+			if a.present && a.id != v.id {
+				out = append(out, handover{from: v.id, to: a.id, atLeast: a.lo.Sub(v.hi), atMost: a.hi.Sub(v.lo), vanished: v, appear: a})
+				break
+			}
+			if a.present { // the same elector came back first
+				break
+			}
+		}
+	}
+	return out
 }
 
 // finish stops the checker and fails t with what it found.

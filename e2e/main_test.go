@@ -58,7 +58,13 @@ type proc struct {
 // killed when the test ends if still running.
 func startBinary(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
+	return startProgram(t, binPath, env, args...)
+}
+
+// startProgram is startBinary for another program (bench/baseline).
+func startProgram(t testing.TB, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	p := &proc{t: t, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
@@ -84,7 +90,7 @@ func startBinary(t testing.TB, env []string, args ...string) *proc {
 			<-p.done
 		}
 		if t.Failed() {
-			t.Logf("leader-elector %s stderr:\n%s", strings.Join(args, " "), p.stderr.String())
+			t.Logf("%s %s stderr:\n%s", filepath.Base(bin), strings.Join(args, " "), p.stderr.String())
 		}
 	})
 	return p

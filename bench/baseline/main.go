@@ -2,6 +2,12 @@
 // client-go's leaderelection exactly as its own example uses it (LeaseLock,
 // ReleaseOnCancel, defaults 15s/10s/2s), writing a status file holding its
 // identity while it leads, so the same measurement applies to both.
+//
+// With -lease-duration=15s -renew-deadline=10s -retry-period=2s
+// -release-on-cancel=false it behaves as the original sidecar did on the
+// Lease (see ORIGINAL.md in the shared seed): those timings, and on SIGTERM
+// nothing is released, so the next leader waits out the whole lease. The
+// e2e interop tests run it next to ours both ways.
 package main
 
 import (
@@ -38,6 +44,7 @@ func run() error {
 	leaseDuration := flag.Duration("lease-duration", 15*time.Second, "lease duration")
 	renewDeadline := flag.Duration("renew-deadline", 10*time.Second, "renew deadline")
 	retryPeriod := flag.Duration("retry-period", 2*time.Second, "retry period")
+	release := flag.Bool("release-on-cancel", true, "release the Lease on SIGTERM (false: as the original sidecar, which leaves it to expire)")
 	flag.Parse()
 	if *id == "" {
 		h, err := os.Hostname()
@@ -66,7 +73,7 @@ func run() error {
 		LeaseDuration:   *leaseDuration,
 		RenewDeadline:   *renewDeadline,
 		RetryPeriod:     *retryPeriod,
-		ReleaseOnCancel: true,
+		ReleaseOnCancel: *release,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(context.Context) {
 				if err := writeAtomic(*status, *id); err != nil {

@@ -5,7 +5,11 @@
 // replica's memory, CPU and binary size. It prints a table: ours, baseline,
 // ratio.
 //
-//	go run ./bench/failover [-trials 20] [-replicas 3,10] [-window 60s] [-short]
+// It then runs each mode of ours (exec mode, --release-delay 0, the default
+// release delay) and the baseline through a rolling update's rhythm (see
+// rolling.go) and prints their hand-overs with issue 11's goals.
+//
+//	go run ./bench/failover [-trials 20] [-rolling 20] [-replicas 3,10] [-window 60s] [-short]
 package main
 
 import (
@@ -46,14 +50,15 @@ func main() {
 
 func run() error {
 	trials := flag.Int("trials", 20, "graceful and crash trials per elector")
+	rollingN := flag.Int("rolling", 20, "hand-overs per mode in the rolling-update rhythm")
 	replicaList := flag.String("replicas", "3,10", "replica counts for the steady-state request measurement")
 	window := flag.Duration("window", time.Minute, "steady-state measurement window")
 	settle := flag.Duration("settle", 10*time.Second, "wait after each change before the next trial or measurement")
-	short := flag.Bool("short", false, "a quick check that the harness works (2 trials, 10s window, 6s settle); figures are not meaningful")
+	short := flag.Bool("short", false, "a quick check that the harness works (2 trials, 4 rolling hand-overs, 10s window, 6s settle); figures are not meaningful")
 	keep := flag.Bool("keep", false, "keep the work directory (replica logs) after the run")
 	flag.Parse()
 	if *short {
-		*trials, *window, *settle = 2, 10*time.Second, 6*time.Second
+		*trials, *rollingN, *window, *settle = 2, 4, 10*time.Second, 6*time.Second
 	}
 	var counts []int
 	for _, s := range strings.Split(*replicaList, ",") {
@@ -126,6 +131,23 @@ func run() error {
 		return err
 	}
 	printTable(os.Stdout, res["ours"], res["baseline"], *trials, *window)
+
+	// One mode at a time: hand-overs are latencies, and two elections
+	// sharing two cores would measure each other.
+	var rolled []rollingResult
+	for _, m := range rollingModes(ours, base) {
+		if m.na != "" {
+			rolled = append(rolled, rollingResult{mode: m})
+			continue
+		}
+		progress("%s: %d hand-overs in a rolling update's rhythm", m.im.name, *rollingN)
+		r, err := b.rolling(m, *rollingN)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.im.name, err)
+		}
+		rolled = append(rolled, r)
+	}
+	printRolling(os.Stdout, rolled, *rollingN)
 	return nil
 }
 

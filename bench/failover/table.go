@@ -87,9 +87,9 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 
 	fmt.Fprintf(w, "\ngoals (ours):\n")
 	check := func(ok bool, what string) {
-		mark := "MET "
+		mark := "MET   "
 		if !ok {
-			mark = "MISS"
+			mark = "MISSED"
 		}
 		fmt.Fprintf(w, "  %s %s\n", mark, what)
 	}
@@ -135,4 +135,41 @@ func keys(a, b map[string]float64) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// printRolling prints the rolling-update hand-overs of every mode and
+// issue 11's goals for them.
+func printRolling(w io.Writer, rs []rollingResult, n int) {
+	fmt.Fprintf(w, "\nrolling update: 3 replicas (defaults 15s/10s/2s), SIGTERM to the leader, a new replica in its place, the next SIGTERM 1s later; %d hand-overs each\n", n)
+	fmt.Fprintf(w, "hand-over = the old leader's status file gone -> the new leader's there\n\n")
+	fmt.Fprintf(w, "%-40s %8s %8s %8s %8s %9s\n", "mode", "min (s)", "p50 (s)", "p95 (s)", "max (s)", "overlaps")
+	for _, r := range rs {
+		if r.mode.na != "" {
+			fmt.Fprintf(w, "%-40s n/a (%s)\n", r.mode.desc, r.mode.na)
+			continue
+		}
+		hs := r.handovers
+		fmt.Fprintf(w, "%-40s %8.3f %8.3f %8.3f %8.3f %9d\n", r.mode.desc,
+			secs(percentile(hs, 0.0001)), secs(percentile(hs, 50)), secs(percentile(hs, 95)), secs(percentile(hs, 100)), r.overlaps)
+	}
+	fmt.Fprintf(w, "\ngoals (rolling update):\n")
+	for _, r := range rs {
+		switch {
+		case r.mode.goal == nil:
+		case r.mode.na != "":
+			fmt.Fprintf(w, "  n/a    %s: %s\n", r.mode.desc, r.mode.na)
+		default:
+			line, ok := r.mode.goal(r.handovers)
+			mark := "MET   "
+			if !ok {
+				mark = "MISSED"
+			}
+			fmt.Fprintf(w, "  %s %s: %s\n", mark, r.mode.desc, line)
+		}
+	}
+	for _, r := range rs {
+		if r.overlaps > 0 {
+			fmt.Fprintf(w, "  MISSED %s: %d polls saw two status files at once\n", r.mode.desc, r.overlaps)
+		}
+	}
 }
