@@ -597,7 +597,7 @@ func TestChaos(t *testing.T) {
 	for _, o := range rep.HTTPOverlaps {
 		t.Errorf("overlap: %s", o)
 	}
-	judgeNewCoreFindings(t, rep)
+	judgeSafetyFindings(t, rep)
 	switch {
 	case res.toOneLeader < 0:
 		t.Errorf("no single leader within %v of the last fault healing", chaosLeaseDuration+chaosSettle+10*time.Second)
@@ -684,7 +684,7 @@ func TestChaosPausedLeader(t *testing.T) {
 	for _, o := range slices.Concat(rep.FileOverlaps, rep.HTTPOverlaps) {
 		t.Errorf("overlap: %s", o)
 	}
-	judgeNewCoreFindings(t, rep)
+	judgeSafetyFindings(t, rep)
 	if rep.FrozenReads == 0 {
 		t.Errorf("the checker never read the frozen leader's file: the pause was not observed")
 	}

@@ -28,7 +28,6 @@ const handoverMarginSlack = 50 * time.Millisecond
 // every released Lease, and the one that lost (a 409) must not log at ERROR:
 // losing a race is normal.
 func TestElectGracefulHandOverKeepsMargin(t *testing.T) {
-	requireNewCore(t)
 	s := newElectSetup(t)
 	const rounds = 3
 	var all []*elector // every replica the rolling update will run, in order

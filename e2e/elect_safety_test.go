@@ -29,7 +29,6 @@ import (
 // client-go elector re-takes the Lease and renews it for ever with its file
 // gone: nobody acts again.
 func TestElectZombieAfterHolderCleared(t *testing.T) {
-	requireNewCore(t)
 	h := newChaosHarness(t, 3)
 	// A foreign write that clears the holder looks to the followers like a
 	// release, which they may take at once while the old leader is still
@@ -160,7 +159,6 @@ func TestElectLeaseDeletedWhileHeld(t *testing.T) {
 // the next one wait at least LeaseDuration from its first sight of the
 // takeover. Today the release is skipped (issue 11, defect 9).
 func TestElectTermDuringTakeoverReleases(t *testing.T) {
-	requireNewCore(t)
 	s := newElectSetup(t)
 	a := s.start("first")
 	waitOneLeader(t, 20*time.Second, []*elector{a})
