@@ -62,7 +62,7 @@ func (c *watchCmd) Run(env *runEnv) error {
 		return exitcode.Configf("%v", err)
 	}
 
-	target, err := env.Globals.kube(false)
+	target, err := env.Globals.kube(false, logger)
 	if err != nil {
 		return err
 	}
