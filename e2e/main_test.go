@@ -75,7 +75,14 @@ func environ(env []string) []string {
 // killed when the test ends if still running.
 func startBinary(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
+	return startProgram(t, binPath, env, args...)
+}
+
+// startProgram is startBinary for the binary under another path (a link
+// named kubectl-leases, as krew installs it).
+func startProgram(t testing.TB, path string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(path, args...)
 	cmd.Env = environ(env)
 	p := &proc{t: t, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
