@@ -99,7 +99,7 @@ func TestKubectlLeasesPlugin(t *testing.T) {
 	})
 	t.Run("--as the same reader, -A: refused", func(t *testing.T) {
 		_, stderr, code := runProgram(t, plugin, "-A", "-o", "json", "--kubeconfig", kc, "--as", "kim", "--as-group", "lease-readers")
-		if code != 2 || !strings.Contains(stderr, "forbidden: this user may not list leases.coordination.k8s.io in all namespaces") {
+		if code != 2 || !strings.Contains(stderr, "forbidden: this user may not list") || !strings.Contains(stderr, "leases.coordination.k8s.io in all namespaces") {
 			t.Errorf("exit %d, stderr %q; want 2 and a denial for all namespaces (so --as reached the API server)", code, stderr)
 		}
 	})
