@@ -75,20 +75,84 @@ func sidecarAccess() []rbacAccess {
 }
 
 // namespaceAdmin returns a client config for a user who is admin of ns and
-// nothing else (a RoleBinding to the built-in ClusterRole admin): what
-// `kubectl apply -n ns -k deploy/base` must be able to do with.
+// nothing else: what `kubectl apply -n ns -k deploy/base` must be able to
+// do with.
+//
+// The built-in ClusterRole admin only names, by an aggregationRule, the
+// roles it gathers; kube-controller-manager fills in its rules, and the test
+// control plane runs none. So the test does the aggregation itself, as that
+// controller does (admin gathers edit, which gathers view), into a
+// ClusterRole of its own, and binds it in ns only.
 func namespaceAdmin(t *testing.T, ns string) *rest.Config {
 	t.Helper()
+	ctx := context.Background()
+	admin := cp.Client(t, cp.Admin)
+	// admin gathers edit, which gathers view: each an aggregation of its own.
+	var rules []rbacv1.PolicyRule
+	var gather func(name string, role *rbacv1.ClusterRole)
+	gather = func(name string, role *rbacv1.ClusterRole) {
+		if role.AggregationRule == nil {
+			rules = append(rules, role.Rules...)
+			return
+		}
+		for _, sel := range role.AggregationRule.ClusterRoleSelectors {
+			parts, err := admin.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(&sel)})
+			if err != nil {
+				t.Fatalf("listing the ClusterRoles aggregated into %s: %v", name, err)
+			}
+			for i := range parts.Items {
+				gather(parts.Items[i].Name, &parts.Items[i])
+			}
+		}
+	}
+	builtin, err := admin.RbacV1().ClusterRoles().Get(ctx, "admin", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("reading the built-in ClusterRole admin: %v", err)
+	}
+	gather("admin", builtin)
+	if len(rules) == 0 {
+		t.Fatal("the ClusterRoles aggregated into admin hold no rules")
+	}
+	name := "e2e-namespace-admin-" + ns
+	if _, err := admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating ClusterRole %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = admin.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{}) })
 	user := "nadia-" + ns
-	_, err := cp.Client(t, cp.Admin).RbacV1().RoleBindings(ns).Create(context.Background(), &rbacv1.RoleBinding{
+	_, err = admin.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "namespace-admin"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
 		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: user}},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("making %s admin of %s: %v", user, ns, err)
 	}
-	return cp.UserConfig(user)
+	cfg := cp.UserConfig(user)
+	cs := cp.Client(t, cfg)
+	ra := func(verb, group, resource, namespace string) authorizationv1.ResourceAttributes {
+		return authorizationv1.ResourceAttributes{Namespace: namespace, Group: group, Resource: resource, Verb: verb}
+	}
+	allowed := func(a authorizationv1.ResourceAttributes) bool {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &a}}
+		got, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		return err == nil && got.Status.Allowed
+	}
+	// The authorizer learns of new bindings through an informer.
+	waitFor(t, 30*time.Second, user+"'s admin binding to take effect", func() bool {
+		return allowed(ra("patch", "", "serviceaccounts", ns))
+	})
+	// Only in ns: otherwise the test would not show that the base needs no
+	// cluster-scoped right.
+	for _, a := range []authorizationv1.ResourceAttributes{
+		ra("create", "rbac.authorization.k8s.io", "clusterroles", ""),
+		ra("create", "rbac.authorization.k8s.io", "clusterrolebindings", ""),
+		ra("patch", "", "serviceaccounts", "default"),
+	} {
+		if allowed(a) {
+			t.Fatalf("%s may %s %s outside %s: not a namespace admin", user, a.Verb, a.Resource, ns)
+		}
+	}
+	return cfg
 }
 
 // TestManifestsApply renders deploy/base and deploy/watch-rbac with
