@@ -165,7 +165,7 @@ environment variable.
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeSection(&b, "kubectl leases", "The binary installed as `kubectl-leases` (krew: `kubectl krew install leases`) is `watch` with its flags at the top, beside the global ones.", pparser.Model.Node.Flags, nil)
+	writeSection(&b, "kubectl leases", "The binary installed (or linked) as `kubectl-leases` is `watch` with its flags at the top, beside the global ones: `kubectl leases -A`.", pparser.Model.Node.Flags, nil)
 	return b.Bytes()
 }
 
