@@ -35,6 +35,13 @@ demo:
 release-check:
 	.ci/goreleaser.sh
 
+.PHONY: reference
+
+# docs/reference.md, regenerated from the command line's model (a test
+# fails when it is stale).
+reference:
+	$(GO) test ./cmd/leader-elector -run TestReference -update-reference
+
 .PHONY: bench-check
 
 # The bench harnesses in their short form: CI checks that they run and print

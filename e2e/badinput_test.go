@@ -133,6 +133,10 @@ func badInputCases() []badCase {
 			want: []string{"invalid identity", "control character", "POD_NAME"}},
 		{name: "identity with a newline, from env", cmd: "elect", set: map[string]string{"--identity": unset}, env: []string{"POD_NAME=pod-0\nrm -rf"}, code: 2,
 			want: []string{"invalid identity", "control character U+000A"}},
+		{name: "identity empty", cmd: "elect", set: map[string]string{"--identity": ""}, code: 2,
+			want: []string{"the identity is empty", "set POD_NAME from the downward API", "pass a unique --identity"}},
+		{name: "identity empty, from env", cmd: "elect", set: map[string]string{"--identity": unset}, env: []string{"POD_NAME="}, code: 2,
+			want: []string{"the identity is empty", "set POD_NAME from the downward API"}},
 		{name: "identity not UTF-8", cmd: "elect", set: map[string]string{"--identity": "pod-\xff"}, code: 2,
 			want: []string{"invalid identity", "not valid UTF-8"}},
 
@@ -227,7 +231,7 @@ func TestBadInput(t *testing.T) {
 				env = append(env, expand(e))
 			}
 			// Nothing from the calling shell may stand in for a missing flag.
-			env = append([]string{"LEASE_NAME=", "NAMESPACE=", "POD_NAME=", "STATUS_FILE=", "KUBECONFIG="}, env...)
+			env = append([]string{"LEASE_NAME", "NAMESPACE", "POD_NAME", "LEADER_ELECTOR_STATUS_FILE", "KUBECONFIG"}, env...)
 
 			files := snapshotDir(t, dir)
 			leases := snapshotLeases(t, ns)

@@ -276,7 +276,7 @@ func TestElectLeaderLabelRBAC(t *testing.T) {
 // (TestManifestsApply applies it with the rest of deploy/ and checks the
 // Role grants the Pods verbs, which are in elect.RequiredAccess.)
 func TestManifestLeaderService(t *testing.T) {
-	objs := readManifests(t)
+	objs := readManifests(t, "base")
 	var svc corev1.Service
 	fromUnstructured(t, findManifest(t, objs, "Service", "myapp-leader"), &svc)
 	var d appsv1.Deployment

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,18 +55,36 @@ type proc struct {
 	signal syscall.Signal
 }
 
-// startBinary starts the binary with args and extra env (KEY=VALUE); it is
+// environ is the test's environment with env applied: KEY=VALUE sets KEY, a
+// bare KEY removes it (set but empty is not the same as unset to the
+// sidecar: an empty POD_NAME is an error).
+func environ(env []string) []string {
+	out := os.Environ()
+	for _, e := range env {
+		if !strings.Contains(e, "=") {
+			out = slices.DeleteFunc(out, func(kv string) bool { return strings.HasPrefix(kv, e+"=") })
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// startBinary starts the binary with args and extra env (KEY=VALUE, or a
+// bare KEY to remove it); it is
 // killed when the test ends if still running.
 func startBinary(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	return startProgram(t, binPath, env, args...)
 }
 
-// startProgram is startBinary for another program (bench/baseline).
-func startProgram(t testing.TB, bin string, env []string, args ...string) *proc {
+// startProgram is startBinary for another program (bench/baseline) or for
+// the binary under another path (a link named kubectl-leases, as krew
+// installs it).
+func startProgram(t testing.TB, path string, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd := exec.Command(path, args...)
+	cmd.Env = environ(env)
 	p := &proc{t: t, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
@@ -90,7 +109,7 @@ func startProgram(t testing.TB, bin string, env []string, args ...string) *proc 
 			<-p.done
 		}
 		if t.Failed() {
-			t.Logf("%s %s stderr:\n%s", filepath.Base(bin), strings.Join(args, " "), p.stderr.String())
+			t.Logf("%s %s stderr:\n%s", filepath.Base(path), strings.Join(args, " "), p.stderr.String())
 		}
 	})
 	return p
@@ -143,7 +162,7 @@ func runBinary(t testing.TB, timeout time.Duration, env []string, args ...string
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = environ(env)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()

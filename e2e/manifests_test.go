@@ -27,6 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
@@ -37,10 +38,11 @@ import (
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
+	"github.com/leader-elector/leader-elector/deploy"
 	"github.com/leader-elector/leader-elector/elect"
 )
 
-// deployDir holds the example manifests users copy.
+// deployDir holds the example manifests, as kustomize bases.
 const deployDir = "../deploy"
 
 // The names the example manifests use; the README tells users to rename
@@ -61,7 +63,7 @@ type rbacAccess struct {
 
 // sidecarAccess flattens elect.RequiredAccess, the one list the sidecar's
 // preflight also checks, so a change there fails this test until
-// deploy/rbac.yaml follows.
+// deploy/base/rbac.yaml follows.
 func sidecarAccess() []rbacAccess {
 	var out []rbacAccess
 	for _, r := range elect.RequiredAccess {
@@ -72,16 +74,99 @@ func sidecarAccess() []rbacAccess {
 	return out
 }
 
-// TestManifestsApply applies every example manifest to the real API server,
-// strictly (an unknown or misspelt field is an error, as a typo must be), into
-// a fresh namespace, and checks what users rely on: the Role grants exactly
-// what the sidecar needs, the Deployment shares the status file's directory
-// between the two containers, and the sidecar's ServiceAccount can do what it
-// must and nothing else.
+// namespaceAdmin returns a client config for a user who is admin of ns and
+// nothing else: what `kubectl apply -n ns -k deploy/base` must be able to
+// do with.
+//
+// The built-in ClusterRole admin only names, by an aggregationRule, the
+// roles it gathers; kube-controller-manager fills in its rules, and the test
+// control plane runs none. So the test does the aggregation itself, as that
+// controller does (admin gathers edit, which gathers view), into a
+// ClusterRole of its own, and binds it in ns only.
+func namespaceAdmin(t *testing.T, ns string) *rest.Config {
+	t.Helper()
+	ctx := context.Background()
+	admin := cp.Client(t, cp.Admin)
+	// admin gathers edit, which gathers view: each an aggregation of its own.
+	var rules []rbacv1.PolicyRule
+	var gather func(name string, role *rbacv1.ClusterRole)
+	gather = func(name string, role *rbacv1.ClusterRole) {
+		if role.AggregationRule == nil {
+			rules = append(rules, role.Rules...)
+			return
+		}
+		for _, sel := range role.AggregationRule.ClusterRoleSelectors {
+			parts, err := admin.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(&sel)})
+			if err != nil {
+				t.Fatalf("listing the ClusterRoles aggregated into %s: %v", name, err)
+			}
+			for i := range parts.Items {
+				gather(parts.Items[i].Name, &parts.Items[i])
+			}
+		}
+	}
+	builtin, err := admin.RbacV1().ClusterRoles().Get(ctx, "admin", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("reading the built-in ClusterRole admin: %v", err)
+	}
+	gather("admin", builtin)
+	if len(rules) == 0 {
+		t.Fatal("the ClusterRoles aggregated into admin hold no rules")
+	}
+	name := "e2e-namespace-admin-" + ns
+	if _, err := admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating ClusterRole %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = admin.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	user := "nadia-" + ns
+	_, err = admin.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "namespace-admin"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
+		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: user}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("making %s admin of %s: %v", user, ns, err)
+	}
+	cfg := cp.UserConfig(user)
+	cs := cp.Client(t, cfg)
+	ra := func(verb, group, resource, namespace string) authorizationv1.ResourceAttributes {
+		return authorizationv1.ResourceAttributes{Namespace: namespace, Group: group, Resource: resource, Verb: verb}
+	}
+	allowed := func(a authorizationv1.ResourceAttributes) bool {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &a}}
+		got, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		return err == nil && got.Status.Allowed
+	}
+	// The authorizer learns of new bindings through an informer.
+	waitFor(t, 30*time.Second, user+"'s admin binding to take effect", func() bool {
+		return allowed(ra("patch", "", "serviceaccounts", ns))
+	})
+	// Only in ns: otherwise the test would not show that the base needs no
+	// cluster-scoped right.
+	for _, a := range []authorizationv1.ResourceAttributes{
+		ra("create", "rbac.authorization.k8s.io", "clusterroles", ""),
+		ra("create", "rbac.authorization.k8s.io", "clusterrolebindings", ""),
+		ra("patch", "", "serviceaccounts", "default"),
+	} {
+		if allowed(a) {
+			t.Fatalf("%s may %s %s outside %s: not a namespace admin", user, a.Verb, a.Resource, ns)
+		}
+	}
+	return cfg
+}
+
+// TestManifestsApply renders deploy/base and deploy/watch-rbac with
+// kustomize, applies every resource to the real API server, strictly (an
+// unknown or misspelt field is an error, as a typo must be), the base into a
+// fresh namespace as a user who is admin of that namespace only (so no
+// cluster-scoped right is needed), and checks what users rely on: the Role
+// grants exactly what the sidecar needs, the Deployment shares the status
+// file's directory between the two containers, and the sidecar's
+// ServiceAccount can do what it must and nothing else.
 func TestManifestsApply(t *testing.T) {
 	ns := cp.Namespace(t)
-	objs := readManifests(t)
-	applied := applyManifests(t, cp.Admin, ns, objs)
+	applied := applyManifests(t, namespaceAdmin(t, ns), ns, readManifests(t, "base"))
+	applied = append(applied, applyManifests(t, cp.Admin, ns, readManifests(t, "watch-rbac"))...)
 
 	t.Run("every kind is there", func(t *testing.T) {
 		var kinds []string
@@ -119,6 +204,13 @@ func TestManifestsApply(t *testing.T) {
 		var d appsv1.Deployment
 		fromUnstructured(t, findManifest(t, applied, "Deployment", "myapp"), &d)
 		checkDeployment(t, &d)
+		side := podContainer(t, &d, "leader-elector")
+		if side.RestartPolicy == nil || *side.RestartPolicy != corev1.ContainerRestartPolicyAlways || !slices.ContainsFunc(d.Spec.Template.Spec.InitContainers, func(c corev1.Container) bool { return c.Name == side.Name }) {
+			t.Error("the sidecar is not a native sidecar (an init container with restartPolicy: Always)")
+		}
+		if v := envValue(side, "LEADER_ELECTOR_RELEASE_DELAY"); v != "0" {
+			t.Errorf("LEADER_ELECTOR_RELEASE_DELAY = %q, want 0 for a native sidecar", v)
+		}
 	})
 
 	t.Run("sidecar service account", func(t *testing.T) {
@@ -183,6 +275,90 @@ func TestManifestsApply(t *testing.T) {
 	})
 }
 
+// TestManifestsClassic applies deploy/classic, the variant without native
+// sidecars, as a namespace admin: the same checks of the pod spec, with the
+// sidecar an ordinary container.
+func TestManifestsClassic(t *testing.T) {
+	ns := cp.Namespace(t)
+	applied := applyManifests(t, namespaceAdmin(t, ns), ns, readManifests(t, "classic"))
+	var d appsv1.Deployment
+	fromUnstructured(t, findManifest(t, applied, "Deployment", "myapp"), &d)
+	checkDeployment(t, &d)
+	if n := len(d.Spec.Template.Spec.InitContainers); n != 0 {
+		t.Errorf("%d init containers, want none", n)
+	}
+	if side := podContainer(t, &d, "leader-elector"); side.RestartPolicy != nil {
+		t.Errorf("the classic sidecar has restartPolicy %s", *side.RestartPolicy)
+	}
+}
+
+// crdDir holds the Prometheus Operator's own CRDs for PodMonitor and
+// PrometheusRule (see testdata/crds/README.md), so the monitoring examples
+// are validated against the real schemas.
+const crdDir = "testdata/crds"
+
+// TestManifestsMonitoring installs the Prometheus Operator's CRDs and
+// applies deploy/monitoring strictly into a fresh namespace: a misspelt
+// field of the PodMonitor or the PrometheusRule fails here. (Whether the
+// alert expressions name real metrics is deploy's own test.)
+func TestManifestsMonitoring(t *testing.T) {
+	installCRDs(t)
+	ns := cp.Namespace(t)
+	applied := applyManifests(t, cp.Admin, ns, readManifests(t, "monitoring"))
+	for _, kind := range []string{"PodMonitor", "PrometheusRule"} {
+		findManifest(t, applied, kind, "myapp-leader-elector")
+	}
+}
+
+// installCRDs applies the CRDs in crdDir and waits until they are served.
+func installCRDs(t *testing.T) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(crdDir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CRDs in %s (%v)", crdDir, err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, f := range files {
+		objs = append(objs, readYAMLFile(t, f)...)
+	}
+	applyManifests(t, cp.Admin, "", objs)
+	dyn, err := dynamic.NewForConfig(cp.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	for _, o := range objs {
+		waitFor(t, 30*time.Second, "CRD "+o.GetName()+" to be established", func() bool {
+			got, err := crds.Get(context.Background(), o.GetName(), metav1.GetOptions{})
+			if err != nil {
+				return false
+			}
+			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+			for _, c := range conds {
+				c, _ := c.(map[string]any)
+				if c["type"] == "Established" && c["status"] == "True" {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	// Established can precede discovery by a moment; apply maps kinds
+	// through discovery.
+	dc, err := discovery.NewDiscoveryClientForConfig(cp.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		plural, _, _ := unstructured.NestedString(o.Object, "spec", "names", "plural")
+		waitFor(t, 30*time.Second, "discovery to serve "+plural+"."+group, func() bool {
+			res, err := dc.ServerResourcesForGroupVersion(group + "/v1")
+			return err == nil && slices.ContainsFunc(res.APIResources, func(r metav1.APIResource) bool { return r.Name == plural })
+		})
+	}
+}
+
 // TestManifestAppLoop runs the example app container's shell loop (with the
 // status file moved to a temp dir; dash stands in for busybox sh) and checks
 // the original README's loop done right: work starts when the file appears,
@@ -190,7 +366,7 @@ func TestManifestsApply(t *testing.T) {
 // the loop cleanly.
 func TestManifestAppLoop(t *testing.T) {
 	var d appsv1.Deployment
-	fromUnstructured(t, findManifest(t, readManifests(t), "Deployment", "myapp"), &d)
+	fromUnstructured(t, findManifest(t, readManifests(t, "base"), "Deployment", "myapp"), &d)
 	app := podContainer(t, &d, "app")
 	if len(app.Args) != 1 {
 		t.Fatalf("app container: want its script as the one argument of sh -c, got %d args", len(app.Args))
@@ -369,9 +545,9 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 	}
 	sidecar, app := podContainer(t, d, "leader-elector"), podContainer(t, d, "app")
 
-	statusFile := flagOrEnv(sidecar, "--status-file", "STATUS_FILE")
+	statusFile := flagOrEnv(sidecar, "--status-file", "LEADER_ELECTOR_STATUS_FILE")
 	if statusFile == "" {
-		t.Fatal("the sidecar sets no --status-file or STATUS_FILE")
+		t.Fatal("the sidecar sets no --status-file or LEADER_ELECTOR_STATUS_FILE")
 	}
 	sm, ok := mountHolding(sidecar, statusFile)
 	if !ok {
@@ -429,7 +605,7 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 // (--http-addr, default :4040).
 func checkProbePorts(t *testing.T, c corev1.Container) {
 	t.Helper()
-	addr := flagOrEnv(c, "--http-addr", "HTTP_ADDR")
+	addr := flagOrEnv(c, "--http-addr", "LEADER_ELECTOR_HTTP_ADDR")
 	if addr == "" {
 		addr = ":4040"
 	}
@@ -453,42 +629,50 @@ func checkProbePorts(t *testing.T, c corev1.Container) {
 	}
 }
 
-// readManifests parses every YAML document of every file in deploy/.
-func readManifests(t *testing.T) []*unstructured.Unstructured {
+// readManifests renders the kustomize base deploy/<base>, as `kubectl
+// apply -k` would.
+func readManifests(t *testing.T, base string) []*unstructured.Unstructured {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(deployDir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no manifests in %s (%v)", deployDir, err)
+	objs, err := deploy.Render(filepath.Join(deployDir, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) == 0 {
+		t.Fatalf("deploy/%s renders nothing", base)
+	}
+	return objs
+}
+
+// readYAMLFile parses every YAML document of a file, strictly.
+func readYAMLFile(t *testing.T, f string) []*unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var objs []*unstructured.Unstructured
-	for _, f := range files {
-		b, err := os.ReadFile(f)
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
+	for i := 0; ; i++ {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: reading document %d: %v", f, i, err)
 		}
-		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
-		for i := 0; ; i++ {
-			doc, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: reading document %d: %v", f, i, err)
-			}
-			// Strict: a key given twice is a mistake, not "last one wins".
-			js, err := yaml.YAMLToJSONStrict(doc)
-			if err != nil {
-				t.Fatalf("%s: document %d: %v", f, i, err)
-			}
-			if s := strings.TrimSpace(string(js)); s == "null" || s == "{}" {
-				continue // a comment-only or empty document
-			}
-			var u unstructured.Unstructured
-			if err := u.UnmarshalJSON(js); err != nil {
-				t.Fatalf("%s: document %d: %v", f, i, err)
-			}
-			objs = append(objs, &u)
+		// Strict: a key given twice is a mistake, not "last one wins".
+		js, err := yaml.YAMLToJSONStrict(doc)
+		if err != nil {
+			t.Fatalf("%s: document %d: %v", f, i, err)
 		}
+		if s := strings.TrimSpace(string(js)); s == "null" || s == "{}" {
+			continue // a comment-only or empty document
+		}
+		var u unstructured.Unstructured
+		if err := u.UnmarshalJSON(js); err != nil {
+			t.Fatalf("%s: document %d: %v", f, i, err)
+		}
+		objs = append(objs, &u)
 	}
 	return objs
 }
@@ -622,9 +806,12 @@ func fromUnstructured(t *testing.T, u *unstructured.Unstructured, into any) {
 	}
 }
 
+// podContainer finds a container of the pod template by name, among the
+// init containers too (where a native sidecar is).
 func podContainer(t *testing.T, d *appsv1.Deployment, name string) corev1.Container {
 	t.Helper()
-	for _, c := range d.Spec.Template.Spec.Containers {
+	spec := d.Spec.Template.Spec
+	for _, c := range append(slices.Clone(spec.InitContainers), spec.Containers...) {
 		if c.Name == name {
 			return c
 		}

@@ -17,7 +17,9 @@ func TestCLIUsage(t *testing.T) {
 		wantErr  string // substring of stderr, which must be one line
 	}{
 		{"help", []string{"--help"}, 0, "Usage: leader-elector <command>", ""},
-		{"version", []string{"version"}, 0, "leader-elector dev", ""},
+		// "dev", or the module version `go build` stamps from VCS.
+		{"version", []string{"version"}, 0, "leader-elector ", ""},
+		{"--version", []string{"--version"}, 0, "leader-elector ", ""},
 		{"unknown flag", []string{"--bogus"}, 2, "", "unknown flag --bogus; see --help"},
 		{"unknown command", []string{"frobnicate"}, 2, "", "see --help"},
 		{"bad enum", []string{"--log-format=xml", "version"}, 2, "", "see --help"},
@@ -40,5 +42,15 @@ func TestCLIUsage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVersionFlag: --version prints exactly what `version` prints, for the
+// built binary.
+func TestVersionFlag(t *testing.T) {
+	cmdOut, _, code := runBinary(t, 10*time.Second, nil, "version")
+	flagOut, _, flagCode := runBinary(t, 10*time.Second, nil, "--version")
+	if code != 0 || flagCode != 0 || cmdOut != flagOut || !strings.HasPrefix(cmdOut, "leader-elector ") {
+		t.Errorf("version: exit %d, %q; --version: exit %d, %q; want both 0 and the same line", code, cmdOut, flagCode, flagOut)
 	}
 }

@@ -75,14 +75,14 @@ func (m *model) allLinks(states ...string) bool {
 	return true
 }
 
-// rbacFix names the read-only role shipped in deploy/watch-rbac.yaml and
+// rbacFix names the read-only role shipped in deploy/watch-rbac and
 // the binding that grants it where the user looks.
 func (m *model) rbacFix() string {
 	if m.opts.AllNamespaces {
-		return "Fix: kubectl create clusterrolebinding watch-leases-$USER --clusterrole=leader-elector-watch --user=$USER (the role: deploy/watch-rbac.yaml)"
+		return "Fix: kubectl create clusterrolebinding watch-leases-$USER --clusterrole=leader-elector-watch --user=$USER (the role: deploy/watch-rbac)"
 	}
 	ns := Inert(m.opts.Namespace)
-	return "Fix: kubectl create rolebinding watch-leases-$USER --clusterrole=leader-elector-watch --user=$USER -n " + ns + " (the role: deploy/watch-rbac.yaml)"
+	return "Fix: kubectl create rolebinding watch-leases-$USER --clusterrole=leader-elector-watch --user=$USER -n " + ns + " (the role: deploy/watch-rbac)"
 }
 
 // viewErrLines renders the connection problem, at most n lines.

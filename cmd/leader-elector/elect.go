@@ -12,21 +12,22 @@ import (
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
 
-// electCmd is the sidecar mode; its flags map onto elect.Config.
+// electCmd is the sidecar mode; its flags map onto elect.Config. Only
+// LEASE_NAME, NAMESPACE and POD_NAME are unprefixed (see Globals).
 type electCmd struct {
-	LeaseName  string `name:"lease-name" env:"LEASE_NAME" help:"Name of the coordination.k8s.io/v1 Lease to compete for (required)." placeholder:"NAME"`
-	Namespace  string `env:"NAMESPACE" help:"Namespace of the Lease (default: the pod's service-account namespace in a cluster, else the kubeconfig context's)." placeholder:"NS"`
-	Identity   string `env:"POD_NAME" help:"This replica's identity in the Lease (default: the hostname, i.e. the pod name). Must be unique per replica." placeholder:"ID"`
-	StatusFile string `env:"STATUS_FILE" default:"/tmp/leader_status" help:"File that exists, holding the identity, exactly while this replica leads. Put it on an emptyDir mounted as a directory in both containers."`
-	LeaderFile string `env:"LEADER_FILE" help:"Optional file holding the current leader's identity, on every replica." placeholder:"PATH"`
+	LeaseName  string  `name:"lease-name" env:"LEASE_NAME" help:"Name of the coordination.k8s.io/v1 Lease to compete for (required)." placeholder:"NAME"`
+	Namespace  string  `env:"NAMESPACE" help:"Namespace of the Lease (default: the pod's service-account namespace in a cluster, else the kubeconfig context's)." placeholder:"NS"`
+	Identity   *string `env:"POD_NAME" help:"This replica's identity in the Lease (default: the hostname, i.e. the pod name; an empty value is an error). Must be unique per replica." placeholder:"ID"`
+	StatusFile string  `env:"LEADER_ELECTOR_STATUS_FILE" default:"/tmp/leader_status" help:"File that exists, holding the identity, exactly while this replica leads. Put it on an emptyDir mounted as a directory in both containers."`
+	LeaderFile string  `env:"LEADER_ELECTOR_LEADER_FILE" help:"Optional file holding the current leader's identity, on every replica." placeholder:"PATH"`
 
-	LeaseDuration time.Duration  `env:"LEASE_DURATION" default:"15s" help:"How long followers wait, from the last renewal they saw, before taking the Lease (whole seconds)."`
-	RenewDeadline time.Duration  `env:"RENEW_DEADLINE" default:"10s" help:"The leader stops acting (file removed, command stopped) this long after the start of its last successful renewal."`
-	RetryPeriod   time.Duration  `env:"RETRY_PERIOD" default:"2s" help:"Time between attempts to acquire or renew."`
-	Grace         time.Duration  `env:"GRACE" default:"5s" help:"Exec mode: time between SIGTERM and SIGKILL when stopping the command; it must fit in renew-deadline - 2 x retry-period."`
+	LeaseDuration time.Duration  `env:"LEADER_ELECTOR_LEASE_DURATION" default:"15s" help:"How long followers wait, from the last renewal they saw, before taking the Lease (whole seconds)."`
+	RenewDeadline time.Duration  `env:"LEADER_ELECTOR_RENEW_DEADLINE" default:"10s" help:"The leader stops acting (file removed, command stopped) this long after the start of its last successful renewal."`
+	RetryPeriod   time.Duration  `env:"LEADER_ELECTOR_RETRY_PERIOD" default:"2s" help:"Time between attempts to acquire or renew."`
+	Grace         time.Duration  `env:"LEADER_ELECTOR_GRACE" default:"5s" help:"Exec mode: time between SIGTERM and SIGKILL when stopping the command; it must fit in renew-deadline - 2 x retry-period."`
 	ReleaseDelay  *time.Duration `name:"release-delay" env:"LEADER_ELECTOR_RELEASE_DELAY" help:"On shutdown, how long to wait after the status file is gone before releasing the Lease, so an app polling the file has stopped before another replica leads (default: lease-duration - renew-deadline - retry-period; 0 in exec mode, where the release waits for the command's whole process tree). Use 0 for a native sidecar, which the kubelet stops after the app." placeholder:"DURATION"`
 	LeaderLabel   string         `name:"leader-label" env:"LEADER_ELECTOR_LEADER_LABEL" help:"While this replica leads, its own Pod (POD_NAME, from the downward API) carries this label, so a Service selecting it routes to the leader alone; a new leader first removes it from every other Pod. A routing hint, not a fence (docs/leader-label.md). Needs Pods get, list, patch." placeholder:"KEY=VALUE"`
-	HTTPAddr      string         `name:"http-addr" env:"HTTP_ADDR" default:":4040" help:"Address for /healthz, /readyz, /leader, / and /metrics; empty disables them."`
+	HTTPAddr      string         `name:"http-addr" env:"LEADER_ELECTOR_HTTP_ADDR" default:":4040" help:"Address for /healthz, /readyz, /leader, / and /metrics; empty disables them."`
 
 	Command []string `arg:"" name:"cmd" optional:"" passthrough:"partial" help:"Exec mode (Linux): run this command only while leading, e.g. -- /app/server --flag." placeholder:"-- CMD ARGS"`
 }
@@ -41,10 +42,14 @@ func (c *electCmd) Run(env *runEnv) error {
 	if err != nil {
 		return exitcode.Configf("%v", err)
 	}
+	identity, err := c.identity(os.Hostname)
+	if err != nil {
+		return err
+	}
 	cfg := elect.Config{
 		LeaseName:     c.LeaseName,
 		Namespace:     c.Namespace,
-		Identity:      c.Identity,
+		Identity:      identity,
 		StatusFile:    c.StatusFile,
 		LeaderFile:    c.LeaderFile,
 		LeaseDuration: c.LeaseDuration,
@@ -65,13 +70,6 @@ func (c *electCmd) Run(env *runEnv) error {
 	if len(cfg.Command) == 0 {
 		cfg.Command = nil
 	}
-	if cfg.Identity == "" {
-		host, err := os.Hostname()
-		if err != nil {
-			return exitcode.Configf("cannot read the hostname for the default identity: %v; pass --identity or set POD_NAME", err)
-		}
-		cfg.Identity = host
-	}
 	// Check what needs no API server first: a bad flag must not wait for
 	// (or be hidden by) a kubeconfig problem.
 	early := cfg
@@ -81,7 +79,7 @@ func (c *electCmd) Run(env *runEnv) error {
 	if err := early.Validate(); err != nil {
 		return err
 	}
-	target, err := env.Globals.kube(true)
+	target, err := env.Globals.kube(true, logger)
 	if err != nil {
 		return err
 	}
@@ -95,11 +93,32 @@ func (c *electCmd) Run(env *runEnv) error {
 	return elect.Run(env.Ctx, client, cfg, logger)
 }
 
+// identity is --identity or POD_NAME when given, else the hostname. Given
+// but empty is an error, not the hostname: pods on hostNetwork share their
+// node's hostname, so falling back would let two replicas share one
+// identity, and both would believe they lead (the original's defect 7).
+func (c *electCmd) identity(hostname func() (string, error)) (string, error) {
+	if c.Identity != nil {
+		if *c.Identity == "" {
+			return "", exitcode.Configf("the identity is empty (--identity= or POD_NAME set to \"\"); set POD_NAME from the downward API (fieldRef metadata.name), pass a unique --identity, or leave both unset to use the hostname")
+		}
+		return *c.Identity, nil
+	}
+	host, err := hostname()
+	if err != nil {
+		return "", exitcode.Configf("cannot read the hostname for the default identity: %v; pass --identity or set POD_NAME", err)
+	}
+	return host, nil
+}
+
 // newElectClient bounds every request so one hung request cannot use up the
 // renew deadline (client-go's own heuristic: half of it, at least 1s).
 func newElectClient(cfg *rest.Config, renewDeadline time.Duration) (kubernetes.Interface, error) {
 	c := rest.CopyConfig(cfg)
-	c.Timeout = elect.RequestTimeout(renewDeadline)
+	bound := elect.RequestTimeout(renewDeadline)
+	if c.Timeout <= 0 || c.Timeout > bound { // --request-timeout may only shorten it
+		c.Timeout = bound
+	}
 	c.UserAgent = fmt.Sprintf("leader-elector/%s", version)
 	client, err := kubernetes.NewForConfig(c)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 	"github.com/leader-elector/leader-elector/internal/kubeconfig"
@@ -10,11 +11,22 @@ import (
 )
 
 // Globals are the flags every mode shares. They may be given before or after
-// the mode's name.
+// the mode's name. The connection flags are kubectl's, with kubectl's
+// meaning, so `kubectl leases` takes what `kubectl get` takes.
+//
+// Environment: only LEASE_NAME, NAMESPACE (the original sidecar's) and
+// POD_NAME (the downward API's) are read unprefixed; every other setting
+// reads LEADER_ELECTOR_*, so an app's own HTTP_ADDR or LOG_FORMAT, shared
+// with the sidecar in exec mode or by a copied env block, cannot reach it.
 type Globals struct {
-	Kubeconfig string `help:"Kubeconfig file (default: in-cluster for elect, then $KUBECONFIG, which may list several files, then ~/.kube/config)." type:"path" placeholder:"FILE"`
-	LogFormat  string `help:"Log format: ${enum}." enum:"text,json" default:"text" env:"LOG_FORMAT" placeholder:"FORMAT"`
-	Verbose    bool   `short:"v" help:"Log debug lines, client-go's included."`
+	Kubeconfig     string        `help:"Kubeconfig file (default: in-cluster for elect, then $KUBECONFIG, which may list several files, then ~/.kube/config)." type:"path" placeholder:"FILE"`
+	Cluster        string        `help:"Kubeconfig cluster to use instead of the context's, as kubectl --cluster." placeholder:"NAME"`
+	User           string        `help:"Kubeconfig user to use instead of the context's, as kubectl --user." placeholder:"NAME"`
+	As             string        `help:"Impersonate this user, as kubectl --as." placeholder:"USER"`
+	AsGroup        []string      `name:"as-group" sep:"none" help:"Impersonate this group, as kubectl --as-group; repeat for several." placeholder:"GROUP"`
+	RequestTimeout time.Duration `help:"Give up on any one request after this long, watches included, as kubectl --request-timeout (0: no bound; elect bounds its requests by half the renew deadline in any case)." default:"0" placeholder:"DURATION"`
+	LogFormat      string        `help:"Log format: ${enum}." enum:"text,json" default:"text" env:"LEADER_ELECTOR_LOG_FORMAT" placeholder:"FORMAT"`
+	Verbose        bool          `short:"v" help:"Log debug lines, client-go's and the API server's warnings included."`
 
 	// Context may be repeated: watch follows several clusters at once,
 	// elect one (kube refuses more).
@@ -22,7 +34,7 @@ type Globals struct {
 }
 
 // kube resolves the API server from the global flags: one context.
-func (g *Globals) kube(inCluster bool) (*kubeconfig.Target, error) {
+func (g *Globals) kube(inCluster bool, logger *slog.Logger) (*kubeconfig.Target, error) {
 	if len(g.Context) > 1 {
 		return nil, exitcode.Configf("--context given %d times: only watch follows several contexts; give it once", len(g.Context))
 	}
@@ -30,7 +42,25 @@ func (g *Globals) kube(inCluster bool) (*kubeconfig.Target, error) {
 	if len(g.Context) == 1 {
 		name = g.Context[0]
 	}
-	return kubeconfig.Load(kubeconfig.Options{Kubeconfig: g.Kubeconfig, Context: name, InCluster: inCluster})
+	return kubeconfig.Load(g.options(name, inCluster, logger))
+}
+
+// options are the kubeconfig options for one context ("" for the
+// kubeconfig's current one): the same kubectl flags apply to every context
+// watch follows. The API server's warnings go to logger at debug level,
+// once each.
+func (g *Globals) options(context string, inCluster bool, logger *slog.Logger) kubeconfig.Options {
+	return kubeconfig.Options{
+		Kubeconfig:     g.Kubeconfig,
+		Context:        context,
+		InCluster:      inCluster,
+		Cluster:        g.Cluster,
+		User:           g.User,
+		As:             g.As,
+		AsGroups:       g.AsGroup,
+		RequestTimeout: g.RequestTimeout,
+		Warnings:       logging.NewWarnings(logger),
+	}
 }
 
 // logger builds the process logger writing to w; klog goes the same way.

@@ -10,9 +10,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
+	"github.com/willabides/kongplete"
 )
 
 // Set by goreleaser through -ldflags "-X main.version=...".
@@ -34,36 +36,79 @@ const (
 type cli struct {
 	Globals
 
-	Elect   electCmd   `cmd:"" help:"Compete for a Lease as a sidecar; the leader's status file holds its identity."`
-	Watch   watchCmd   `cmd:"" help:"Show the Leases of a namespace live: holders, renewals, expiry, transitions."`
-	Version versionCmd `cmd:"" help:"Print the version and exit."`
+	VersionFlag kong.VersionFlag `name:"version" help:"Print the version and exit."`
+
+	Elect      electCmd      `cmd:"" help:"Compete for a Lease as a sidecar; the leader's status file holds its identity."`
+	Watch      watchCmd      `cmd:"" help:"Show the Leases of a namespace live: holders, renewals, expiry, transitions."`
+	Version    versionCmd    `cmd:"" help:"Print the version and exit."`
+	Completion completionCmd `cmd:"" help:"Print a shell's completion script: bash, zsh or fish."`
 }
 
+// pluginCLI is the command line when the binary is installed as the kubectl
+// plugin kubectl-leases: watch's flags at the top, so that
+// `kubectl leases -A` reads as `kubectl get leases -A` does.
+type pluginCLI struct {
+	Globals
+
+	VersionFlag kong.VersionFlag `name:"version" help:"Print the version and exit."`
+
+	Watch watchCmd `embed:""`
+}
+
+// Run is watch's.
+func (p *pluginCLI) Run(env *runEnv) error { return p.Watch.Run(env) }
+
+// pluginName is the executable's name that kubectl runs for `kubectl leases`.
+const pluginName = "kubectl-leases"
+
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runAs(os.Args[0], os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run parses args and runs the chosen mode; it returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runAs("leader-elector", args, stdout, stderr)
+}
+
+// runAs is run for a binary invoked as argv0: as kubectl-leases it is the
+// kubectl plugin, which is watch.
+func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 	// Catch SIGTERM before anything else, so a signal that lands while we
 	// parse flags ends in a clean exit rather than the runtime's default kill.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("leader-elector"),
-		kong.Description("Leader election for Kubernetes: a sidecar that holds a Lease and a dashboard that shows who leads."),
-		kong.Writers(stdout, stderr),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{"version": version},
-	)
+	plugin := isPlugin(argv0)
+	var parser *kong.Kong
+	var globals *Globals
+	var err error
+	if plugin {
+		var p pluginCLI
+		globals = &p.Globals
+		parser, err = newParser(&p, "kubectl leases", pluginDescription, stdout, stderr)
+	} else {
+		var c cli
+		globals = &c.Globals
+		parser, err = newParser(&c, "leader-elector", description, stdout, stderr)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "leader-elector: internal error building the command line: %v\n", err)
 		return exitRuntime
 	}
 	exitCode := -1
 	parser.Exit = func(code int) { exitCode = code } // --help and --version end here.
+	if !plugin {
+		// A shell asking for completions sets COMP_LINE and gets them on
+		// stdout; otherwise this does nothing.
+		kongplete.Complete(parser,
+			kongplete.WithExitFunc(parser.Exit),
+			kongplete.WithErrorHandler(func(err error) {
+				fmt.Fprintf(stderr, "leader-elector: completion: %v\n", err)
+			}))
+		if exitCode >= 0 {
+			return exitCode
+		}
+	}
 	kctx, err := parser.Parse(args)
 	if exitCode >= 0 {
 		return exitCode
@@ -73,9 +118,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	env := &runEnv{Ctx: ctx, Stdout: stdout, Stderr: stderr, Globals: &c.Globals}
+	env := &runEnv{Ctx: ctx, Stdout: stdout, Stderr: stderr, Globals: globals}
 	err = kctx.Run(env)
 	return exitCodeFor(err, stderr)
+}
+
+const (
+	description       = "Leader election for Kubernetes: a sidecar that holds a Lease and a dashboard that shows who leads."
+	pluginDescription = "Show the Leases of a namespace live: holders, renewals, expiry, transitions (leader-elector watch, as a kubectl plugin)."
+)
+
+// newParser builds the command line for model, a *cli or a *pluginCLI.
+func newParser(model any, name, desc string, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(model,
+		kong.Name(name),
+		kong.Description(desc),
+		kong.Writers(stdout, stderr),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": versionLine()},
+	)
+}
+
+// isPlugin tells whether argv0 names the kubectl plugin (kubectl runs it by
+// its path, with backslashes on Windows, where it also ends in .exe).
+func isPlugin(argv0 string) bool {
+	base := argv0[strings.LastIndexAny(argv0, `/\`)+1:]
+	return strings.TrimSuffix(base, ".exe") == pluginName
 }
 
 // exitCodeFor prints err as one line and returns the code it maps to.
@@ -114,6 +182,6 @@ type runEnv struct {
 type versionCmd struct{}
 
 func (versionCmd) Run(env *runEnv) error {
-	_, err := fmt.Fprintf(env.Stdout, "leader-elector %s (commit %s, built %s)\n", version, commit, date)
+	_, err := fmt.Fprintln(env.Stdout, versionLine())
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"runtime/debug"
@@ -71,7 +72,7 @@ func (c *watchCmd) Run(env *runEnv) error {
 		return exitcode.Configf("%v", err)
 	}
 
-	targets, err := c.targets(env.Globals)
+	targets, err := c.targets(env.Globals, logger)
 	if err != nil {
 		return err
 	}
@@ -198,7 +199,7 @@ func (c *watchCmd) validate(g *Globals) error {
 
 // targets resolves the contexts to watch: --all-contexts, each --context
 // (in the order given, repeats ignored), or the current one.
-func (c *watchCmd) targets(g *Globals) ([]*kubeconfig.Target, error) {
+func (c *watchCmd) targets(g *Globals, logger *slog.Logger) ([]*kubeconfig.Target, error) {
 	names := g.Context
 	if c.AllContexts {
 		all, err := kubeconfig.ContextNames(kubeconfig.Options{Kubeconfig: g.Kubeconfig})
@@ -208,7 +209,7 @@ func (c *watchCmd) targets(g *Globals) ([]*kubeconfig.Target, error) {
 		names = all
 	}
 	if len(names) <= 1 {
-		target, err := kubeconfig.Load(kubeconfig.Options{Kubeconfig: g.Kubeconfig, Context: first(names)})
+		target, err := kubeconfig.Load(g.options(first(names), false, logger))
 		if err != nil {
 			return nil, err
 		}
@@ -221,7 +222,7 @@ func (c *watchCmd) targets(g *Globals) ([]*kubeconfig.Target, error) {
 			continue
 		}
 		seen[name] = true
-		target, err := kubeconfig.Load(kubeconfig.Options{Kubeconfig: g.Kubeconfig, Context: name})
+		target, err := kubeconfig.Load(g.options(name, false, logger))
 		if err != nil {
 			return nil, err
 		}

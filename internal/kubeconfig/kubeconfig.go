@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -24,6 +25,24 @@ type Options struct {
 	// InCluster tries the pod's service account before KUBECONFIG and
 	// ~/.kube/config, as the original sidecar did. Used by elect only.
 	InCluster bool
+
+	// The rest are kubectl's flags of the same names, which clientcmd
+	// already understands, so `kubectl leases --as jane` means what
+	// `kubectl get leases --as jane` means.
+
+	// Cluster and User replace the context's cluster and user by the
+	// kubeconfig entries of these names.
+	Cluster, User string
+	// As and AsGroups impersonate a user and its groups.
+	As       string
+	AsGroups []string
+	// RequestTimeout bounds each request, as kubectl's --request-timeout
+	// (0: no bound).
+	RequestTimeout time.Duration
+
+	// Warnings receives the API server's warning headers (a deprecated API,
+	// say). Nil keeps client-go's default, which logs them through klog.
+	Warnings rest.WarningHandler
 }
 
 // Target is the resolved connection.
@@ -42,12 +61,21 @@ var saNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 // Load resolves opts. Its errors are configuration errors (exit 2) whose
 // message names the fix.
 func Load(opts Options) (*Target, error) {
-	if opts.Kubeconfig == "" && opts.Context == "" && opts.InCluster {
+	if opts.RequestTimeout < 0 {
+		return nil, exitcode.Configf("--request-timeout %s is negative; pass 0 for no bound or a duration such as 30s", opts.RequestTimeout)
+	}
+	// --cluster and --user name kubeconfig entries, so they rule out the
+	// in-cluster service account, as --kubeconfig and --context do.
+	if opts.Kubeconfig == "" && opts.Context == "" && opts.Cluster == "" && opts.User == "" && opts.InCluster {
 		if cfg, err := rest.InClusterConfig(); err == nil {
 			ns := "default"
 			if b, err := os.ReadFile(saNamespaceFile); err == nil && strings.TrimSpace(string(b)) != "" {
 				ns = strings.TrimSpace(string(b))
 			}
+			cfg.Impersonate.UserName = opts.As
+			cfg.Impersonate.Groups = opts.AsGroups
+			cfg.Timeout = opts.RequestTimeout
+			cfg.WarningHandler = opts.Warnings
 			return &Target{Config: cfg, Namespace: ns, Context: "in-cluster"}, nil
 		} else if !errors.Is(err, rest.ErrNotInCluster) {
 			return nil, exitcode.Configf("cannot use the in-cluster service account: %v; mount the service-account token or pass --kubeconfig", err)
@@ -59,11 +87,26 @@ func Load(opts Options) (*Target, error) {
 		return nil, err
 	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: opts.Context}
+	overrides.Context.Cluster = opts.Cluster
+	overrides.Context.AuthInfo = opts.User
+	overrides.AuthInfo.Impersonate = opts.As
+	overrides.AuthInfo.ImpersonateGroups = opts.AsGroups
+	if opts.RequestTimeout > 0 {
+		overrides.Timeout = opts.RequestTimeout.String()
+	}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 
 	raw, err := cc.RawConfig()
 	if err != nil {
 		return nil, exitcode.Configf("cannot load kubeconfig %s: %v; fix the file or pass --kubeconfig with a valid one", describe(rules), err)
+	}
+	// Checked here because clientcmd would quietly use no credentials for
+	// a user it does not know.
+	if opts.Cluster != "" && raw.Clusters[opts.Cluster] == nil {
+		return nil, exitcode.Configf("cluster %q not found in kubeconfig %s; pick one of %s with --cluster", opts.Cluster, describe(rules), entryNames(raw.Clusters, "clusters"))
+	}
+	if opts.User != "" && raw.AuthInfos[opts.User] == nil {
+		return nil, exitcode.Configf("user %q not found in kubeconfig %s; pick one of %s with --user", opts.User, describe(rules), entryNames(raw.AuthInfos, "users"))
 	}
 	cfg, err := cc.ClientConfig()
 	if err != nil {
@@ -71,11 +114,13 @@ func Load(opts Options) (*Target, error) {
 		case clientcmd.IsEmptyConfig(err):
 			return nil, exitcode.Configf("no kubeconfig found (looked in %s) and not running in a cluster; pass --kubeconfig or set KUBECONFIG", describe(rules))
 		case opts.Context != "" && raw.Contexts[opts.Context] == nil:
-			return nil, exitcode.Configf("context %q not found in kubeconfig %s; pick one of %s with --context", opts.Context, describe(rules), contextNames(raw.Contexts))
+			return nil, exitcode.Configf("context %q not found in kubeconfig %s; pick one of %s with --context", opts.Context, describe(rules), entryNames(raw.Contexts, "contexts"))
+
 		default:
 			return nil, exitcode.Configf("invalid kubeconfig %s: %v; fix the file or pass --kubeconfig with a valid one", describe(rules), err)
 		}
 	}
+	cfg.WarningHandler = opts.Warnings
 	ns, _, err := cc.Namespace()
 	if err != nil || ns == "" {
 		ns = "default"
@@ -132,9 +177,11 @@ func describe(rules *clientcmd.ClientConfigLoadingRules) string {
 	return clientcmd.RecommendedHomeFile
 }
 
-func contextNames[V any](m map[string]V) string {
+// entryNames lists the names of a kubeconfig section (what, e.g.
+// "contexts") for an error message.
+func entryNames[V any](m map[string]V, what string) string {
 	if len(m) == 0 {
-		return "none (the file has no contexts)"
+		return "none (the file has no " + what + ")"
 	}
 	names := make([]string, 0, len(m))
 	for n := range m {

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
@@ -96,6 +99,99 @@ func TestLoad(t *testing.T) {
 			if got.Config.Host != tt.wantHost || got.Namespace != tt.wantNS {
 				t.Errorf("got host %s ns %s, want %s %s", got.Config.Host, got.Namespace, tt.wantHost, tt.wantNS)
 			}
+		})
+	}
+}
+
+// TestKubectlFlags checks that kubectl's connection flags change what
+// kubectl would change: the cluster and user entries used, impersonation,
+// the per-request timeout, and where warnings go.
+func TestKubectlFlags(t *testing.T) {
+	path := write(t, "config", strings.Replace(validKubeconfig, "users:\n- name: u\n  user: {token: t}\n",
+		"users:\n- name: u\n  user: {token: t}\n- name: admin\n  user: {token: admin-token}\n", 1))
+	warn := rest.NoWarnings{}
+	tests := []struct {
+		name    string
+		opts    Options
+		check   func(t *testing.T, c *rest.Config)
+		wantErr string
+	}{{
+		name: "--cluster replaces the context's cluster",
+		opts: Options{Kubeconfig: path, Cluster: "c2"},
+		check: func(t *testing.T, c *rest.Config) {
+			if c.Host != "https://127.0.0.2:6443" {
+				t.Errorf("host %s, want c2's https://127.0.0.2:6443", c.Host)
+			}
+		},
+	}, {
+		name: "--user replaces the context's user",
+		opts: Options{Kubeconfig: path, User: "admin"},
+		check: func(t *testing.T, c *rest.Config) {
+			if c.BearerToken != "admin-token" {
+				t.Errorf("token %q, want admin's", c.BearerToken)
+			}
+		},
+	}, {
+		name: "--as and --as-group impersonate",
+		opts: Options{Kubeconfig: path, As: "jane", AsGroups: []string{"viewers", "ops"}},
+		check: func(t *testing.T, c *rest.Config) {
+			if c.Impersonate.UserName != "jane" || strings.Join(c.Impersonate.Groups, ",") != "viewers,ops" {
+				t.Errorf("impersonate %+v, want jane in viewers,ops", c.Impersonate)
+			}
+		},
+	}, {
+		name: "--request-timeout bounds each request",
+		opts: Options{Kubeconfig: path, RequestTimeout: 1500 * time.Millisecond},
+		check: func(t *testing.T, c *rest.Config) {
+			if c.Timeout != 1500*time.Millisecond {
+				t.Errorf("timeout %s, want 1.5s", c.Timeout)
+			}
+		},
+	}, {
+		name: "no flags: no impersonation, no timeout",
+		opts: Options{Kubeconfig: path},
+		check: func(t *testing.T, c *rest.Config) {
+			if c.Impersonate.UserName != "" || len(c.Impersonate.Groups) != 0 || c.Timeout != 0 {
+				t.Errorf("impersonate %+v timeout %s, want none", c.Impersonate, c.Timeout)
+			}
+		},
+	}, {
+		name: "the warning handler is set",
+		opts: Options{Kubeconfig: path, Warnings: warn},
+		check: func(t *testing.T, c *rest.Config) {
+			if c.WarningHandler != warn {
+				t.Errorf("warning handler %v, want the one given", c.WarningHandler)
+			}
+		},
+	}, {
+		name:    "unknown --cluster",
+		opts:    Options{Kubeconfig: path, Cluster: "nope"},
+		wantErr: `cluster "nope" not found in kubeconfig ` + path + "; pick one of c1, c2 with --cluster",
+	}, {
+		name:    "unknown --user",
+		opts:    Options{Kubeconfig: path, User: "nope"},
+		wantErr: `user "nope" not found in kubeconfig ` + path + "; pick one of admin, u with --user",
+	}, {
+		name:    "negative --request-timeout",
+		opts:    Options{Kubeconfig: path, RequestTimeout: -time.Second},
+		wantErr: "--request-timeout -1s is negative",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", "")
+			t.Setenv("KUBERNETES_SERVICE_HOST", "")
+			got, err := Load(tt.opts)
+			if tt.wantErr != "" {
+				var coded *exitcode.Error
+				if !errors.As(err, &coded) || coded.Code != exitcode.Config || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want a config error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, got.Config)
 		})
 	}
 }
