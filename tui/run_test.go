@@ -106,17 +106,7 @@ func TestRunOnTerminal(t *testing.T) {
 			events <- watch.Event{Type: watch.EventSynced, Time: time.Now()}
 			term.waitFor(t, "my-controller")
 			term.waitFor(t, "connected")
-			if _, err := term.master.Write([]byte("q")); err != nil {
-				t.Fatalf("typing q: %v", err)
-			}
-			select {
-			case err := <-runErr:
-				if err != nil {
-					t.Fatalf("Run after q = %v, want nil", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("Run did not return after q")
-			}
+			quitWithQ(t, term, runErr)
 			out := term.bytes()
 			if !bytes.Contains(out, []byte("\x1b[?1049h")) || !bytes.Contains(out, []byte("\x1b[?1049l")) {
 				t.Errorf("the alternate screen was not entered and left")
@@ -169,6 +159,12 @@ func TestRunReplayOnTerminal(t *testing.T) {
 	}
 	term.waitFor(t, "cp-1 -> cp-2")
 	term.waitFor(t, "‖ paused 13:00:27.0")
+	quitWithQ(t, term, runErr)
+}
+
+// quitWithQ types q and expects Run to return nil.
+func quitWithQ(t *testing.T, term *terminal, runErr <-chan error) {
+	t.Helper()
 	if _, err := term.master.Write([]byte("q")); err != nil {
 		t.Fatalf("typing q: %v", err)
 	}
