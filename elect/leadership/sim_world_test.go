@@ -143,6 +143,9 @@ type simParams struct {
 	// releaseDelay overrides the default (the margin) for replicas
 	// without a child.
 	releaseDelay *time.Duration
+	// noGate drops the driver's last check before the status file becomes
+	// visible (the old core's defect 5), to show the simulation needs it.
+	noGate bool
 	// labelBreak breaks the simulated driver's label, for
 	// TestSimulationCatches: "no-clear" labels without removing the label
 	// from other Pods first.

@@ -88,6 +88,7 @@ func TestSimulationCatches(t *testing.T) {
 		{"a renew deadline as long as the lease", func(p *simParams) {
 			p.base.RenewDeadline = p.base.LeaseDuration + time.Second
 		}, "two replicas act at once"},
+		{"no deadline check before a slowly written file becomes visible", func(p *simParams) { p.noGate = true }, "act"},
 		{"pauses longer than the margin", func(p *simParams) { p.maxPause = 3 * time.Second }, "two replicas act at once"},
 		{"clocks that drift 40%", func(p *simParams) { p.drift = 0.4 }, "act"},
 		{"a new leader labels without clearing other Pods", func(p *simParams) { p.labelBreak = "no-clear" }, "two Pods carry the leader label"},
