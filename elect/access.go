@@ -49,7 +49,7 @@ var RequiredAccess = []AccessRule{
 }
 
 // RoleHint names the example Role to point users at.
-const RoleHint = "deploy/rbac.yaml"
+const RoleHint = "deploy/base/rbac.yaml"
 
 // preflight checks RequiredAccess with SelfSubjectAccessReviews before the
 // election starts. Missing rights are a configuration error naming every

@@ -31,7 +31,7 @@ func TestPreflightNamesMissingVerbs(t *testing.T) {
 	if err == nil {
 		t.Fatal("preflight passed with verbs denied")
 	}
-	want := "RBAC: not allowed to update leases.coordination.k8s.io/lock, patch events in namespace ns; bind a Role granting them (the example in deploy/rbac.yaml)"
+	want := "RBAC: not allowed to update leases.coordination.k8s.io/lock, patch events in namespace ns; bind a Role granting them (the example in deploy/base/rbac.yaml)"
 	if err.Error() != want {
 		t.Errorf("error\n %q\nwant\n %q", err, want)
 	}

@@ -97,7 +97,7 @@ func (c Config) Validate() error {
 		return err
 	}
 	if c.StatusFile == "" {
-		return exitcode.Configf("the status file path is empty: pass --status-file or set STATUS_FILE (default %s)", DefaultStatusFile)
+		return exitcode.Configf("the status file path is empty: pass --status-file or set LEADER_ELECTOR_STATUS_FILE (default %s)", DefaultStatusFile)
 	}
 	if err := checkStatusPath(c.StatusFile, "--status-file"); err != nil {
 		return err
