@@ -98,9 +98,7 @@ func (d *driver) run(ctx context.Context) error {
 	}()
 
 	d.step(leadership.Start{})
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
+	d.wg.Go(func() {
 		d.api.follow(watchCtx, d.cfg.RetryPeriod, func(ev watchEvent) {
 			if ev.err != nil {
 				d.log.Warn("watch of the Lease interrupted; listing it again", "err", ev.err)
@@ -113,13 +111,13 @@ func (d *driver) run(ctx context.Context) error {
 			case <-watchCtx.Done():
 			}
 		})
-	}()
+	})
 
 	done := ctx.Done()
 	for !d.m.Done() {
 		select {
 		case in := <-d.inputs:
-			if in.obj != nil && (d.lastObj == nil || newerRV(in.obj.ResourceVersion, d.lastObj.ResourceVersion)) {
+			if in.obj != nil && (d.lastObj == nil || leadership.Newer(in.obj.ResourceVersion, d.lastObj.ResourceVersion)) {
 				d.lastObj = in.obj
 			}
 			d.step(in.in)
@@ -153,43 +151,12 @@ func (d *driver) do(e leadership.Effect) {
 	switch e := e.(type) {
 	case leadership.Write:
 		base := d.lastObj
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			obj, err := d.api.write(context.Background(), e, base)
-			d.reachable(err)
-			res := leadership.WriteResult{Seq: e.Seq, Outcome: classify(err)}
-			if err != nil {
-				res.Err = err.Error()
-			} else {
-				res.Lease = toLease(obj)
-			}
-			d.send(res, obj)
-		}()
+		d.wg.Go(func() { d.send(d.writeLease(e, base)) })
 	case leadership.Read:
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			obj, err := d.api.read(context.Background())
-			d.reachable(err)
-			res := leadership.ReadResult{Seq: e.Seq}
-			switch {
-			case err == nil:
-				res.Lease = toLease(obj)
-			case classify(err) == leadership.NotFound:
-				obj = nil
-			default:
-				obj, res.Err = nil, err.Error()
-			}
-			d.send(res, obj)
-		}()
+		d.wg.Go(func() { d.send(d.readLease(e.Seq)) })
 	case leadership.ShowFile:
 		d.fileGate.begin(e.Term, e.Until)
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			d.send(d.showFile(e.Term), nil)
-		}()
+		d.wg.Go(func() { d.send(d.showFile(e.Term), nil) })
 	case leadership.ExtendTerm:
 		d.fileGate.extend(e.Term, e.Until)
 		d.childGate.extend(e.Term, e.Until)
@@ -199,47 +166,20 @@ func (d *driver) do(e leadership.Effect) {
 	case leadership.LabelPod:
 		d.labelGate.begin(e.Term, e.Until)
 		d.labelBegun.Store(e.Term)
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			d.send(d.labelPod(e.Term), nil)
-		}()
+		d.wg.Go(func() { d.send(d.labelPod(e.Term), nil) })
 	case leadership.UnlabelPod:
 		// Its own goroutine: HideFile's, started just before, never waits
 		// for the API server.
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			d.unlabelPod(e.Term)
-		}()
+		d.wg.Go(func() { d.unlabelPod(e.Term) })
 	case leadership.HideFile:
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			d.fileGate.end(e.Term)
-			res := leadership.FileHidden{Term: e.Term}
-			if err := removeFile(d.cfg.StatusFile); err != nil {
-				res.Err = err.Error()
-			} else {
-				d.log.Info("not leading: status file removed", "file", d.cfg.StatusFile, "term", e.Term)
-			}
-			d.send(res, nil)
-		}()
+		d.wg.Go(func() { d.send(d.hideFile(e.Term), nil) })
 	case leadership.StartChild:
 		d.childGate.begin(e.Term, e.Until)
 		slot := &childSlot{started: make(chan struct{})}
 		d.children.Store(e.Term, slot)
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			d.send(d.startChild(e.Term, slot), nil)
-		}()
+		d.wg.Go(func() { d.send(d.startChild(e.Term, slot), nil) })
 	case leadership.StopChild:
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			d.send(d.stopChild(e.Term), nil)
-		}()
+		d.wg.Go(func() { d.send(d.stopChild(e.Term), nil) })
 	case leadership.Publish:
 		d.publish(e)
 	case leadership.LeaderFile:
@@ -270,6 +210,46 @@ func (d *driver) do(e leadership.Effect) {
 		d.exit = e
 		d.log.Info("exiting", "code", e.Code, "reason", e.Reason)
 	}
+}
+
+// writeLease sends one write and reports its outcome, with the stored
+// object that later updates are based on.
+func (d *driver) writeLease(w leadership.Write, base *coordinationv1.Lease) (leadership.Input, *coordinationv1.Lease) {
+	obj, err := d.api.write(context.Background(), w, base)
+	d.reachable(err)
+	res := leadership.WriteResult{Seq: w.Seq, Outcome: classify(err)}
+	if err != nil {
+		res.Err = err.Error()
+		return res, nil
+	}
+	res.Lease = toLease(obj)
+	return res, obj
+}
+
+// readLease gets the Lease; a missing one is an answer, not an error.
+func (d *driver) readLease(seq uint64) (leadership.Input, *coordinationv1.Lease) {
+	obj, err := d.api.read(context.Background())
+	d.reachable(err)
+	res := leadership.ReadResult{Seq: seq}
+	switch {
+	case err == nil:
+		res.Lease = toLease(obj)
+		return res, obj
+	case classify(err) != leadership.NotFound:
+		res.Err = err.Error()
+	}
+	return res, nil
+}
+
+// hideFile ends term's gate, so a write still in flight cannot show the
+// file, then removes it.
+func (d *driver) hideFile(term uint64) leadership.Input {
+	d.fileGate.end(term)
+	if err := removeFile(d.cfg.StatusFile); err != nil {
+		return leadership.FileHidden{Term: term, Err: err.Error()}
+	}
+	d.log.Info("not leading: status file removed", "file", d.cfg.StatusFile, "term", term)
+	return leadership.FileHidden{Term: term}
 }
 
 // showFile writes the status file and makes it visible if the term is
@@ -409,19 +389,6 @@ func (d *driver) writeLeaderFile(holders <-chan string, done chan<- struct{}) {
 	}
 }
 
-// newerRV reports whether resourceVersion a is later than b (see
-// leadership's own rule: etcd revisions, else any difference).
-func newerRV(a, b string) bool {
-	var x, y uint64
-	if _, err := fmt.Sscan(a, &x); err != nil {
-		return a != b
-	}
-	if _, err := fmt.Sscan(b, &y); err != nil {
-		return a != b
-	}
-	return x > y
-}
-
 // childSlot is one term's child: started is closed once the start was
 // tried (p nil if it did not start).
 type childSlot struct {
@@ -431,8 +398,7 @@ type childSlot struct {
 
 func (d *driver) startChild(term uint64, slot *childSlot) leadership.Input {
 	defer close(slot.started)
-	var err error
-	shown, _ := d.childGate.show(term, func() error {
+	shown, err := d.childGate.show(term, func() (err error) {
 		slot.p, err = child.Start(d.cfg.Command, child.Options{Logger: d.log.With("child", d.cfg.Command[0])})
 		return err
 	})

@@ -22,10 +22,9 @@ type sent struct {
 
 // pendingWrite is the one write in flight.
 type pendingWrite struct {
-	seq     uint64
-	record  Record
-	sentAt  time.Duration
-	release bool
+	seq    uint64
+	record Record
+	sentAt time.Duration
 }
 
 // Machine is one replica's leadership state. It is not safe for concurrent
@@ -104,12 +103,6 @@ func (m *Machine) Term() uint64 { return m.term }
 
 // Acting reports whether a term is active.
 func (m *Machine) Acting() bool { return m.acting }
-
-// Holding reports whether this replica believes the Lease names it.
-func (m *Machine) Holding() bool { return m.holding }
-
-// LastRenew is when the last successful write naming us was sent.
-func (m *Machine) LastRenew() time.Duration { return m.lastRenew }
 
 // Done reports whether the machine has exited.
 func (m *Machine) Done() bool { return m.stopped }
@@ -198,7 +191,7 @@ func (m *Machine) fileOrChildPending() bool {
 
 // see takes in a state of the Lease unless a newer one is known.
 func (m *Machine) see(l Lease, readRV string) {
-	if m.known && !newer(l.RV, m.view.RV) {
+	if m.known && !Newer(l.RV, m.view.RV) {
 		if l.RV != "" || m.view.RV != readRV {
 			return // an echo, an older event, or a NotFound older than what we saw since
 		}
@@ -333,7 +326,7 @@ func (m *Machine) writeResult(r WriteResult) {
 			m.finish(0, "released the Lease")
 			return
 		}
-		if m.known && newer(m.view.RV, r.Lease.RV) && !m.mine() {
+		if m.known && Newer(m.view.RV, r.Lease.RV) && !m.mine() {
 			// The watch already showed a later write by someone else: ours
 			// landed, then was overwritten. Nothing to act on.
 			m.logf(slog.LevelInfo, "our write was overwritten before its answer came", "holder", m.view.Record.Holder)

@@ -183,8 +183,8 @@ type actEnd struct {
 }
 
 type simStats struct {
-	terms, overlapsExcused, conflicts, unknowns, crashes, shutdowns, pauses, partitions, foreign int
-	maxGap                                                                                       time.Duration
+	terms, overlapsExcused, conflicts, crashes, shutdowns, pauses, partitions, foreign int
+	maxGap                                                                             time.Duration
 }
 
 const traceKeep = 400

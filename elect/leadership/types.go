@@ -66,10 +66,10 @@ func (l Lease) String() string {
 	return l.Record.String() + " @" + l.RV
 }
 
-// newer reports whether resourceVersion a is later than b. They are etcd
+// Newer reports whether resourceVersion a is later than b. They are etcd
 // revisions on every API server we know; should one not be a number, a
 // difference counts as newer, which is the watch's own order.
-func newer(a, b string) bool {
+func Newer(a, b string) bool {
 	if a == "" || b == "" {
 		return a != ""
 	}
