@@ -12,10 +12,8 @@ import (
 func TestLabelFollowsTheTerm(t *testing.T) {
 	for _, label := range []bool{true, false} {
 		s := newScript(t, Config{Label: label})
-		s.at(0, Start{})
-		out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 4)})
-		w, _ := find[Write](out)
-		out = s.at(2*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "11", Record: w.Record}})
+		w := s.takeFree(4)
+		out := s.at(2*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "11", Record: w.Record}})
 		sf, _ := find[ShowFile](out)
 		lp, ok := find[LabelPod](out)
 		switch {

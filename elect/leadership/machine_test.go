@@ -66,18 +66,27 @@ func lease(rv string, holder string, renew time.Duration, transitions int32) Lea
 	return Lease{Exists: true, RV: rv, Record: Record{Holder: holder, LeaseDurationSeconds: 3, AcquireTime: t, RenewTime: t, Transitions: transitions}}
 }
 
-// lead brings s's machine to lead term 1 on a Lease held by nobody, and
-// returns the write's stored Lease.
-func (s *script) lead() Lease {
+// takeFree starts s's machine on a Lease held by nobody (resourceVersion
+// 10, transitions as given) and returns the write that takes it, sent at
+// 1ms.
+func (s *script) takeFree(transitions int32) Write {
 	s.t.Helper()
 	s.at(0, Start{})
-	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 4)})
+	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, transitions)})
 	w, ok := find[Write](out)
 	if !ok || w.Record.Holder != s.m.cfg.Identity || w.BaseRV != "10" {
 		s.t.Fatalf("a free Lease was not taken:\n%s", s.trace())
 	}
+	return w
+}
+
+// lead brings s's machine to lead term 1 on a Lease held by nobody, and
+// returns the write's stored Lease.
+func (s *script) lead() Lease {
+	s.t.Helper()
+	w := s.takeFree(4)
 	stored := Lease{Exists: true, RV: "11", Record: w.Record}
-	out = s.at(2*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: stored})
+	out := s.at(2*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: stored})
 	if _, ok := find[ShowFile](out); !ok || !s.m.Acting() {
 		s.t.Fatalf("the won write did not start a term:\n%s", s.trace())
 	}
@@ -180,10 +189,8 @@ func TestExecReleaseWaitsForTheChildTree(t *testing.T) {
 // that could not be shown before it ends the term.
 func TestLateFileEndsTheTerm(t *testing.T) {
 	s := newScript(t, Config{})
-	s.at(0, Start{})
-	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 0)})
-	w, _ := find[Write](out)
-	out = s.at(50*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "11", Record: w.Record}})
+	w := s.takeFree(0)
+	out := s.at(50*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "11", Record: w.Record}})
 	sf, _ := find[ShowFile](out)
 	if want := time.Second + time.Millisecond + fastConfig.RenewDeadline; sf.Until != want {
 		t.Fatalf("ShowFile until %v, want the write's send time + renew deadline %v", sf.Until, want)
@@ -220,10 +227,8 @@ func TestDeletedLeaseWaitsForTheLastHolder(t *testing.T) {
 // polling), and says so at debug level, not as an error.
 func TestLostRaceFollowsTheWinner(t *testing.T) {
 	s := newScript(t, Config{})
-	s.at(0, Start{})
-	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 0)})
-	w, _ := find[Write](out)
-	out = s.at(10*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: Conflict})
+	w := s.takeFree(0)
+	out := s.at(10*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: Conflict})
 	for _, e := range out {
 		if l, ok := e.(Log); ok && l.Level > slog.LevelDebug {
 			t.Errorf("a lost race is logged at %v: %s", l.Level, l.Msg)
@@ -254,11 +259,9 @@ func TestLostRaceFollowsTheWinner(t *testing.T) {
 // Lease is released at once (no file was shown, so no delay).
 func TestShutdownDuringTakeoverReleases(t *testing.T) {
 	s := newScript(t, Config{ReleaseDelay: time.Second})
-	s.at(0, Start{})
-	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 0)})
-	w, _ := find[Write](out)
+	w := s.takeFree(0)
 	s.at(5*time.Millisecond, Shutdown{})
-	out = s.at(10*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "11", Record: w.Record}})
+	out := s.at(10*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "11", Record: w.Record}})
 	if _, ok := find[ShowFile](out); ok {
 		t.Fatalf("started a term while shutting down:\n%s", s.trace())
 	}
@@ -271,11 +274,9 @@ func TestShutdownDuringTakeoverReleases(t *testing.T) {
 // An unanswered takeover during shutdown: the read decides.
 func TestShutdownAfterUnknownTakeoverReads(t *testing.T) {
 	s := newScript(t, Config{})
-	s.at(0, Start{})
-	out := s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("10", "", 0, 0)})
-	w, _ := find[Write](out)
+	w := s.takeFree(0)
 	s.at(5*time.Millisecond, Shutdown{})
-	out = s.at(time.Second, WriteResult{Seq: w.Seq, Outcome: Unknown, Err: "timeout"})
+	out := s.at(time.Second, WriteResult{Seq: w.Seq, Outcome: Unknown, Err: "timeout"})
 	r, ok := find[Read](out)
 	if !ok {
 		t.Fatalf("an unanswered takeover during shutdown must be checked:\n%s", s.trace())
