@@ -76,14 +76,6 @@ func newMetrics(leaseName string, clk clock.PassiveClock) *Metrics {
 	return m
 }
 
-// SetLeader does nothing: leader_election_master_status and
-// leader_elector_transitions_total follow the IsLeader of each state taken
-// by Server.Publish. A setter of its own raced Publish, so the metric could
-// say 1 after /leader said false (defect 6 of issue 11).
-//
-// Deprecated: Publish sets the metric; drop the call.
-func (m *Metrics) SetLeader(bool) {}
-
 // published follows a state Publish took; the hub calls it in publish
 // order. A term that begins (leading after not leading, or a new Term)
 // counts one transition.
