@@ -7,8 +7,8 @@ import (
 )
 
 // failover stops the current leader every interval, alternately with SIGTERM
-// (it removes its status file and releases the Lease: the next leader takes
-// over within a retry period) and SIGKILL (a crash: the Lease stays held
+// (it removes its status file, waits its release delay, the margin, then
+// releases the Lease, and the next leader takes over at once) and SIGKILL (a crash: the Lease stays held
 // until it expires), waits for another replica to take over, then restarts
 // the stopped one under the same identity, as Kubernetes restarts a
 // container. It returns when ctx ends.
@@ -27,7 +27,7 @@ func (d *demo) failover(ctx context.Context) {
 			d.say.printf("no replica leads right now; trying again in %v", d.opts.Interval)
 			continue
 		}
-		sig, how := syscall.SIGTERM, "SIGTERM: it removes its status file, then releases the Lease"
+		sig, how := syscall.SIGTERM, "SIGTERM: it removes its status file, waits the release delay (the margin an app polling the file needs), then releases the Lease"
 		if round%2 == 1 {
 			sig, how = syscall.SIGKILL, "SIGKILL: a crash, the others must wait for the Lease to expire ("+leaseDuration.String()+")"
 		}
