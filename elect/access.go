@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
@@ -55,7 +54,7 @@ const RoleHint = "deploy/base/rbac.yaml"
 // election starts. Missing rights are a configuration error naming every
 // missing verb. An unreachable API server is not: it retries with backoff
 // until ctx ends (then returns ctx's error).
-func preflight(ctx context.Context, client kubernetes.Interface, cfg Config, log *slog.Logger) error {
+func preflight(ctx context.Context, api API, cfg Config, log *slog.Logger) error {
 	var missing []string
 	for _, rule := range RequiredAccess {
 		if rule.LeaderLabel && cfg.LeaderLabel == "" {
@@ -68,7 +67,7 @@ func preflight(ctx context.Context, client kubernetes.Interface, cfg Config, log
 			if rule.ByName {
 				attrs.Name = cfg.LeaseName
 			}
-			allowed, err := reviewWithRetry(ctx, client, attrs, log)
+			allowed, err := reviewWithRetry(ctx, api.Reviews, attrs, log)
 			if err != nil {
 				return err
 			}
@@ -82,7 +81,7 @@ func preflight(ctx context.Context, client kubernetes.Interface, cfg Config, log
 			strings.Join(missing, ", "), cfg.Namespace, RoleHint)
 	}
 	if cfg.LeaderLabel != "" {
-		return checkPod(ctx, client, cfg, log)
+		return checkPod(ctx, api.Pods, cfg, log)
 	}
 	return nil
 }
@@ -91,10 +90,10 @@ func preflight(ctx context.Context, client kubernetes.Interface, cfg Config, log
 // election starts: a wrong name would otherwise show only as a label that
 // never goes on. Retries while the API server cannot answer, like the
 // reviews.
-func checkPod(ctx context.Context, client kubernetes.Interface, cfg Config, log *slog.Logger) error {
+func checkPod(ctx context.Context, pods PodClient, cfg Config, log *slog.Logger) error {
 	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 1 << 30, Cap: 30 * time.Second}
 	for {
-		_, err := client.CoreV1().Pods(cfg.Namespace).Get(ctx, cfg.PodName, metav1.GetOptions{})
+		_, err := pods.Get(ctx, cfg.PodName, metav1.GetOptions{})
 		switch {
 		case err == nil:
 			return nil
@@ -130,11 +129,11 @@ func describeAccess(rule AccessRule, verb string, cfg Config) string {
 // server cannot answer. An API server that refuses SelfSubjectAccessReviews
 // themselves cannot be asked: that is reported as allowed, with a warning,
 // and the election's own errors will say more.
-func reviewWithRetry(ctx context.Context, client kubernetes.Interface, attrs *authorizationv1.ResourceAttributes, log *slog.Logger) (bool, error) {
+func reviewWithRetry(ctx context.Context, reviews AccessReviewer, attrs *authorizationv1.ResourceAttributes, log *slog.Logger) (bool, error) {
 	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 1 << 30, Cap: 30 * time.Second}
 	for attempt := 1; ; attempt++ {
 		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: attrs}}
-		res, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		res, err := reviews.Create(ctx, review, metav1.CreateOptions{})
 		switch {
 		case err == nil:
 			return res.Status.Allowed, nil

@@ -11,7 +11,6 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/leader-elector/leader-elector/elect/child"
 	"github.com/leader-elector/leader-elector/elect/endpoints"
@@ -29,7 +28,7 @@ type driver struct {
 	m      *leadership.Machine
 	api    *leaseAPI
 	srv    *endpoints.Server // nil: endpoints off
-	events eventRecorder
+	events *eventSender
 	start  time.Time // the monotonic origin of Now.Mono
 
 	inputs chan input
@@ -52,11 +51,6 @@ type driver struct {
 	busy    atomic.Int64          // unix nanos when the current step began (0: idle), for /healthz
 	wg      sync.WaitGroup
 	exit    leadership.Exit
-}
-
-// eventRecorder is the part of record.EventRecorder the driver uses.
-type eventRecorder interface {
-	Eventf(obj runtime.Object, eventType, reason, messageFmt string, args ...any)
 }
 
 // input is what a goroutine reports: a machine input, and the Lease object
@@ -201,7 +195,7 @@ func (d *driver) do(e leadership.Effect) {
 		if e.Warning {
 			typ = corev1.EventTypeWarning
 		}
-		d.events.Eventf(leaseRef(d.cfg), typ, e.Reason, "%s", e.Message)
+		d.events.send(typ, e.Reason, e.Message)
 	case leadership.Metric:
 		d.count(e.Name)
 	case leadership.Log:

@@ -1,93 +1,113 @@
 package elect
 
 import (
-	"sync/atomic"
+	"context"
+	"fmt"
+	"log/slog"
 	"time"
 
+	"golang.org/x/time/rate"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/record"
 )
 
-// eventFlushWait bounds how long shutdown waits for Events still in flight
-// (the last "stopped leading"); the correlator may drop some, so it cannot
-// wait for all.
+// eventFlushWait bounds how long shutdown waits for Events still queued
+// (the last "stopped leading"): an API server that does not answer must not
+// hold up the exit.
 const eventFlushWait = time.Second
 
-// newRecorder records Events on the Lease in its namespace (client-go's
-// "<identity> became leader" / "stopped leading", and our collision
-// warnings). stop waits briefly for Events in flight, then ends the
-// broadcaster: Events are sent asynchronously, and the one a shutdown
-// produces would otherwise die with the process.
-func newRecorder(client kubernetes.Interface, cfg Config) (rec *countingRecorder, stop func()) {
-	b := record.NewBroadcaster()
-	sink := &countingSink{EventSink: &typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events(cfg.Namespace)}}
-	b.StartRecordingToSink(sink)
-	rec = &countingRecorder{r: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "leader-elector"})}
-	return rec, func() {
-		for end := time.Now().Add(eventFlushWait); sink.handled.Load() < rec.sent.Load() && time.Now().Before(end); {
-			time.Sleep(10 * time.Millisecond)
-		}
-		b.Shutdown()
+// eventQueue is how many Events may wait to be sent; beyond it they are
+// dropped (Events are for people reading, never for the election).
+const eventQueue = 32
+
+// eventSender records Events on the Lease ("<identity> became leader",
+// "stopped leading", collision warnings) from a goroutine of its own, so
+// the driver's loop never waits on the API server. It replaces client-go's
+// record.EventBroadcaster, which needs the clientset's scheme of every API
+// group; like its spam filter it lets 25 Events through at once and then
+// one per 5 minutes, so a flapping replica cannot flood the namespace.
+type eventSender struct {
+	api     EventCreator
+	cfg     Config
+	timeout time.Duration
+	log     *slog.Logger
+	limit   *rate.Limiter
+	queue   chan *corev1.Event
+	done    chan struct{}
+}
+
+func newEventSender(api EventCreator, cfg Config, log *slog.Logger) *eventSender {
+	s := &eventSender{
+		api:     api,
+		cfg:     cfg,
+		timeout: RequestTimeout(cfg.RenewDeadline),
+		log:     log,
+		limit:   rate.NewLimiter(rate.Every(5*time.Minute), 25),
+		queue:   make(chan *corev1.Event, eventQueue),
+		done:    make(chan struct{}),
+	}
+	go s.run()
+	return s
+}
+
+// send queues an Event on the Lease; it never blocks.
+func (s *eventSender) send(eventType, reason, message string) {
+	if !s.limit.Allow() {
+		s.log.Debug("event dropped: too many", "reason", reason, "message", message)
+		return
+	}
+	select {
+	case s.queue <- s.event(time.Now(), eventType, reason, message):
+	default:
+		s.log.Debug("event dropped: queue full", "reason", reason, "message", message)
 	}
 }
 
-// countingRecorder counts the Events handed to the broadcaster.
-type countingRecorder struct {
-	r    record.EventRecorder
-	sent atomic.Int64
+// event builds the Event as client-go's recorder does, so `kubectl
+// events --for lease/NAME` and dashboards show it the same way.
+func (s *eventSender) event(now time.Time, eventType, reason, message string) *corev1.Event {
+	t := metav1.NewTime(now)
+	return &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      fmt.Sprintf("%s.%x", s.cfg.LeaseName, now.UnixNano()),
+			Namespace: s.cfg.Namespace,
+		},
+		InvolvedObject: corev1.ObjectReference{
+			Kind:       "Lease",
+			APIVersion: coordinationv1.SchemeGroupVersion.String(),
+			Namespace:  s.cfg.Namespace,
+			Name:       s.cfg.LeaseName,
+		},
+		Reason:              reason,
+		Message:             message,
+		Type:                eventType,
+		FirstTimestamp:      t,
+		LastTimestamp:       t,
+		Count:               1,
+		Source:              corev1.EventSource{Component: "leader-elector"},
+		ReportingController: "leader-elector",
+		ReportingInstance:   s.cfg.Identity,
+	}
 }
 
-// Eventf records an Event (the only method resourcelock uses).
-func (c *countingRecorder) Eventf(obj runtime.Object, eventType, reason, messageFmt string, args ...any) {
-	c.sent.Add(1)
-	c.r.Eventf(obj, eventType, reason, messageFmt, args...)
+func (s *eventSender) run() {
+	defer close(s.done)
+	for ev := range s.queue {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		if _, err := s.api.Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+			s.log.Debug("recording an event failed", "reason", ev.Reason, "err", err)
+		}
+		cancel()
+	}
 }
 
-// Event records an Event.
-func (c *countingRecorder) Event(obj runtime.Object, eventType, reason, message string) {
-	c.sent.Add(1)
-	c.r.Event(obj, eventType, reason, message)
-}
-
-// AnnotatedEventf records an Event with annotations.
-func (c *countingRecorder) AnnotatedEventf(obj runtime.Object, annotations map[string]string, eventType, reason, messageFmt string, args ...any) {
-	c.sent.Add(1)
-	c.r.AnnotatedEventf(obj, annotations, eventType, reason, messageFmt, args...)
-}
-
-var _ record.EventRecorder = (*countingRecorder)(nil)
-
-// countingSink counts the Events that reached the API server (or failed to).
-type countingSink struct {
-	record.EventSink
-	handled atomic.Int64
-}
-
-func (s *countingSink) Create(e *corev1.Event) (*corev1.Event, error) {
-	defer s.handled.Add(1)
-	return s.EventSink.Create(e)
-}
-
-func (s *countingSink) Update(e *corev1.Event) (*corev1.Event, error) {
-	defer s.handled.Add(1)
-	return s.EventSink.Update(e)
-}
-
-func (s *countingSink) Patch(old *corev1.Event, data []byte) (*corev1.Event, error) {
-	defer s.handled.Add(1)
-	return s.EventSink.Patch(old, data)
-}
-
-// leaseRef is the Lease as an Event's involved object.
-func leaseRef(cfg Config) *coordinationv1.Lease {
-	return &coordinationv1.Lease{
-		TypeMeta:   metav1.TypeMeta{Kind: "Lease", APIVersion: coordinationv1.SchemeGroupVersion.String()},
-		ObjectMeta: metav1.ObjectMeta{Namespace: cfg.Namespace, Name: cfg.LeaseName},
+// stop sends what is queued, waiting at most eventFlushWait. Call it once,
+// after the last send.
+func (s *eventSender) stop() {
+	close(s.queue)
+	select {
+	case <-s.done:
+	case <-time.After(eventFlushWait):
 	}
 }

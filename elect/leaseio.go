@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -14,10 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/elect/leadership"
 )
@@ -91,8 +86,8 @@ func answered(err error) bool {
 // is bounded by timeout, so one hung request cannot use up the renew
 // deadline.
 type leaseAPI struct {
-	leases    coordinationv1client.LeaseInterface
-	watches   coordinationv1client.LeaseInterface // without the client's Timeout
+	leases    LeaseClient
+	watches   LeaseClient // without an overall request timeout
 	namespace string
 	name      string
 	timeout   time.Duration
@@ -216,36 +211,4 @@ func (a *leaseAPI) watch(ctx context.Context, sel, rv string, send func(watchEve
 			}
 		}
 	}
-}
-
-// unboundedLeases returns the Lease client for the watch. client-go applies a
-// rest.Config Timeout to the whole of every request, a watch included, so a
-// client built with one would end its watch every Timeout and open it again:
-// requests, and a gap in which a release goes unseen. The watch gets a
-// client on the same transport (TLS, credentials, user agent) without it;
-// the server bounds each watch (timeoutSeconds).
-func unboundedLeases(client kubernetes.Interface, namespace string) coordinationv1client.LeaseInterface {
-	same := client.CoordinationV1().Leases(namespace)
-	rc, ok := client.CoordinationV1().RESTClient().(*rest.RESTClient)
-	if !ok || rc == nil || rc.Client == nil || rc.Client.Timeout == 0 {
-		return same
-	}
-	u := rc.Get().URL() // the API server's URL, any path prefix, then /apis/coordination.k8s.io/v1
-	prefix, found := strings.CutSuffix(strings.TrimSuffix(u.Path, "/"), "/apis/"+coordinationv1.SchemeGroupVersion.String())
-	if !found {
-		return same
-	}
-	cfg := &rest.Config{
-		Host:    u.Scheme + "://" + u.Host + prefix,
-		APIPath: "/apis",
-		ContentConfig: rest.ContentConfig{
-			GroupVersion:         &coordinationv1.SchemeGroupVersion,
-			NegotiatedSerializer: scheme.Codecs.WithoutConversion(),
-		},
-	}
-	unbounded, err := rest.RESTClientForConfigAndClient(cfg, &http.Client{Transport: rc.Client.Transport})
-	if err != nil {
-		return same
-	}
-	return coordinationv1client.New(unbounded).Leases(namespace)
 }

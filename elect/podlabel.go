@@ -8,20 +8,11 @@ import (
 	"log/slog"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
-
-// podsAPI is the part of the typed Pods client (CoreV1().Pods(ns)) the
-// leader label uses.
-type podsAPI interface {
-	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Pod, error)
-	List(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error)
-	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (*corev1.Pod, error)
-}
 
 // errTermClosed says the term ended or its deadline passed before the label
 // could go on.
@@ -32,7 +23,7 @@ var errTermClosed = errors.New("the term ended")
 // of a whole Pod (which could undo someone else's change), no other label
 // touched.
 type podLabel struct {
-	pods       podsAPI
+	pods       PodClient
 	namespace  string
 	pod        string // this replica's Pod
 	key, value string

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/leader-elector/leader-elector/elect/child"
 	"github.com/leader-elector/leader-elector/elect/endpoints"
 	"github.com/leader-elector/leader-elector/elect/leadership"
@@ -19,7 +17,7 @@ import (
 // child stopped, then after the release delay the Lease is released; it
 // then returns nil. In exec mode a child that exits while leading ends Run
 // with the child's exit code (after the release).
-func Run(ctx context.Context, client kubernetes.Interface, cfg Config, logger *slog.Logger) error {
+func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -48,8 +46,8 @@ func Run(ctx context.Context, client kubernetes.Interface, cfg Config, logger *s
 		inputs: make(chan input, 16),
 		start:  time.Now(),
 		api: &leaseAPI{
-			leases:    client.CoordinationV1().Leases(cfg.Namespace),
-			watches:   unboundedLeases(client, cfg.Namespace),
+			leases:    api.Leases,
+			watches:   api.Watches,
 			namespace: cfg.Namespace,
 			name:      cfg.LeaseName,
 			timeout:   RequestTimeout(cfg.RenewDeadline),
@@ -59,7 +57,7 @@ func Run(ctx context.Context, client kubernetes.Interface, cfg Config, logger *s
 	if cfg.LeaderLabel != "" {
 		key, value, _ := cfg.LabelKV()
 		d.label = &podLabel{
-			pods:      client.CoreV1().Pods(cfg.Namespace),
+			pods:      api.Pods,
 			namespace: cfg.Namespace,
 			pod:       cfg.PodName,
 			key:       key,
@@ -105,7 +103,7 @@ func Run(ctx context.Context, client kubernetes.Interface, cfg Config, logger *s
 	// As PID 1, stop whatever is left in the container on the way out.
 	defer child.StopAll(context.Background(), cfg.Grace, 0)
 
-	if err := preflight(ctx, client, cfg, log); err != nil {
+	if err := preflight(ctx, api, cfg, log); err != nil {
 		if ctx.Err() != nil {
 			log.Info("stopped before the election started")
 			return nil
@@ -115,9 +113,8 @@ func Run(ctx context.Context, client kubernetes.Interface, cfg Config, logger *s
 	if d.srv != nil {
 		d.srv.SetReady(true)
 	}
-	recorder, stopEvents := newRecorder(client, cfg)
-	defer stopEvents()
-	d.events = recorder
+	d.events = newEventSender(api.Events, cfg, log)
+	defer d.events.stop()
 	return d.run(ctx)
 }
 

@@ -42,7 +42,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	w := watch.New(cs, watch.Options{Namespace: ns})
+	w := watch.New(leaseAPI(t, cp.Admin, ns), watch.Options{Namespace: ns})
 	runErr := make(chan error, 1)
 	go func() { runErr <- w.Run(ctx) }()
 

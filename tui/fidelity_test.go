@@ -80,8 +80,8 @@ func TestReplayFidelity(t *testing.T) {
 	}
 
 	fleet := watch.NewFleet(
-		watch.New(eu, watch.Options{Context: "eu", Namespace: ns}),
-		watch.New(us, watch.Options{Context: "us", Namespace: ns}))
+		watch.New(leaseAPI(t, cp.Admin, ns), watch.Options{Context: "eu", Namespace: ns}),
+		watch.New(leaseAPI(t, cp2.Admin, ns), watch.Options{Context: "us", Namespace: ns}))
 	go func() { _ = fleet.Run(ctx) }()
 	var file bytes.Buffer
 	w, err := record.NewWriter(&file, record.Header{Version: "test", Contexts: []string{"eu", "us"}, Namespace: ns, Start: time.Now()})

@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/leader-elector/leader-elector/controlplane"
@@ -95,4 +96,14 @@ func press(s string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyCtrlC}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+// leaseAPI returns the watcher's clients for namespace ns of cfg's server.
+func leaseAPI(t testing.TB, cfg *rest.Config, ns string) watch.API {
+	t.Helper()
+	api, err := watch.NewAPI(cfg, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api
 }

@@ -51,7 +51,7 @@ func TestLiveElection(t *testing.T) {
 	defer wg.Wait()
 	defer cancel()
 
-	w := watch.New(cs, watch.Options{Namespace: ns})
+	w := watch.New(leaseAPI(t, cp.Admin, ns), watch.Options{Namespace: ns})
 	go func() { _ = w.Run(ctx) }()
 	tm := startProgram(t, newModel(newSource(w.Events()), Options{Namespace: ns, Context: "kind-dev"}, lipgloss.DefaultRenderer()), 120, 30)
 

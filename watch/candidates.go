@@ -14,35 +14,30 @@ import (
 
 // leaseCandidatesServed asks discovery whether coordination.k8s.io/v1beta1
 // LeaseCandidates exist on this cluster.
-func (w *Watcher) leaseCandidatesServed() bool {
-	res, err := w.client.Discovery().ServerResourcesForGroupVersion(coordinationv1beta1.SchemeGroupVersion.String())
+func (w *Watcher) leaseCandidatesServed(ctx context.Context) bool {
+	served, err := w.api.Discovery.Serves(ctx, coordinationv1beta1.SchemeGroupVersion, "leasecandidates")
 	if err != nil {
 		w.log.Debug("leasecandidates not served", "err", err)
 		return false
 	}
-	for _, r := range res.APIResources {
-		if r.Name == "leasecandidates" {
-			return true
-		}
-	}
-	return false
+	return served
 }
 
 // startCandidates informs on LeaseCandidates when served. Forbidden stops
 // it quietly (a debug log): candidates are extra detail, not a failure.
 func (w *Watcher) startCandidates(ctx context.Context, wg *sync.WaitGroup) {
-	if !w.leaseCandidatesServed() {
+	if !w.leaseCandidatesServed(ctx) {
 		return
 	}
 	ctx, stop := context.WithCancel(ctx)
-	cands := w.client.CoordinationV1beta1().LeaseCandidates(w.opts.Namespace)
+	cands := w.api.Candidates
 	report := func(err error) {
 		if apierrors.IsForbidden(err) {
 			w.log.Debug("leasecandidates forbidden; not showing them", "err", err)
 			stop()
 		}
 	}
-	lw := reportingLW(w.client, report,
+	lw := reportingLW(report,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return cands.List(ctx, o) },
 		func(ctx context.Context, o metav1.ListOptions) (apiwatch.Interface, error) {
 			return cands.Watch(ctx, o)

@@ -52,9 +52,9 @@ func (s leaseStore) Replace(items []any, _ string) error {
 
 // startLeases runs the Lease reflector until ctx is done.
 func (w *Watcher) startLeases(ctx context.Context, wg *sync.WaitGroup) {
-	leases := w.client.CoordinationV1().Leases(w.opts.Namespace)
+	leases := w.api.Leases
 	tweak := func(o *metav1.ListOptions) { o.LabelSelector = w.opts.Selector }
-	lw := reportingLW(w.client, w.setConn,
+	lw := reportingLW(w.setConn,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			tweak(&o)
 			return leases.List(ctx, o)

@@ -12,7 +12,7 @@ import (
 // reportingLW wraps list and watch calls so that every outcome reaches
 // report: the reflector retries a refused watch by itself without calling
 // its watch error handler, so the handler alone would miss lost connections.
-func reportingLW(client any, report func(error),
+func reportingLW(report func(error),
 	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
 	watch func(context.Context, metav1.ListOptions) (apiwatch.Interface, error),
 ) cache.ListerWatcher {
@@ -28,7 +28,7 @@ func reportingLW(client any, report func(error),
 			return wi, err
 		},
 	}
-	return cache.ToListWatcherWithWatchListSemantics(lw, client)
+	return lw
 }
 
 // quietErrors routes an informer's watch errors to debug logs: the

@@ -34,7 +34,7 @@ func (w *Watcher) startPods(ctx context.Context, wg *sync.WaitGroup) {
 			stop()
 		})
 	}
-	lw := reportingLW(w.opts.Metadata, report,
+	lw := reportingLW(report,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return pods.List(ctx, o) },
 		func(ctx context.Context, o metav1.ListOptions) (apiwatch.Interface, error) { return pods.Watch(ctx, o) })
 	inf := cache.NewSharedIndexInformerWithOptions(lw, &metav1.PartialObjectMetadata{}, cache.SharedIndexInformerOptions{ObjectDescription: "pods"})

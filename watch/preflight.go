@@ -78,7 +78,7 @@ func (w *Watcher) leaseAccess(ctx context.Context) ([]string, error) {
 				Namespace: w.opts.Namespace, Verb: verb, Group: "coordination.k8s.io", Resource: "leases",
 			},
 		}}
-		got, err := w.client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		got, err := w.api.Reviews.Create(ctx, review, metav1.CreateOptions{})
 		if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
 			// We may not even ask (or the API is off): try the list itself.
 			return w.listProbe(ctx)
@@ -95,7 +95,7 @@ func (w *Watcher) leaseAccess(ctx context.Context) ([]string, error) {
 
 // listProbe lists one Lease; it can tell a missing list, not a missing watch.
 func (w *Watcher) listProbe(ctx context.Context) ([]string, error) {
-	_, err := w.client.CoordinationV1().Leases(w.opts.Namespace).List(ctx, metav1.ListOptions{Limit: 1, LabelSelector: w.opts.Selector})
+	_, err := w.api.Leases.List(ctx, metav1.ListOptions{Limit: 1, LabelSelector: w.opts.Selector})
 	if apierrors.IsForbidden(err) {
 		return []string{"list"}, nil
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/utils/clock"
 )
@@ -48,7 +47,7 @@ type Options struct {
 // Watcher informs on Leases and emits their events. Create it with New,
 // read Events, and call Run once.
 type Watcher struct {
-	client kubernetes.Interface
+	api    API
 	opts   Options
 	clock  clock.WithTicker
 	log    *slog.Logger
@@ -66,8 +65,8 @@ type Watcher struct {
 	podsDone sync.Once
 }
 
-// New returns a Watcher of client's Leases.
-func New(client kubernetes.Interface, opts Options) *Watcher {
+// New returns a Watcher of api's Leases.
+func New(api API, opts Options) *Watcher {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
@@ -78,7 +77,7 @@ func New(client kubernetes.Interface, opts Options) *Watcher {
 		opts.Buffer = 256
 	}
 	return &Watcher{
-		client:   client,
+		api:      api,
 		opts:     opts,
 		clock:    opts.Clock,
 		log:      opts.Logger,

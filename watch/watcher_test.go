@@ -66,8 +66,11 @@ func held(holder string, acquire, renew time.Duration, dur int32) coordinationv1
 func start(t *testing.T, cfg *rest.Config, opts watch.Options) (<-chan watch.Event, <-chan error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cs := cp.Client(t, cfg)
-	w := watch.New(cs, opts)
+	api, err := watch.NewAPI(cfg, opts.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := watch.New(api, opts)
 	errc := make(chan error, 1)
 	go func() { errc <- w.Run(ctx) }()
 	t.Cleanup(func() {

@@ -5,11 +5,11 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/elect"
 	"github.com/leader-elector/leader-elector/internal/exitcode"
+	"github.com/leader-elector/leader-elector/internal/kubeclient"
 )
 
 // electCmd is the sidecar mode; its flags map onto elect.Config. Only
@@ -86,11 +86,11 @@ func (c *electCmd) Run(env *runEnv) error {
 	if c.Namespace == "" {
 		cfg.Namespace = target.Namespace
 	}
-	client, err := newElectClient(target.Config, cfg.RenewDeadline)
+	api, err := newElectClient(target.Config, cfg.Namespace, cfg.RenewDeadline)
 	if err != nil {
 		return err
 	}
-	return elect.Run(env.Ctx, client, cfg, logger)
+	return elect.Run(env.Ctx, api, cfg, logger)
 }
 
 // identity is --identity or POD_NAME when given, else the hostname. Given
@@ -112,17 +112,28 @@ func (c *electCmd) identity(hostname func() (string, error)) (string, error) {
 }
 
 // newElectClient bounds every request so one hung request cannot use up the
-// renew deadline (client-go's own heuristic: half of it, at least 1s).
-func newElectClient(cfg *rest.Config, renewDeadline time.Duration) (kubernetes.Interface, error) {
+// renew deadline (client-go's own heuristic: half of it, at least 1s); the
+// watch alone goes without the bound, on the same transport.
+func newElectClient(cfg *rest.Config, namespace string, renewDeadline time.Duration) (elect.API, error) {
 	c := rest.CopyConfig(cfg)
 	bound := elect.RequestTimeout(renewDeadline)
 	if c.Timeout <= 0 || c.Timeout > bound { // --request-timeout may only shorten it
 		c.Timeout = bound
 	}
 	c.UserAgent = fmt.Sprintf("leader-elector/%s", version)
-	client, err := kubernetes.NewForConfig(c)
+	clients, err := kubeclient.New(c)
 	if err != nil {
-		return nil, exitcode.Configf("building the API client for %s: %v; check the kubeconfig", c.Host, err)
+		return elect.API{}, exitcode.Configf("building the API client for %s: %v; check the kubeconfig", c.Host, err)
 	}
-	return client, nil
+	watches, err := clients.Unbounded()
+	if err != nil {
+		return elect.API{}, exitcode.Configf("building the API client for %s: %v; check the kubeconfig", c.Host, err)
+	}
+	return elect.API{
+		Leases:  clients.Leases(namespace),
+		Watches: watches.Leases(namespace),
+		Reviews: clients.SelfSubjectAccessReviews(),
+		Events:  clients.Events(namespace),
+		Pods:    clients.Pods(namespace),
+	}, nil
 }

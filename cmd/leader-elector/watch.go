@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
@@ -89,7 +88,7 @@ func (c *watchCmd) Run(env *runEnv) error {
 		}
 		namespaces[ns] = true
 		skew := &watch.SkewRecorder{}
-		client, meta, err := watchClients(target.Config, skew)
+		client, meta, err := watchClients(target.Config, ns, skew)
 		if err != nil {
 			return err
 		}
@@ -436,26 +435,24 @@ func (c *watchCmd) openLog(stderr io.Writer, useTUI bool) (io.Writer, string, fu
 	return f, f.Name(), func() { _ = f.Close() }, nil
 }
 
-// watchClients builds the Lease client (protobuf: a third of JSON's
-// decoding cost at hundreds of updates a second) and the metadata client
-// for Pods, both recording the API server's Date for the skew estimate.
-func watchClients(base *rest.Config, skew *watch.SkewRecorder) (kubernetes.Interface, metadata.Interface, error) {
+// watchClients builds the typed clients (protobuf: a third of JSON's
+// decoding cost at hundreds of updates a second) and the metadata client for
+// Pods, both recording the API server's Date for the skew estimate.
+func watchClients(base *rest.Config, namespace string, skew *watch.SkewRecorder) (watch.API, metadata.Interface, error) {
 	cfg := rest.CopyConfig(base)
 	cfg.UserAgent = "leader-elector-watch"
 	cfg.Wrap(skew.Wrap)
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	client, err := kubernetes.NewForConfig(cfg)
+	api, err := watch.NewAPI(cfg, namespace)
 	if err != nil {
-		return nil, nil, exitcode.Configf("cannot build a client from the kubeconfig: %v; fix the kubeconfig", err)
+		return watch.API{}, nil, exitcode.Configf("cannot build a client from the kubeconfig: %v; fix the kubeconfig", err)
 	}
 	mcfg := rest.CopyConfig(base)
 	mcfg.UserAgent = "leader-elector-watch"
 	meta, err := metadata.NewForConfig(mcfg)
 	if err != nil {
-		return nil, nil, exitcode.Configf("cannot build a client from the kubeconfig: %v; fix the kubeconfig", err)
+		return watch.API{}, nil, exitcode.Configf("cannot build a client from the kubeconfig: %v; fix the kubeconfig", err)
 	}
-	return client, meta, nil
+	return api, meta, nil
 }
 
 func isTerminal(w io.Writer) bool {

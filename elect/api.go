@@ -1,0 +1,57 @@
+package elect
+
+import (
+	"context"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// API is every client Run calls, each already scoped to the Lease's
+// namespace. It names only the calls the sidecar makes, so a caller need not
+// link client-go's clientset (every API group) to satisfy it;
+// internal/kubeclient provides them all.
+type API struct {
+	// Leases makes every request on the Lease but the watch; each is
+	// bounded by RequestTimeout.
+	Leases LeaseClient
+	// Watches follows the Lease. It must not carry an overall request
+	// timeout, which would end every watch after it.
+	Watches LeaseClient
+	// Reviews asks SelfSubjectAccessReviews for the preflight.
+	Reviews AccessReviewer
+	// Events records leadership Events on the Lease.
+	Events EventCreator
+	// Pods labels the leader's Pod; needed only with --leader-label.
+	Pods PodClient
+}
+
+// LeaseClient is the part of a Lease client elect calls.
+type LeaseClient interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
+	List(ctx context.Context, opts metav1.ListOptions) (*coordinationv1.LeaseList, error)
+	Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+	Create(ctx context.Context, lease *coordinationv1.Lease, opts metav1.CreateOptions) (*coordinationv1.Lease, error)
+	Update(ctx context.Context, lease *coordinationv1.Lease, opts metav1.UpdateOptions) (*coordinationv1.Lease, error)
+}
+
+// AccessReviewer asks the API server whether we may do something.
+type AccessReviewer interface {
+	Create(ctx context.Context, review *authorizationv1.SelfSubjectAccessReview, opts metav1.CreateOptions) (*authorizationv1.SelfSubjectAccessReview, error)
+}
+
+// EventCreator posts Events.
+type EventCreator interface {
+	Create(ctx context.Context, event *corev1.Event, opts metav1.CreateOptions) (*corev1.Event, error)
+}
+
+// PodClient is the part of a Pod client the leader label uses.
+type PodClient interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Pod, error)
+	List(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error)
+	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (*corev1.Pod, error)
+}

@@ -1,0 +1,63 @@
+package watch
+
+import (
+	"context"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	coordinationv1beta1 "k8s.io/api/coordination/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	apiwatch "k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
+
+	"github.com/leader-elector/leader-elector/internal/kubeclient"
+)
+
+// API is every client a Watcher calls, each scoped to the namespace it
+// watches ("" = all). It names only the calls made, so the dashboard need
+// not link client-go's clientset (every API group); NewAPI fills it from
+// internal/kubeclient.
+type API struct {
+	Leases     LeaseClient
+	Candidates CandidateClient
+	Reviews    AccessReviewer
+	Discovery  Discoverer
+}
+
+// LeaseClient lists and watches Leases.
+type LeaseClient interface {
+	List(ctx context.Context, opts metav1.ListOptions) (*coordinationv1.LeaseList, error)
+	Watch(ctx context.Context, opts metav1.ListOptions) (apiwatch.Interface, error)
+}
+
+// CandidateClient lists and watches LeaseCandidates.
+type CandidateClient interface {
+	List(ctx context.Context, opts metav1.ListOptions) (*coordinationv1beta1.LeaseCandidateList, error)
+	Watch(ctx context.Context, opts metav1.ListOptions) (apiwatch.Interface, error)
+}
+
+// AccessReviewer asks the API server whether we may do something.
+type AccessReviewer interface {
+	Create(ctx context.Context, review *authorizationv1.SelfSubjectAccessReview, opts metav1.CreateOptions) (*authorizationv1.SelfSubjectAccessReview, error)
+}
+
+// Discoverer says whether the API server serves a resource.
+type Discoverer interface {
+	Serves(ctx context.Context, gv schema.GroupVersion, resource string) (bool, error)
+}
+
+// NewAPI returns the clients for namespace ("" = all) of the API server cfg
+// names, speaking protobuf.
+func NewAPI(cfg *rest.Config, namespace string) (API, error) {
+	c, err := kubeclient.New(cfg)
+	if err != nil {
+		return API{}, err
+	}
+	return API{
+		Leases:     c.Leases(namespace),
+		Candidates: c.LeaseCandidates(namespace),
+		Reviews:    c.SelfSubjectAccessReviews(),
+		Discovery:  c,
+	}, nil
+}
