@@ -27,7 +27,7 @@ func TestPreflightNamesMissingVerbs(t *testing.T) {
 		r.Status.Allowed = !(at.Verb == "update" || (at.Verb == "patch" && at.Resource == "events"))
 		return true, r, nil
 	})
-	err := preflight(context.Background(), API{Reviews: client.AuthorizationV1().SelfSubjectAccessReviews(), Pods: client.CoreV1().Pods(cfg.Namespace)}, cfg, slog.New(slog.DiscardHandler))
+	err := preflight(context.Background(), API{Reviews: client.AuthorizationV1().SelfSubjectAccessReviews()}, cfg, slog.New(slog.DiscardHandler))
 	if err == nil {
 		t.Fatal("preflight passed with verbs denied")
 	}
@@ -57,7 +57,7 @@ func TestPreflightPodsOnlyWithTheLabel(t *testing.T) {
 			r.Status.Allowed = at.Verb != "patch" || at.Resource != "pods"
 			return true, r, nil
 		})
-		err := preflight(context.Background(), API{Reviews: client.AuthorizationV1().SelfSubjectAccessReviews(), Pods: client.CoreV1().Pods(cfg.Namespace)}, cfg, slog.New(slog.DiscardHandler))
+		err := preflight(context.Background(), API{Reviews: client.AuthorizationV1().SelfSubjectAccessReviews()}, cfg, slog.New(slog.DiscardHandler))
 		switch {
 		case label == "" && (err != nil || len(pods) > 0):
 			t.Errorf("without the label: err %v, asked about pods %v; want nothing asked", err, pods)

@@ -5,10 +5,11 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/leader-elector/leader-elector/internal/kubeclient"
 )
 
 // API is every client Run calls, each already scoped to the Lease's
@@ -46,12 +47,13 @@ type AccessReviewer interface {
 
 // EventCreator posts Events.
 type EventCreator interface {
-	Create(ctx context.Context, event *corev1.Event, opts metav1.CreateOptions) (*corev1.Event, error)
+	Create(ctx context.Context, event *kubeclient.Event) error
 }
 
-// PodClient is the part of a Pod client the leader label uses.
+// PodClient is the part of a metadata client of Pods the leader label uses:
+// names and labels are all it reads.
 type PodClient interface {
-	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Pod, error)
-	List(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error)
-	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (*corev1.Pod, error)
+	Get(ctx context.Context, name string, opts metav1.GetOptions, subresources ...string) (*metav1.PartialObjectMetadata, error)
+	List(ctx context.Context, opts metav1.ListOptions) (*metav1.PartialObjectMetadataList, error)
+	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (*metav1.PartialObjectMetadata, error)
 }

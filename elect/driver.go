@@ -10,7 +10,6 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/leader-elector/leader-elector/elect/child"
 	"github.com/leader-elector/leader-elector/elect/endpoints"
@@ -191,9 +190,9 @@ func (d *driver) do(e leadership.Effect) {
 			d.timer.Reset(max(e.At-d.mono(), 0))
 		}
 	case leadership.Event:
-		typ := corev1.EventTypeNormal
+		typ := "Normal" // core/v1's EventTypeNormal and EventTypeWarning
 		if e.Warning {
-			typ = corev1.EventTypeWarning
+			typ = "Warning"
 		}
 		d.events.send(typ, e.Reason, e.Message)
 	case leadership.Metric:

@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/leader-elector/leader-elector/internal/kubeclient"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -33,7 +34,7 @@ type eventSender struct {
 	timeout time.Duration
 	log     *slog.Logger
 	limit   *rate.Limiter
-	queue   chan *corev1.Event
+	queue   chan *kubeclient.Event
 	done    chan struct{}
 }
 
@@ -44,7 +45,7 @@ func newEventSender(api EventCreator, cfg Config, log *slog.Logger) *eventSender
 		timeout: RequestTimeout(cfg.RenewDeadline),
 		log:     log,
 		limit:   rate.NewLimiter(rate.Every(5*time.Minute), 25),
-		queue:   make(chan *corev1.Event, eventQueue),
+		queue:   make(chan *kubeclient.Event, eventQueue),
 		done:    make(chan struct{}),
 	}
 	go s.run()
@@ -66,28 +67,28 @@ func (s *eventSender) send(eventType, reason, message string) {
 
 // event builds the Event as client-go's recorder does, so `kubectl
 // events --for lease/NAME` and dashboards show it the same way.
-func (s *eventSender) event(now time.Time, eventType, reason, message string) *corev1.Event {
+func (s *eventSender) event(now time.Time, eventType, reason, message string) *kubeclient.Event {
 	t := metav1.NewTime(now)
-	return &corev1.Event{
+	return &kubeclient.Event{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      fmt.Sprintf("%s.%x", s.cfg.LeaseName, now.UnixNano()),
 			Namespace: s.cfg.Namespace,
 		},
-		InvolvedObject: corev1.ObjectReference{
+		InvolvedObject: kubeclient.ObjectReference{
 			Kind:       "Lease",
 			APIVersion: coordinationv1.SchemeGroupVersion.String(),
 			Namespace:  s.cfg.Namespace,
 			Name:       s.cfg.LeaseName,
 		},
-		Reason:              reason,
-		Message:             message,
-		Type:                eventType,
-		FirstTimestamp:      t,
-		LastTimestamp:       t,
-		Count:               1,
-		Source:              corev1.EventSource{Component: "leader-elector"},
-		ReportingController: "leader-elector",
-		ReportingInstance:   s.cfg.Identity,
+		Reason:             reason,
+		Message:            message,
+		Type:               eventType,
+		FirstTimestamp:     t,
+		LastTimestamp:      t,
+		Count:              1,
+		Source:             kubeclient.EventSource{Component: "leader-elector"},
+		ReportingComponent: "leader-elector",
+		ReportingInstance:  s.cfg.Identity,
 	}
 }
 
@@ -95,7 +96,7 @@ func (s *eventSender) run() {
 	defer close(s.done)
 	for ev := range s.queue {
 		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-		if _, err := s.api.Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		if err := s.api.Create(ctx, ev); err != nil {
 			s.log.Debug("recording an event failed", "reason", ev.Reason, "err", err)
 		}
 		cancel()

@@ -129,11 +129,15 @@ func newElectClient(cfg *rest.Config, namespace string, renewDeadline time.Durat
 	if err != nil {
 		return elect.API{}, exitcode.Configf("building the API client for %s: %v; check the kubeconfig", c.Host, err)
 	}
+	pods, err := clients.Pods(namespace)
+	if err != nil {
+		return elect.API{}, exitcode.Configf("building the API client for %s: %v; check the kubeconfig", c.Host, err)
+	}
 	return elect.API{
 		Leases:  clients.Leases(namespace),
 		Watches: watches.Leases(namespace),
 		Reviews: clients.SelfSubjectAccessReviews(),
 		Events:  clients.Events(namespace),
-		Pods:    clients.Pods(namespace),
+		Pods:    pods,
 	}, nil
 }

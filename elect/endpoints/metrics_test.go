@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
@@ -112,18 +114,42 @@ func scrape(t *testing.T, s *Server, names []string) string {
 	return strings.Join(out, "\n")
 }
 
-func TestMetricsIncludeRuntimeCollectorsAndLint(t *testing.T) {
-	s := New(Options{LeaseName: "demo"})
+// The exposition parses as Prometheus parses it, passes promlint, and
+// carries the usual Go and process metrics.
+func TestMetricsParseLintAndIncludeRuntime(t *testing.T) {
+	s := New(Options{LeaseName: `de"mo`})
+	s.Publish(LeaderInfo{IsLeader: true, Term: 1})
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	for _, name := range []string{"go_goroutines", "go_memstats_alloc_bytes", "process_start_time_seconds"} {
-		if !strings.Contains(rec.Body.String(), "\n"+name+" ") {
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	body := rec.Body.String()
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("Prometheus cannot parse /metrics: %v\n%s", err, body)
+	}
+	for _, name := range []string{"go_goroutines", "go_memstats_alloc_bytes", "go_threads", "process_start_time_seconds",
+		"process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds"} {
+		f, ok := families[name]
+		if !ok || len(f.GetMetric()) != 1 {
 			t.Errorf("/metrics lacks %s", name)
+			continue
+		}
+		if v := f.GetMetric()[0].GetGauge().GetValue() + f.GetMetric()[0].GetCounter().GetValue(); v <= 0 {
+			t.Errorf("%s = %v, want a positive figure", name, v)
 		}
 	}
-	problems, err := testutil.GatherAndLint(s.Metrics().Gatherer(),
-		"leader_election_master_status", "leader_elector_transitions_total", "leader_elector_renew_errors_total",
-		"leader_elector_identity_collisions_total", "leader_elector_last_renew_timestamp_seconds", "leader_elector_seconds_since_last_renew")
+	start := families["process_start_time_seconds"].GetMetric()[0].GetGauge().GetValue()
+	if age := float64(time.Now().Unix()) - start; age < 0 || age > 3600 {
+		t.Errorf("process_start_time_seconds says the test started %.0fs ago", age)
+	}
+	status := families["leader_election_master_status"].GetMetric()
+	if len(status) != 1 || status[0].GetLabel()[0].GetValue() != `de"mo` || status[0].GetGauge().GetValue() != 1 {
+		t.Errorf("leader_election_master_status %v, want 1 with name=de\"mo", status)
+	}
+	problems, err := promlint.New(strings.NewReader(body)).Lint()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,14 +158,14 @@ func TestMetricsIncludeRuntimeCollectorsAndLint(t *testing.T) {
 	}
 }
 
-func TestMetricsRegistriesAreIndependent(t *testing.T) {
+func TestMetricsOfServersAreIndependent(t *testing.T) {
 	a := New(Options{LeaseName: "a"})
 	b := New(Options{LeaseName: "b"})
 	a.Publish(LeaderInfo{IsLeader: true, Term: 1})
-	if got := testutil.ToFloat64(a.Metrics().masterStatus); got != 1 {
-		t.Fatalf("a's master status %v, want 1", got)
+	if got := scrape(t, a, []string{"leader_election_master_status"}); got != `leader_election_master_status{name="a"} 1` {
+		t.Fatalf("a: %s, want 1", got)
 	}
-	if got := testutil.ToFloat64(b.Metrics().masterStatus); got != 0 {
-		t.Fatalf("b's master status %v after a became leader: registries share state", got)
+	if got := scrape(t, b, []string{"leader_election_master_status"}); got != `leader_election_master_status{name="b"} 0` {
+		t.Fatalf("b: %s after a became leader: servers share state", got)
 	}
 }

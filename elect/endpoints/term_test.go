@@ -2,11 +2,10 @@ package endpoints
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // Publishes race (defect 6 of issue 11): a term's isLeader:true may arrive
@@ -81,11 +80,9 @@ func TestPublishDropsStatesOfAnEarlierMoment(t *testing.T) {
 			if tt.want.IsLeader {
 				wantStatus = 1
 			}
-			if got := testutil.ToFloat64(s.Metrics().masterStatus); got != wantStatus {
-				t.Errorf("leader_election_master_status %v, want %v", got, wantStatus)
-			}
-			if got := testutil.ToFloat64(s.Metrics().transitions); got != tt.transitions {
-				t.Errorf("leader_elector_transitions_total %v, want %v", got, tt.transitions)
+			want := fmt.Sprintf("leader_election_master_status{name=\"demo\"} %v\nleader_elector_transitions_total %v", wantStatus, tt.transitions)
+			if got := scrape(t, s, []string{"leader_election_master_status", "leader_elector_transitions_total"}); got != want {
+				t.Errorf("metrics\n%s\nwant\n%s", got, want)
 			}
 		})
 	}
