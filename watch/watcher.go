@@ -47,10 +47,10 @@ type Options struct {
 // Watcher informs on Leases and emits their events. Create it with New,
 // read Events, and call Run once.
 type Watcher struct {
-	api    API
-	opts   Options
-	clock  clock.WithTicker
-	log    *slog.Logger
+	api   API
+	opts  Options
+	clock clock.WithTicker
+	log   *slog.Logger
 
 	mu       sync.Mutex // guards model, synced, armed, conn, buf
 	model    *Model
