@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -55,25 +56,41 @@ const RoleHint = "deploy/base/rbac.yaml"
 // missing verb. An unreachable API server is not: it retries with backoff
 // until ctx ends (then returns ctx's error).
 func preflight(ctx context.Context, api API, cfg Config, log *slog.Logger) error {
-	var missing []string
+	type check struct {
+		rule    AccessRule
+		verb    string
+		allowed bool
+		err     error
+	}
+	var checks []*check
 	for _, rule := range RequiredAccess {
 		if rule.LeaderLabel && cfg.LeaderLabel == "" {
 			continue
 		}
 		for _, verb := range rule.Verbs {
-			attrs := &authorizationv1.ResourceAttributes{
-				Namespace: cfg.Namespace, Verb: verb, Group: rule.Group, Resource: rule.Resource,
-			}
-			if rule.ByName {
-				attrs.Name = cfg.LeaseName
-			}
-			allowed, err := reviewWithRetry(ctx, api.Reviews, attrs, log)
-			if err != nil {
-				return err
-			}
-			if !allowed {
-				missing = append(missing, describeAccess(rule, verb, cfg))
-			}
+			checks = append(checks, &check{rule: rule, verb: verb})
+		}
+	}
+	// All at once: asked one after another, the reviews were most of the
+	// time from start to leading.
+	var wg sync.WaitGroup
+	for _, c := range checks {
+		attrs := &authorizationv1.ResourceAttributes{
+			Namespace: cfg.Namespace, Verb: c.verb, Group: c.rule.Group, Resource: c.rule.Resource,
+		}
+		if c.rule.ByName {
+			attrs.Name = cfg.LeaseName
+		}
+		wg.Go(func() { c.allowed, c.err = reviewWithRetry(ctx, api.Reviews, attrs, log) })
+	}
+	wg.Wait()
+	var missing []string
+	for _, c := range checks {
+		if c.err != nil {
+			return c.err
+		}
+		if !c.allowed {
+			missing = append(missing, describeAccess(c.rule, c.verb, cfg))
 		}
 	}
 	if len(missing) > 0 {
