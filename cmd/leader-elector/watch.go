@@ -69,7 +69,7 @@ func (c *watchCmd) Run(env *runEnv) error {
 	defer closeLog()
 	logger, err := env.Globals.logger(logOut)
 	if err != nil {
-		return exitcode.Configf("%v", err)
+		return err
 	}
 
 	targets, err := c.targets(env.Globals, logger)
@@ -229,13 +229,6 @@ func (c *watchCmd) targets(g *Globals, logger *slog.Logger) ([]*kubeconfig.Targe
 		targets = append(targets, target)
 	}
 	return targets, nil
-}
-
-func first(names []string) string {
-	if len(names) == 0 {
-		return ""
-	}
-	return names[0]
 }
 
 // openRecording creates --record's file (never one that exists: it is
