@@ -14,6 +14,8 @@ import (
 
 	"github.com/leader-elector/leader-elector/elect"
 	"github.com/leader-elector/leader-elector/internal/exitcode"
+	"github.com/leader-elector/leader-elector/internal/kubeconfig"
+	"github.com/leader-elector/leader-elector/watch"
 )
 
 // allFlags returns the flags of node and of every command under it.
@@ -228,5 +230,59 @@ func TestElectChecksFlagsBeforeKubeconfig(t *testing.T) {
 		if code != exitcode.Config || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, errOut, exitcode.Config, tc.want)
 		}
+	}
+}
+
+// TestWatchFlagMapping: what watch's flags resolve to (dashboard or not,
+// replay pace) and the watch.Options they build for a context whose
+// kubeconfig namespace is "team".
+func TestWatchFlagMapping(t *testing.T) {
+	target := &kubeconfig.Target{Context: "prod", Namespace: "team"}
+	// What `watch -o json` builds for target.
+	defaults := func(change func(*watch.Options)) watch.Options {
+		o := watch.Options{Context: "prod", Namespace: "team", FlapThreshold: 3, FlapWindow: 5 * time.Minute, ConnectTimeout: 30 * time.Second}
+		change(&o)
+		return o
+	}
+	dashboard := func(o *watch.Options) { o.ConnectTimeout = 0 } // it keeps retrying, showing why
+	tests := []struct {
+		name     string
+		args     []string
+		terminal bool
+		want     watchMode
+		wantOpts watch.Options
+	}{
+		{"auto on a terminal: the dashboard", []string{"watch"}, true, watchMode{tui: true, speed: 1}, defaults(dashboard)},
+		{"auto piped: JSON lines", []string{"watch"}, false, watchMode{}, defaults(func(*watch.Options) {})},
+		{"-o json on a terminal", []string{"watch", "-o", "json"}, true, watchMode{}, defaults(func(*watch.Options) {})},
+		{"-o tui piped", []string{"watch", "-o", "tui"}, false, watchMode{tui: true, speed: 1}, defaults(dashboard)},
+		{"--once on a terminal: a table", []string{"watch", "--once"}, true, watchMode{}, defaults(func(*watch.Options) {})},
+		{"-n wins over the kubeconfig's namespace", []string{"watch", "-o", "json", "-n", "kube-system"}, false, watchMode{},
+			defaults(func(o *watch.Options) { o.Namespace = "kube-system" })},
+		{"-A: every namespace", []string{"watch", "-o", "json", "-A", "-l", "app=x,tier!=y"}, false, watchMode{},
+			defaults(func(o *watch.Options) { o.Namespace, o.Selector = "", "app=x,tier!=y" })},
+		{"flapping and connect timeout", []string{"watch", "-o", "json", "--flap-threshold", "0", "--flap-window", "1m", "--connect-timeout", "5s"}, false, watchMode{},
+			defaults(func(o *watch.Options) {
+				o.FlapThreshold, o.FlapWindow, o.ConnectTimeout = 0, time.Minute, 5*time.Second
+			})},
+		{"--replay on the dashboard: real time", []string{"watch", "--replay", "r.jsonl"}, true, watchMode{tui: true, speed: 1}, defaults(dashboard)},
+		{"--replay as JSON: as fast as possible", []string{"watch", "--replay", "r.jsonl"}, false, watchMode{}, defaults(func(*watch.Options) {})},
+		{"--speed", []string{"watch", "--replay", "r.jsonl", "--speed", "10"}, true, watchMode{tui: true, speed: 10}, defaults(dashboard)},
+		{"--speed 0 on the dashboard", []string{"watch", "--replay", "r.jsonl", "--speed", "0"}, true, watchMode{tui: true, speed: 0}, defaults(dashboard)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := parseCLI(t, nil, tt.args...)
+			if err := c.Watch.validate(&c.Globals); err != nil {
+				t.Fatalf("validate: %v", err)
+			}
+			got := c.Watch.complete(tt.terminal)
+			if got != tt.want {
+				t.Errorf("%q on a terminal=%v resolves to %+v, want %+v", tt.args, tt.terminal, got, tt.want)
+			}
+			if opts := c.Watch.watchOptions(target, got); !reflect.DeepEqual(opts, tt.wantOpts) {
+				t.Errorf("%q builds\n%+v\nwant\n%+v", tt.args, opts, tt.wantOpts)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
+	"github.com/leader-elector/leader-elector/record"
 )
 
 // TestExitCodeFor: the one map from errors to the documented exit codes,
@@ -42,6 +43,45 @@ func TestExitCodeFor(t *testing.T) {
 			var stderr bytes.Buffer
 			if code := exitCodeFor(tt.err, &stderr); code != tt.wantCode || stderr.String() != tt.wantStderr {
 				t.Errorf("exit %d, stderr %q; want %d, %q", code, stderr.String(), tt.wantCode, tt.wantStderr)
+			}
+		})
+	}
+}
+
+// TestConfigErrorsKeepTheirCause: the configuration errors the command line
+// builds from a failure still answer errors.Is about it.
+func TestConfigErrorsKeepTheirCause(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		err  func() error
+		is   error
+	}{
+		{"--replay of a missing file", func() error {
+			return (&watchCmd{Replay: dir + "/nope.jsonl"}).runReplay(&runEnv{Ctx: context.Background()}, watchMode{})
+		}, fs.ErrNotExist},
+		{"--record in a missing directory", func() error {
+			_, _, err := (&watchCmd{Record: dir + "/no/rec.jsonl"}).openRecording(record.Header{})
+			return err
+		}, fs.ErrNotExist},
+		{"--log-file in a missing directory", func() error {
+			_, _, _, err := (&watchCmd{LogFile: dir + "/no/log"}).openLog(nil, false)
+			return err
+		}, fs.ErrNotExist},
+		{"no hostname for the identity", func() error {
+			_, err := (&electCmd{}).complete(func() (string, error) { return "", fs.ErrPermission })
+			return err
+		}, fs.ErrPermission},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.err()
+			var coded *exitcode.Error
+			if !errors.As(err, &coded) || coded.Code != exitcode.Config {
+				t.Fatalf("got %v, want a config error", err)
+			}
+			if !errors.Is(err, tt.is) {
+				t.Errorf("errors.Is(%q, %v) is false", err, tt.is)
 			}
 		})
 	}
