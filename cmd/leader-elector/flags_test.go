@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -282,6 +284,61 @@ func TestWatchFlagMapping(t *testing.T) {
 			}
 			if opts := c.Watch.watchOptions(target, got); !reflect.DeepEqual(opts, tt.wantOpts) {
 				t.Errorf("%q builds\n%+v\nwant\n%+v", tt.args, opts, tt.wantOpts)
+			}
+		})
+	}
+}
+
+// TestWatchTargets: the contexts watch follows, each with the namespace it
+// watches, from a kubeconfig file (read, never connected to).
+func TestWatchTargets(t *testing.T) {
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	const twoContexts = `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "https://127.0.0.1:1"}
+users:
+- name: u
+  user: {token: t}
+contexts:
+- name: a
+  context: {cluster: c, user: u, namespace: team-a}
+- name: b
+  context: {cluster: c, user: u, namespace: team-b}
+current-context: a
+`
+	if err := os.WriteFile(kc, []byte(twoContexts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []string // context/namespace watched
+	}{
+		{"the current context", []string{"watch"}, []string{"a/team-a"}},
+		{"--context", []string{"watch", "--context", "b"}, []string{"b/team-b"}},
+		{"--context repeated: in order, once each", []string{"watch", "--context", "b", "--context", "a", "--context", "b"}, []string{"b/team-b", "a/team-a"}},
+		{"--all-contexts with -n", []string{"watch", "--all-contexts", "-n", "x"}, []string{"a/x", "b/x"}},
+		{"--all-contexts with -A", []string{"watch", "--all-contexts", "-A"}, []string{"a/", "b/"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := parseCLI(t, nil, append(tt.args, "--kubeconfig", kc)...)
+			if err := c.Watch.validate(&c.Globals); err != nil {
+				t.Fatalf("validate: %v", err)
+			}
+			targets, err := c.Watch.targets(&c.Globals, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatalf("targets: %v", err)
+			}
+			var got []string
+			for _, target := range targets {
+				opts := c.Watch.watchOptions(target, watchMode{})
+				got = append(got, opts.Context+"/"+opts.Namespace)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("%q watches %q, want %q", tt.args, got, tt.want)
 			}
 		})
 	}
