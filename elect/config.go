@@ -77,21 +77,30 @@ const MaxIdentityLen = 253
 // Validate checks c before any API call. Its errors are configuration errors
 // (exit 2) whose one line names the problem and the fix. It reads, never
 // changes, the status file's path.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate(true) }
+
+// ValidateBeforeNamespace is Validate for a Config whose Namespace may still
+// be empty: a command line checks its flags before it reads the kubeconfig
+// that gives the default namespace, so that a bad flag is not hidden by a
+// kubeconfig problem. A Namespace that is set is checked as Validate checks
+// it; Run still calls Validate on the completed Config.
+func (c Config) ValidateBeforeNamespace() error { return c.validate(false) }
+
+func (c Config) validate(needNamespace bool) error {
 	if c.LeaseName == "" {
 		return exitcode.Configf("LEASE_NAME is not set: set the LEASE_NAME environment variable or pass --lease-name")
 	}
 	if errs := validation.IsDNS1123Subdomain(c.LeaseName); len(errs) > 0 {
 		return exitcode.Configf("invalid lease name %q: %s; use lower-case letters, digits, '-' and '.' (--lease-name / LEASE_NAME)", c.LeaseName, errs[0])
 	}
-	if c.Namespace == "" {
+	if c.Namespace == "" && needNamespace {
 		return exitcode.Configf("namespace is not set: set NAMESPACE or pass --namespace")
 	}
-	if errs := validation.IsDNS1123Label(c.Namespace); len(errs) > 0 {
+	if errs := validation.IsDNS1123Label(c.Namespace); c.Namespace != "" && len(errs) > 0 {
 		return exitcode.Configf("invalid namespace %q: %s; use a DNS-1123 label (--namespace / NAMESPACE)", c.Namespace, errs[0])
 	}
 	if err := checkIdentity(c.Identity); err != nil {
-		return exitcode.Configf("invalid identity %q: %v; pass --identity or set POD_NAME (fieldRef metadata.name)", truncate(c.Identity, 40), err)
+		return exitcode.Configf("invalid identity %q: %w; pass --identity or set POD_NAME (fieldRef metadata.name)", truncate(c.Identity, 40), err)
 	}
 	if err := c.validateTimings(); err != nil {
 		return err

@@ -101,3 +101,50 @@ func TestValidateDoesNotTouchFiles(t *testing.T) {
 		t.Errorf("Validate removed the stale file: %v", err)
 	}
 }
+
+// TestValidateBeforeNamespace: the command line's check before the
+// kubeconfig gives the namespace lets only an empty namespace through.
+func TestValidateBeforeNamespace(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string // substring of the error; "" = valid
+	}{
+		{"no namespace yet", func(c *Config) { c.Namespace = "" }, ""},
+		{"a namespace given", func(*Config) {}, ""},
+		{"a bad namespace given", func(c *Config) { c.Namespace = "team/prod" }, `invalid namespace "team/prod"`},
+		{"no namespace and no lease name", func(c *Config) { c.Namespace, c.LeaseName = "", "" }, "LEASE_NAME is not set"},
+		{"no namespace and bad timings", func(c *Config) { c.Namespace, c.LeaseDuration = "", 4500*time.Millisecond }, "not whole seconds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig(t)
+			tt.change(&c)
+			err := c.ValidateBeforeNamespace()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("ValidateBeforeNamespace() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ValidateBeforeNamespace() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestValidateKeepsTheCause: an invalid identity's config error wraps the
+// reason (%w), not only its text.
+func TestValidateKeepsTheCause(t *testing.T) {
+	c := validConfig(t)
+	c.Identity = ""
+	err := c.Validate()
+	var coded *exitcode.Error
+	if !errors.As(err, &coded) || coded.Code != exitcode.Config {
+		t.Fatalf("Validate() = %v: want a config error", err)
+	}
+	if reason := errors.Unwrap(coded.Err); reason == nil || reason.Error() != "it is empty" {
+		t.Errorf("the config error %q wraps %v; want the reason %q", err, reason, "it is empty")
+	}
+}

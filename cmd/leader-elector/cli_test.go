@@ -2,15 +2,12 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
 
 func runCaptured(argv0 string, args ...string) (stdout, stderr string, code int) {
@@ -272,7 +269,8 @@ func TestEnvIsolation(t *testing.T) {
 }
 
 // TestEmptyIdentity: given but empty is an error that names the fix (two
-// hostNetwork pods share a hostname); missing keeps the hostname.
+// hostNetwork pods share a hostname), on one line with exit 2. That missing
+// keeps the hostname is in TestElectFlagMapping.
 func TestEmptyIdentity(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -297,36 +295,6 @@ func TestEmptyIdentity(t *testing.T) {
 			}
 			if strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 				t.Errorf("stderr is more than one line: %q", errOut)
-			}
-		})
-	}
-
-	host := func() (string, error) { return "node-1", nil }
-	noHost := func() (string, error) { return "", errors.New("uname failed") }
-	ptr := func(s string) *string { return &s }
-	for _, tc := range []struct {
-		name     string
-		identity *string
-		hostname func() (string, error)
-		want     string
-		wantErr  string
-	}{
-		{"missing: the hostname", nil, host, "node-1", ""},
-		{"given", ptr("pod-0"), noHost, "pod-0", ""},
-		{"empty", ptr(""), host, "", "the identity is empty"},
-		{"missing and no hostname", nil, noHost, "", "cannot read the hostname"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := (&electCmd{Identity: tc.identity}).identity(tc.hostname)
-			if tc.wantErr != "" {
-				var coded *exitcode.Error
-				if !errors.As(err, &coded) || coded.Code != exitcode.Config || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err %v, want a config error with %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Errorf("got %q, %v; want %q", got, err, tc.want)
 			}
 		})
 	}

@@ -37,19 +37,19 @@ func (c *electCmd) Help() string {
 	return `The status file exists exactly while this replica leads, so the original sidecar's shell loop (if [ -f /tmp/leader_status ]) keeps working. On SIGTERM the file is removed and the command stopped first; the Lease is released --release-delay later (in exec mode once the command's whole process tree is gone), so no other replica leads while the app may still act. Exit codes: 0 clean shutdown, 2 bad configuration or missing RBAC (before the election starts), 1 runtime failure, the command's own code in exec mode.`
 }
 
-func (c *electCmd) Run(env *runEnv) error {
-	logger, err := env.Globals.logger(env.Stderr)
-	if err != nil {
-		return exitcode.Configf("%v", err)
-	}
-	identity, err := c.identity(os.Hostname)
-	if err != nil {
-		return err
-	}
+// complete maps the flags onto the elect.Config they describe and fills in
+// what they leave to the environment: the identity from the hostname when
+// neither --identity nor POD_NAME is given, and the Pod to label from
+// POD_NAME. The namespace stays empty when not given: it is the
+// kubeconfig's, which Run reads after validate.
+//
+// complete and validate are unexported so that Kong, which calls a
+// command's Validate() during parsing, does not report their errors as
+// usage errors.
+func (c *electCmd) complete(hostname func() (string, error)) (elect.Config, error) {
 	cfg := elect.Config{
 		LeaseName:     c.LeaseName,
 		Namespace:     c.Namespace,
-		Identity:      identity,
 		StatusFile:    c.StatusFile,
 		LeaderFile:    c.LeaderFile,
 		LeaseDuration: c.LeaseDuration,
@@ -70,13 +70,51 @@ func (c *electCmd) Run(env *runEnv) error {
 	if len(cfg.Command) == 0 {
 		cfg.Command = nil
 	}
-	// Check what needs no API server first: a bad flag must not wait for
-	// (or be hidden by) a kubeconfig problem.
-	early := cfg
-	if early.Namespace == "" {
-		early.Namespace = "default" // the real one comes from the kubeconfig below
+	if c.Identity != nil {
+		cfg.Identity = *c.Identity // validate refuses it empty
+		return cfg, nil
 	}
-	if err := early.Validate(); err != nil {
+	host, err := hostname()
+	if err != nil {
+		return elect.Config{}, exitcode.Configf("cannot read the hostname for the default identity: %w; pass --identity or set POD_NAME", err)
+	}
+	cfg.Identity = host
+	return cfg, nil
+}
+
+// validate checks what needs no kubeconfig: cfg (from complete) and the
+// flags it cannot show. Its errors are one line naming the fix (exit 2).
+func (c *electCmd) validate(cfg elect.Config, g *Globals) error {
+	// Given but empty is an error, not the hostname: pods on hostNetwork
+	// share their node's hostname, so falling back would let two replicas
+	// share one identity, and both would believe they lead (the original's
+	// defect 7).
+	if c.Identity != nil && *c.Identity == "" {
+		return exitcode.Configf("the identity is empty (--identity= or POD_NAME set to \"\"); set POD_NAME from the downward API (fieldRef metadata.name), pass a unique --identity, or leave both unset to use the hostname")
+	}
+	if err := cfg.ValidateBeforeNamespace(); err != nil {
+		return err
+	}
+	if len(g.Context) > 1 {
+		return exitcode.Configf("--context given %d times: only watch follows several contexts; give it once", len(g.Context))
+	}
+	return nil
+}
+
+// Run is elect's complete, validate, run: the flags become an elect.Config,
+// which is checked before the kubeconfig is read, so that a bad flag is
+// neither hidden by a kubeconfig problem nor waits for it; only then does
+// the kubeconfig give the API server and the default namespace.
+func (c *electCmd) Run(env *runEnv) error {
+	logger, err := env.Globals.logger(env.Stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := c.complete(os.Hostname)
+	if err != nil {
+		return err
+	}
+	if err := c.validate(cfg, env.Globals); err != nil {
 		return err
 	}
 	target, err := env.Globals.kube(true, logger)
@@ -91,24 +129,6 @@ func (c *electCmd) Run(env *runEnv) error {
 		return err
 	}
 	return elect.Run(env.Ctx, api, cfg, logger)
-}
-
-// identity is --identity or POD_NAME when given, else the hostname. Given
-// but empty is an error, not the hostname: pods on hostNetwork share their
-// node's hostname, so falling back would let two replicas share one
-// identity, and both would believe they lead (the original's defect 7).
-func (c *electCmd) identity(hostname func() (string, error)) (string, error) {
-	if c.Identity != nil {
-		if *c.Identity == "" {
-			return "", exitcode.Configf("the identity is empty (--identity= or POD_NAME set to \"\"); set POD_NAME from the downward API (fieldRef metadata.name), pass a unique --identity, or leave both unset to use the hostname")
-		}
-		return *c.Identity, nil
-	}
-	host, err := hostname()
-	if err != nil {
-		return "", exitcode.Configf("cannot read the hostname for the default identity: %v; pass --identity or set POD_NAME", err)
-	}
-	return host, nil
 }
 
 // newElectClient bounds every request so one hung request cannot use up the

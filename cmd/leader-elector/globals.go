@@ -33,16 +33,10 @@ type Globals struct {
 	Context []string `help:"Kubeconfig context to use (default: its current-context); watch takes several (repeat the flag)." placeholder:"NAME" sep:"none"`
 }
 
-// kube resolves the API server from the global flags: one context.
+// kube resolves the API server from the global flags: one context (elect's
+// validate refuses several).
 func (g *Globals) kube(inCluster bool, logger *slog.Logger) (*kubeconfig.Target, error) {
-	if len(g.Context) > 1 {
-		return nil, exitcode.Configf("--context given %d times: only watch follows several contexts; give it once", len(g.Context))
-	}
-	var name string
-	if len(g.Context) == 1 {
-		name = g.Context[0]
-	}
-	return kubeconfig.Load(g.options(name, inCluster, logger))
+	return kubeconfig.Load(g.options(first(g.Context), inCluster, logger))
 }
 
 // options are the kubeconfig options for one context ("" for the
@@ -64,10 +58,23 @@ func (g *Globals) options(context string, inCluster bool, logger *slog.Logger) k
 }
 
 // logger builds the process logger writing to w; klog goes the same way.
+// Its error is a configuration error (exit 2): a bad --log-format.
 func (g *Globals) logger(w io.Writer) (*slog.Logger, error) {
 	level := slog.LevelInfo
 	if g.Verbose {
 		level = slog.LevelDebug
 	}
-	return logging.New(w, g.LogFormat, level)
+	logger, err := logging.New(w, g.LogFormat, level)
+	if err != nil {
+		return nil, exitcode.WithCode(exitcode.Config, err)
+	}
+	return logger, nil
+}
+
+// first is the first of names, or "" (the kubeconfig's current context).
+func first(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/willabides/kongplete"
+
+	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
 
 // Set by goreleaser through -ldflags "-X main.version=...".
@@ -22,15 +24,6 @@ var (
 	version = "dev"
 	commit  = "none"
 	date    = "unknown"
-)
-
-// Exit codes, documented in the README. A mode's error may carry its own code
-// by implementing ExitCode() int (exec mode passes on its child's).
-const (
-	exitOK        = 0
-	exitRuntime   = 1
-	exitUsage     = 2
-	exitInterrupt = 130
 )
 
 type cli struct {
@@ -93,7 +86,7 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "leader-elector: internal error building the command line: %v\n", err)
-		return exitRuntime
+		return exitcode.Runtime
 	}
 	exitCode := -1
 	parser.Exit = func(code int) { exitCode = code } // --help and --version end here.
@@ -114,8 +107,7 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 		return exitCode
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "leader-elector: %s; see --help\n", oneLine(err.Error()))
-		return exitUsage
+		return exitCodeFor(err, stderr) // a *kong.ParseError: exit 2
 	}
 
 	env := &runEnv{Ctx: ctx, Stdout: stdout, Stderr: stderr, Globals: globals}
@@ -146,15 +138,17 @@ func isPlugin(argv0 string) bool {
 	return strings.TrimSuffix(base, ".exe") == pluginName
 }
 
-// exitCodeFor prints err as one line and returns the code it maps to.
+// exitCodeFor prints err as one line and returns the exit code it maps to
+// (the codes are internal/exitcode's). A mode's error may carry its own code
+// by implementing ExitCode() int (exec mode passes on its child's).
 func exitCodeFor(err error, stderr io.Writer) int {
 	if err == nil {
-		return exitOK
+		return exitcode.OK
 	}
 	var parseErr *kong.ParseError
 	if errors.As(err, &parseErr) {
 		fmt.Fprintf(stderr, "leader-elector: %s; see --help\n", oneLine(err.Error()))
-		return exitUsage
+		return exitcode.Config
 	}
 	var coded interface{ ExitCode() int }
 	if errors.As(err, &coded) {
@@ -164,10 +158,10 @@ func exitCodeFor(err error, stderr io.Writer) int {
 		return coded.ExitCode()
 	}
 	if errors.Is(err, context.Canceled) {
-		return exitInterrupt
+		return exitcode.Interrupt
 	}
 	fmt.Fprintf(stderr, "leader-elector: %s\n", oneLine(err.Error()))
-	return exitRuntime
+	return exitcode.Runtime
 }
 
 // runEnv is what every mode's Run receives: the signal-bound context, the

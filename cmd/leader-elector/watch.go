@@ -44,13 +44,16 @@ type watchCmd struct {
 	ShowNodeLeases bool          `help:"Dashboard: show kube-node-lease's Leases under -A (hidden by default; the n key toggles). JSON shows all."`
 }
 
+// Run is watch's validate, complete, run: the flags are checked first, then
+// completed from the terminal and the kubeconfig (contexts, each one's
+// default namespace), then the Leases are watched or a recording replayed.
 func (c *watchCmd) Run(env *runEnv) error {
 	if err := c.validate(env.Globals); err != nil {
 		return err
 	}
-	useTUI := c.Output == "tui" || c.Output == "auto" && isTerminal(env.Stdout)
+	mode := c.complete(isTerminal(env.Stdout))
 	if c.Replay != "" {
-		return c.runReplay(env, useTUI)
+		return c.runReplay(env, mode)
 	}
 	if os.Getenv("GOGC") == "" {
 		// watch keeps the state of every Lease and little else, so a
@@ -59,16 +62,15 @@ func (c *watchCmd) Run(env *runEnv) error {
 		// README has the figures). GOGC still overrides.
 		debug.SetGCPercent(25)
 	}
-	useTUI = useTUI && !c.Once
 
-	logOut, logPath, closeLog, err := c.openLog(env.Stderr, useTUI)
+	logOut, logPath, closeLog, err := c.openLog(env.Stderr, mode.tui)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
 	logger, err := env.Globals.logger(logOut)
 	if err != nil {
-		return exitcode.Configf("%v", err)
+		return err
 	}
 
 	targets, err := c.targets(env.Globals, logger)
@@ -79,34 +81,17 @@ func (c *watchCmd) Run(env *runEnv) error {
 	names := make([]string, len(targets))
 	namespaces := map[string]bool{}
 	for i, target := range targets {
-		ns := c.Namespace
-		switch {
-		case c.AllNamespaces:
-			ns = ""
-		case ns == "":
-			ns = target.Namespace
-		}
-		namespaces[ns] = true
+		opts := c.watchOptions(target, mode)
+		namespaces[opts.Namespace] = true
 		skew := &watch.SkewRecorder{}
 		client, meta, err := watchClients(target.Config, ns, skew)
 		if err != nil {
 			return err
 		}
-		opts := watch.Options{
-			Context:       target.Context,
-			Namespace:     ns,
-			Selector:      c.Selector,
-			Logger:        logger.With("context", target.Context),
-			Metadata:      meta,
-			Skew:          skew.Estimate,
-			FlapThreshold: c.FlapThreshold,
-			FlapWindow:    c.FlapWindow,
-		}
-		if !useTUI {
-			opts.ConnectTimeout = c.ConnectTimeout
-		}
-		if c.Once {
-			opts.Metadata = nil // a snapshot does not wait for the Pods to judge orphans
+		opts.Logger = logger.With("context", target.Context)
+		opts.Skew = skew.Estimate
+		if !c.Once { // a snapshot does not wait for the Pods to judge orphans
+			opts.Metadata = meta
 		}
 		watchers[i] = watch.New(client, opts)
 		names[i] = target.Context
@@ -140,7 +125,7 @@ func (c *watchCmd) Run(env *runEnv) error {
 		defer closeRec()
 		events, recErr = record.Tee(ctx, events, rw)
 	}
-	if !useTUI {
+	if !mode.tui {
 		err = runJSON(ctx, env.Stdout, fleet.Run, events)
 	} else {
 		err = runDashboard(ctx, fleet.Run, events, tui.Options{
@@ -163,14 +148,15 @@ func (c *watchCmd) Run(env *runEnv) error {
 		case err != nil:
 		case rerr != nil:
 			return fmt.Errorf("the recording %s is incomplete: %w; check the disk", c.Record, rerr)
-		case useTUI:
+		case mode.tui:
 			fmt.Fprintf(env.Stderr, "leader-elector: recorded to %s; replay it with: leader-elector watch --replay %s\n", c.Record, c.Record)
 		}
 	}
 	return err
 }
 
-// validate checks the flags that need no kubeconfig (exit 2).
+// validate checks the flags, which needs no kubeconfig: one line naming the
+// fix (exit 2). Unexported, as elect's, so Kong does not call it.
 func (c *watchCmd) validate(g *Globals) error {
 	switch {
 	case c.AllNamespaces && c.Namespace != "":
@@ -191,9 +177,51 @@ func (c *watchCmd) validate(g *Globals) error {
 		return exitcode.Configf("--speed %v: give a speed of 0 (as fast as possible) or more, e.g. --speed 10", *c.Speed)
 	}
 	if _, err := labels.Parse(c.Selector); err != nil {
-		return exitcode.Configf("invalid --selector %q: %v; use kubectl's syntax, e.g. app=x,tier!=y", c.Selector, err)
+		return exitcode.Configf("invalid --selector %q: %w; use kubectl's syntax, e.g. app=x,tier!=y", c.Selector, err)
 	}
 	return nil
+}
+
+// watchMode is what watch's flags resolve to once the terminal is known.
+type watchMode struct {
+	tui   bool    // the dashboard; else JSON lines, or with --once a table
+	speed float64 // --replay's pace: times real speed, 0 as fast as possible
+}
+
+// complete fills in the defaults that depend on where the output goes: -o
+// auto is the dashboard on a terminal, and a replay's pace is real time on
+// the dashboard, as fast as possible as JSON.
+func (c *watchCmd) complete(terminal bool) watchMode {
+	m := watchMode{tui: !c.Once && (c.Output == "tui" || c.Output == "auto" && terminal)}
+	switch {
+	case c.Speed != nil:
+		m.speed = *c.Speed
+	case m.tui:
+		m.speed = 1
+	}
+	return m
+}
+
+// watchOptions maps the flags onto the watch of one context, whose default
+// namespace the kubeconfig gave; Run adds the clients and the logger.
+func (c *watchCmd) watchOptions(target *kubeconfig.Target, m watchMode) watch.Options {
+	opts := watch.Options{
+		Context:       target.Context,
+		Namespace:     c.Namespace,
+		Selector:      c.Selector,
+		FlapThreshold: c.FlapThreshold,
+		FlapWindow:    c.FlapWindow,
+	}
+	switch {
+	case c.AllNamespaces:
+		opts.Namespace = ""
+	case opts.Namespace == "":
+		opts.Namespace = target.Namespace
+	}
+	if !m.tui { // the dashboard keeps retrying, showing why
+		opts.ConnectTimeout = c.ConnectTimeout
+	}
+	return opts
 }
 
 // targets resolves the contexts to watch: --all-contexts, each --context
@@ -207,12 +235,8 @@ func (c *watchCmd) targets(g *Globals, logger *slog.Logger) ([]*kubeconfig.Targe
 		}
 		names = all
 	}
-	if len(names) <= 1 {
-		target, err := kubeconfig.Load(g.options(first(names), false, logger))
-		if err != nil {
-			return nil, err
-		}
-		return []*kubeconfig.Target{target}, nil
+	if len(names) == 0 {
+		names = []string{""} // the kubeconfig's current context
 	}
 	var targets []*kubeconfig.Target
 	seen := map[string]bool{}
@@ -230,13 +254,6 @@ func (c *watchCmd) targets(g *Globals, logger *slog.Logger) ([]*kubeconfig.Targe
 	return targets, nil
 }
 
-func first(names []string) string {
-	if len(names) == 0 {
-		return ""
-	}
-	return names[0]
-}
-
 // openRecording creates --record's file (never one that exists: it is
 // not ours to overwrite) and writes the header.
 func (c *watchCmd) openRecording(h record.Header) (*record.Writer, func(), error) {
@@ -245,7 +262,7 @@ func (c *watchCmd) openRecording(h record.Header) (*record.Writer, func(), error
 		if errors.Is(err, os.ErrExist) {
 			return nil, nil, exitcode.Configf("--record %s: the file exists; choose a new name (a recording never overwrites a file)", c.Record)
 		}
-		return nil, nil, exitcode.Configf("cannot create the recording: %v; pass --record with a writable path", err)
+		return nil, nil, exitcode.Configf("cannot create the recording: %w; pass --record with a writable path", err)
 	}
 	w, err := record.NewWriter(f, h)
 	if err != nil {
@@ -311,10 +328,10 @@ func writeLeasesJSON(w io.Writer, rows []tui.TableRow) error {
 }
 
 // runReplay plays a recording on the dashboard or as JSON lines.
-func (c *watchCmd) runReplay(env *runEnv, useTUI bool) error {
+func (c *watchCmd) runReplay(env *runEnv, mode watchMode) error {
 	f, err := os.Open(c.Replay)
 	if err != nil {
-		return exitcode.Configf("cannot open the recording: %v; pass --replay with a file written by --record (or by -o json)", unwrapPath(err))
+		return exitcode.Configf("cannot open the recording: %w; pass --replay with a file written by --record (or by -o json)", unwrapPath(err))
 	}
 	defer f.Close()
 	rec, err := record.Read(f)
@@ -322,18 +339,14 @@ func (c *watchCmd) runReplay(env *runEnv, useTUI bool) error {
 		return err
 	}
 	if len(rec.Events) == 0 && rec.Damage != nil && (rec.Damage.Line == 1 || rec.HasHeader && rec.Damage.Line == 2) {
-		return exitcode.Configf("%s is not a recording (%v); pass a file written by --record or by -o json", c.Replay, rec.Damage)
+		return exitcode.Configf("%s is not a recording (%w); pass a file written by --record or by -o json", c.Replay, rec.Damage)
 	}
 	var damage error
 	if d := rec.Damage; d != nil {
-		damage = fmt.Errorf("the recording %s is damaged: replay stopped at line %d (%v); the events before it were replayed", c.Replay, d.Line, d.Err)
+		damage = fmt.Errorf("the recording %s is damaged: replay stopped at line %d (%w); the events before it were replayed", c.Replay, d.Line, d.Err)
 	}
-	if !useTUI {
-		speed := 0.0
-		if c.Speed != nil {
-			speed = *c.Speed
-		}
-		err := watch.WriteJSONLines(env.Ctx, env.Stdout, record.Play(env.Ctx, rec.Events, speed))
+	if !mode.tui {
+		err := watch.WriteJSONLines(env.Ctx, env.Stdout, record.Play(env.Ctx, rec.Events, mode.speed))
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return err
 		}
@@ -342,13 +355,9 @@ func (c *watchCmd) runReplay(env *runEnv, useTUI bool) error {
 		}
 		return damage
 	}
-	speed := 1.0
-	if c.Speed != nil {
-		speed = *c.Speed
-	}
 	contexts := rec.Contexts()
 	opts := tui.Options{Contexts: contexts, Namespace: rec.Header.Namespace, AllNamespaces: rec.Header.AllNamespaces,
-		ShowNodeLeases: c.ShowNodeLeases, Replay: &tui.Replay{Events: rec.Events, Start: rec.Header.Start, Speed: speed}}
+		ShowNodeLeases: c.ShowNodeLeases, Replay: &tui.Replay{Events: rec.Events, Start: rec.Header.Start, Speed: mode.speed}}
 	if len(contexts) > 0 {
 		opts.Context = contexts[0]
 	}
@@ -430,7 +439,7 @@ func (c *watchCmd) openLog(stderr io.Writer, useTUI bool) (io.Writer, string, fu
 		return stderr, "", func() {}, nil
 	}
 	if err != nil {
-		return nil, "", nil, exitcode.Configf("cannot open the log file: %v; pass --log-file with a writable path", err)
+		return nil, "", nil, exitcode.Configf("cannot open the log file: %w; pass --log-file with a writable path", err)
 	}
 	return f, f.Name(), func() { _ = f.Close() }, nil
 }
