@@ -84,7 +84,7 @@ func (c *watchCmd) Run(env *runEnv) error {
 		opts := c.watchOptions(target, mode)
 		namespaces[opts.Namespace] = true
 		skew := &watch.SkewRecorder{}
-		client, meta, err := watchClients(target.Config, ns, skew)
+		client, meta, err := watchClients(target.Config, opts.Namespace, skew)
 		if err != nil {
 			return err
 		}
