@@ -55,7 +55,7 @@ func Start(o Options) (*Process, error) {
 	}
 	cmd := exec.Command(o.Path, o.Args...)
 	if o.Env != nil {
-		cmd.Env = Environ(o.Env)
+		cmd.Env = environ(o.Env)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	var logFile *os.File
@@ -84,9 +84,9 @@ func Start(o Options) (*Process, error) {
 	return p, nil
 }
 
-// Environ is the harness's environment with env applied as Options.Env
+// environ is the harness's environment with env applied as Options.Env
 // describes.
-func Environ(env []string) []string {
+func environ(env []string) []string {
 	out := os.Environ()
 	for _, e := range env {
 		if !strings.Contains(e, "=") {
