@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -52,8 +53,8 @@ type ControlPlane struct {
 	binDir    string
 	ownDir    bool
 	ca        *certAuthority
-	etcd      *process
-	apiserver *process
+	etcd      *server
+	apiserver *server
 	apiArgs   []string
 	mu        sync.Mutex
 	stopped   bool
@@ -136,7 +137,7 @@ func start(ctx context.Context, opts Options) (*ControlPlane, error) {
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
 	cp.Host = fmt.Sprintf("https://127.0.0.1:%d", ports[2])
 
-	cp.etcd, err = startProcess(filepath.Join(binDir, "etcd"), filepath.Join(cp.Dir, "etcd.log"),
+	cp.etcd, err = startServer(filepath.Join(binDir, "etcd"), filepath.Join(cp.Dir, "etcd.log"),
 		"--name=default",
 		"--data-dir="+filepath.Join(cp.Dir, "etcd-data"),
 		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
@@ -188,7 +189,7 @@ func start(ctx context.Context, opts Options) (*ControlPlane, error) {
 }
 
 func (cp *ControlPlane) startAPIServer(ctx context.Context) error {
-	p, err := startProcess(filepath.Join(cp.binDir, "kube-apiserver"), filepath.Join(cp.Dir, "kube-apiserver.log"), cp.apiArgs...)
+	p, err := startServer(filepath.Join(cp.binDir, "kube-apiserver"), filepath.Join(cp.Dir, "kube-apiserver.log"), cp.apiArgs...)
 	if err != nil {
 		return err
 	}
@@ -217,7 +218,7 @@ func (cp *ControlPlane) RestartAPIServer(ctx context.Context) error {
 	p := cp.apiserver
 	cp.mu.Unlock()
 	if p != nil {
-		p.stop(10 * time.Second)
+		p.Stop(syscall.SIGTERM, 10*time.Second)
 	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ { // the old socket may linger a moment
@@ -238,10 +239,10 @@ func (cp *ControlPlane) Stop() {
 	}
 	cp.stopped = true
 	if cp.apiserver != nil {
-		cp.apiserver.stop(10 * time.Second)
+		cp.apiserver.Stop(syscall.SIGTERM, 10*time.Second)
 	}
 	if cp.etcd != nil {
-		cp.etcd.stop(10 * time.Second)
+		cp.etcd.Stop(syscall.SIGTERM, 10*time.Second)
 	}
 	if cp.ownDir {
 		os.RemoveAll(cp.Dir)
@@ -251,7 +252,7 @@ func (cp *ControlPlane) Stop() {
 // Logs returns the last lines of both servers' logs.
 func (cp *ControlPlane) Logs(lines int) string {
 	var b bytes.Buffer
-	for _, p := range []*process{cp.etcd, cp.apiserver} {
+	for _, p := range []*server{cp.etcd, cp.apiserver} {
 		if p != nil {
 			fmt.Fprintf(&b, "==> %s <==\n%s\n", filepath.Base(p.logPath), p.tail(lines))
 		}

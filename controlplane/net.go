@@ -31,7 +31,7 @@ func freePorts(n int) ([]int, error) {
 }
 
 // waitHTTP polls url until it answers 200, the process exits, or timeout.
-func waitHTTP(ctx context.Context, client *http.Client, url, token string, timeout time.Duration, p *process) error {
+func waitHTTP(ctx context.Context, client *http.Client, url, token string, timeout time.Duration, p *server) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last string
@@ -51,7 +51,7 @@ func waitHTTP(ctx context.Context, client *http.Client, url, token string, timeo
 			last = err.Error()
 		}
 		if ok, err := p.exited(); ok {
-			return fmt.Errorf("%s exited: %v", p.cmd.Path, err)
+			return fmt.Errorf("%s exited: %v", p.bin, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -4,6 +4,8 @@ import (
 	"context"
 	"syscall"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // failover stops the current leader every interval, alternately with SIGTERM
@@ -31,13 +33,13 @@ func (d *demo) failover(ctx context.Context) {
 		if round%2 == 1 {
 			sig, how = syscall.SIGKILL, "SIGKILL: a crash, the others must wait for the Lease to expire ("+leaseDuration.String()+")"
 		}
-		d.say.printf("stopping the leader %s with %s", leader.id, how)
+		d.say.printf("stopping the leader %s with %s", leader.ID(), how)
 		stopped := time.Now()
-		leader.stop(sig)
+		leader.Stop(sig, stopGrace)
 		next := d.waitForLeader(ctx, leader, 3*leaseDuration)
 		switch {
 		case next != nil:
-			d.say.printf("%s took over %v after %s was stopped", next.id, time.Since(stopped).Round(time.Millisecond), leader.id)
+			d.say.printf("%s took over %v after %s was stopped", next.ID(), time.Since(stopped).Round(time.Millisecond), leader.ID())
 		case ctx.Err() != nil:
 			return
 		default:
@@ -49,17 +51,14 @@ func (d *demo) failover(ctx context.Context) {
 		if len(d.failed) > 0 {
 			return // run is stopping the demo with that failure
 		}
-		if err := leader.start(); err != nil {
-			select {
-			case d.failed <- err:
-			default: // another failure is already being reported
-			}
+		if err := leader.Start(); err != nil {
+			d.fail(err)
 			return
 		}
 		if sig == syscall.SIGKILL {
-			d.say.printf("%s restarted as a follower (it first removes the status file its crashed predecessor left)", leader.id)
+			d.say.printf("%s restarted as a follower (it first removes the status file its crashed predecessor left)", leader.ID())
 		} else {
-			d.say.printf("%s restarted as a follower", leader.id)
+			d.say.printf("%s restarted as a follower", leader.ID())
 		}
 	}
 }
@@ -67,11 +66,11 @@ func (d *demo) failover(ctx context.Context) {
 // waitForLeader polls the replicas' status files until one other than
 // except leads, and returns it; nil if timeout or ctx ends first, or a
 // replica has failed (the caller's select on d.failed reports it).
-func (d *demo) waitForLeader(ctx context.Context, except *replica, timeout time.Duration) *replica {
+func (d *demo) waitForLeader(ctx context.Context, except *replica.Replica, timeout time.Duration) *replica.Replica {
 	deadline := time.Now().Add(timeout)
 	for {
 		for _, r := range d.replicas {
-			if r != except && r.leads() {
+			if r != except && r.Leads() {
 				return r
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // The demo's Lease and its timings. Shorter than the sidecar's defaults
@@ -35,7 +36,7 @@ type demo struct {
 	bin        string
 	kubeconfig string
 	say        *narrator
-	replicas   []*replica
+	replicas   []*replica.Replica
 	// failed receives the error of a replica that ended without being asked.
 	failed chan error
 }
@@ -86,13 +87,13 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 		return fmt.Errorf("no replica became leader within 30s; their logs are in %s", tmp)
 	}
-	d.say.printf("%s leads (its status file %s exists)", first.id, first.statusFile)
+	d.say.printf("%s leads (its status file %s exists)", first.ID(), first.StatusFile())
 
 	w, err := d.startWatch(stdout, stderr)
 	if err != nil {
 		return err
 	}
-	defer w.stop()
+	defer stopWatch(w)
 
 	var wg sync.WaitGroup
 	fctx, stopFailover := context.WithCancel(ctx)
@@ -108,13 +109,13 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	var runErr error
 	select {
-	case <-w.exited:
+	case <-w.Done():
 		switch {
 		case ctx.Err() != nil: // a terminal's ctrl+c reached the watch too
-		case o.Output == "tui" && quitByUser(w.err):
+		case o.Output == "tui" && quitByUser(w.Err()):
 			d.say.printf("dashboard closed: stopping")
 		default:
-			runErr = fmt.Errorf("leader-elector watch ended early: %s", describeExit(w.err))
+			runErr = fmt.Errorf("leader-elector watch ended early: %s", describeExit(w.Err()))
 		}
 	case <-deadline:
 		d.say.printf("%v passed: stopping", o.Duration)
@@ -125,7 +126,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	stopFailover()
 	wg.Wait() // so no replica is restarted while we stop them
 	d.stopReplicas()
-	w.stop()
+	stopWatch(w)
 	d.say.resume()
 	d.say.printf("replicas and watch stopped; stopping the control plane and removing %s, logs included", tmp)
 	return runErr
@@ -135,8 +136,8 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 func (d *demo) build(ctx context.Context, stderr io.Writer) (cpDir string, err error) {
 	var root string
 	if d.opts.Bin == "" || d.opts.ControlPlane == "" {
-		if root, err = repoRoot(); err != nil {
-			return "", err
+		if root, err = replica.ModuleRoot(); err != nil {
+			return "", fmt.Errorf("%w: run `make demo` there, or pass -bin and -controlplane", err)
 		}
 	}
 	cpDir = d.opts.ControlPlane
@@ -150,7 +151,7 @@ func (d *demo) build(ctx context.Context, stderr io.Writer) (cpDir string, err e
 	if d.bin == "" {
 		d.bin = filepath.Join(d.tmp, "leader-elector")
 		d.say.printf("building leader-elector")
-		if err := buildBinary(ctx, root, d.bin, stderr); err != nil {
+		if err := replica.Build(ctx, replica.BuildOptions{Root: root, Package: "./cmd/leader-elector", Out: d.bin}); err != nil {
 			return "", err
 		}
 	}

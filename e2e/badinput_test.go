@@ -451,7 +451,7 @@ func TestBadInputDeadServerElectRetries(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	select {
 	case <-p.Done():
-		t.Fatalf("elect exited %d with the API server unreachable; want it to keep retrying; stderr:\n%s", p.code, p.Stderr())
+		t.Fatalf("elect exited %d with the API server unreachable; want it to keep retrying; stderr:\n%s", p.code(), p.Stderr())
 	default:
 	}
 	if status == http.StatusOK {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/leader-elector/leader-elector/internal/proc"
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // The long run is the same test with other flags (see the README's
@@ -117,12 +119,11 @@ func (h *chaosHarness) readLease(ctx context.Context) (leaseObs, error) {
 // freeAddr returns a loopback address nobody listens on now.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := replica.FreeAddr()
 	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
+		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // start runs a new process for c, as a restarted container would: same
@@ -131,17 +132,17 @@ func (h *chaosHarness) start(c *chaosCandidate) {
 	_, err := os.Lstat(c.statusFile)
 	stale := err == nil
 	began := time.Now()
-	args := []string{"elect",
-		"--kubeconfig", c.kubeconfig, "--lease-name", h.lease, "--namespace", h.ns,
-		"--identity", c.id, "--status-file", c.statusFile, "--http-addr", c.httpAddr,
-		"--lease-duration", chaosLeaseDuration.String(), "--renew-deadline", chaosRenewDeadline.String(),
-		"--retry-period", chaosRetryPeriod.String()}
+	e := replica.Elect{
+		Kubeconfig: c.kubeconfig, Lease: h.lease, Namespace: h.ns,
+		Identity: c.id, StatusFile: c.statusFile, HTTPAddr: c.httpAddr,
+		LeaseDuration: chaosLeaseDuration, RenewDeadline: chaosRenewDeadline, RetryPeriod: chaosRetryPeriod,
+	}
 	if c.childPidFile != "" {
 		// 500ms fits in renew-deadline - 2 x retry-period = 1s; the child
 		// is a sleep that SIGTERM ends at once anyway.
-		args = append(args, "--grace=500ms", "--", "sh", "-c", chaosChildScript, "sh", c.childPidFile)
+		e.Extra = []string{"--grace=500ms", "--", "sh", "-c", chaosChildScript, "sh", c.childPidFile}
 	}
-	p := startBinary(h.t, nil, args...)
+	p := startBinary(h.t, nil, e.Args()...)
 	var inc int
 	c.change(func() {
 		c.incarn++
@@ -156,8 +157,9 @@ func (h *chaosHarness) start(c *chaosCandidate) {
 
 // watchExit records how c's process inc ended and whether that was the
 // documented outcome of what the harness did to it.
-func (h *chaosHarness) watchExit(c *chaosCandidate, p *proc, inc int) {
+func (h *chaosHarness) watchExit(c *chaosCandidate, p *testProc, inc int) {
 	<-p.Done()
+	code, sig := p.ExitCode()
 	var killed, termed, answered bool
 	c.change(func() {
 		if c.incarn != inc {
@@ -165,38 +167,33 @@ func (h *chaosHarness) watchExit(c *chaosCandidate, p *proc, inc int) {
 		}
 		killed, termed, answered = !c.killAt.IsZero(), !c.termAt.IsZero(), c.answered
 		c.exited, c.exitAt = true, time.Now()
-		c.cleanExit = termed && !killed && p.code == 0
+		c.cleanExit = termed && !killed && code == 0
 	})
 	switch {
 	case killed:
-		if p.signal != syscall.SIGKILL && p.code != 0 {
-			h.chk.violatef("%s exited %d before its SIGKILL landed; stderr ends:\n%s", c.id, p.code, tail(p.Stderr(), 5))
+		if sig != syscall.SIGKILL && code != 0 {
+			h.chk.violatef("%s exited %d before its SIGKILL landed; stderr ends:\n%s", c.id, code, proc.Tail(p.Stderr(), 5))
 		}
-	case termed && !answered && p.signal == syscall.SIGTERM:
+	case termed && !answered && sig == syscall.SIGTERM:
 		// SIGTERM landed before the process set up its handler (the Go
 		// runtime's first milliseconds): it had done nothing yet, so the
 		// default action, death by SIGTERM, leaves nothing behind.
 		h.chk.note("SIGTERM during start-up (killed by it before any work)")
 	case termed:
-		if p.code != 0 {
-			h.chk.violatef("%s exited %d (signal %v) after SIGTERM, want 0; stderr ends:\n%s", c.id, p.code, p.signal, tail(p.Stderr(), 5))
+		if code != 0 {
+			h.chk.violatef("%s exited %d (signal %v) after SIGTERM, want 0; stderr ends:\n%s", c.id, code, sig, proc.Tail(p.Stderr(), 5))
 		}
 	default:
-		h.chk.violatef("%s exited on its own with code %d (signal %v); stderr ends:\n%s", c.id, p.code, p.signal, tail(p.Stderr(), 5))
+		h.chk.violatef("%s exited on its own with code %d (signal %v); stderr ends:\n%s", c.id, code, sig, proc.Tail(p.Stderr(), 5))
 	}
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func (h *chaosHarness) signal(c *chaosCandidate, sig syscall.Signal) {
 	c.mu.Lock()
 	p := c.p
 	c.mu.Unlock()
-	if err := p.cmd.Process.Signal(sig); err != nil && !p.exited() {
-		h.chk.violatef("sending %v to %s: %v", sig, c.id, err)
+	if err := p.Process.Signal(sig); err != nil && !p.Exited() {
+		h.chk.violatef("%s: %v", c.id, err)
 	}
 }
 

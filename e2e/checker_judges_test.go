@@ -46,7 +46,7 @@ func TestChaosCheckerJudges(t *testing.T) {
 					idx: i, id: fmt.Sprintf("replica-%d", i),
 					statusFile: fmt.Sprintf("%s/status-%d", dir, i),
 					httpAddr:   "127.0.0.1:1", // nothing answers: endpoint claims are not judged here
-					p:          &proc{},
+					p:          &testProc{},
 					startedAt:  time.Now(), // starting: its silent endpoint is excused
 				}
 				spec.state(c)
@@ -273,7 +273,7 @@ func TestChaosCheckerRules(t *testing.T) {
 			base := time.Now()
 			var cands []*chaosCandidate
 			for i := range 2 {
-				c := &chaosCandidate{idx: i, id: fmt.Sprintf("replica-%d", i), p: &proc{}, startedAt: base.Add(-10 * time.Second), answered: true}
+				c := &chaosCandidate{idx: i, id: fmt.Sprintf("replica-%d", i), p: &testProc{}, startedAt: base.Add(-10 * time.Second), answered: true}
 				if i == 0 && tt.exec {
 					c.childPidFile = "/nonexistent"
 				}

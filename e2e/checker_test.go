@@ -132,7 +132,7 @@ type chaosCandidate struct {
 	childPidFile string
 
 	mu         sync.Mutex
-	p          *proc
+	p          *testProc
 	incarn     int
 	startedAt  time.Time
 	epoch      uint64 // bumped on every change: a read spanning one is not judged

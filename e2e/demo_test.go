@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,6 +19,8 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/proc"
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // demoRun is one run of the demo binary with its own TMPDIR, so what it
@@ -26,8 +29,8 @@ type demoRun struct {
 	t      *testing.T
 	tmp    string
 	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *proc.Buffer
+	stderr *proc.Buffer
 	exited chan struct{}
 	err    error
 }
@@ -36,9 +39,8 @@ type demoRun struct {
 func buildDemo(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "demo")
-	out, err := exec.Command("go", "build", "-o", bin, "../demo").CombinedOutput()
-	if err != nil {
-		t.Fatalf("building the demo: %v\n%s", err, out)
+	if err := replica.Build(context.Background(), replica.BuildOptions{Package: "./demo", Out: bin}); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -59,7 +61,7 @@ func newDemo(t *testing.T, demoBin string, args ...string) *demoRun {
 	args = append([]string{"-bin", binPath, "-controlplane", cpDir}, args...)
 	cmd := exec.Command(demoBin, args...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	d := &demoRun{t: t, tmp: tmp, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	d := &demoRun{t: t, tmp: tmp, cmd: cmd, stdout: &proc.Buffer{}, stderr: &proc.Buffer{}, exited: make(chan struct{})}
 	t.Cleanup(func() {
 		if d.cmd.Process != nil {
 			_ = d.cmd.Process.Kill()
@@ -231,7 +233,7 @@ func TestDemo(t *testing.T) {
 			d.err = d.cmd.Wait()
 			close(d.exited)
 		}()
-		screen := &syncBuffer{}
+		screen := &proc.Buffer{}
 		go func() { _, _ = io.Copy(screen, tty) }() // ends with EIO once the demo exits
 		// What the dashboard drew: everything after it took the alternate
 		// screen (the demo's own lines come before).

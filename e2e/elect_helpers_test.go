@@ -14,15 +14,21 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
-// Short timings keep the tests fast and still obey every rule:
-// 3s > 2s + 0.5s, 2s > 1.2 x 0.5s, and a grace up to 2s - 2 x 0.5s = 1s.
-var fastTimings = []string{"--lease-duration=3s", "--renew-deadline=2s", "--retry-period=500ms"}
+// fastArgs is e's command line with short timings, which keep the tests
+// fast and still obey every rule: 3s > 2s + 0.5s, 2s > 1.2 x 0.5s, and a
+// grace up to 2s - 2 x 0.5s = 1s.
+func fastArgs(e replica.Elect) []string {
+	e.LeaseDuration, e.RenewDeadline, e.RetryPeriod = 3*time.Second, 2*time.Second, 500*time.Millisecond
+	return e.Args()
+}
 
 // elector is one leader-elector elect process with its own status file.
 type elector struct {
-	*proc
+	*testProc
 	id     string
 	status string
 	leader string // its --leader-file
@@ -59,10 +65,8 @@ func (s *electSetup) prepare(id string) *elector {
 // launch starts a prepared elector's process, as start does.
 func (s *electSetup) launch(e *elector, extra ...string) {
 	s.t.Helper()
-	args := append([]string{"elect", "--kubeconfig", s.kubeconfig, "--lease-name", s.lease,
-		"--identity", e.id, "--status-file", e.status, "--leader-file", e.leader, "--http-addr="}, fastTimings...)
-	args = append(args, extra...)
-	e.proc = startBinary(s.t, nil, args...)
+	e.testProc = startBinary(s.t, nil, fastArgs(replica.Elect{Kubeconfig: s.kubeconfig, Lease: s.lease,
+		Identity: e.id, StatusFile: e.status, LeaderFile: e.leader, Extra: extra})...)
 }
 
 // holder reads the Lease's holder ("" if none or no Lease).

@@ -16,6 +16,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // The label the tests put on the leader's Pod, and labels of the Pods' own
@@ -50,9 +52,9 @@ func (s *electSetup) startLabelled(id string) *elector {
 	s.t.Helper()
 	dir := s.t.TempDir()
 	status, leader := filepath.Join(dir, "status"), filepath.Join(dir, "leader")
-	args := append([]string{"elect", "--kubeconfig", s.kubeconfig, "--lease-name", s.lease,
-		"--identity", id, "--status-file", status, "--leader-file", leader, "--http-addr=", "--leader-label", leaderLabel}, fastTimings...)
-	return &elector{proc: startBinary(s.t, []string{"POD_NAME=" + id}, args...), id: id, status: status, leader: leader}
+	args := fastArgs(replica.Elect{Kubeconfig: s.kubeconfig, Lease: s.lease, Identity: id, StatusFile: status, LeaderFile: leader,
+		Extra: []string{"--leader-label", leaderLabel}})
+	return &elector{testProc: startBinary(s.t, []string{"POD_NAME=" + id}, args...), id: id, status: status, leader: leader}
 }
 
 // waitLabelledHolder waits until exactly one Pod carries the label and it
@@ -218,7 +220,7 @@ func TestElectLeaderLabelRBAC(t *testing.T) {
 			bindRole(t, ns, user, tt.rules)
 			kc := cp.Kubeconfig(t, cp.UserConfig(user), ns)
 			status := filepath.Join(t.TempDir(), "status")
-			args := append([]string{"elect", "--kubeconfig", kc, "--lease-name", "lock", "--identity", "x", "--status-file", status, "--http-addr="}, fastTimings...)
+			args := fastArgs(replica.Elect{Kubeconfig: kc, Lease: "lock", Identity: "x", StatusFile: status})
 			if tt.label {
 				args = append(args, "--leader-label", leaderLabel)
 			}
@@ -320,9 +322,9 @@ func TestElectLeaderLabelRemovalFails(t *testing.T) {
 		dir := t.TempDir()
 		status := filepath.Join(dir, "status")
 		kc := cp.Kubeconfig(t, cp.UserConfig(user), s.ns)
-		args := append([]string{"elect", "--kubeconfig", kc, "--lease-name", s.lease,
-			"--identity", id, "--status-file", status, "--http-addr=", "--leader-label", leaderLabel}, fastTimings...)
-		return &elector{proc: startBinary(t, []string{"POD_NAME=" + id}, args...), id: id, status: status}
+		args := fastArgs(replica.Elect{Kubeconfig: kc, Lease: s.lease, Identity: id, StatusFile: status,
+			Extra: []string{"--leader-label", leaderLabel}})
+		return &elector{testProc: startBinary(t, []string{"POD_NAME=" + id}, args...), id: id, status: status}
 	}
 	alpha := start("alpha", "alpha")
 	if got := waitLabelledHolder(t, s, lw, 20*time.Second, ""); got != "alpha" {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // A restarted container keeps its identity and its emptyDir: the new
@@ -26,9 +28,8 @@ func TestElectRestartSameIdentity(t *testing.T) {
 	}
 
 	// Same identity, same status file (the emptyDir survives a restart).
-	args := append([]string{"elect", "--kubeconfig", s.kubeconfig, "--lease-name", s.lease,
-		"--identity", "pod-0", "--status-file", old.status, "--http-addr="}, fastTimings...)
-	restarted := &elector{proc: startBinary(t, nil, args...), id: "pod-0", status: old.status}
+	args := fastArgs(replica.Elect{Kubeconfig: s.kubeconfig, Lease: s.lease, Identity: "pod-0", StatusFile: old.status})
+	restarted := &elector{testProc: startBinary(t, nil, args...), id: "pod-0", status: old.status}
 	waitFor(t, 10*time.Second, "the stale file to be removed", func() bool {
 		return strings.Contains(restarted.Stderr(), "removed a stale file")
 	})

@@ -78,7 +78,7 @@ func TestElectGracefulHandOverKeepsMargin(t *testing.T) {
 func assertNoErrorLogs(t *testing.T, es []*elector, termAt map[*elector]time.Time) {
 	t.Helper()
 	for _, e := range es {
-		if e.proc == nil {
+		if e.testProc == nil {
 			continue
 		}
 		for _, line := range strings.Split(e.Stderr(), "\n") {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/leader-elector/leader-elector/controlplane"
 	"github.com/leader-elector/leader-elector/elect"
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // childScript runs while leading: it writes its mark atomically, and on
@@ -122,7 +122,7 @@ func TestElectRBAC(t *testing.T) {
 			}
 			kc := cp.Kubeconfig(t, cp.UserConfig(tt.user), ns)
 			status := filepath.Join(t.TempDir(), "status")
-			args := append([]string{"elect", "--kubeconfig", kc, "--lease-name", "lock", "--identity", "x", "--status-file", status, "--http-addr="}, fastTimings...)
+			args := fastArgs(replica.Elect{Kubeconfig: kc, Lease: "lock", Identity: "x", StatusFile: status})
 			if tt.wantCode != 0 {
 				_, stderr, code := runBinary(t, 20*time.Second, nil, args...)
 				if code != tt.wantCode {
@@ -209,7 +209,7 @@ func TestElectStatusPathIsDirectory(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"elect", "--kubeconfig", s.kubeconfig, "--lease-name", s.lease, "--identity", "x", "--status-file", dir, "--http-addr="}, fastTimings...)
+	args := fastArgs(replica.Elect{Kubeconfig: s.kubeconfig, Lease: s.lease, Identity: "x", StatusFile: dir})
 	_, stderr, code := runBinary(t, 10*time.Second, nil, args...)
 	if code != 2 {
 		t.Fatalf("exit code %d, want 2; stderr:\n%s", code, stderr)
@@ -268,14 +268,14 @@ func TestElectSameIdentity(t *testing.T) {
 func TestElectAPIUnreachableAtStart(t *testing.T) {
 	ns := cp.Namespace(t)
 	dead := rest.CopyConfig(cp.Admin)
-	dead.Host = "https://" + closedAddr(t)
+	dead.Host = "https://" + freeAddr(t)
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := controlplane.WriteKubeconfig(kc, dead, ns); err != nil {
 		t.Fatal(err)
 	}
-	addr := closedAddr(t)
-	p := startBinary(t, nil, append([]string{"elect", "--kubeconfig", kc, "--lease-name", "lock", "--identity", "x",
-		"--status-file", filepath.Join(t.TempDir(), "status"), "--http-addr", addr}, fastTimings...)...)
+	addr := freeAddr(t)
+	p := startBinary(t, nil, fastArgs(replica.Elect{Kubeconfig: kc, Lease: "lock", Identity: "x",
+		StatusFile: filepath.Join(t.TempDir(), "status"), HTTPAddr: addr})...)
 	waitFor(t, 10*time.Second, "a retry log line", func() bool { return strings.Contains(p.Stderr(), "API server not reachable; retrying") })
 	if code, _ := get(t, "http://"+addr+"/readyz", ""); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz answered %d while the API is unreachable, want 503", code)
@@ -284,7 +284,7 @@ func TestElectAPIUnreachableAtStart(t *testing.T) {
 		t.Errorf("/healthz answered %d, want 200", code)
 	}
 	if p.exited() {
-		t.Fatalf("the sidecar exited (code %d) instead of retrying", p.code)
+		t.Fatalf("the sidecar exited (code %d) instead of retrying", p.code())
 	}
 	p.Signal(syscall.SIGTERM)
 	if code := p.Wait(10 * time.Second); code != 0 {
@@ -296,7 +296,7 @@ func TestElectAPIUnreachableAtStart(t *testing.T) {
 // /readyz and /metrics.
 func TestElectEndpoints(t *testing.T) {
 	s := newElectSetup(t)
-	addr := closedAddr(t)
+	addr := freeAddr(t)
 	e := s.start("solo", "--http-addr", addr)
 	waitOneLeader(t, 20*time.Second, []*elector{e})
 	base := "http://" + addr
@@ -360,18 +360,6 @@ func TestElectEndpoints(t *testing.T) {
 	if code := e.Wait(10 * time.Second); code != 0 {
 		t.Errorf("exit code %d, want 0", code)
 	}
-}
-
-// closedAddr returns a loopback address nothing listens on (just freed).
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func get(t *testing.T, url, accept string) (int, string) {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // A leader cut off from the API server (its connection black-holed: a
@@ -59,8 +60,7 @@ func TestElectPartitionedLeaderStepsDown(t *testing.T) {
 	}
 	dir := t.TempDir()
 	a := &elector{id: "cut-off", status: filepath.Join(dir, "status")}
-	a.proc = startBinary(t, nil, append([]string{"elect", "--kubeconfig", kc, "--lease-name", s.lease,
-		"--identity", a.id, "--status-file", a.status, "--http-addr="}, fastTimings...)...)
+	a.testProc = startBinary(t, nil, fastArgs(replica.Elect{Kubeconfig: kc, Lease: s.lease, Identity: a.id, StatusFile: a.status})...)
 	waitOneLeader(t, 20*time.Second, []*elector{a})
 	b := s.start("connected")
 	es := []*elector{a, b}
@@ -101,7 +101,7 @@ func TestElectPartitionedLeaderStepsDown(t *testing.T) {
 		t.Errorf("after healing the leaders are %v, want only %s", ids(ls), b.id)
 	}
 	if a.exited() {
-		t.Errorf("the partitioned replica exited (code %d); it must keep competing", a.code)
+		t.Errorf("the partitioned replica exited (code %d); it must keep competing", a.code())
 	}
 	chk.finish(t)
 	for _, e := range es {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // Issue 11's defects as tests that a user could run by hand with kubectl:
@@ -179,8 +180,7 @@ func TestElectTermDuringTakeoverReleases(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := s.prepare("taker")
-	b.proc = startBinary(t, nil, append([]string{"elect", "--kubeconfig", kc, "--lease-name", s.lease,
-		"--identity", b.id, "--status-file", b.status, "--leader-file", b.leader, "--http-addr="}, fastTimings...)...)
+	b.testProc = startBinary(t, nil, fastArgs(replica.Elect{Kubeconfig: kc, Lease: s.lease, Identity: b.id, StatusFile: b.status, LeaderFile: b.leader})...)
 	waitFor(t, 30*time.Second, "the taker to follow the first leader", func() bool {
 		got, err := os.ReadFile(b.leader)
 		return err == nil && string(got) == a.id

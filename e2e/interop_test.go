@@ -1,14 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // Mixed fleets: our sidecar and client-go's own elector (bench/baseline,
@@ -30,10 +32,7 @@ func buildBaseline(t *testing.T) string {
 	t.Helper()
 	baselineOnce.Do(func() {
 		baselineBin = filepath.Join(filepath.Dir(binPath), "baseline")
-		out, err := exec.Command("go", "build", "-o", baselineBin, "../bench/baseline").CombinedOutput()
-		if err != nil {
-			baselineErr = fmt.Errorf("building bench/baseline: %w\n%s", err, out)
-		}
+		baselineErr = replica.Build(context.Background(), replica.BuildOptions{Package: "./bench/baseline", Out: baselineBin})
 	})
 	if baselineErr != nil {
 		t.Fatal(baselineErr)
@@ -54,12 +53,14 @@ func oursKind() fleetKind {
 	return fleetKind{name: "ours", launch: func(s *electSetup, e *elector) { s.launch(e) }, crashWait: 3 * time.Second}
 }
 
-// baselineKind runs client-go's elector with the given timings and release.
-func baselineKind(bin string, timings []string, release bool, crashWait time.Duration) fleetKind {
+// baselineKind runs client-go's elector with timings' timings and the
+// given release.
+func baselineKind(bin string, timings replica.Elect, release bool, crashWait time.Duration) fleetKind {
 	return fleetKind{name: "client-go", crashWait: crashWait, launch: func(s *electSetup, e *elector) {
-		args := append([]string{"-kubeconfig", s.kubeconfig, "-namespace", s.ns, "-lease-name", s.lease,
-			"-identity", e.id, "-status-file", e.status, fmt.Sprintf("-release-on-cancel=%v", release)}, timings...)
-		e.proc = startProgram(s.t, bin, nil, args...)
+		args := replica.Elect{Kubeconfig: s.kubeconfig, Namespace: s.ns, Lease: s.lease, Identity: e.id, StatusFile: e.status,
+			LeaseDuration: timings.LeaseDuration, RenewDeadline: timings.RenewDeadline, RetryPeriod: timings.RetryPeriod,
+			Extra: []string{fmt.Sprintf("-release-on-cancel=%v", release)}}.BaselineArgs()
+		e.testProc = startProgram(s.t, bin, nil, args...)
 	}}
 }
 
@@ -126,7 +127,7 @@ func runMixedFleet(t *testing.T, a, b fleetKind) {
 // client-go's example's release on SIGTERM.
 func TestInteropClientGoElector(t *testing.T) {
 	bin := buildBaseline(t)
-	runMixedFleet(t, oursKind(), baselineKind(bin, []string{"-lease-duration=3s", "-renew-deadline=2s", "-retry-period=500ms"}, true, 3*time.Second))
+	runMixedFleet(t, oursKind(), baselineKind(bin, replica.Elect{LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 500 * time.Millisecond}, true, 3*time.Second))
 }
 
 // Our sidecar (fast timings) next to client-go's elector configured as the
@@ -134,5 +135,5 @@ func TestInteropClientGoElector(t *testing.T) {
 // from it waits out its 15s lease.
 func TestInteropOriginalSidecar(t *testing.T) {
 	bin := buildBaseline(t)
-	runMixedFleet(t, oursKind(), baselineKind(bin, []string{"-lease-duration=15s", "-renew-deadline=10s", "-retry-period=2s"}, false, 17*time.Second))
+	runMixedFleet(t, oursKind(), baselineKind(bin, replica.Elect{LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}, false, 17*time.Second))
 }

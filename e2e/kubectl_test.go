@@ -29,7 +29,7 @@ func createLease(t *testing.T, ns, name, holder string) {
 
 // runUntilSynced runs p until its JSON stream has synced (or it exits),
 // then stops it with SIGTERM and returns its exit code.
-func runUntilSynced(t *testing.T, p *proc) int {
+func runUntilSynced(t *testing.T, p *testProc) int {
 	t.Helper()
 	waitFor(t, 30*time.Second, "the watch to sync", func() bool {
 		return strings.Contains(p.Stdout(), `"type":"synced"`) || p.exited()

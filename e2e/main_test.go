@@ -4,21 +4,18 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/proc"
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 var (
@@ -33,10 +30,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "leader-elector")
-	build := exec.Command("go", "build", "-o", binPath, "../cmd/leader-elector")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "building leader-elector: %v\n", err)
+	if err := replica.Build(context.Background(), replica.BuildOptions{Package: "./cmd/leader-elector", Out: binPath}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := controlplane.Main(m, &cp)
@@ -44,36 +39,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// proc is a running leader-elector process.
-type proc struct {
-	t      testing.TB
-	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
-	done   chan struct{}
-	code   int // valid after done; -1 if killed by a signal
-	signal syscall.Signal
-}
-
-// environ is the test's environment with env applied: KEY=VALUE sets KEY, a
-// bare KEY removes it (set but empty is not the same as unset to the
-// sidecar: an empty POD_NAME is an error).
-func environ(env []string) []string {
-	out := os.Environ()
-	for _, e := range env {
-		if !strings.Contains(e, "=") {
-			out = slices.DeleteFunc(out, func(kv string) bool { return strings.HasPrefix(kv, e+"=") })
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
+// testProc is a process a test started, with its output kept apart:
+// stdout and stderr, read while it runs.
+type testProc struct {
+	*proc.Process
+	t              testing.TB
+	stdout, stderr proc.Buffer
 }
 
 // startBinary starts the binary with args and extra env (KEY=VALUE, or a
-// bare KEY to remove it); it is
-// killed when the test ends if still running.
-func startBinary(t testing.TB, env []string, args ...string) *proc {
+// bare KEY to remove it); it is killed when the test ends if still running.
+func startBinary(t testing.TB, env []string, args ...string) *testProc {
 	t.Helper()
 	return startProgram(t, binPath, env, args...)
 }
@@ -81,32 +57,18 @@ func startBinary(t testing.TB, env []string, args ...string) *proc {
 // startProgram is startBinary for another program (bench/baseline) or for
 // the binary under another path (a link named kubectl-leases, as krew
 // installs it).
-func startProgram(t testing.TB, path string, env []string, args ...string) *proc {
+func startProgram(t testing.TB, path string, env []string, args ...string) *testProc {
 	t.Helper()
-	cmd := exec.Command(path, args...)
-	cmd.Env = environ(env)
-	p := &proc{t: t, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
+	p := &testProc{t: t}
+	var err error
+	p.Process, err = proc.Start(proc.Options{Path: path, Args: args, Env: env, Stdout: &p.stdout, Stderr: &p.stderr})
+	if err != nil {
 		t.Fatalf("starting %v: %v", args, err)
 	}
-	go func() {
-		err := cmd.Wait()
-		p.code = 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			p.code = ee.ExitCode()
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				p.signal = ws.Signal()
-			}
-		}
-		close(p.done)
-	}()
 	t.Cleanup(func() {
-		if !p.exited() {
-			_ = cmd.Process.Signal(syscall.SIGCONT) // in case a test left it stopped
-			_ = cmd.Process.Kill()
-			<-p.done
+		if !p.Exited() {
+			_ = p.Process.Signal(syscall.SIGCONT) // in case a test left it stopped
+			p.Stop(syscall.SIGKILL, 0)
 		}
 		if t.Failed() {
 			t.Logf("%s %s stderr:\n%s", filepath.Base(path), strings.Join(args, " "), p.stderr.String())
@@ -115,67 +77,58 @@ func startProgram(t testing.TB, path string, env []string, args ...string) *proc
 	return p
 }
 
-// Pid returns the process id.
-func (p *proc) Pid() int { return p.cmd.Process.Pid }
-
-// Signal sends sig to the process.
-func (p *proc) Signal(sig syscall.Signal) {
+// Signal sends sig to the process; it fails the test unless the process
+// had already exited.
+func (p *testProc) Signal(sig syscall.Signal) {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil && !p.exited() {
-		p.t.Fatalf("sending %v to %d: %v", sig, p.Pid(), err)
+	if err := p.Process.Signal(sig); err != nil && !p.Exited() {
+		p.t.Fatal(err)
 	}
 }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+func (p *testProc) exited() bool { return p.Exited() }
+
+// code is the exit code once the process has exited; -1 if a signal ended it.
+func (p *testProc) code() int {
+	c, _ := p.ExitCode()
+	return c
 }
 
 // Wait waits up to timeout for the process to exit and returns its exit
 // code; it fails the test on timeout.
-func (p *proc) Wait(timeout time.Duration) int {
+func (p *testProc) Wait(timeout time.Duration) int {
 	p.t.Helper()
-	select {
-	case <-p.done:
-		return p.code
-	case <-time.After(timeout):
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = p.Process.Wait(ctx) // how it ended is in its exit code
+	if !p.Exited() {
 		p.t.Fatalf("leader-elector (pid %d) still running after %s; stderr:\n%s", p.Pid(), timeout, p.stderr.String())
 		return -1
 	}
+	return p.code()
 }
 
-// Done is closed when the process has exited.
-func (p *proc) Done() <-chan struct{} { return p.done }
-
 // Stdout and Stderr return what the process printed so far.
-func (p *proc) Stdout() string { return p.stdout.String() }
-func (p *proc) Stderr() string { return p.stderr.String() }
+func (p *testProc) Stdout() string { return p.stdout.String() }
+func (p *testProc) Stderr() string { return p.stderr.String() }
 
 // runBinary runs the binary to completion (or timeout) and returns its
 // output and exit code.
 func runBinary(t testing.TB, timeout time.Duration, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, args...)
-	cmd.Env = environ(env)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("leader-elector %s did not exit within %s; stderr:\n%s", strings.Join(args, " "), timeout, e.String())
-	}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
+	var o, e proc.Buffer
+	p, err := proc.Start(proc.Options{Path: binPath, Args: args, Env: env, Stdout: &o, Stderr: &e})
+	if err != nil {
 		t.Fatalf("running leader-elector: %v", err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = p.Wait(ctx) // how it ended is in its exit code
+	if !p.Exited() {
+		p.Stop(syscall.SIGKILL, 0)
+		t.Fatalf("leader-elector %s did not exit within %s; stderr:\n%s", strings.Join(args, " "), timeout, e.String())
+	}
+	code, _ = p.ExitCode()
 	return o.String(), e.String(), code
 }
 
@@ -189,22 +142,4 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a process writing while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

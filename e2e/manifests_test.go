@@ -40,6 +40,7 @@ import (
 
 	"github.com/leader-elector/leader-elector/deploy"
 	"github.com/leader-elector/leader-elector/elect"
+	"github.com/leader-elector/leader-elector/internal/proc"
 )
 
 // deployDir holds the example manifests, as kustomize bases.
@@ -378,7 +379,7 @@ func TestManifestAppLoop(t *testing.T) {
 		t.Fatalf("app script does not poll %s/status", statusMountPath)
 	}
 
-	out := &syncBuffer{}
+	out := &proc.Buffer{}
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so the cleanup also ends a work loop the script

@@ -18,7 +18,7 @@ type election struct {
 	im       impl
 	ns       string
 	lease    string
-	replicas []*replica
+	replicas []*member
 	next     int
 }
 
@@ -32,7 +32,7 @@ func (b *bench) newElection(im impl, what string) (*election, error) {
 }
 
 func (e *election) add() error {
-	r, err := e.b.startReplica(e.im, e.ns, e.lease, fmt.Sprintf("%s-%d", e.im.name, e.next))
+	r, err := e.b.startMember(e.im, e.ns, e.lease, fmt.Sprintf("%s-%d", e.im.name, e.next))
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (e *election) add() error {
 // stop ends every replica gracefully.
 func (e *election) stop() {
 	for _, r := range e.replicas {
-		_ = r.signal(syscall.SIGTERM)
+		_ = r.Signal(syscall.SIGTERM)
 	}
 	for _, r := range e.replicas {
 		_ = r.wait(30 * time.Second)
@@ -53,10 +53,10 @@ func (e *election) stop() {
 }
 
 // leaders returns the replicas whose status file exists.
-func (e *election) leaders() []*replica {
-	var out []*replica
+func (e *election) leaders() []*member {
+	var out []*member
 	for _, r := range e.replicas {
-		if r.leading() {
+		if r.HasStatusFile() {
 			out = append(out, r)
 		}
 	}
@@ -64,7 +64,7 @@ func (e *election) leaders() []*replica {
 }
 
 // waitLeader waits until exactly one replica leads.
-func (e *election) waitLeader(timeout time.Duration) (*replica, error) {
+func (e *election) waitLeader(timeout time.Duration) (*member, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		if ls := e.leaders(); len(ls) == 1 {
@@ -108,20 +108,20 @@ func (b *bench) trials(im impl, kind string, n int) ([]time.Duration, int, error
 		// at any phase of the leader's renewal cycle.
 		time.Sleep(b.settle + rand.N(2*time.Second))
 		start := time.Now()
-		if err := old.signal(sig); err != nil {
-			return nil, 0, fmt.Errorf("signalling %s: %w", old.id, err)
+		if err := old.Signal(sig); err != nil {
+			return nil, 0, fmt.Errorf("signalling %s: %w", old.ID(), err)
 		}
 		var took time.Duration
 		for took == 0 {
 			var leading int
 			for _, r := range e.replicas {
-				if r == old || !r.leading() {
+				if r == old || !r.HasStatusFile() {
 					continue
 				}
 				leading++
 				took = time.Since(start)
 			}
-			if sig == syscall.SIGTERM && old.leading() {
+			if sig == syscall.SIGTERM && old.HasStatusFile() {
 				leading++
 			}
 			if leading > 1 {
@@ -138,7 +138,7 @@ func (b *bench) trials(im impl, kind string, n int) ([]time.Duration, int, error
 			return nil, 0, err
 		}
 		if sig == syscall.SIGKILL {
-			os.Remove(old.status) // its pod is gone, and the file with it
+			os.Remove(old.StatusFile()) // its pod is gone, and the file with it
 		}
 		e.remove(old)
 		if err := e.add(); err != nil {
@@ -148,7 +148,7 @@ func (b *bench) trials(im impl, kind string, n int) ([]time.Duration, int, error
 	return out, overlaps, nil
 }
 
-func (e *election) remove(gone *replica) {
+func (e *election) remove(gone *member) {
 	for i, r := range e.replicas {
 		if r == gone {
 			e.replicas = append(e.replicas[:i], e.replicas[i+1:]...)

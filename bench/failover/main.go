@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,6 +29,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // bench holds what every measurement shares.
@@ -80,7 +80,7 @@ func run() error {
 	}
 
 	progress("building the binaries")
-	ours, base, err := build(dir)
+	ours, base, err := build(context.Background(), dir)
 	if err != nil {
 		return err
 	}
@@ -190,24 +190,16 @@ func newBench(dir string, admin *rest.Config, settle time.Duration) (*bench, err
 	return &bench{dir: dir, target: target, transport: transport, admin: cs, settle: settle}, nil
 }
 
-// build compiles both electors stripped (-s -w) as releases are. It keeps the
-// default build flags otherwise, so the tests' build cache serves it: a
-// -trimpath CGO_ENABLED=0 build recompiles every dependency (minutes on CI).
-func build(dir string) (ours, base string, err error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("finding the module root: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
+// build compiles both electors stripped (-s -w) as releases are, so the
+// binary sizes compare what users install.
+func build(ctx context.Context, dir string) (ours, base string, err error) {
 	ours, base = filepath.Join(dir, "bin", "leader-elector"), filepath.Join(dir, "bin", "baseline")
 	if err := os.MkdirAll(filepath.Dir(ours), 0o755); err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("creating the binaries' directory: %w", err)
 	}
 	for bin, pkg := range map[string]string{ours: "./cmd/leader-elector", base: "./bench/baseline"} {
-		cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, pkg)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("building %s: %w\n%s", pkg, err, out)
+		if err := replica.Build(ctx, replica.BuildOptions{Package: pkg, Out: bin, Stripped: true}); err != nil {
+			return "", "", err
 		}
 	}
 	return ours, base, nil

@@ -1,69 +1,58 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/proc"
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // impl is one elector under test: how to start a replica of it.
 type impl struct {
 	name string
 	bin  string
-	args func(lease, ns, id, status, kubeconfig string) []string
+	args func(replica.Elect) []string
 }
 
+// oursImpl runs our elector with its endpoints off, so many replicas share
+// the machine.
 func oursImpl(bin string) impl {
-	return impl{name: "ours", bin: bin, args: func(lease, ns, id, status, kc string) []string {
-		return []string{"elect", "--kubeconfig=" + kc, "--lease-name=" + lease, "--namespace=" + ns,
-			"--identity=" + id, "--status-file=" + status, "--http-addr="}
-	}}
+	return impl{name: "ours", bin: bin, args: replica.Elect.Args}
 }
 
 func baselineImpl(bin string) impl {
-	return impl{name: "baseline", bin: bin, args: func(lease, ns, id, status, kc string) []string {
-		return []string{"--kubeconfig=" + kc, "--lease-name=" + lease, "--namespace=" + ns,
-			"--identity=" + id, "--status-file=" + status}
-	}}
+	return impl{name: "baseline", bin: bin, args: replica.Elect.BaselineArgs}
 }
 
-// replica is one running elector process behind its own counting proxy.
-type replica struct {
-	id     string
-	status string
-	cmd    *exec.Cmd
-	proxy  *countingProxy
-	exited chan struct{}
+// member is one running elector process behind its own counting proxy.
+type member struct {
+	*replica.Replica
+	proxy *countingProxy
 }
 
-// leading reports whether the replica's status file exists.
-func (r *replica) leading() bool {
-	_, err := os.Stat(r.status)
-	return err == nil
-}
-
-func (r *replica) signal(sig syscall.Signal) error { return r.cmd.Process.Signal(sig) }
-
-// wait waits for the process to end, up to timeout.
-func (r *replica) wait(timeout time.Duration) error {
-	select {
-	case <-r.exited:
-		return nil
-	case <-time.After(timeout):
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-		return fmt.Errorf("replica %s did not exit within %s", r.id, timeout)
+// wait waits for the process to end, up to timeout, and kills it then.
+func (m *member) wait(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = m.Wait(ctx) // how it ended is the trial's business, not the wait's
+	if m.Running() {
+		m.Stop(syscall.SIGKILL, 0)
+		return fmt.Errorf("replica %s did not exit within %s", m.ID(), timeout)
 	}
+	return nil
 }
 
 // cpuSeconds returns the process's user+system CPU time from /proc.
-func (r *replica) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid))
+func (m *member) cpuSeconds() (float64, error) {
+	pid := m.Process().Pid()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -78,8 +67,9 @@ func (r *replica) cpuSeconds() (float64, error) {
 const clockTicks = 100
 
 // rssMiB returns the process's resident set size from /proc.
-func (r *replica) rssMiB() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+func (m *member) rssMiB() (float64, error) {
+	pid := m.Process().Pid()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -89,12 +79,12 @@ func (r *replica) rssMiB() (float64, error) {
 			return kb / 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", r.cmd.Process.Pid)
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
-// startReplica starts one replica of im in dir, talking to the API server
-// through a new counting proxy.
-func (b *bench) startReplica(im impl, ns, lease, id string) (*replica, error) {
+// startMember starts one replica of im in its own directory, talking to the
+// API server through a new counting proxy, closed when the replica ends.
+func (b *bench) startMember(im impl, ns, lease, id string) (*member, error) {
 	dir := filepath.Join(b.dir, im.name, ns, id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -105,26 +95,24 @@ func (b *bench) startReplica(im impl, ns, lease, id string) (*replica, error) {
 	}
 	kc := filepath.Join(dir, "kubeconfig")
 	if err := writeKubeconfig(kc, p.addr, ns); err != nil {
+		p.close()
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(dir, "log"))
-	if err != nil {
+	status := filepath.Join(dir, "status")
+	args := im.args(replica.Elect{Kubeconfig: kc, Namespace: ns, Lease: lease, Identity: id, StatusFile: status})
+	r := replica.New(replica.Spec{
+		ID: id, StatusFile: status,
+		Command: proc.Options{Path: im.bin, Args: args, LogPath: filepath.Join(dir, "log")},
+	})
+	if err := r.Start(); err != nil {
+		p.close()
 		return nil, err
-	}
-	r := &replica{id: id, status: filepath.Join(dir, "status"), proxy: p, exited: make(chan struct{})}
-	r.cmd = exec.Command(im.bin, im.args(lease, ns, id, r.status, kc)...)
-	r.cmd.Stdout, r.cmd.Stderr = logf, logf
-	r.cmd.SysProcAttr = dieWithParent()
-	if err := r.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", im.bin, err)
 	}
 	go func() {
-		_ = r.cmd.Wait()
-		logf.Close()
+		<-r.Process().Done()
 		p.close()
-		close(r.exited)
 	}()
-	return r, nil
+	return &member{Replica: r, proxy: p}, nil
 }
 
 func writeKubeconfig(path, server, ns string) error {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // The rolling-update rhythm (issue 11, defect 8): hand-overs 10s apart hide
@@ -73,8 +75,9 @@ func oursWith(bin, name string, extra ...string) impl {
 	im := oursImpl(bin)
 	args := im.args
 	im.name = name
-	im.args = func(lease, ns, id, status, kc string) []string {
-		return append(args(lease, ns, id, status, kc), extra...)
+	im.args = func(e replica.Elect) []string {
+		e.Extra = append(e.Extra, extra...)
+		return args(e)
 	}
 	return im
 }
@@ -106,19 +109,19 @@ func (b *bench) rolling(m rollingMode, n int) (rollingResult, error) {
 		if i == 0 {
 			time.Sleep(b.settle) // once: every replica follows
 		}
-		if err := old.signal(syscall.SIGTERM); err != nil {
-			return res, fmt.Errorf("signalling %s: %w", old.id, err)
+		if err := old.Signal(syscall.SIGTERM); err != nil {
+			return res, fmt.Errorf("signalling %s: %w", old.ID(), err)
 		}
 		start := time.Now()
 		var vanished, appeared time.Time
 		for appeared.IsZero() {
 			now := time.Now()
-			oldThere := old.leading()
+			oldThere := old.HasStatusFile()
 			if !oldThere && vanished.IsZero() {
 				vanished = now
 			}
 			for _, r := range e.replicas {
-				if r != old && r.leading() {
+				if r != old && r.HasStatusFile() {
 					appeared = now
 					if oldThere {
 						res.overlaps++

@@ -42,18 +42,18 @@ func (b *bench) steady(im impl, n int, window time.Duration) (steadyResult, erro
 	if idle == leader {
 		idle = e.replicas[1]
 	}
-	before := map[*replica]map[string]int{}
+	before := map[*member]map[string]int{}
 	for _, r := range e.replicas {
 		before[r] = r.proxy.snapshot()
 	}
 	cpu0, err := idle.cpuSeconds()
 	if err != nil {
-		return res, fmt.Errorf("reading CPU time of %s: %w", idle.id, err)
+		return res, fmt.Errorf("reading CPU time of %s: %w", idle.ID(), err)
 	}
 	time.Sleep(window)
 	cpu1, err := idle.cpuSeconds()
 	if err != nil {
-		return res, fmt.Errorf("reading CPU time of %s: %w", idle.id, err)
+		return res, fmt.Errorf("reading CPU time of %s: %w", idle.ID(), err)
 	}
 	if res.idleRSS, err = idle.rssMiB(); err != nil {
 		return res, err
