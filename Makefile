@@ -48,6 +48,8 @@ reference:
 # their tables, not the numbers (shared 2-core machines make timings noisy).
 # The full runs that produced the README's figures:
 #   go run ./bench/failover        go run ./bench/watchload
+#   go run ./bench/footprint
 bench-check:
 	$(GO) run ./bench/failover -short
 	$(GO) run ./bench/watchload -short
+	$(GO) run ./bench/footprint -short

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/leader-elector/leader-elector/internal/proc"
+	"github.com/leader-elector/leader-elector/internal/procstat"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
@@ -49,38 +48,11 @@ func (m *member) wait(timeout time.Duration) error {
 	return nil
 }
 
-// cpuSeconds returns the process's user+system CPU time from /proc.
-func (m *member) cpuSeconds() (float64, error) {
-	pid := m.Process().Pid()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / clockTicks, nil
-}
+// cpuSeconds returns the process's user+system CPU time.
+func (m *member) cpuSeconds() (float64, error) { return procstat.CPUSeconds(m.Process().Pid()) }
 
-// clockTicks is USER_HZ, 100 on every Linux we run on.
-const clockTicks = 100
-
-// rssMiB returns the process's resident set size from /proc.
-func (m *member) rssMiB() (float64, error) {
-	pid := m.Process().Pid()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-}
+// rssMiB returns the process's resident set size.
+func (m *member) rssMiB() (float64, error) { return procstat.RSSMiB(m.Process().Pid()) }
 
 // startMember starts one replica of im in its own directory, talking to the
 // API server through a new counting proxy, closed when the replica ends.

@@ -8,17 +8,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
-)
 
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's CPU times: 100 on
-// every Linux architecture Go supports.
-const clockTicks = 100
+	"github.com/leader-elector/leader-elector/internal/procstat"
+)
 
 // watcherProc is one watcher under measurement; its stdout is counted line
 // by line (one line per event for both tools).
@@ -104,48 +101,32 @@ type sample struct {
 
 func (w *watcherProc) sample() sample {
 	pid := w.cmd.Process.Pid
-	s := sample{cpu: procCPU(fmt.Sprintf("/proc/%d/stat", pid)), lines: w.lines.Load(), sampleAt: time.Now()}
+	s := sample{cpu: cpuOf(pid), lines: w.lines.Load(), sampleAt: time.Now()}
 	s.rssKB, s.hwmKB, s.anonKB = procMem(pid)
 	return s
 }
 
-// procCPU reads utime+stime from a /proc stat file.
-func procCPU(path string) time.Duration {
-	b, err := os.ReadFile(path)
+// cpuOf is pid's CPU time so far; 0 once it has gone.
+func cpuOf(pid int) time.Duration {
+	secs, err := procstat.CPUSeconds(pid)
 	if err != nil {
 		return 0
 	}
-	// Fields after the command name, which may hold spaces, in parentheses.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / clockTicks
+	return time.Duration(secs * float64(time.Second))
 }
 
-func selfCPU() time.Duration { return procCPU("/proc/self/stat") }
+func selfCPU() time.Duration { return cpuOf(os.Getpid()) }
 
-// procMem reads VmRSS, VmHWM (peak RSS) and RssAnon in kB.
+// procMem reads VmRSS, VmHWM (peak RSS) and RssAnon in kB; 0 once pid has
+// gone.
 func procMem(pid int) (rss, hwm, anon int64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
+	kb := func(mib float64, err error) int64 {
+		if err != nil {
+			return 0
 		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v
-		case "VmHWM:":
-			hwm = v
-		case "RssAnon:":
-			anon = v
-		}
+		return int64(mib * 1024)
 	}
-	return rss, hwm, anon
+	return kb(procstat.RSSMiB(pid)), kb(procstat.PeakRSSMiB(pid)), kb(procstat.AnonMiB(pid))
 }
 
 // printTable prints each watcher's figures over the window and, when two

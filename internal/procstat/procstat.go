@@ -39,6 +39,10 @@ func CPUSeconds(pid int) (float64, error) {
 // RSSMiB returns pid's resident set size (VmRSS) in MiB.
 func RSSMiB(pid int) (float64, error) { return statusMiB(pid, "VmRSS:") }
 
+// AnonMiB returns the anonymous part of pid's resident set (RssAnon): heap,
+// stacks and runtime, where the rest is file pages (the binary).
+func AnonMiB(pid int) (float64, error) { return statusMiB(pid, "RssAnon:") }
+
 // PeakRSSMiB returns the highest resident set size pid has had (VmHWM).
 func PeakRSSMiB(pid int) (float64, error) { return statusMiB(pid, "VmHWM:") }
 

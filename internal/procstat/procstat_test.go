@@ -48,6 +48,10 @@ func TestOwnProcess(t *testing.T) {
 	if err != nil || peak < rss1 {
 		t.Errorf("peak RSS %.1f MiB (err %v) is below the current %.1f", peak, err, rss1)
 	}
+	anon, err := AnonMiB(pid)
+	if err != nil || anon < 48 || anon > rss1 {
+		t.Errorf("anonymous RSS %.1f MiB (err %v) after touching 64 MiB of heap, of %.1f in all", anon, err, rss1)
+	}
 	runtime.KeepAlive(buf)
 	if _, err := RSSMiB(1 << 30); err == nil {
 		t.Error("no error for a process that does not exist")

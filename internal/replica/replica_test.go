@@ -2,6 +2,8 @@ package replica
 
 import (
 	"context"
+	"debug/buildinfo"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -228,6 +230,37 @@ func TestBuild(t *testing.T) {
 	err := Build(ctx, BuildOptions{Package: "./internal/replica/testdata/missing", Out: out})
 	if err == nil || !strings.Contains(err.Error(), "building ./internal/replica/testdata/missing") {
 		t.Errorf("building a missing package: %v; want an error naming it", err)
+	}
+}
+
+// A release build is what goreleaser makes: static, trimmed, stripped.
+func TestBuildRelease(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "hello")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := Build(ctx, BuildOptions{Package: "./internal/replica/testdata/hello", Out: out, Release: true}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := buildinfo.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range info.Settings {
+		got[s.Key] = s.Value
+	}
+	for k, want := range map[string]string{"CGO_ENABLED": "0", "-trimpath": "true"} {
+		if got[k] != want {
+			t.Errorf("build setting %s = %q, want %q", k, got[k], want)
+		}
+	}
+	// -trimpath leaves -ldflags out of the build info: look for the
+	// symbol table -s strips instead.
+	if f, err := elf.Open(out); err == nil {
+		defer f.Close()
+		if f.Section(".symtab") != nil {
+			t.Error("the release binary has a symbol table: not stripped")
+		}
 	}
 }
 
