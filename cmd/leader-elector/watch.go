@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -55,13 +54,6 @@ func (c *watchCmd) Run(env *runEnv) error {
 	if c.Replay != "" {
 		return c.runReplay(env, mode)
 	}
-	if os.Getenv("GOGC") == "" {
-		// watch keeps the state of every Lease and little else, so a
-		// quarter of Go's default GC headroom costs little CPU and keeps
-		// the RSS near kubectl's at 5,000 Leases (bench/watchload: the
-		// README has the figures). GOGC still overrides.
-		debug.SetGCPercent(25)
-	}
 
 	logOut, logPath, closeLog, err := c.openLog(env.Stderr, mode.tui)
 	if err != nil {
@@ -72,6 +64,7 @@ func (c *watchCmd) Run(env *runEnv) error {
 	if err != nil {
 		return err
 	}
+	tuneRuntime(logger, watchGCPercent)
 
 	targets, err := c.targets(env.Globals, logger)
 	if err != nil {

@@ -1,0 +1,111 @@
+// Package memlimit chooses the Go runtime's memory settings for a process
+// that runs in a container: a soft memory limit under the container's own,
+// and a GC percent per mode. GOMEMLIMIT and GOGC in the environment always
+// win, as the runtime documents.
+package memlimit
+
+import (
+	"fmt"
+	"math"
+	"runtime/debug"
+	"strconv"
+	"strings"
+)
+
+// Headroom is the share of the container's memory limit given to the Go
+// runtime as its soft limit: the rest is for what the runtime does not
+// count (the binary's mapped pages, the kernel's buffers for our sockets)
+// before the OOM killer acts.
+const Headroom = 0.9
+
+// The cgroup files that hold the container's memory limit: v2, then v1.
+const (
+	cgroupV2 = "/sys/fs/cgroup/memory.max"
+	cgroupV1 = "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+)
+
+// Settings are the runtime settings chosen, and why.
+type Settings struct {
+	// Limit is the soft memory limit to set in bytes; 0 leaves the
+	// runtime's (none, or GOMEMLIMIT's).
+	Limit int64
+	// LimitFrom says where the limit comes from: "GOMEMLIMIT", the cgroup
+	// file, or "" for none.
+	LimitFrom string
+	// GCPercent is the GC percent to set; 0 leaves the runtime's (100, or
+	// GOGC's).
+	GCPercent int
+	// GCFrom is "GOGC" when the environment sets it, else "".
+	GCFrom string
+}
+
+// Plan decides the settings from the environment and the cgroup files;
+// gcPercent is the mode's choice, used unless GOGC is set.
+func Plan(getenv func(string) string, readFile func(string) ([]byte, error), gcPercent int) Settings {
+	var s Settings
+	if getenv("GOGC") != "" {
+		s.GCFrom = "GOGC"
+	} else if gcPercent > 0 && gcPercent != 100 {
+		s.GCPercent = gcPercent
+	}
+	if getenv("GOMEMLIMIT") != "" {
+		s.LimitFrom = "GOMEMLIMIT"
+		return s
+	}
+	for _, path := range []string{cgroupV2, cgroupV1} {
+		b, err := readFile(path)
+		if err != nil {
+			continue
+		}
+		limit, ok := parseLimit(string(b))
+		if !ok {
+			return s
+		}
+		s.Limit, s.LimitFrom = int64(float64(limit)*Headroom), path
+		return s
+	}
+	return s
+}
+
+// parseLimit reads a cgroup memory limit; "max" (v2) and v1's page-rounded
+// MaxInt64 mean none.
+func parseLimit(v string) (int64, bool) {
+	v = strings.TrimSpace(v)
+	if v == "max" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n >= math.MaxInt64/2 {
+		return 0, false
+	}
+	return n, true
+}
+
+// Apply sets s in the runtime.
+func Apply(s Settings) {
+	if s.Limit > 0 {
+		debug.SetMemoryLimit(s.Limit)
+	}
+	if s.GCPercent > 0 {
+		debug.SetGCPercent(s.GCPercent)
+	}
+}
+
+// LogArgs describes s for a debug log line.
+func (s Settings) LogArgs() []any {
+	limit := "none"
+	switch {
+	case s.Limit > 0:
+		limit = fmt.Sprintf("%d MiB (%.0f%% of %s)", s.Limit>>20, Headroom*100, s.LimitFrom)
+	case s.LimitFrom != "":
+		limit = "from " + s.LimitFrom
+	}
+	gc := "100 (Go's default)"
+	switch {
+	case s.GCFrom != "":
+		gc = "from " + s.GCFrom
+	case s.GCPercent > 0:
+		gc = strconv.Itoa(s.GCPercent)
+	}
+	return []any{"memoryLimit", limit, "gcPercent", gc}
+}
