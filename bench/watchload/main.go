@@ -33,6 +33,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 type config struct {
@@ -88,11 +89,8 @@ func run(ctx context.Context, c config) error {
 		c.bin = filepath.Join(tmp, "leader-elector")
 		// Built as releases are (goreleaser.yaml): what users run is what
 		// is measured.
-		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", c.bin, "./cmd/leader-elector")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("building leader-elector (run from the repository root): %w", err)
+		if err := replica.Build(ctx, replica.BuildOptions{Package: "./cmd/leader-elector", Out: c.bin, Release: true}); err != nil {
+			return err
 		}
 	}
 

@@ -158,6 +158,33 @@ func printTable(out io.Writer, ws []*watcherProc, before, after []sample, elapse
 		}
 		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n",
 			ratio, o.rate/k.rate, o.per1k/k.per1k, o.pct/k.pct, o.rss/k.rss, o.anon/k.anon, o.hwm/k.hwm)
+		if strings.Contains(ratio, "kubectl") {
+			_ = tw.Flush()
+			printGoals(out, o.rss/k.rss, o.pct/k.pct)
+			return
+		}
 	}
 	_ = tw.Flush()
+}
+
+// Issue 12's goals for the dashboard against kubectl on the same stream.
+const (
+	goalRSSRatio = 0.7
+	goalCPURatio = 0.5
+)
+
+// printGoals prints the goals MET or MISSED from ours over kubectl's RSS at
+// the end of the window and CPU over it.
+func printGoals(out io.Writer, rss, cpu float64) {
+	fmt.Fprintln(out, "\ngoals (issue 12):")
+	for _, g := range []struct {
+		what        string
+		ratio, goal float64
+	}{{"RSS", rss, goalRSSRatio}, {"CPU", cpu, goalCPURatio}} {
+		mark := "MET   "
+		if g.ratio > g.goal {
+			mark = "MISSED"
+		}
+		fmt.Fprintf(out, "  %s %s %.2fx kubectl's <= %.1fx\n", mark, g.what, g.ratio, g.goal)
+	}
 }
