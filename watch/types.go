@@ -98,7 +98,7 @@ const (
 	// EventCandidates: the LeaseCandidates naming this Lease changed.
 	EventCandidates EventType = "candidates"
 	// EventConnected: the API server answers again after an error event
-	// (Connection is "connected").
+	// (Connection is ConnConnected).
 	EventConnected EventType = "connected"
 )
 
@@ -141,7 +141,13 @@ type Event struct {
 	Coalesced int `json:"coalesced,omitempty"`
 	// Error and connected events: what failed and how to fix it.
 	Message string `json:"message,omitempty"`
-	// Connection is ConnLost or ConnForbidden on error events about the
-	// API server or a right, ConnConnected on connected events.
-	Connection string `json:"connection,omitempty"`
+	// Connection is ConnLost, ConnForbidden or ConnStopped on error events,
+	// ConnConnected on connected events.
+	Connection ConnState `json:"connection,omitempty"`
+	// Error events: what the failure concerns and what kind it is. A
+	// reader decides what an error means from these, never from Message:
+	// a denial on Pods (ResourcePods) turns off orphan judgement only, and
+	// leaves the link to the Leases as it was.
+	Resource Resource `json:"resource,omitempty"`
+	Reason   Reason   `json:"reason,omitempty"`
 }
