@@ -10,21 +10,18 @@ import (
 	"github.com/muesli/termenv"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/leader-elector/leader-elector/controlplane"
 	"github.com/leader-elector/leader-elector/watch"
 )
 
 // t0 is the fixed "now" of every test: views are exact.
 var t0 = time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)
 
-// cp is the package's real control plane, for the end-to-end test.
-var cp *controlplane.ControlPlane
-
+// TestMain needs no API server: the tests that do are in e2e/tuie2e.
 func TestMain(m *testing.M) {
 	// Goldens are plain text in UTC whatever the machine says.
 	lipgloss.SetColorProfile(termenv.Ascii)
 	time.Local = time.UTC
-	os.Exit(controlplane.Main(m, &cp))
+	os.Exit(m.Run())
 }
 
 // newTestModel is a model on a fake clock at t0, sized w x h, fed by hand.

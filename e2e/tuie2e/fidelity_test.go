@@ -1,4 +1,4 @@
-package tui
+package tuie2e
 
 import (
 	"bytes"
@@ -8,23 +8,45 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
 	"github.com/leader-elector/leader-elector/controlplane"
 	"github.com/leader-elector/leader-elector/record"
+	"github.com/leader-elector/leader-elector/tui"
 	"github.com/leader-elector/leader-elector/watch"
 )
 
 // body is a frame without its status line and footer, the two lines in
 // which a replay differs on purpose (its clock; its keys).
 func body(view string) string {
-	lines := strings.Split(ansi.Strip(view), "\n")
+	lines := strings.Split(view, "\n")
 	return strings.Join(lines[1:len(lines)-1], "\n")
+}
+
+// batch blocks for one event and takes whatever else is queued, as the
+// dashboard reads its channel; ok is false once the channel is closed.
+func batch(events <-chan watch.Event) (evs []watch.Event, ok bool) {
+	ev, ok := <-events
+	if !ok {
+		return nil, false
+	}
+	evs = append(evs, ev)
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return evs, false
+			}
+			evs = append(evs, ev)
+		default:
+			return evs, true
+		}
+	}
 }
 
 // TestReplayFidelity watches two real control planes at once into the
@@ -90,8 +112,12 @@ func TestReplayFidelity(t *testing.T) {
 	}
 	events, _ := record.Tee(ctx, fleet.Events(), w)
 
-	live := newTestModel(t, Options{Namespace: ns, Contexts: []string{"eu", "us"}}, 140, 30)
-	src := newSource(events)
+	// Both screens on the same fixed clock: only the events move them.
+	opts := func(replay *tui.Replay) tui.Options {
+		return tui.Options{Namespace: ns, Contexts: []string{"eu", "us"}, Replay: replay,
+			Clock: clocktesting.NewFakePassiveClock(time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC))}
+	}
+	live := tui.NewScreen(nil, opts(nil), 140, 30)
 	type frame struct {
 		at      time.Time
 		applied int // events on screen
@@ -99,26 +125,35 @@ func TestReplayFidelity(t *testing.T) {
 	}
 	var frames []frame
 	applied := 0
+	synced := map[string]bool{}
 	started := false
 	for {
-		msg := src.next().(eventsMsg)
-		live.Update(msg)
-		applied += len(msg.events)
-		if len(msg.events) > 0 {
-			frames = append(frames, frame{live.now, applied, body(live.View())})
+		evs, open := batch(events)
+		if len(evs) > 0 {
+			live.Apply(evs...)
+			applied += len(evs)
+			frames = append(frames, frame{live.Now(), applied, body(live.View())})
 		}
-		if !started && live.conns[0].synced && live.conns[1].synced {
+		for _, ev := range evs {
+			if ev.Type == watch.EventSynced {
+				synced[ev.Context] = true
+			}
+		}
+		if !started && synced["eu"] && synced["us"] {
 			started = true
 			renew(eu, "scheduler", "eu-sched-a", "eu-sched-b")
 			renew(us, "scheduler", "us-sched-a", "us-sched-b")
 			go func() { wg.Wait(); time.Sleep(500 * time.Millisecond); cancel() }()
 		}
-		if msg.closed {
+		if !open {
 			break
 		}
 	}
-	if len(live.transitions) != 2 {
-		t.Fatalf("live transitions %+v, want one handover per cluster", live.transitions)
+	last := frames[len(frames)-1].body
+	for _, want := range []string{"eu-sched-a -> eu-sched-b", "us-sched-a -> us-sched-b", "TRANSITIONS (newest first)  2\n"} {
+		if !strings.Contains(last, want) {
+			t.Fatalf("the live screen lacks %q, want one handover per cluster:\n%s", want, last)
+		}
 	}
 
 	rec, err := record.Read(&file)
@@ -130,8 +165,8 @@ func TestReplayFidelity(t *testing.T) {
 		if f.applied < len(rec.Events) && !rec.Events[f.applied].Time.After(f.at) {
 			continue // an event of this instant was still in flight to the live screen
 		}
-		replay := replayModel(t, rec, 140, 30)
-		replay.seek(f.at)
+		replay := tui.NewScreen(nil, opts(&tui.Replay{Events: rec.Events, Start: rec.Header.Start, Speed: 1}), 140, 30)
+		replay.Seek(f.at)
 		if got := body(replay.View()); got != f.body {
 			t.Errorf("at %s (%d events) the replay shows:\n%s\nlive showed:\n%s", f.at.Format(time.StampMicro), f.applied, got, f.body)
 			break
