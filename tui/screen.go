@@ -33,16 +33,16 @@ func NewScreen(events <-chan watch.Event, opts Options, width, height int) *Scre
 }
 
 // Next reads one batch from the events channel as Run does (what is
-// queued, paced) and applies it. It reports false once the channel is
-// closed (the batch before the close is applied) or when there is no
-// channel.
-func (s *Screen) Next() bool {
+// queued, paced), applies it and returns how many events it held. open is
+// false once the channel is closed (what came before the close is
+// applied) or when there is no channel.
+func (s *Screen) Next() (n int, open bool) {
 	if s.m.src == nil {
-		return false
+		return 0, false
 	}
 	msg := s.m.src.next().(eventsMsg)
 	s.m.Update(msg)
-	return !msg.closed
+	return len(msg.events), !msg.closed
 }
 
 // Apply applies events as one batch, as if read from the channel.

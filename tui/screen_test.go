@@ -21,8 +21,8 @@ func TestScreen(t *testing.T) {
 	a := held("default", "alpha", "pod-a", time.Minute, time.Second, 1)
 	ch <- added(a)
 	ch <- watch.Event{Type: watch.EventSynced, Time: t0}
-	if !s.Next() {
-		t.Fatal("Next = false with the channel open")
+	if n, open := s.Next(); n != 2 || !open {
+		t.Fatalf("Next = %d, %v; want the 2 queued events, open", n, open)
 	}
 	if v := s.View(); !strings.Contains(v, "alpha") || !strings.Contains(v, "● connected") {
 		t.Errorf("after the first batch the screen lacks alpha or the link:\n%s", v)
@@ -31,8 +31,8 @@ func TestScreen(t *testing.T) {
 		t.Errorf("Now = %v, want the last event's time %v", s.Now(), t0)
 	}
 	close(ch)
-	if s.Next() {
-		t.Error("Next = true after the channel closed")
+	if _, open := s.Next(); open {
+		t.Error("Next says open after the channel closed")
 	}
 	if v := s.View(); !strings.Contains(v, "watch ended") {
 		t.Errorf("after the close the screen does not say the watch ended:\n%s", v)
@@ -41,8 +41,8 @@ func TestScreen(t *testing.T) {
 	rec := incident(t)
 	r := NewScreen(nil, Options{Namespace: "kube-system", Contexts: rec.Contexts(),
 		Replay: &Replay{Events: rec.Events, Start: rec.Header.Start, Speed: 1}}, 120, 30)
-	if r.Next() {
-		t.Error("Next = true on a replay: it reads no channel")
+	if _, open := r.Next(); open {
+		t.Error("Next says open on a replay: it reads no channel")
 	}
 	r.Seek(t0.Add(27*time.Second + 100*time.Millisecond))
 	if v := r.View(); !strings.Contains(v, "cp-1 -> cp-2") {

@@ -69,7 +69,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	screen := waitScreen(t, s, "bravo-pod-1 -> bravo-pod-2")
 	cancel()
-	for s.Next() {
+	for _, open := s.Next(); open; _, open = s.Next() {
 	}
 	if err := <-runErr; err != nil {
 		t.Errorf("watch ended with %v", err)

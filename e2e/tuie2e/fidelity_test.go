@@ -28,27 +28,6 @@ func body(view string) string {
 	return strings.Join(lines[1:len(lines)-1], "\n")
 }
 
-// batch blocks for one event and takes whatever else is queued, as the
-// dashboard reads its channel; ok is false once the channel is closed.
-func batch(events <-chan watch.Event) (evs []watch.Event, ok bool) {
-	ev, ok := <-events
-	if !ok {
-		return nil, false
-	}
-	evs = append(evs, ev)
-	for {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				return evs, false
-			}
-			evs = append(evs, ev)
-		default:
-			return evs, true
-		}
-	}
-}
-
 // TestReplayFidelity watches two real control planes at once into the
 // dashboard while recording, as `watch --record` does, with renewals and a
 // handover in each cluster. Then it replays the recording and, at every
@@ -110,14 +89,32 @@ func TestReplayFidelity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, _ := record.Tee(ctx, fleet.Events(), w)
+	recorded, _ := record.Tee(ctx, fleet.Events(), w)
+	// The renewals start once both contexts are synced: noted on the way
+	// to the live screen, which reads its channel as Run does.
+	var synced sync.Map
+	events := make(chan watch.Event)
+	go func() {
+		defer close(events)
+		for ev := range recorded {
+			if ev.Type == watch.EventSynced {
+				synced.Store(ev.Context, true)
+			}
+			events <- ev
+		}
+	}()
+	bothSynced := func() bool {
+		_, eu := synced.Load("eu")
+		_, us := synced.Load("us")
+		return eu && us
+	}
 
 	// Both screens on the same fixed clock: only the events move them.
 	opts := func(replay *tui.Replay) tui.Options {
 		return tui.Options{Namespace: ns, Contexts: []string{"eu", "us"}, Replay: replay,
 			Clock: clocktesting.NewFakePassiveClock(time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC))}
 	}
-	live := tui.NewScreen(nil, opts(nil), 140, 30)
+	live := tui.NewScreen(events, opts(nil), 140, 30)
 	type frame struct {
 		at      time.Time
 		applied int // events on screen
@@ -125,21 +122,14 @@ func TestReplayFidelity(t *testing.T) {
 	}
 	var frames []frame
 	applied := 0
-	synced := map[string]bool{}
 	started := false
 	for {
-		evs, open := batch(events)
-		if len(evs) > 0 {
-			live.Apply(evs...)
-			applied += len(evs)
+		n, open := live.Next()
+		if n > 0 {
+			applied += n
 			frames = append(frames, frame{live.Now(), applied, body(live.View())})
 		}
-		for _, ev := range evs {
-			if ev.Type == watch.EventSynced {
-				synced[ev.Context] = true
-			}
-		}
-		if !started && synced["eu"] && synced["us"] {
+		if !started && bothSynced() {
 			started = true
 			renew(eu, "scheduler", "eu-sched-a", "eu-sched-b")
 			renew(us, "scheduler", "us-sched-a", "us-sched-b")

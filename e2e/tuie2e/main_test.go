@@ -32,7 +32,7 @@ func waitScreen(t *testing.T, s *tui.Screen, want ...string) string {
 		if !missing {
 			return screen
 		}
-		if !s.Next() {
+		if _, open := s.Next(); !open {
 			t.Fatalf("the watch ended and the screen lacks one of %q:\n%s", want, screen)
 		}
 	}
