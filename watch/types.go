@@ -102,6 +102,27 @@ const (
 	EventConnected EventType = "connected"
 )
 
+// ConnState is the state of the link to one API server: what error and
+// connected events carry (Event.Connection) and what the dashboard shows.
+type ConnState string
+
+const (
+	// ConnConnecting: the API server has not answered yet. No event
+	// carries it; it is where a link starts.
+	ConnConnecting ConnState = "connecting"
+	// ConnConnected: list and watch calls on Leases succeed.
+	ConnConnected ConnState = "connected"
+	// ConnLost: they fail and are retried.
+	ConnLost ConnState = "lost"
+	// ConnForbidden: a right was refused. On an error event about Pods
+	// (Event.Resource) only that resource is refused, not the link.
+	ConnForbidden ConnState = "forbidden"
+	// ConnStopped: a Fleet's context whose watch ended for good at start
+	// (no rights, or unreachable past its connect timeout); the message
+	// says why and how to fix it.
+	ConnStopped ConnState = "stopped"
+)
+
 // Where a transition's gap is measured from (Event.GapFrom).
 const (
 	// GapFromRenewal: the previous holder's last renewTime (it expired or
