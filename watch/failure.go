@@ -42,7 +42,10 @@ type Failure struct {
 	Err      error
 }
 
+// Error is the wrapped error's message: the fields add no words to it.
 func (f *Failure) Error() string { return f.Err.Error() }
+
+// Unwrap gives the wrapped error, and with it its exit code.
 func (f *Failure) Unwrap() error { return f.Err }
 
 // failure is err about resource, its reason judged from err.
