@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"strings"
-
 	"github.com/leader-elector/leader-elector/watch"
 )
 
@@ -19,8 +17,8 @@ func (m *model) apply(ev *watch.Event) {
 	case watch.EventSynced:
 		m.synced = true
 		conn.synced = true
-		if conn.state == "connecting" {
-			*conn = connection{state: "connected", since: ev.Time, synced: true}
+		if conn.state == watch.ConnConnecting {
+			*conn = connection{state: watch.ConnConnected, since: ev.Time, synced: true}
 		}
 		return
 	case watch.EventError:
@@ -31,14 +29,14 @@ func (m *model) apply(ev *watch.Event) {
 		return
 	}
 	if ev.Connection != "" {
-		m.applyError(conn, ev) // "connected" again after an error, or news of the link
+		m.applyError(conn, ev) // connected again after an error, or news of the link
 	}
 	if ev.Lease.Name == "" {
 		return // not about a Lease
 	}
-	if conn.state == "connecting" || conn.state == "lost" {
+	if conn.state == watch.ConnConnecting || conn.state == watch.ConnLost {
 		// A Lease update proves the watch is through again.
-		*conn = connection{state: "connected", since: ev.Time, synced: conn.synced}
+		*conn = connection{state: watch.ConnConnected, since: ev.Time, synced: conn.synced}
 	}
 	var prevHolder string
 	if old, ok := m.store.rows[rowKey(ctx, &ev.Lease)]; ok {
@@ -78,11 +76,13 @@ func (m *model) addTransition(r *row, t transition) {
 }
 
 // applyError moves the connection state; the message says what to fix.
-// A denial that is not about Leases (watch cannot list Pods, so it does
-// not judge orphans) leaves the link as it is and becomes a note.
+// A failure about another resource than the Leases (watch may not list
+// Pods, so it does not judge orphans) leaves the link as it is and becomes
+// a note. Events with no resource (connected, or a Fleet's stopped context
+// whose error did not say) are about the link.
 func (m *model) applyError(conn *connection, ev *watch.Event) {
 	state := ev.Connection
-	if state == "forbidden" && !strings.Contains(strings.ToLower(ev.Message), "lease") {
+	if ev.Resource != "" && ev.Resource != watch.ResourceLeases {
 		m.note = Inert(ev.Message)
 		if m.multi {
 			m.note = Inert(ev.Context) + ": " + m.note
@@ -97,7 +97,7 @@ func (m *model) applyError(conn *connection, ev *watch.Event) {
 		since = ev.Time
 	}
 	msg := Inert(ev.Message)
-	if state == "connected" {
+	if state == watch.ConnConnected {
 		msg = "" // recovered: the error line goes
 	}
 	*conn = connection{state: state, since: since, message: msg, synced: conn.synced}

@@ -38,7 +38,7 @@ func twoClusters() []watch.Event {
 		us = append(us, ev)
 	}
 	us = inContext("prod-us", us...)
-	lost := watch.Event{Type: watch.EventError, Time: t0.Add(-2 * time.Second), Context: "staging", Connection: "lost",
+	lost := watch.Event{Type: watch.EventError, Time: t0.Add(-2 * time.Second), Context: "staging", Connection: watch.ConnLost,
 		Message: "cannot reach the API server, retrying in 4s: dial tcp 10.0.0.9:6443: connect: connection refused"}
 	return append(append(eu, us...), lost)
 }
@@ -62,9 +62,9 @@ var fleetStates = []struct {
 	{"one context forbidden, one stopped", fleetOpts, func() []tea.Msg {
 		return []tea.Msg{events(append(inContext("prod-eu", fleetIn("kube-system")...),
 			watch.Event{Type: watch.EventError, Time: t0, Context: "prod-us", Connection: watch.ConnStopped,
-				Message: `forbidden: this user may not list or watch leases.coordination.k8s.io in namespace "kube-system"; grant it with a Role`},
-			watch.Event{Type: watch.EventError, Time: t0, Context: "staging", Connection: "forbidden",
-				Message: `leases.coordination.k8s.io is forbidden: User "dev" cannot watch resource "leases"`})...)}
+				Resource: watch.ResourceLeases, Reason: watch.ReasonForbidden, Message: `forbidden: this user may not list or watch leases.coordination.k8s.io in namespace "kube-system"; grant it with a Role`},
+			watch.Event{Type: watch.EventError, Time: t0, Context: "staging", Connection: watch.ConnForbidden,
+				Resource: watch.ResourceLeases, Reason: watch.ReasonForbidden, Message: `leases.coordination.k8s.io is forbidden: User "dev" cannot watch resource "leases"`})...)}
 	}},
 	{"detail names the context", fleetOpts, func() []tea.Msg {
 		return []tea.Msg{events(twoClusters()...), press("j"), press("j"), press("j"), press("enter")}
@@ -102,13 +102,13 @@ func TestFleetLinksAreSeparate(t *testing.T) {
 	if len(m.store.rows) != 4 {
 		t.Fatalf("%d rows, want the 2 Leases of each of 2 contexts", len(m.store.rows))
 	}
-	states := []string{m.conns[0].state, m.conns[1].state, m.conns[2].state}
-	if !slices.Equal(states, []string{"connected", "connected", "lost"}) {
+	states := []watch.ConnState{m.conns[0].state, m.conns[1].state, m.conns[2].state}
+	if !slices.Equal(states, []watch.ConnState{watch.ConnConnected, watch.ConnConnected, watch.ConnLost}) {
 		t.Errorf("links %v, want connected, connected, lost", states)
 	}
 	// prod-us loses its link: prod-eu's rows and link stay as they were.
-	send(m, events(watch.Event{Type: watch.EventError, Time: t0, Context: "prod-us", Connection: "lost", Message: "lost connection, retrying"}))
-	if m.conns[0].state != "connected" || m.conns[1].state != "lost" || len(m.store.rows) != 4 {
+	send(m, events(watch.Event{Type: watch.EventError, Time: t0, Context: "prod-us", Connection: watch.ConnLost, Message: "lost connection, retrying"}))
+	if m.conns[0].state != watch.ConnConnected || m.conns[1].state != watch.ConnLost || len(m.store.rows) != 4 {
 		t.Errorf("links %q %q rows %d, want connected, lost, 4", m.conns[0].state, m.conns[1].state, len(m.store.rows))
 	}
 	// A renewal from prod-us proves its link again; prod-eu's is unchanged.
@@ -119,7 +119,7 @@ func TestFleetLinksAreSeparate(t *testing.T) {
 	l := r.lease
 	l.RenewTime = t0.Add(time.Second)
 	send(m, events(watch.Event{Type: watch.EventRenewed, Time: t0.Add(time.Second), Context: "prod-us", Lease: l}))
-	if m.conns[1].state != "connected" || m.conns[1].message != "" {
+	if m.conns[1].state != watch.ConnConnected || m.conns[1].message != "" {
 		t.Errorf("prod-us link %+v, want connected without a message", m.conns[1])
 	}
 	// A transition in one context is named with it in the pane.

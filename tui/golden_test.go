@@ -71,6 +71,26 @@ func fleetIn(ns string) []watch.Event {
 	return evs
 }
 
+// podsDenied is the error event of a watch refused the Pods of ns, as
+// package watch words it.
+func podsDenied(ns string) watch.Event {
+	return watch.Event{Type: watch.EventError, Time: t0, Connection: watch.ConnForbidden,
+		Resource: watch.ResourcePods, Reason: watch.ReasonForbidden,
+		Message: `forbidden: cannot list pods in namespace "` + ns + `", so orphan holders are not judged; grant list and watch on pods to judge them`}
+}
+
+// podsForbiddenIn is the screen of ns's Leases (default's, moved there)
+// after watch was refused its Pods.
+func podsForbiddenIn(ns string) []tea.Msg {
+	evs := fleetIn("default")
+	for i := range evs {
+		if evs[i].Lease.Name != "" {
+			evs[i].Lease.Namespace = ns
+		}
+	}
+	return []tea.Msg{events(evs...), events(podsDenied(ns))}
+}
+
 // goldenStates are the screens a user meets, each rendered at 80x24 and
 // 160x48 and compared with testdata/TestGolden/<state>/<size>.golden.
 var goldenStates = []struct {
@@ -110,15 +130,14 @@ var goldenStates = []struct {
 		return []tea.Msg{events(fleet()...), press("s"), tickMsg(at(14 * time.Second))}
 	}},
 	{"connection lost", Options{AllNamespaces: true}, func() []tea.Msg {
-		return []tea.Msg{events(fleet()...), events(watch.Event{Type: watch.EventError, Time: t0, Connection: "lost", Message: "lost connection to https://127.0.0.1:6443: connection refused; retrying"}), tickMsg(at(3 * time.Second))}
+		return []tea.Msg{events(fleet()...), events(watch.Event{Type: watch.EventError, Time: t0, Connection: watch.ConnLost, Message: "lost connection to https://127.0.0.1:6443: connection refused; retrying"}), tickMsg(at(3 * time.Second))}
 	}},
 	{"forbidden", Options{Namespace: "payments"}, func() []tea.Msg {
-		return []tea.Msg{events(watch.Event{Type: watch.EventError, Time: t0, Connection: "forbidden", Message: `leases.coordination.k8s.io is forbidden: User "dev" cannot watch resource "leases" in namespace "payments"`})}
+		return []tea.Msg{events(watch.Event{Type: watch.EventError, Time: t0, Connection: watch.ConnForbidden, Resource: watch.ResourceLeases, Reason: watch.ReasonForbidden, Message: `leases.coordination.k8s.io is forbidden: User "dev" cannot watch resource "leases" in namespace "payments"`})}
 	}},
-	{"pods forbidden", Options{Namespace: "default"}, func() []tea.Msg {
-		return []tea.Msg{events(fleetIn("default")...), events(watch.Event{Type: watch.EventError, Time: t0, Connection: "forbidden",
-			Message: `forbidden: cannot list pods in namespace "default", so orphan holders are not judged; grant list and watch on pods to judge them`})}
-	}},
+	{"pods forbidden", Options{Namespace: "default"}, func() []tea.Msg { return podsForbiddenIn("default") }},
+	// "releases" holds "lease": the Pods denial must not pass for one of Leases.
+	{"pods forbidden in releases", Options{Namespace: "releases"}, func() []tea.Msg { return podsForbiddenIn("releases") }},
 	{"hostile strings", Options{Namespace: "default"}, func() []tea.Msg {
 		evil := held("default", "lease\x1b[2J\x1b[H", "pwn\x1b]0;owned\x07\x1b[31mred\u202eexe", time.Minute, time.Second, 1)
 		evil.Labels = map[string]string{"x\x1b[5m": "blink\r\nline"}

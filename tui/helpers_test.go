@@ -8,24 +8,20 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
-	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/leader-elector/leader-elector/controlplane"
 	"github.com/leader-elector/leader-elector/watch"
 )
 
 // t0 is the fixed "now" of every test: views are exact.
 var t0 = time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)
 
-// cp is the package's real control plane, for the end-to-end test.
-var cp *controlplane.ControlPlane
-
+// TestMain needs no API server: the tests that do are in e2e/tuie2e.
 func TestMain(m *testing.M) {
 	// Goldens are plain text in UTC whatever the machine says.
 	lipgloss.SetColorProfile(termenv.Ascii)
 	time.Local = time.UTC
-	os.Exit(controlplane.Main(m, &cp))
+	os.Exit(m.Run())
 }
 
 // newTestModel is a model on a fake clock at t0, sized w x h, fed by hand.
@@ -96,14 +92,4 @@ func press(s string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyCtrlC}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
-}
-
-// leaseAPI returns the watcher's clients for namespace ns of cfg's server.
-func leaseAPI(t testing.TB, cfg *rest.Config, ns string) watch.API {
-	t.Helper()
-	api, err := watch.NewAPI(cfg, ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return api
 }

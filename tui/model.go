@@ -42,13 +42,18 @@ const (
 
 func (p pane) String() string { return [...]string{"leases", "transitions"}[p] }
 
+// connEnded is the link's state once the events channel closed (the
+// watch stopped, or a replay reached the end of its recording). It is the
+// dashboard's own: no event carries it.
+const connEnded watch.ConnState = "ended"
+
 // connection is one context's link to its API server as the status line
 // shows it.
 type connection struct {
-	state   string    // "connecting", "connected", "lost", "forbidden", "stopped", "ended"
-	since   time.Time // when it entered this state, our clock
-	message string    // Inert; what failed and how to fix it
-	synced  bool      // its initial states are complete
+	state   watch.ConnState // one of watch's, or connEnded
+	since   time.Time       // when it entered this state, our clock
+	message string          // Inert; what failed and how to fix it
+	synced  bool            // its initial states are complete
 }
 
 // model is the dashboard's state. Update is pure (no I/O, time only from
@@ -121,7 +126,7 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 	}
 	conns := make([]connection, len(contexts))
 	for i := range conns {
-		conns[i] = connection{state: "connecting", since: c.Now()}
+		conns[i] = connection{state: watch.ConnConnecting, since: c.Now()}
 	}
 	m := &model{
 		opts:     opts,
@@ -166,7 +171,7 @@ func (m *model) conn(context string) *connection {
 		}
 	}
 	m.contexts = append(m.contexts, context)
-	m.conns = append(m.conns, connection{state: "connecting", since: m.now})
+	m.conns = append(m.conns, connection{state: watch.ConnConnecting, since: m.now})
 	return &m.conns[len(m.conns)-1]
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/leader-elector/leader-elector/watch"
 )
 
 // errLines is the connection problem and its fix, then a side note,
@@ -22,13 +24,14 @@ func (m *model) errLines() []string {
 	return lines
 }
 
-// problemLines is the connection problem and, for an RBAC denial that
-// does not say how to fix it, the fix; with several contexts, each one's
-// problem after its name. A damaged recording says so at its end.
+// problemLines is the connection problem and, for a link refused the
+// Leases (watch's message names the missing right, not the binding that
+// grants it), the fix; with several contexts, each one's problem after its
+// name. A damaged recording says so at its end.
 func (m *model) problemLines() []string {
 	w := max(1, m.width)
 	var lines []string
-	ended := m.conns[0].state == "ended"
+	ended := m.conns[0].state == connEnded
 	for i := range m.conns {
 		c := &m.conns[i]
 		if ended && i > 0 {
@@ -41,7 +44,7 @@ func (m *model) problemLines() []string {
 		if msg != "" {
 			lines = append(lines, strings.Split(ansi.Wrap(msg, w, ""), "\n")...)
 		}
-		if c.state == "forbidden" && !strings.Contains(msg, "kubectl") {
+		if c.state == watch.ConnForbidden {
 			fix := m.rbacFix()
 			if m.multi {
 				fix = strings.Replace(fix, " (the role", " --context "+Inert(m.contexts[i])+" (the role", 1)
@@ -66,7 +69,7 @@ func (m *model) hasProblem() bool {
 }
 
 // allLinks says whether every context's link is in one of states.
-func (m *model) allLinks(states ...string) bool {
+func (m *model) allLinks(states ...watch.ConnState) bool {
 	for i := range m.conns {
 		if !slices.Contains(states, m.conns[i].state) {
 			return false
@@ -88,7 +91,7 @@ func (m *model) rbacFix() string {
 // viewErrLines renders the connection problem, at most n lines.
 func (m *model) viewErrLines(b *strings.Builder, n int) {
 	p := m.p.bad
-	if m.allLinks("ended", "connected") {
+	if m.allLinks(connEnded, watch.ConnConnected) {
 		p = m.p.warn
 	}
 	lines := m.errLines()

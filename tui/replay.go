@@ -163,7 +163,7 @@ func (m *model) resetData() {
 	m.synced = false
 	m.note = ""
 	for i := range m.conns {
-		m.conns[i] = connection{state: "connecting", since: m.replay.start}
+		m.conns[i] = connection{state: watch.ConnConnecting, since: m.replay.start}
 	}
 }
 

@@ -97,7 +97,7 @@ func TestReplay(t *testing.T) {
 		name: "it opens at the recording's start, before any event",
 		at:   -time.Second,
 		check: func(t *testing.T, m *model) {
-			if len(m.store.rows) != 0 || m.conns[0].state != "connecting" || m.replay.paused {
+			if len(m.store.rows) != 0 || m.conns[0].state != watch.ConnConnecting || m.replay.paused {
 				t.Errorf("rows %d link %q paused %v, want 0, connecting, playing", len(m.store.rows), m.conns[0].state, m.replay.paused)
 			}
 		},
@@ -106,7 +106,7 @@ func TestReplay(t *testing.T) {
 		msgs: []tea.Msg{wall(0), wall(time.Second), press("+"), wall(3 * time.Second)},
 		at:   4 * time.Second,
 		check: func(t *testing.T, m *model) {
-			if len(m.store.rows) != 2 || m.conns[0].state != "connected" || m.conns[1].state != "connected" || m.replay.speed != 2 {
+			if len(m.store.rows) != 2 || m.conns[0].state != watch.ConnConnected || m.conns[1].state != watch.ConnConnected || m.replay.speed != 2 {
 				t.Errorf("rows %d links %q %q speed %v, want 2 rows, both connected, x2", len(m.store.rows), m.conns[0].state, m.conns[1].state, m.replay.speed)
 			}
 		},

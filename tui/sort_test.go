@@ -26,7 +26,7 @@ func TestIncrementalOrderMatchesFullSort(t *testing.T) {
 			ls := benchLeases(300)
 			for i := range ls {
 				if i%10 == 0 {
-					ls[i].Namespace = nodeLeaseNamespace
+					ls[i].Namespace = watch.NodeLeaseNamespace
 				}
 			}
 			evs := make([]watch.Event, len(ls))

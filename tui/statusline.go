@@ -3,6 +3,8 @@ package tui
 import (
 	"strconv"
 	"strings"
+
+	"github.com/leader-elector/leader-elector/watch"
 )
 
 // viewTop is the status line: what is watched, counts, the connection.
@@ -143,28 +145,28 @@ func (m *model) connText() (styled, plain string) {
 func (m *model) linkText(c *connection, short bool) (styled, plain string) {
 	for_ := age(m.now.Sub(c.since))
 	switch c.state {
-	case "connected":
+	case watch.ConnConnected:
 		plain = "● connected"
 		if short {
 			plain = "●"
 		}
 		return m.p.good.on(plain), plain
-	case "connecting":
+	case watch.ConnConnecting:
 		plain = m.spinner() + " connecting " + for_
 		return m.p.warn.on(plain), plain
-	case "lost":
+	case watch.ConnLost:
 		plain = "✗ lost, retrying " + for_
 		return m.p.bad.on(plain), plain
-	case "forbidden":
+	case watch.ConnForbidden:
 		plain = "✗ forbidden"
 		return m.p.bad.on(plain), plain
-	case "stopped":
+	case watch.ConnStopped:
 		plain = "✗ stopped"
 		return m.p.bad.on(plain), plain
-	case "ended":
+	case connEnded:
 		plain = "■ watch ended"
 		return m.p.dim.on(plain), plain
 	}
-	plain = "✗ " + Inert(c.state)
+	plain = "✗ " + Inert(string(c.state))
 	return m.p.bad.on(plain), plain
 }

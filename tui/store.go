@@ -7,10 +7,6 @@ import (
 	"github.com/leader-elector/leader-elector/watch"
 )
 
-// nodeLeaseNamespace holds one Lease per node: thousands on a big cluster,
-// hidden under -A unless asked for.
-const nodeLeaseNamespace = "kube-node-lease"
-
 // historyPerLease bounds the transitions kept for one Lease's detail view.
 const historyPerLease = 20
 
@@ -51,7 +47,7 @@ func (r *row) set(ctx string, s *watch.LeaseState) (holderChanged bool) {
 		r.ctxW = cells(r.ctxName)
 		r.ns, r.name = Inert(s.Namespace), Inert(s.Name)
 		r.nsW, r.nameW = cells(r.ns), cells(r.name)
-		r.node = s.Namespace == nodeLeaseNamespace
+		r.node = s.Namespace == watch.NodeLeaseNamespace
 	}
 	if holderChanged {
 		r.holder = Inert(s.Holder)

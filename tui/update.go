@@ -41,7 +41,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.syncDetail()
 		if msg.closed {
 			for i := range m.conns {
-				m.conns[i] = connection{state: "ended", since: m.now, message: "the watch stopped; press q to quit", synced: m.conns[i].synced}
+				m.conns[i] = connection{state: connEnded, since: m.now, message: "the watch stopped; press q to quit", synced: m.conns[i].synced}
 			}
 			return m, nil
 		}

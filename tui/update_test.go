@@ -45,7 +45,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "before the first list it is connecting",
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != "connecting" || m.synced || len(m.store.rows) != 0 {
+				if m.conns[0].state != watch.ConnConnecting || m.synced || len(m.store.rows) != 0 {
 					t.Errorf("conn %q synced %v rows %d, want connecting, false, 0", m.conns[0].state, m.synced, len(m.store.rows))
 				}
 			},
@@ -58,7 +58,7 @@ func TestUpdate(t *testing.T) {
 				if got := visibleKeys(m); !slices.Equal(got, want) {
 					t.Errorf("rows %v, want %v", got, want)
 				}
-				if !m.synced || m.conns[0].state != "connected" {
+				if !m.synced || m.conns[0].state != watch.ConnConnected {
 					t.Errorf("synced %v conn %q, want true connected", m.synced, m.conns[0].state)
 				}
 			},
@@ -120,13 +120,13 @@ func TestUpdate(t *testing.T) {
 		},
 		{
 			name: "lost connection, then a Lease event shows it connected again",
-			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventError, Time: at(time.Second), Connection: "lost", Message: "lost connection to https://10.0.0.1:6443, retrying"})},
+			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventError, Time: at(time.Second), Connection: watch.ConnLost, Message: "lost connection to https://10.0.0.1:6443, retrying"})},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != "lost" || !m.conns[0].since.Equal(at(time.Second)) || m.conns[0].message == "" {
+				if m.conns[0].state != watch.ConnLost || !m.conns[0].since.Equal(at(time.Second)) || m.conns[0].message == "" {
 					t.Errorf("conn %+v, want lost since +1s with a message", m.conns[0])
 				}
 				m.Update(events(watch.Event{Type: watch.EventRenewed, Time: at(2 * time.Second), Lease: a}))
-				if m.conns[0].state != "connected" {
+				if m.conns[0].state != watch.ConnConnected {
 					t.Errorf("after a renewal conn %q, want connected", m.conns[0].state)
 				}
 			},
@@ -134,29 +134,28 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "an event naming the connection as connected clears the error",
 			msgs: []tea.Msg{three,
-				events(watch.Event{Type: watch.EventError, Time: t0, Connection: "lost", Message: "lost"}),
-				events(watch.Event{Type: "connected", Time: at(time.Second), Connection: "connected"})},
+				events(watch.Event{Type: watch.EventError, Time: t0, Connection: watch.ConnLost, Message: "lost"}),
+				events(watch.Event{Type: watch.EventConnected, Time: at(time.Second), Connection: watch.ConnConnected})},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != "connected" || m.conns[0].message != "" || len(m.store.rows) != 3 {
+				if m.conns[0].state != watch.ConnConnected || m.conns[0].message != "" || len(m.store.rows) != 3 {
 					t.Errorf("conn %+v rows %d, want connected, no message, 3 rows", m.conns[0], len(m.store.rows))
 				}
 			},
 		},
 		{
 			name: "forbidden keeps its message, made inert",
-			msgs: []tea.Msg{events(watch.Event{Type: watch.EventError, Time: t0, Connection: "forbidden", Message: "forbidden: \x1b[2Jcannot watch leases"})},
+			msgs: []tea.Msg{events(watch.Event{Type: watch.EventError, Time: t0, Connection: watch.ConnForbidden, Resource: watch.ResourceLeases, Message: "forbidden: \x1b[2Jcannot watch leases"})},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != "forbidden" || m.conns[0].message != `forbidden: \x1b[2Jcannot watch leases` {
+				if m.conns[0].state != watch.ConnForbidden || m.conns[0].message != `forbidden: \x1b[2Jcannot watch leases` {
 					t.Errorf("conn %+v", m.conns[0])
 				}
 			},
 		},
 		{
 			name: "no right to list Pods is a note, not a broken link",
-			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventError, Time: t0, Connection: "forbidden",
-				Message: `forbidden: cannot list pods in namespace "default", so orphan holders are not judged; grant list and watch on pods to judge them`})},
+			msgs: []tea.Msg{three, events(podsDenied("default"))},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != "connected" || m.conns[0].message != "" || !strings.HasPrefix(m.note, "forbidden: cannot list pods") {
+				if m.conns[0].state != watch.ConnConnected || m.conns[0].message != "" || !strings.HasPrefix(m.note, "forbidden: cannot list pods") {
 					t.Errorf("conn %+v note %q, want connected with the note kept apart", m.conns[0], m.note)
 				}
 			},
@@ -319,7 +318,7 @@ func TestUpdate(t *testing.T) {
 			name: "a closed events channel marks the watch ended and stops listening",
 			msgs: []tea.Msg{three, eventsMsg{closed: true}},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != "ended" {
+				if m.conns[0].state != connEnded {
 					t.Errorf("conn %q, want ended", m.conns[0].state)
 				}
 			},

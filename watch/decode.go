@@ -19,7 +19,9 @@ type eventJSON struct {
 	GapFrom    string     `json:"gapFrom"`
 	Coalesced  int        `json:"coalesced"`
 	Message    string     `json:"message"`
-	Connection string     `json:"connection"`
+	Connection ConnState  `json:"connection"`
+	Resource   Resource   `json:"resource"`
+	Reason     Reason     `json:"reason"`
 }
 
 // leaseJSON is a state as AppendJSON writes it (durations in seconds).
@@ -61,6 +63,7 @@ func (ev *Event) UnmarshalJSON(b []byte) error {
 		Type: a.Type, Time: a.Time, Context: a.Context,
 		From: a.From, To: a.To, GapFrom: a.GapFrom,
 		Coalesced: a.Coalesced, Message: a.Message, Connection: a.Connection,
+		Resource: a.Resource, Reason: a.Reason,
 	}
 	if a.Gap != nil {
 		ev.Gap = seconds(*a.Gap)

@@ -9,11 +9,6 @@ import (
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
 
-// ConnStopped is the connection state of a Fleet's error event for a
-// context whose watch ended for good at start (no rights, or unreachable
-// past its connect timeout); the message says why and how to fix it.
-const ConnStopped = "stopped"
-
 // Fleet watches several clusters (one Watcher per kubeconfig context) as
 // one stream. Each Watcher stamps its events with its context, and a
 // context that fails never stops or hides the others.
@@ -43,10 +38,11 @@ func (f *Fleet) Events() <-chan Event {
 
 // Run runs every watcher until ctx is done. With one watcher it returns
 // that watcher's error, as Watcher.Run does. With several, a watcher that
-// fails becomes an error event of its context (connection "stopped", the
-// error as message, after the events that came before it) and the others
-// go on; Run returns an error only when every one failed, naming each
-// context (the exit code is the first one's).
+// fails becomes an error event of its context (ConnStopped, the error as
+// message and, when it is a Failure, its Resource and Reason; after the
+// events that came before it) and the others go on; Run returns an error
+// only when every one failed, naming each context (the exit code is the
+// first one's).
 func (f *Fleet) Run(ctx context.Context) error {
 	if len(f.watchers) == 1 {
 		return f.watchers[0].Run(ctx)
@@ -64,8 +60,12 @@ func (f *Fleet) Run(ctx context.Context) error {
 			}
 			errs[i] = <-runErr
 			if errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
-				f.send(ctx, Event{Type: EventError, Time: w.clock.Now(), Context: w.opts.Context,
-					Connection: ConnStopped, Message: errs[i].Error()})
+				ev := Event{Type: EventError, Time: w.clock.Now(), Context: w.opts.Context,
+					Connection: ConnStopped, Message: errs[i].Error()}
+				if fl, ok := failureOf(errs[i]); ok {
+					ev.Resource, ev.Reason = fl.Resource, fl.Reason
+				}
+				f.send(ctx, ev)
 			}
 		})
 	}

@@ -50,7 +50,13 @@ func (ev *Event) AppendJSON(dst []byte) []byte {
 		b = appendString(append(b, `,"message":`...), ev.Message)
 	}
 	if ev.Connection != "" {
-		b = appendString(append(b, `,"connection":`...), ev.Connection)
+		b = appendString(append(b, `,"connection":`...), string(ev.Connection))
+	}
+	if ev.Resource != "" {
+		b = appendString(append(b, `,"resource":`...), string(ev.Resource))
+	}
+	if ev.Reason != "" {
+		b = appendString(append(b, `,"reason":`...), string(ev.Reason))
 	}
 	return append(b, '}')
 }

@@ -8,15 +8,16 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// nodeLeaseNamespace holds the kubelets' heartbeats: their holders are node
-// names, not Pods, so they are never judged orphan.
-const nodeLeaseNamespace = "kube-node-lease"
+// NodeLeaseNamespace holds the kubelets' heartbeats, one Lease per node:
+// their holders are node names, not Pods, so they are never judged orphan
+// (and the dashboard hides their thousands under -A unless asked).
+const NodeLeaseNamespace = "kube-node-lease"
 
 // judgeable says whether a holder can be checked against Pods: a Pod name
 // (a DNS subdomain) outside kube-node-lease. client-go's default identities
 // "host_uuid" and the API server's "apiserver-..." are not Pod names.
 func judgeable(namespace, holder string) bool {
-	return holder != "" && namespace != nodeLeaseNamespace &&
+	return holder != "" && namespace != NodeLeaseNamespace &&
 		!strings.HasPrefix(holder, "apiserver-") &&
 		len(validation.IsDNS1123Subdomain(holder)) == 0
 }

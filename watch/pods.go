@@ -30,7 +30,7 @@ func (w *Watcher) startPods(ctx context.Context, wg *sync.WaitGroup) {
 			if w.opts.Namespace != "" {
 				where = fmt.Sprintf("namespace %q", w.opts.Namespace)
 			}
-			w.emitError(ConnForbidden, fmt.Sprintf("forbidden: cannot list pods in %s, so orphan holders are not judged; grant list and watch on pods to judge them", where))
+			w.emitError(ConnForbidden, failure(ResourcePods, err), fmt.Sprintf("forbidden: cannot list pods in %s, so orphan holders are not judged; grant list and watch on pods to judge them", where))
 			stop()
 		})
 	}

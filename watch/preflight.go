@@ -14,13 +14,6 @@ import (
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
 
-// Connection states on events.
-const (
-	ConnConnected = "connected"
-	ConnLost      = "lost"
-	ConnForbidden = "forbidden"
-)
-
 // attemptTimeout bounds one connection attempt, so a black-holed address
 // is retried (and reported) rather than waited on for the OS's minutes.
 const attemptTimeout = 10 * time.Second
@@ -29,6 +22,9 @@ const attemptTimeout = 10 * time.Second
 // watch Leases, before any watch starts: a reflector without rights would
 // retry forever and the initial states would never come.
 func (w *Watcher) preflight(ctx context.Context) error {
+	w.mu.Lock()
+	w.conn = ConnConnecting
+	w.mu.Unlock()
 	start := w.clock.Now()
 	backoff := 500 * time.Millisecond
 	for {
@@ -38,7 +34,7 @@ func (w *Watcher) preflight(ctx context.Context) error {
 		if err == nil {
 			w.setConn(nil)
 			if len(missing) > 0 {
-				return w.forbiddenError(missing)
+				return &Failure{Resource: ResourceLeases, Reason: ReasonForbidden, Err: w.forbiddenError(missing)}
 			}
 			return nil
 		}
@@ -46,11 +42,13 @@ func (w *Watcher) preflight(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if !retriable(err) {
-			return exitcode.Configf("the API server refused the access check for leases: %v; check the kubeconfig's user and server", err)
+			return &Failure{Resource: ResourceLeases, Reason: reasonOf(err),
+				Err: exitcode.Configf("the API server refused the access check for leases: %v; check the kubeconfig's user and server", err)}
 		}
 		elapsed := w.clock.Since(start)
 		if w.opts.ConnectTimeout > 0 && elapsed >= w.opts.ConnectTimeout {
-			return fmt.Errorf("cannot reach the API server within the connect timeout (%s): %v; check the server address and network, or raise --connect-timeout", w.opts.ConnectTimeout, err)
+			return &Failure{Resource: ResourceLeases, Reason: ReasonUnreachable,
+				Err: fmt.Errorf("cannot reach the API server within the connect timeout (%s): %v; check the server address and network, or raise --connect-timeout", w.opts.ConnectTimeout, err)}
 		}
 		wait := backoff
 		if w.opts.ConnectTimeout > 0 {
@@ -59,7 +57,7 @@ func (w *Watcher) preflight(ctx context.Context) error {
 		w.mu.Lock()
 		w.conn = ConnLost
 		w.mu.Unlock()
-		w.emitError(ConnLost, fmt.Sprintf("cannot reach the API server, retrying in %s: %v", wait.Round(100*time.Millisecond), err))
+		w.emitError(ConnLost, failure(ResourceLeases, err), fmt.Sprintf("cannot reach the API server, retrying in %s: %v", wait.Round(100*time.Millisecond), err))
 		select {
 		case <-w.clock.After(wait):
 		case <-ctx.Done():
@@ -128,19 +126,22 @@ func retriable(err error) bool {
 }
 
 // setConn records the outcome of a list or watch call on Leases and emits
-// an event when the connection state changes: error "lost" or "forbidden",
-// then connected once a call succeeds again.
+// an event when the connection state changes: error ConnLost or
+// ConnForbidden, then ConnConnected once a call succeeds again.
 func (w *Watcher) setConn(err error) {
 	state := ConnConnected
 	var msg string
+	var f *Failure
 	switch {
 	case err == nil:
 	case errors.Is(err, context.Canceled):
 		return // we are stopping
-	case apierrors.IsForbidden(err):
-		state, msg = ConnForbidden, fmt.Sprintf("forbidden: %v; grant list and watch on leases.coordination.k8s.io", err)
 	default:
+		f = failure(ResourceLeases, err)
 		state, msg = ConnLost, fmt.Sprintf("lost connection, retrying: %v", err)
+		if f.Reason == ReasonForbidden {
+			state, msg = ConnForbidden, fmt.Sprintf("forbidden: %v; grant list and watch on leases.coordination.k8s.io", err)
+		}
 	}
 	w.mu.Lock()
 	prev := w.conn
@@ -149,8 +150,8 @@ func (w *Watcher) setConn(err error) {
 	switch {
 	case state == prev:
 	case state != ConnConnected:
-		w.emitError(state, msg)
-	case prev != "":
+		w.emitError(state, f, msg)
+	case prev != ConnConnecting:
 		w.log.Info("connection restored")
 		w.mu.Lock()
 		w.q.push(Event{Type: EventConnected, Time: w.clock.Now(), Message: "connection restored", Connection: ConnConnected})

@@ -98,8 +98,29 @@ const (
 	// EventCandidates: the LeaseCandidates naming this Lease changed.
 	EventCandidates EventType = "candidates"
 	// EventConnected: the API server answers again after an error event
-	// (Connection is "connected").
+	// (Connection is ConnConnected).
 	EventConnected EventType = "connected"
+)
+
+// ConnState is the state of the link to one API server: what error and
+// connected events carry (Event.Connection) and what the dashboard shows.
+type ConnState string
+
+const (
+	// ConnConnecting: the API server has not answered yet. No event
+	// carries it; it is where a link starts.
+	ConnConnecting ConnState = "connecting"
+	// ConnConnected: list and watch calls on Leases succeed.
+	ConnConnected ConnState = "connected"
+	// ConnLost: they fail and are retried.
+	ConnLost ConnState = "lost"
+	// ConnForbidden: a right was refused. On an error event about Pods
+	// (Event.Resource) only that resource is refused, not the link.
+	ConnForbidden ConnState = "forbidden"
+	// ConnStopped: a Fleet's context whose watch ended for good at start
+	// (no rights, or unreachable past its connect timeout); the message
+	// says why and how to fix it.
+	ConnStopped ConnState = "stopped"
 )
 
 // Where a transition's gap is measured from (Event.GapFrom).
@@ -141,7 +162,13 @@ type Event struct {
 	Coalesced int `json:"coalesced,omitempty"`
 	// Error and connected events: what failed and how to fix it.
 	Message string `json:"message,omitempty"`
-	// Connection is ConnLost or ConnForbidden on error events about the
-	// API server or a right, ConnConnected on connected events.
-	Connection string `json:"connection,omitempty"`
+	// Connection is ConnLost, ConnForbidden or ConnStopped on error events,
+	// ConnConnected on connected events.
+	Connection ConnState `json:"connection,omitempty"`
+	// Error events: what the failure concerns and what kind it is. A
+	// reader decides what an error means from these, never from Message:
+	// a denial on Pods (ResourcePods) turns off orphan judgement only, and
+	// leaves the link to the Leases as it was.
+	Resource Resource `json:"resource,omitempty"`
+	Reason   Reason   `json:"reason,omitempty"`
 }

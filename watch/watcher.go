@@ -57,7 +57,7 @@ type Watcher struct {
 	synced   bool
 	syncedCh chan struct{} // closed with the synced event
 	armed    time.Time     // the deadline the expiry timer is set for
-	conn     string        // "", "connected", "lost", "forbidden"
+	conn     ConnState     // of the Lease calls; ConnConnecting until one returned
 	buf      []Event
 	rearm    chan struct{}
 	q        *queue
@@ -223,12 +223,13 @@ func (w *Watcher) expireLoop(ctx context.Context) {
 	}
 }
 
-// emitError queues an error event (and logs it).
-func (w *Watcher) emitError(connection, message string) {
+// emitError queues an error event for f (and logs it); message says what
+// failed and how to fix it.
+func (w *Watcher) emitError(state ConnState, f *Failure, message string) {
 	// Debug: the event is the report (stdout, or the dashboard); the log
 	// would only repeat it on stderr.
-	w.log.Debug(message, "connection", connection)
+	w.log.Debug(message, "connection", state, "resource", f.Resource, "reason", f.Reason)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.q.push(Event{Type: EventError, Time: w.clock.Now(), Message: message, Connection: connection})
+	w.q.push(Event{Type: EventError, Time: w.clock.Now(), Message: message, Connection: state, Resource: f.Resource, Reason: f.Reason})
 }

@@ -1,4 +1,4 @@
-package watch_test
+package watche2e
 
 import (
 	"bufio"
@@ -66,11 +66,7 @@ func held(holder string, acquire, renew time.Duration, dur int32) coordinationv1
 func start(t *testing.T, cfg *rest.Config, opts watch.Options) (<-chan watch.Event, <-chan error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	api, err := watch.NewAPI(cfg, opts.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := watch.New(api, opts)
+	w := watch.New(watchAPI(t, cfg, opts.Namespace), opts)
 	errc := make(chan error, 1)
 	go func() { errc <- w.Run(ctx) }()
 	t.Cleanup(func() {
@@ -284,6 +280,10 @@ func TestWatchForbiddenIsAConfigError(t *testing.T) {
 				if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 					t.Errorf("error %q, want one line containing %q", err, tc.want)
 				}
+				var f *watch.Failure
+				if !errors.As(err, &f) || f.Resource != watch.ResourceLeases || f.Reason != watch.ReasonForbidden {
+					t.Errorf("Run = %#v, want a Failure forbidden on leases", err)
+				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("Run still running after 10s: it hangs instead of failing")
 			}
@@ -337,8 +337,9 @@ func TestWatchPodsForbidden(t *testing.T) {
 	if len(errorsSeen) != 1 {
 		t.Fatalf("%d error events, want exactly one: %+v", len(errorsSeen), errorsSeen)
 	}
-	if e := errorsSeen[0]; e.Connection != watch.ConnForbidden || !strings.Contains(e.Message, "cannot list pods") {
-		t.Errorf("error event %+v, want forbidden naming pods", e)
+	if e := errorsSeen[0]; e.Connection != watch.ConnForbidden || e.Resource != watch.ResourcePods || e.Reason != watch.ReasonForbidden ||
+		!strings.Contains(e.Message, "cannot list pods") {
+		t.Errorf("error event %+v, want forbidden on pods, naming them", e)
 	}
 }
 
@@ -432,6 +433,10 @@ func TestWatchConnectTimeout(t *testing.T) {
 		if !strings.Contains(err.Error(), "connect timeout") {
 			t.Errorf("error %q does not name the timeout", err)
 		}
+		var f *watch.Failure
+		if !errors.As(err, &f) || f.Resource != watch.ResourceLeases || f.Reason != watch.ReasonUnreachable {
+			t.Errorf("Run = %#v, want a Failure: leases unreachable", err)
+		}
 		if took := time.Since(began); took < 1500*time.Millisecond {
 			t.Errorf("gave up after %s, before the 2s timeout", took)
 		}
@@ -439,8 +444,8 @@ func TestWatchConnectTimeout(t *testing.T) {
 		t.Fatal("Run still retrying 13s past the timeout")
 	}
 	ev := next(t, events, time.Second)
-	if ev.Type != watch.EventError || ev.Connection != watch.ConnLost {
-		t.Errorf("first event %+v, want a lost-connection error", ev)
+	if ev.Type != watch.EventError || ev.Connection != watch.ConnLost || ev.Resource != watch.ResourceLeases || ev.Reason != watch.ReasonUnreachable {
+		t.Errorf("first event %+v, want a lost-connection error: leases unreachable", ev)
 	}
 }
 
@@ -519,4 +524,60 @@ func TestWatchSlowReceiverGetsTheLatestState(t *testing.T) {
 		t.Errorf("second-last event %q, want the transition", s)
 	}
 	t.Logf("%d renewals arrived as %d events", renewals, renewed)
+}
+
+// A Fleet's context that stops at start says, on its stopped event, what
+// failed and why, as the Watcher's own error events do: a user without
+// rights is forbidden the Leases, a dead address is unreachable. The live
+// context goes on.
+func TestFleetStoppedContextSaysWhy(t *testing.T) {
+	ns := cp.Namespace(t)
+	dead := rest.CopyConfig(cp.Admin)
+	dead.Host = "https://127.0.0.1:1" // nothing listens on port 1
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fleet := watch.NewFleet(
+		watch.New(watchAPI(t, cp.Admin, ns), watch.Options{Context: "live", Namespace: ns}),
+		watch.New(watchAPI(t, cp.UserConfig("nobody"), ns), watch.Options{Context: "nobody", Namespace: ns}),
+		watch.New(watchAPI(t, dead, ns), watch.Options{Context: "dead", Namespace: ns, ConnectTimeout: 2 * time.Second}))
+	runErr := make(chan error, 1)
+	go func() { runErr <- fleet.Run(ctx) }()
+	want := map[string]watch.Event{
+		"nobody": {Resource: watch.ResourceLeases, Reason: watch.ReasonForbidden},
+		"dead":   {Resource: watch.ResourceLeases, Reason: watch.ReasonUnreachable},
+	}
+	liveSynced := false
+	for len(want) > 0 || !liveSynced {
+		ev := next(t, fleet.Events(), 15*time.Second)
+		if ev.Type == watch.EventSynced && ev.Context == "live" {
+			liveSynced = true
+		}
+		if ev.Connection != watch.ConnStopped {
+			continue
+		}
+		w, ok := want[ev.Context]
+		if !ok {
+			t.Fatalf("context %s stopped: %+v", ev.Context, ev)
+		}
+		if ev.Resource != w.Resource || ev.Reason != w.Reason || ev.Message == "" {
+			t.Errorf("%s stopped with %q/%q (%q), want %q/%q and a message", ev.Context, ev.Resource, ev.Reason, ev.Message, w.Resource, w.Reason)
+		}
+		delete(want, ev.Context)
+	}
+	cancel()
+	for range fleet.Events() {
+	}
+	if err := <-runErr; err != nil {
+		t.Errorf("Run = %v, want nil while one context lives", err)
+	}
+}
+
+// watchAPI returns the watcher's clients for namespace ns of cfg's server.
+func watchAPI(t testing.TB, cfg *rest.Config, ns string) watch.API {
+	t.Helper()
+	api, err := watch.NewAPI(cfg, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api
 }

@@ -1,4 +1,4 @@
-package tui
+package tuie2e
 
 import (
 	"bytes"
@@ -8,22 +8,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
 	"github.com/leader-elector/leader-elector/controlplane"
 	"github.com/leader-elector/leader-elector/record"
+	"github.com/leader-elector/leader-elector/tui"
 	"github.com/leader-elector/leader-elector/watch"
 )
 
 // body is a frame without its status line and footer, the two lines in
 // which a replay differs on purpose (its clock; its keys).
 func body(view string) string {
-	lines := strings.Split(ansi.Strip(view), "\n")
+	lines := strings.Split(view, "\n")
 	return strings.Join(lines[1:len(lines)-1], "\n")
 }
 
@@ -80,18 +81,40 @@ func TestReplayFidelity(t *testing.T) {
 	}
 
 	fleet := watch.NewFleet(
-		watch.New(leaseAPI(t, cp.Admin, ns), watch.Options{Context: "eu", Namespace: ns}),
-		watch.New(leaseAPI(t, cp2.Admin, ns), watch.Options{Context: "us", Namespace: ns}))
+		watch.New(watchAPI(t, cp.Admin, ns), watch.Options{Context: "eu", Namespace: ns}),
+		watch.New(watchAPI(t, cp2.Admin, ns), watch.Options{Context: "us", Namespace: ns}))
 	go func() { _ = fleet.Run(ctx) }()
 	var file bytes.Buffer
 	w, err := record.NewWriter(&file, record.Header{Version: "test", Contexts: []string{"eu", "us"}, Namespace: ns, Start: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, _ := record.Tee(ctx, fleet.Events(), w)
+	recorded, _ := record.Tee(ctx, fleet.Events(), w)
+	// The renewals start once both contexts are synced: noted on the way
+	// to the live screen, which reads its channel as Run does.
+	var synced sync.Map
+	events := make(chan watch.Event)
+	go func() {
+		defer close(events)
+		for ev := range recorded {
+			if ev.Type == watch.EventSynced {
+				synced.Store(ev.Context, true)
+			}
+			events <- ev
+		}
+	}()
+	bothSynced := func() bool {
+		_, eu := synced.Load("eu")
+		_, us := synced.Load("us")
+		return eu && us
+	}
 
-	live := newTestModel(t, Options{Namespace: ns, Contexts: []string{"eu", "us"}}, 140, 30)
-	src := newSource(events)
+	// Both screens on the same fixed clock: only the events move them.
+	opts := func(replay *tui.Replay) tui.Options {
+		return tui.Options{Namespace: ns, Contexts: []string{"eu", "us"}, Replay: replay,
+			Clock: clocktesting.NewFakePassiveClock(time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC))}
+	}
+	live := tui.NewScreen(events, opts(nil), 140, 30)
 	type frame struct {
 		at      time.Time
 		applied int // events on screen
@@ -101,24 +124,26 @@ func TestReplayFidelity(t *testing.T) {
 	applied := 0
 	started := false
 	for {
-		msg := src.next().(eventsMsg)
-		live.Update(msg)
-		applied += len(msg.events)
-		if len(msg.events) > 0 {
-			frames = append(frames, frame{live.now, applied, body(live.View())})
+		n, open := live.Next()
+		if n > 0 {
+			applied += n
+			frames = append(frames, frame{live.Now(), applied, body(live.View())})
 		}
-		if !started && live.conns[0].synced && live.conns[1].synced {
+		if !started && bothSynced() {
 			started = true
 			renew(eu, "scheduler", "eu-sched-a", "eu-sched-b")
 			renew(us, "scheduler", "us-sched-a", "us-sched-b")
 			go func() { wg.Wait(); time.Sleep(500 * time.Millisecond); cancel() }()
 		}
-		if msg.closed {
+		if !open {
 			break
 		}
 	}
-	if len(live.transitions) != 2 {
-		t.Fatalf("live transitions %+v, want one handover per cluster", live.transitions)
+	last := frames[len(frames)-1].body
+	for _, want := range []string{"eu-sched-a -> eu-sched-b", "us-sched-a -> us-sched-b", "TRANSITIONS (newest first)  2\n"} {
+		if !strings.Contains(last, want) {
+			t.Fatalf("the live screen lacks %q, want one handover per cluster:\n%s", want, last)
+		}
 	}
 
 	rec, err := record.Read(&file)
@@ -130,8 +155,8 @@ func TestReplayFidelity(t *testing.T) {
 		if f.applied < len(rec.Events) && !rec.Events[f.applied].Time.After(f.at) {
 			continue // an event of this instant was still in flight to the live screen
 		}
-		replay := replayModel(t, rec, 140, 30)
-		replay.seek(f.at)
+		replay := tui.NewScreen(nil, opts(&tui.Replay{Events: rec.Events, Start: rec.Header.Start, Speed: 1}), 140, 30)
+		replay.Seek(f.at)
 		if got := body(replay.View()); got != f.body {
 			t.Errorf("at %s (%d events) the replay shows:\n%s\nlive showed:\n%s", f.at.Format(time.StampMicro), f.applied, got, f.body)
 			break
