@@ -117,7 +117,7 @@ func checkPod(ctx context.Context, pods PodClient, cfg Config, log *slog.Logger)
 		case apierrors.IsNotFound(err):
 			return exitcode.Configf("--leader-label: there is no Pod %q in namespace %s; set POD_NAME from the downward API (fieldRef metadata.name) and run in the Pod's namespace", cfg.PodName, cfg.Namespace)
 		case answered(err):
-			return exitcode.Configf("--leader-label: reading Pod %s/%s: %v", cfg.Namespace, cfg.PodName, err)
+			return exitcode.Configf("--leader-label: reading Pod %s/%s: %w", cfg.Namespace, cfg.PodName, err)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		}

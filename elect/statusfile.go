@@ -38,7 +38,7 @@ func classifyPath(path, flag string) (pathState, error) {
 	if !filepath.IsAbs(path) {
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			return 0, exitcode.Configf("%s %q: cannot make the path absolute: %v; pass an absolute path", flag, path, err)
+			return 0, exitcode.Configf("%s %q: cannot make the path absolute: %w; pass an absolute path", flag, path, err)
 		}
 		path = abs
 	}
@@ -49,7 +49,7 @@ func classifyPath(path, flag string) (pathState, error) {
 	case errors.Is(err, syscall.ENOTDIR):
 		return 0, exitcode.Configf("%s %s: a parent of it is a file, not a directory; %s", flag, path, rightMount)
 	case err != nil:
-		return 0, exitcode.Configf("%s %s: cannot inspect it: %v; %s", flag, path, unwrapPathErr(err), rightMount)
+		return 0, exitcode.Configf("%s %s: cannot inspect it: %w; %s", flag, path, unwrapPathErr(err), rightMount)
 	}
 	switch mode := fi.Mode(); {
 	case mode.IsDir():
@@ -63,10 +63,10 @@ func classifyPath(path, flag string) (pathState, error) {
 	}
 	content, err := readSmall(path)
 	if err != nil {
-		return 0, exitcode.Configf("%s %s: cannot read it: %v; remove it or pass another path", flag, path, unwrapPathErr(err))
+		return 0, exitcode.Configf("%s %s: cannot read it: %w; remove it or pass another path", flag, path, unwrapPathErr(err))
 	}
 	if err := checkIdentity(string(content)); err != nil {
-		return 0, exitcode.Configf("%s %s holds something other than an identity (%v), so it is not ours; remove it or pass another path", flag, path, err)
+		return 0, exitcode.Configf("%s %s holds something other than an identity (%w), so it is not ours; remove it or pass another path", flag, path, err)
 	}
 	return pathStale, nil
 }
@@ -81,7 +81,7 @@ func checkParent(path, flag string) error {
 	case errors.Is(err, syscall.ENOTDIR):
 		return exitcode.Configf("%s %s: a parent of it is a file, not a directory; %s", flag, path, rightMount)
 	case err != nil:
-		return exitcode.Configf("%s %s: cannot inspect directory %s: %v; %s", flag, path, dir, unwrapPathErr(err), rightMount)
+		return exitcode.Configf("%s %s: cannot inspect directory %s: %w; %s", flag, path, dir, unwrapPathErr(err), rightMount)
 	case !fi.IsDir():
 		return exitcode.Configf("%s %s: %s is not a directory; %s", flag, path, dir, rightMount)
 	}
@@ -110,7 +110,7 @@ func prepareFile(path, flag string, log *slog.Logger) error {
 	}
 	if state == pathStale {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return exitcode.Configf("%s %s: removing the stale file a previous run left: %v; remove it by hand", flag, path, unwrapPathErr(err))
+			return exitcode.Configf("%s %s: removing the stale file a previous run left: %w; remove it by hand", flag, path, unwrapPathErr(err))
 		}
 		log.Info("removed a stale file left by an earlier run", "file", path)
 	}
@@ -120,11 +120,11 @@ func prepareFile(path, flag string, log *slog.Logger) error {
 	}
 	probe, err := os.CreateTemp(filepath.Dir(path), tempPattern(path))
 	if err != nil {
-		return exitcode.Configf("%s %s: cannot create a file in %s: %v; %s", flag, path, filepath.Dir(path), unwrapPathErr(err), rightMount)
+		return exitcode.Configf("%s %s: cannot create a file in %s: %w; %s", flag, path, filepath.Dir(path), unwrapPathErr(err), rightMount)
 	}
 	probe.Close()
 	if err := os.Remove(probe.Name()); err != nil {
-		return exitcode.Configf("%s %s: cannot remove a file in %s: %v; %s", flag, path, filepath.Dir(path), unwrapPathErr(err), rightMount)
+		return exitcode.Configf("%s %s: cannot remove a file in %s: %w; %s", flag, path, filepath.Dir(path), unwrapPathErr(err), rightMount)
 	}
 	return nil
 }

@@ -128,3 +128,4 @@ func TestPrepareFileRemovesStale(t *testing.T) {
 		t.Errorf("directory holds %d entries after the probe, want only the unrelated file", len(entries))
 	}
 }
+

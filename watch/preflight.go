@@ -43,7 +43,7 @@ func (w *Watcher) preflight(ctx context.Context) error {
 		}
 		if !retriable(err) {
 			return &Failure{Resource: ResourceLeases, Reason: reasonOf(err),
-				Err: exitcode.Configf("the API server refused the access check for leases: %v; check the kubeconfig's user and server", err)}
+				Err: exitcode.Configf("the API server refused the access check for leases: %w; check the kubeconfig's user and server", err)}
 		}
 		elapsed := w.clock.Since(start)
 		if w.opts.ConnectTimeout > 0 && elapsed >= w.opts.ConnectTimeout {

@@ -144,15 +144,15 @@ func newElectClient(cfg *rest.Config, namespace string, renewDeadline time.Durat
 	c.UserAgent = fmt.Sprintf("leader-elector/%s", version)
 	clients, err := kubeclient.New(c)
 	if err != nil {
-		return elect.API{}, exitcode.Configf("building the API client for %s: %v; check the kubeconfig", c.Host, err)
+		return elect.API{}, exitcode.Configf("building the API client for %s: %w; check the kubeconfig", c.Host, err)
 	}
 	watches, err := clients.Unbounded()
 	if err != nil {
-		return elect.API{}, exitcode.Configf("building the API client for %s: %v; check the kubeconfig", c.Host, err)
+		return elect.API{}, exitcode.Configf("building the API client for %s: %w; check the kubeconfig", c.Host, err)
 	}
 	pods, err := clients.Pods(namespace)
 	if err != nil {
-		return elect.API{}, exitcode.Configf("building the API client for %s: %v; check the kubeconfig", c.Host, err)
+		return elect.API{}, exitcode.Configf("building the API client for %s: %w; check the kubeconfig", c.Host, err)
 	}
 	return elect.API{
 		Leases:  clients.Leases(namespace),

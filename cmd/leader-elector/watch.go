@@ -446,13 +446,13 @@ func watchClients(base *rest.Config, namespace string, skew *watch.SkewRecorder)
 	cfg.Wrap(skew.Wrap)
 	api, err := watch.NewAPI(cfg, namespace)
 	if err != nil {
-		return watch.API{}, nil, exitcode.Configf("cannot build a client from the kubeconfig: %v; fix the kubeconfig", err)
+		return watch.API{}, nil, exitcode.Configf("cannot build a client from the kubeconfig: %w; fix the kubeconfig", err)
 	}
 	mcfg := rest.CopyConfig(base)
 	mcfg.UserAgent = "leader-elector-watch"
 	meta, err := metadata.NewForConfig(mcfg)
 	if err != nil {
-		return watch.API{}, nil, exitcode.Configf("cannot build a client from the kubeconfig: %v; fix the kubeconfig", err)
+		return watch.API{}, nil, exitcode.Configf("cannot build a client from the kubeconfig: %w; fix the kubeconfig", err)
 	}
 	return api, meta, nil
 }

@@ -104,7 +104,7 @@ func Validate(argv []string) error {
 		return exitcode.Configf("no command given after --; pass the application to run while leading, e.g. -- /app/server")
 	}
 	if _, err := exec.LookPath(argv[0]); err != nil {
-		return exitcode.Configf("cannot run %q: %v; pass an absolute path or a command on PATH after --", argv[0], unwrapExec(err))
+		return exitcode.Configf("cannot run %q: %w; pass an absolute path or a command on PATH after --", argv[0], unwrapExec(err))
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func Load(opts Options) (*Target, error) {
 			cfg.WarningHandler = opts.Warnings
 			return &Target{Config: cfg, Namespace: ns, Context: "in-cluster"}, nil
 		} else if !errors.Is(err, rest.ErrNotInCluster) {
-			return nil, exitcode.Configf("cannot use the in-cluster service account: %v; mount the service-account token or pass --kubeconfig", err)
+			return nil, exitcode.Configf("cannot use the in-cluster service account: %w; mount the service-account token or pass --kubeconfig", err)
 		}
 	}
 
@@ -98,7 +98,7 @@ func Load(opts Options) (*Target, error) {
 
 	raw, err := cc.RawConfig()
 	if err != nil {
-		return nil, exitcode.Configf("cannot load kubeconfig %s: %v; fix the file or pass --kubeconfig with a valid one", describe(rules), err)
+		return nil, exitcode.Configf("cannot load kubeconfig %s: %w; fix the file or pass --kubeconfig with a valid one", describe(rules), err)
 	}
 	// Checked here because clientcmd would quietly use no credentials for
 	// a user it does not know.
@@ -117,7 +117,7 @@ func Load(opts Options) (*Target, error) {
 			return nil, exitcode.Configf("context %q not found in kubeconfig %s; pick one of %s with --context", opts.Context, describe(rules), entryNames(raw.Contexts, "contexts"))
 
 		default:
-			return nil, exitcode.Configf("invalid kubeconfig %s: %v; fix the file or pass --kubeconfig with a valid one", describe(rules), err)
+			return nil, exitcode.Configf("invalid kubeconfig %s: %w; fix the file or pass --kubeconfig with a valid one", describe(rules), err)
 		}
 	}
 	cfg.WarningHandler = opts.Warnings
@@ -137,7 +137,7 @@ func loadingRules(kubeconfig string) (*clientcmd.ClientConfigLoadingRules, error
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if kubeconfig != "" {
 		if _, err := os.Stat(kubeconfig); err != nil {
-			return nil, exitcode.Configf("cannot read kubeconfig %q: %v; pass --kubeconfig with an existing file", kubeconfig, unwrapPath(err))
+			return nil, exitcode.Configf("cannot read kubeconfig %q: %w; pass --kubeconfig with an existing file", kubeconfig, unwrapPath(err))
 		}
 		rules.ExplicitPath = kubeconfig
 	}
@@ -153,7 +153,7 @@ func ContextNames(opts Options) ([]string, error) {
 	}
 	raw, err := rules.Load()
 	if err != nil {
-		return nil, exitcode.Configf("cannot load kubeconfig %s: %v; fix the file or pass --kubeconfig with a valid one", describe(rules), err)
+		return nil, exitcode.Configf("cannot load kubeconfig %s: %w; fix the file or pass --kubeconfig with a valid one", describe(rules), err)
 	}
 	if len(raw.Contexts) == 0 {
 		return nil, exitcode.Configf("no contexts in kubeconfig %s; add one or pass --kubeconfig with another file", describe(rules))

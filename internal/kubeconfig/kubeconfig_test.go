@@ -2,6 +2,7 @@ package kubeconfig
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,6 +91,9 @@ func TestLoad(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), "\n") {
 					t.Errorf("err spans lines: %q", err)
+				}
+				if tt.name == "missing file" && !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("err = %v: errors.Is does not find fs.ErrNotExist through it", err)
 				}
 				return
 			}
