@@ -3,6 +3,7 @@ package elect
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/leader-elector/leader-elector/elect/child"
@@ -115,6 +116,10 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 	}
 	d.events = newEventSender(api.Events, cfg, log)
 	defer d.events.stop()
+	// Start-up (flags, kubeconfig, TLS, the preflight) leaves a few MB of
+	// garbage in pages the runtime would hand back only slowly; a sidecar
+	// then idles for days, so give them back now, once.
+	debug.FreeOSMemory()
 	return d.run(ctx)
 }
 
