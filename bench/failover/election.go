@@ -23,7 +23,7 @@ type election struct {
 }
 
 func (b *bench) newElection(im impl, what string) (*election, error) {
-	ns := fmt.Sprintf("%s-%s-%04x", what, im.name, rand.IntN(1<<16))
+	ns := fmt.Sprintf("%s-%s-%04x", what, im.Name, rand.IntN(1<<16))
 	_, err := b.admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("creating namespace %s: %w", ns, err)
@@ -32,7 +32,7 @@ func (b *bench) newElection(im impl, what string) (*election, error) {
 }
 
 func (e *election) add() error {
-	r, err := e.b.startMember(e.im, e.ns, e.lease, fmt.Sprintf("%s-%d", e.im.name, e.next))
+	r, err := e.b.startMember(e.im, e.ns, e.lease, fmt.Sprintf("%s-%d", e.im.Name, e.next))
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (b *bench) trials(im impl, kind string, n int) ([]time.Duration, int, error
 			time.Sleep(time.Millisecond)
 		}
 		out = append(out, took)
-		progress("%s: %s trial %d: %s", im.name, kind, i+1, took.Round(time.Millisecond))
+		progress("%s: %s trial %d: %s", im.Name, kind, i+1, took.Round(time.Millisecond))
 		if err := old.wait(30 * time.Second); err != nil {
 			return nil, 0, err
 		}

@@ -103,25 +103,25 @@ func run() error {
 
 	res := map[string]*results{}
 	for _, im := range impls {
-		res[im.name] = &results{}
+		res[im.Name] = &results{}
 	}
 	// The two electors run at once, in their own namespaces: they are idle
 	// nearly all the time, and this halves the run.
 	err = both(impls, func(im impl) error {
-		r := res[im.name]
-		if r.binMiB, err = fileMiB(im.bin); err != nil {
+		r := res[im.Name]
+		if r.binMiB, err = fileMiB(im.Bin); err != nil {
 			return err
 		}
-		progress("%s: %d graceful hand-overs", im.name, *trials)
+		progress("%s: %d graceful hand-overs", im.Name, *trials)
 		if r.graceful, r.gracefulOverlaps, err = b.trials(im, "graceful", *trials); err != nil {
 			return err
 		}
-		progress("%s: %d crash failovers", im.name, *trials)
+		progress("%s: %d crash failovers", im.Name, *trials)
 		if r.crash, r.crashOverlaps, err = b.trials(im, "crash", *trials); err != nil {
 			return err
 		}
 		for _, n := range counts {
-			progress("%s: steady state with %d replicas for %s", im.name, n, *window)
+			progress("%s: steady state with %d replicas for %s", im.Name, n, *window)
 			s, err := b.steady(im, n, *window)
 			if err != nil {
 				return err
@@ -143,10 +143,10 @@ func run() error {
 			rolled = append(rolled, rollingResult{mode: m})
 			continue
 		}
-		progress("%s: %d hand-overs in a rolling update's rhythm", m.im.name, *rollingN)
+		progress("%s: %d hand-overs in a rolling update's rhythm", m.im.Name, *rollingN)
 		r, err := b.rolling(m, *rollingN)
 		if err != nil {
-			return fmt.Errorf("%s: %w", m.im.name, err)
+			return fmt.Errorf("%s: %w", m.im.Name, err)
 		}
 		rolled = append(rolled, r)
 	}
@@ -168,7 +168,7 @@ func both(impls []impl, f func(impl) error) error {
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return fmt.Errorf("%s: %w", impls[i].name, err)
+			return fmt.Errorf("%s: %w", impls[i].Name, err)
 		}
 	}
 	return nil

@@ -14,21 +14,13 @@ import (
 )
 
 // impl is one elector under test: how to start a replica of it.
-type impl struct {
-	name string
-	bin  string
-	args func(replica.Elect) []string
-}
+type impl = replica.Elector
 
 // oursImpl runs our elector with its endpoints off, so many replicas share
 // the machine.
-func oursImpl(bin string) impl {
-	return impl{name: "ours", bin: bin, args: replica.Elect.Args}
-}
+func oursImpl(bin string) impl { return replica.Ours("ours", bin) }
 
-func baselineImpl(bin string) impl {
-	return impl{name: "baseline", bin: bin, args: replica.Elect.BaselineArgs}
-}
+func baselineImpl(bin string) impl { return replica.Baseline("baseline", bin) }
 
 // member is one running elector process behind its own counting proxy.
 type member struct {
@@ -57,7 +49,7 @@ func (m *member) rssMiB() (float64, error) { return procstat.RSSMiB(m.Process().
 // startMember starts one replica of im in its own directory, talking to the
 // API server through a new counting proxy, closed when the replica ends.
 func (b *bench) startMember(im impl, ns, lease, id string) (*member, error) {
-	dir := filepath.Join(b.dir, im.name, ns, id)
+	dir := filepath.Join(b.dir, im.Name, ns, id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -71,10 +63,10 @@ func (b *bench) startMember(im impl, ns, lease, id string) (*member, error) {
 		return nil, err
 	}
 	status := filepath.Join(dir, "status")
-	args := im.args(replica.Elect{Kubeconfig: kc, Namespace: ns, Lease: lease, Identity: id, StatusFile: status})
+	args := im.Args(replica.Elect{Kubeconfig: kc, Namespace: ns, Lease: lease, Identity: id, StatusFile: status})
 	r := replica.New(replica.Spec{
 		ID: id, StatusFile: status,
-		Command: proc.Options{Path: im.bin, Args: args, LogPath: filepath.Join(dir, "log")},
+		Command: proc.Options{Path: im.Bin, Args: args, LogPath: filepath.Join(dir, "log")},
 	})
 	if err := r.Start(); err != nil {
 		p.close()

@@ -73,9 +73,9 @@ func rollingModes(ours, base string) []rollingMode {
 // they may end with "-- CMD").
 func oursWith(bin, name string, extra ...string) impl {
 	im := oursImpl(bin)
-	args := im.args
-	im.name = name
-	im.args = func(e replica.Elect) []string {
+	args := im.Args
+	im.Name = name
+	im.Args = func(e replica.Elect) []string {
 		e.Extra = append(e.Extra, extra...)
 		return args(e)
 	}
@@ -138,7 +138,7 @@ func (b *bench) rolling(m rollingMode, n int) (rollingResult, error) {
 		}
 		took := appeared.Sub(vanished)
 		res.handovers = append(res.handovers, took)
-		progress("%s: rolling trial %d: %s", m.im.name, i+1, took.Round(time.Millisecond))
+		progress("%s: rolling trial %d: %s", m.im.Name, i+1, took.Round(time.Millisecond))
 		if err := old.wait(30 * time.Second); err != nil {
 			return res, err
 		}

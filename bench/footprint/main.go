@@ -78,7 +78,7 @@ func run() error {
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return fmt.Errorf("%s: %w", electors[i].name, err)
+			return fmt.Errorf("%s: %w", electors[i].Name, err)
 		}
 	}
 	printTable(os.Stdout, res[0], res[1], *trials, *settle, *window)

@@ -12,22 +12,14 @@ import (
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
-// elector is one implementation under measurement: how to start a replica.
-type elector struct {
-	name string
-	bin  string
-	args func(replica.Elect) []string
-}
+// elector is one implementation under measurement.
+type elector = replica.Elector
 
 // oursElector runs the sidecar as deployed: endpoints on (a port of its own
 // per replica), everything else at its defaults.
-func oursElector(bin string) elector {
-	return elector{name: "leader-elector", bin: bin, args: replica.Elect.Args}
-}
+func oursElector(bin string) elector { return replica.Ours("leader-elector", bin) }
 
-func baselineElector(bin string) elector {
-	return elector{name: "client-go", bin: bin, args: replica.Elect.BaselineArgs}
-}
+func baselineElector(bin string) elector { return replica.Baseline("client-go", bin) }
 
 // figures are one elector's medians over the trials.
 type figures struct {
@@ -50,7 +42,7 @@ func start(e elector, dir, lease, id, kubeconfig string) (*replica.Replica, erro
 		StatusFile: filepath.Join(dir, id+".status"), HTTPAddr: addr}
 	r := replica.New(replica.Spec{
 		ID: id, StatusFile: spec.StatusFile,
-		Command: proc.Options{Path: e.bin, Args: e.args(spec), LogPath: filepath.Join(dir, id+".log")},
+		Command: proc.Options{Path: e.Bin, Args: e.Args(spec), LogPath: filepath.Join(dir, id+".log")},
 	})
 	if err := r.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", id, err)
@@ -64,14 +56,14 @@ func stop(r *replica.Replica) { r.Stop(syscall.SIGTERM, 20*time.Second) }
 // measure starts trials leader+follower pairs of e, one pair at a time, each
 // on a Lease of its own.
 func measure(e elector, dir, kubeconfig string, trials int, settle, window time.Duration) (figures, error) {
-	f := figures{elector: e.name}
-	st, err := os.Stat(e.bin)
+	f := figures{elector: e.Name}
+	st, err := os.Stat(e.Bin)
 	if err != nil {
 		return f, err
 	}
 	f.binMiB = float64(st.Size()) / (1 << 20)
 	for i := range trials {
-		if err := f.trial(e, dir, kubeconfig, fmt.Sprintf("footprint-%s-%d", e.name, i), settle, window); err != nil {
+		if err := f.trial(e, dir, kubeconfig, fmt.Sprintf("footprint-%s-%d", e.Name, i), settle, window); err != nil {
 			return f, err
 		}
 	}
@@ -82,7 +74,7 @@ func measure(e elector, dir, kubeconfig string, trials int, settle, window time.
 }
 
 func (f *figures) trial(e elector, dir, kubeconfig, lease string, settle, window time.Duration) error {
-	progress("%s: %s: leader, then a follower; memory after %s, CPU over %s", e.name, lease, settle, window)
+	progress("%s: %s: leader, then a follower; memory after %s, CPU over %s", e.Name, lease, settle, window)
 	began := time.Now()
 	leader, err := start(e, dir, lease, lease+"-a", kubeconfig)
 	if err != nil {

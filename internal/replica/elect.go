@@ -88,3 +88,20 @@ func FreeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// Elector is one implementation a harness runs replicas of: ours, or
+// client-go's plain elector (bench/baseline), with how a replica's command
+// line is written for it.
+type Elector struct {
+	Name string
+	Bin  string
+	Args func(Elect) []string
+}
+
+// Ours is leader-elector's `elect` built at bin.
+func Ours(name, bin string) Elector { return Elector{Name: name, Bin: bin, Args: Elect.Args} }
+
+// Baseline is bench/baseline, client-go's own elector, built at bin.
+func Baseline(name, bin string) Elector {
+	return Elector{Name: name, Bin: bin, Args: Elect.BaselineArgs}
+}

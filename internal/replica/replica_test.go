@@ -277,3 +277,20 @@ func TestModuleRoot(t *testing.T) {
 		t.Errorf("ModuleRoot() outside the module = %s, want an error", root)
 	}
 }
+
+// A harness's two electors write the same replica's command line each in
+// its own dialect.
+func TestElectors(t *testing.T) {
+	spec := Elect{Lease: "lock", Identity: "a"}
+	for _, tt := range []struct {
+		e    Elector
+		want string
+	}{
+		{Ours("ours", "/bin/leader-elector"), "elect --lease-name=lock --identity=a --http-addr="},
+		{Baseline("client-go", "/bin/baseline"), "-lease-name=lock -identity=a"},
+	} {
+		if got := strings.Join(tt.e.Args(spec), " "); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.e.Name, got, tt.want)
+		}
+	}
+}
