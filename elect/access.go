@@ -42,8 +42,8 @@ var RequiredAccess = []AccessRule{
 		Why: "follow the Lease with a watch (field selector metadata.name, so resourceNames applies) instead of polling"},
 	{Group: "coordination.k8s.io", Resource: "leases", Verbs: []string{"create"}, ByName: false,
 		Why: "create the Lease the first time (Kubernetes cannot limit create by name)"},
-	{Group: "", Resource: "events", Verbs: []string{"create", "patch"}, ByName: false,
-		Why: "record acquired and lost leadership as Events on the Lease (repeats are patched)"},
+	{Group: "", Resource: "events", Verbs: []string{"create"}, ByName: false,
+		Why: "record acquired and lost leadership as Events on the Lease"},
 	{Group: "", Resource: "pods", Verbs: []string{"get", "list", "patch"}, ByName: false, LeaderLabel: true,
 		Why: "with --leader-label only: check this replica's Pod exists, find the Pods an earlier leader left labelled, and patch the one label on and off"},
 }
