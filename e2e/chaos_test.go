@@ -142,6 +142,10 @@ func (h *chaosHarness) start(c *chaosCandidate) {
 		// is a sleep that SIGTERM ends at once anyway.
 		e.Extra = []string{"--grace=500ms", "--", "sh", "-c", chaosChildScript, "sh", c.childPidFile}
 	}
+	// At debug level: a failed test prints every replica's log, and a
+	// follower's decisions (what it saw, when it judged the Lease expired,
+	// the writes it lost) are logged only there.
+	e.Extra = append([]string{"--verbose"}, e.Extra...)
 	p := startBinary(h.t, nil, e.Args()...)
 	var inc int
 	c.change(func() {
