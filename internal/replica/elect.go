@@ -26,38 +26,24 @@ type Elect struct {
 
 // Args returns the arguments to the leader-elector binary.
 func (e Elect) Args() []string {
-	args := []string{"elect"}
-	add := func(flag, v string) {
-		if v != "" {
-			args = append(args, "--"+flag+"="+v)
-		}
-	}
-	add("kubeconfig", e.Kubeconfig)
-	add("namespace", e.Namespace)
-	add("lease-name", e.Lease)
-	add("identity", e.Identity)
-	add("status-file", e.StatusFile)
-	add("leader-file", e.LeaderFile)
-	args = append(args, "--http-addr="+e.HTTPAddr)
-	for _, d := range []struct {
-		flag string
-		v    time.Duration
-	}{{"lease-duration", e.LeaseDuration}, {"renew-deadline", e.RenewDeadline}, {"retry-period", e.RetryPeriod}} {
-		if d.v != 0 {
-			add(d.flag, d.v.String())
-		}
-	}
-	return append(args, e.Extra...)
+	return append(append([]string{"elect"}, e.flags("--", true)...), e.Extra...)
 }
 
 // BaselineArgs returns the same replica's arguments to bench/baseline,
 // client-go's own elector, for a fleet that mixes both. It has no leader
 // file and no endpoints: LeaderFile and HTTPAddr are left out.
 func (e Elect) BaselineArgs() []string {
+	return append(e.flags("-", false), e.Extra...)
+}
+
+// flags writes the settings both electors share, each as prefix+name=value,
+// leaving out the empty ones; ours adds the leader file and the endpoints'
+// address (always: empty turns them off), which only ours has.
+func (e Elect) flags(prefix string, ours bool) []string {
 	var args []string
 	add := func(flag, v string) {
 		if v != "" {
-			args = append(args, "-"+flag+"="+v)
+			args = append(args, prefix+flag+"="+v)
 		}
 	}
 	add("kubeconfig", e.Kubeconfig)
@@ -65,6 +51,10 @@ func (e Elect) BaselineArgs() []string {
 	add("lease-name", e.Lease)
 	add("identity", e.Identity)
 	add("status-file", e.StatusFile)
+	if ours {
+		add("leader-file", e.LeaderFile)
+		args = append(args, prefix+"http-addr="+e.HTTPAddr)
+	}
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
@@ -73,7 +63,7 @@ func (e Elect) BaselineArgs() []string {
 			add(d.flag, d.v.String())
 		}
 	}
-	return append(args, e.Extra...)
+	return args
 }
 
 // FreeAddr returns a loopback address nobody listens on now, for a
