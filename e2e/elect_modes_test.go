@@ -100,7 +100,7 @@ func TestElectRBAC(t *testing.T) {
 	admin := cp.Client(t, cp.Admin)
 	ctx := context.Background()
 	ruleSets := map[string][]rbacv1.PolicyRule{
-		"nothing":        nil,
+		"nothing":   nil,
 		"no-update": requiredRules("lock", "update"),
 		"all":       requiredRules("lock", ""),
 	}

@@ -128,4 +128,3 @@ func TestPrepareFileRemovesStale(t *testing.T) {
 		t.Errorf("directory holds %d entries after the probe, want only the unrelated file", len(entries))
 	}
 }
-
