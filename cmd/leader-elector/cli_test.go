@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -189,25 +190,8 @@ func TestEnvIsolation(t *testing.T) {
 		"STATUS_FILE":    "/app/status",
 		"LEADER_FILE":    "/app/leader",
 	}
-	parse := func(t *testing.T) *cli {
-		t.Helper()
-		var c cli
-		var out bytes.Buffer
-		parser, err := newParser(&c, "leader-elector", description, &out, &out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := parser.Parse([]string{"elect", "--lease-name", "l"}); err != nil {
-			t.Fatalf("parsing with the app's environment: %v", err)
-		}
-		return &c
-	}
-
 	t.Run("the app's names do not reach the sidecar", func(t *testing.T) {
-		for k, v := range appEnv {
-			t.Setenv(k, v)
-		}
-		c := parse(t)
+		c := parseCLI(t, appEnv, "elect", "--lease-name", "l")
 		e := c.Elect
 		got := map[string]string{
 			"HTTP_ADDR": e.HTTPAddr, "LOG_FORMAT": c.LogFormat, "GRACE": e.Grace.String(),
@@ -227,18 +211,14 @@ func TestEnvIsolation(t *testing.T) {
 	})
 
 	t.Run("LEADER_ELECTOR_ names do", func(t *testing.T) {
-		for k, v := range appEnv {
-			t.Setenv(k, v)
-		}
 		set := map[string]string{
 			"LEADER_ELECTOR_HTTP_ADDR": ":9090", "LEADER_ELECTOR_LOG_FORMAT": "json", "LEADER_ELECTOR_GRACE": "3s",
 			"LEADER_ELECTOR_LEASE_DURATION": "20s", "LEADER_ELECTOR_RENEW_DEADLINE": "12s",
 			"LEADER_ELECTOR_RETRY_PERIOD": "3s", "LEADER_ELECTOR_STATUS_FILE": "/run/l/status", "LEADER_ELECTOR_LEADER_FILE": "/run/l/leader",
 		}
-		for k, v := range set {
-			t.Setenv(k, v)
-		}
-		c := parse(t)
+		env := maps.Clone(appEnv)
+		maps.Copy(env, set)
+		c := parseCLI(t, env, "elect", "--lease-name", "l")
 		e := c.Elect
 		got := map[string]string{
 			"LEADER_ELECTOR_HTTP_ADDR": e.HTTPAddr, "LEADER_ELECTOR_LOG_FORMAT": c.LogFormat, "LEADER_ELECTOR_GRACE": e.Grace.String(),
