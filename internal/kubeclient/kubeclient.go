@@ -167,7 +167,8 @@ func (c *Clients) Pods(namespace string) (metadata.ResourceInterface, error) {
 }
 
 // SelfSubjectAccessReviews is the authorization.k8s.io/v1 client that asks
-// "may I?".
+// "may I?". Reviews are only ever created, never listed: the list type is a
+// placeholder that List would never be asked to fill.
 func (c *Clients) SelfSubjectAccessReviews() *Resource[*authorizationv1.SelfSubjectAccessReview, *metav1.Status] {
 	return &Resource[*authorizationv1.SelfSubjectAccessReview, *metav1.Status]{client: c.authorization, params: c.params, resource: "selfsubjectaccessreviews",
 		newObject: func() *authorizationv1.SelfSubjectAccessReview { return &authorizationv1.SelfSubjectAccessReview{} },
