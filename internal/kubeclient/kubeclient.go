@@ -143,14 +143,14 @@ func (c *Clients) build() error {
 
 // Leases is the coordination.k8s.io/v1 Lease client of namespace ("" = all).
 func (c *Clients) Leases(namespace string) *Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
-	return &Resource[*coordinationv1.Lease, *coordinationv1.LeaseList]{client: c.coordination, params: c.params, resource: "leases", namespace: namespace,
+	return &Resource[*coordinationv1.Lease, *coordinationv1.LeaseList]{client: c.coordination, params: c.params, codecs: c.codecs, resource: "leases", namespace: namespace,
 		newObject: func() *coordinationv1.Lease { return &coordinationv1.Lease{} },
 		newList:   func() *coordinationv1.LeaseList { return &coordinationv1.LeaseList{} }}
 }
 
 // LeaseCandidates is the coordination.k8s.io/v1beta1 LeaseCandidate client.
 func (c *Clients) LeaseCandidates(namespace string) *Resource[*coordinationv1beta1.LeaseCandidate, *coordinationv1beta1.LeaseCandidateList] {
-	return &Resource[*coordinationv1beta1.LeaseCandidate, *coordinationv1beta1.LeaseCandidateList]{client: c.coordinationBeta, params: c.params, resource: "leasecandidates", namespace: namespace,
+	return &Resource[*coordinationv1beta1.LeaseCandidate, *coordinationv1beta1.LeaseCandidateList]{client: c.coordinationBeta, params: c.params, codecs: c.codecs, resource: "leasecandidates", namespace: namespace,
 		newObject: func() *coordinationv1beta1.LeaseCandidate { return &coordinationv1beta1.LeaseCandidate{} },
 		newList:   func() *coordinationv1beta1.LeaseCandidateList { return &coordinationv1beta1.LeaseCandidateList{} }}
 }
@@ -170,7 +170,7 @@ func (c *Clients) Pods(namespace string) (metadata.ResourceInterface, error) {
 // "may I?". Reviews are only ever created, never listed: the list type is a
 // placeholder that List would never be asked to fill.
 func (c *Clients) SelfSubjectAccessReviews() *Resource[*authorizationv1.SelfSubjectAccessReview, *metav1.Status] {
-	return &Resource[*authorizationv1.SelfSubjectAccessReview, *metav1.Status]{client: c.authorization, params: c.params, resource: "selfsubjectaccessreviews",
+	return &Resource[*authorizationv1.SelfSubjectAccessReview, *metav1.Status]{client: c.authorization, params: c.params, codecs: c.codecs, resource: "selfsubjectaccessreviews",
 		newObject: func() *authorizationv1.SelfSubjectAccessReview { return &authorizationv1.SelfSubjectAccessReview{} },
 		newList:   func() *metav1.Status { return &metav1.Status{} }}
 }

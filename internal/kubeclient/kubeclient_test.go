@@ -236,3 +236,92 @@ func TestEventsPodsReviewsAndDiscovery(t *testing.T) {
 		t.Errorf("Serves of a group that does not exist: %v, want NotFound", err)
 	}
 }
+
+// acceptOnly makes every request accept one media type, as a server or
+// proxy that speaks nothing else would answer.
+type acceptOnly struct {
+	mediaType string
+	next      http.RoundTripper
+}
+
+func (a acceptOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Accept", a.mediaType)
+	return a.next.RoundTrip(r)
+}
+
+// Stream's decoder reads the events a watch sends, in protobuf or in JSON
+// (told apart by the first byte), until Close ends the stream.
+func TestStreamDecodesWatchEvents(t *testing.T) {
+	ns := cp.Namespace(t)
+	for _, mediaType := range []string{"application/vnd.kubernetes.protobuf", "application/json"} {
+		t.Run(mediaType, func(t *testing.T) {
+			cfg := rest.CopyConfig(cp.Admin)
+			seen := &contentTypes{seen: map[string]int{}}
+			cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+				seen.next = acceptOnly{mediaType, rt}
+				return seen
+			})
+			c, err := kubeclient.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			leases := c.Leases(ns)
+			name := "lock-" + strings.ToLower(strings.TrimPrefix(mediaType, "application/vnd.kubernetes."))[:4]
+			created, err := leases.Create(ctx, &coordinationv1.Lease{
+				ObjectMeta: metav1.ObjectMeta{Name: name},
+				Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptr.To("a")},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stream, err := leases.Stream(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name, ResourceVersion: created.ResourceVersion})
+			if err != nil {
+				t.Fatal(err)
+			}
+			created.Spec.HolderIdentity = ptr.To("b")
+			if _, err := leases.Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			type decoded struct {
+				typ watch.EventType
+				obj any
+				err error
+			}
+			next := make(chan decoded, 1)
+			decode := func() {
+				typ, obj, err := stream.Decode()
+				next <- decoded{typ, obj, err}
+			}
+			go decode()
+			select {
+			case d := <-next:
+				if l, ok := d.obj.(*coordinationv1.Lease); d.err != nil || d.typ != watch.Modified || !ok || *l.Spec.HolderIdentity != "b" {
+					t.Errorf("Decode = %s %T %v, want MODIFIED to holder b", d.typ, d.obj, d.err)
+				}
+			case <-time.After(10 * time.Second):
+				stream.Close()
+				t.Fatal("no event decoded within 10s of the update")
+			}
+			go decode()
+			stream.Close()
+			select {
+			case d := <-next:
+				if d.err == nil {
+					t.Error("Decode after Close returned no error")
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("Decode still waiting 10s after Close")
+			}
+
+			seen.mu.Lock()
+			defer seen.mu.Unlock()
+			for k := range seen.seen {
+				if !strings.Contains(k, mediaType) {
+					t.Errorf("an answer of %q, want %s only", k, mediaType)
+				}
+			}
+		})
+	}
+}

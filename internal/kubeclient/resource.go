@@ -1,14 +1,20 @@
 package kubeclient
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
+	restwatch "k8s.io/client-go/rest/watch"
 )
 
 // Object is an API object of a typed client.
@@ -25,6 +31,7 @@ type Object interface {
 type Resource[T Object, L runtime.Object] struct {
 	client    rest.Interface
 	params    runtime.ParameterCodec
+	codecs    serializer.CodecFactory
 	resource  string
 	namespace string
 	newObject func() T
@@ -53,6 +60,66 @@ func (c *Resource[T, L]) List(ctx context.Context, opts metav1.ListOptions) (L, 
 func (c *Resource[T, L]) Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 	opts.Watch = true
 	return c.request(c.client.Get()).VersionedParams(&opts, c.params).Timeout(seconds(opts.TimeoutSeconds)).Watch(ctx)
+}
+
+// Stream opens the same watch as Watch but hands back its decoder: each
+// Decode reads and decodes the next event in the caller's goroutine. Watch
+// puts a goroutine and a channel between the socket and the caller (client-go's
+// StreamWatcher); at hundreds of events a second those hand-offs, each a
+// thread wake-up, cost more CPU than the decoding. Close ends the stream.
+func (c *Resource[T, L]) Stream(ctx context.Context, opts metav1.ListOptions) (*WatchDecoder, error) {
+	opts.Watch = true
+	body, err := c.request(c.client.Get()).VersionedParams(&opts, c.params).Timeout(seconds(opts.TimeoutSeconds)).Stream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &WatchDecoder{body: body, r: bufio.NewReader(body), codecs: c.codecs, resource: c.resource}, nil
+}
+
+// WatchDecoder reads a watch stream's events in the caller's goroutine.
+type WatchDecoder struct {
+	body     io.ReadCloser
+	r        *bufio.Reader
+	codecs   serializer.CodecFactory
+	resource string
+	dec      *restwatch.Decoder // once the first byte told the format
+}
+
+// Decode blocks until the next event has arrived and returns it. io.EOF
+// means the server ended the stream (its timeoutSeconds).
+func (d *WatchDecoder) Decode() (watch.EventType, runtime.Object, error) {
+	if d.dec == nil {
+		// The server answers in the first type of Accept it can (protobuf)
+		// or JSON, and Stream hides the Content-Type; the first byte tells:
+		// a JSON stream opens an object, a protobuf frame with its length's
+		// high byte, 0 below 16 MiB. It is read here, not in Stream, as a
+		// quiet watch may send nothing for minutes.
+		first, err := d.r.Peek(1)
+		if len(first) == 0 {
+			return "", nil, err
+		}
+		mediaType := protobuf
+		if first[0] == '{' {
+			mediaType = "application/json"
+		}
+		info, ok := runtime.SerializerInfoForMediaType(d.codecs.SupportedMediaTypes(), mediaType)
+		if !ok || info.StreamSerializer == nil {
+			return "", nil, fmt.Errorf("decoding the watch of %s: no stream decoder for %s", d.resource, mediaType)
+		}
+		frames := info.StreamSerializer.Framer.NewFrameReader(readCloser{d.r, d.body})
+		d.dec = restwatch.NewDecoder(streaming.NewDecoder(frames, info.StreamSerializer.Serializer), info.Serializer)
+	}
+	return d.dec.Decode()
+}
+
+// Close ends the stream; a Decode waiting on it returns an error.
+func (d *WatchDecoder) Close() error { return d.body.Close() }
+
+// readCloser reads through the buffer that sniffed the stream and closes
+// the body under it.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // Create creates obj and returns what the server stored.
