@@ -7,6 +7,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	coordinationv1beta1 "k8s.io/api/coordination/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apiwatch "k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
@@ -25,10 +26,20 @@ type API struct {
 	Discovery  Discoverer
 }
 
-// LeaseClient lists and watches Leases.
+// LeaseClient lists Leases and streams their changes.
 type LeaseClient interface {
 	List(ctx context.Context, opts metav1.ListOptions) (*coordinationv1.LeaseList, error)
-	Watch(ctx context.Context, opts metav1.ListOptions) (apiwatch.Interface, error)
+	// Stream opens a watch whose events are read by calling Decode.
+	Stream(ctx context.Context, opts metav1.ListOptions) (EventStream, error)
+}
+
+// EventStream is an open watch, read in the caller's goroutine.
+type EventStream interface {
+	// Decode blocks for the next event; io.EOF means the server ended the
+	// watch (its timeout).
+	Decode() (apiwatch.EventType, runtime.Object, error)
+	// Close ends the watch; a Decode waiting on it returns an error.
+	Close() error
 }
 
 // CandidateClient lists and watches LeaseCandidates.
@@ -55,9 +66,22 @@ func NewAPI(cfg *rest.Config, namespace string) (API, error) {
 		return API{}, err
 	}
 	return API{
-		Leases:     c.Leases(namespace),
+		Leases:     leaseClient{c.Leases(namespace)},
 		Candidates: c.LeaseCandidates(namespace),
 		Reviews:    c.SelfSubjectAccessReviews(),
 		Discovery:  c,
 	}, nil
+}
+
+// leaseClient returns kubeclient's decoder as an EventStream.
+type leaseClient struct {
+	*kubeclient.Resource[*coordinationv1.Lease, *coordinationv1.LeaseList]
+}
+
+func (c leaseClient) Stream(ctx context.Context, opts metav1.ListOptions) (EventStream, error) {
+	d, err := c.Resource.Stream(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }

@@ -62,7 +62,7 @@ func BenchmarkAppendJSON(b *testing.B) {
 // decoding: state machine, queue, channel hand-off and JSON line.
 func BenchmarkPerUpdate(b *testing.B) {
 	m, leases := benchModel(b)
-	q := newQueue("")
+	q := newQueue("", nil)
 	var evs []Event
 	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()

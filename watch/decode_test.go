@@ -39,7 +39,7 @@ func TestJSONRoundTrip(t *testing.T) {
 			evs = m.Expire(evs, at(70*time.Second))
 			evs = m.Delete(evs, "ns", "a", at(71*time.Second))
 			if tc.coalesce {
-				q := newQueue("prod-eu")
+				q := newQueue("prod-eu", nil)
 				q.push(evs...)
 				evs = append([]Event(nil), q.take()...)
 				coalesced := 0

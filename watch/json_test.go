@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -183,7 +185,7 @@ func TestWriteJSONLinesFlushesEachLine(t *testing.T) {
 }
 
 func TestQueueCoalescesRenewalsOnly(t *testing.T) {
-	q := newQueue("")
+	q := newQueue("", nil)
 	ev := func(typ EventType, name string, rv string) Event {
 		return Event{Type: typ, Lease: LeaseState{Namespace: "ns", Name: name, ResourceVersion: rv}}
 	}
@@ -219,5 +221,66 @@ func TestSkewRecorderNarrowsToTheTruth(t *testing.T) {
 	}
 	if got := r.Estimate(); got < truth-60*time.Millisecond || got > truth+60*time.Millisecond {
 		t.Errorf("estimate %s, want %s within 60ms after 20 samples", got, truth)
+	}
+}
+
+// While the receiver keeps up, events go straight into the channel; once
+// it is full they wait in the queue (renewals coalescing) and everything
+// arrives in the order pushed, with nothing lost.
+func TestQueueDeliversInOrder(t *testing.T) {
+	out := make(chan Event, 2)
+	q := newQueue("prod", out)
+	ev := func(typ EventType, name string) Event {
+		return Event{Type: typ, Lease: LeaseState{Namespace: "ns", Name: name}}
+	}
+	q.push(ev(EventAdded, "a"), ev(EventAdded, "b"), ev(EventRenewed, "c"), ev(EventRenewed, "c"), ev(EventAdded, "d"))
+	if len(out) != 2 {
+		t.Fatalf("%d events in the channel, want the 2 it has room for", len(out))
+	}
+	for _, want := range []string{"a", "b"} {
+		if got := <-out; got.Lease.Name != want || got.Context != "prod" {
+			t.Errorf("straight out: %s in context %q, want %s in prod", got.Lease.Name, got.Context, want)
+		}
+	}
+	// Room now, but c and d wait: e must not jump ahead of them.
+	q.push(ev(EventAdded, "e"))
+	if len(out) != 0 {
+		t.Errorf("e went ahead of the waiting events")
+	}
+	var got []string
+	for _, e := range q.take() {
+		got = append(got, fmt.Sprintf("%s %s +%d", e.Type, e.Lease.Name, e.Coalesced))
+	}
+	if want := "renewed c +1, added d +0, added e +0"; strings.Join(got, ", ") != want {
+		t.Errorf("waiting: %s, want %s", strings.Join(got, ", "), want)
+	}
+
+	// With the forwarder running and a receiver that falls behind now and
+	// then, every pushed event arrives once, in order.
+	out = make(chan Event, 4)
+	q = newQueue("", out)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go q.forward(ctx, done)
+	const n = 20000
+	go func() {
+		for i := range n {
+			q.push(ev(EventAdded, strconv.Itoa(i)))
+		}
+		close(done)
+	}()
+	next := 0
+	for e := range out {
+		if e.Lease.Name != strconv.Itoa(next) {
+			t.Fatalf("event %s arrived when %d was due", e.Lease.Name, next)
+		}
+		next++
+		if next%1000 == 0 {
+			time.Sleep(time.Millisecond) // fall behind
+		}
+	}
+	if next != n {
+		t.Errorf("%d of %d events arrived", next, n)
 	}
 }

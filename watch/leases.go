@@ -2,88 +2,156 @@ package watch
 
 import (
 	"context"
-	"log/slog"
-	"sync"
-
-	"github.com/go-logr/logr"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	apiwatch "k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	"k8s.io/klog/v2"
 )
 
-// leaseStore is where the Lease reflector delivers: straight into the
-// model. There is no informer cache, DeltaFIFO or handler goroutine between
-// them, since the model keeps every Lease's state already; keeping client-go's
-// copy as well doubled the memory per Lease.
-type leaseStore struct{ w *Watcher }
+// The Leases are listed and then watched by one goroutine that reads and
+// decodes each event from the stream and applies it to the model itself.
+// client-go's reflector would put two goroutines and two channels between
+// the socket and the model (its StreamWatcher, then its own loop), and an
+// informer a DeltaFIFO and a handler goroutine more: at hundreds of renewals
+// a second, the thread wake-ups of those hand-offs were most of the CPU
+// (docs/performance.md). This loop keeps the reflector's contract: list,
+// watch from the list's resourceVersion with bookmarks, watch again from
+// the last one seen when the stream ends, list again (and delete what is
+// gone) when that version has expired, and back off while the server
+// cannot be reached.
 
-func (s leaseStore) Add(obj any) error { return s.Update(obj) }
-func (s leaseStore) Resync() error     { return nil }
-func (s leaseStore) Update(obj any) error {
-	if l, ok := obj.(*coordinationv1.Lease); ok {
-		s.w.onLease(l)
-	}
-	return nil
-}
+// Watch timing, as client-go's reflector has it.
+const (
+	minWatchTimeout = 5 * time.Minute // the server ends each watch after 5-10 minutes
+	maxRetryWait    = 30 * time.Second
+	// quickEnd: a stream that ends this soon without an event is treated as
+	// a failure, so a server that accepts watches and drops them at once
+	// is not asked again in a tight loop.
+	quickEnd = time.Second
+)
 
-func (s leaseStore) Delete(obj any) error {
-	if l, ok := obj.(*coordinationv1.Lease); ok {
-		s.w.onLeaseDeleted(l.Namespace, l.Name)
-	}
-	return nil
-}
-
-// Replace is a full list: the first one is the initial states; later ones
-// (a relist after a long disconnect) also delete what is gone.
-func (s leaseStore) Replace(items []any, _ string) error {
-	leases := make([]*coordinationv1.Lease, 0, len(items))
-	for _, obj := range items {
-		if l, ok := obj.(*coordinationv1.Lease); ok {
-			leases = append(leases, l)
+// runLeases lists and watches the Leases until ctx is done.
+func (w *Watcher) runLeases(ctx context.Context) {
+	wait := w.retryWait
+	retry := func() bool {
+		// Jittered, so that dashboards cut off together do not return together.
+		d := wait + rand.N(wait)
+		wait = min(2*wait, maxRetryWait)
+		select {
+		case <-w.clock.After(d):
+			return true
+		case <-ctx.Done():
+			return false
 		}
 	}
-	s.w.onLeaseList(leases)
-	return nil
-}
-
-// startLeases runs the Lease reflector until ctx is done.
-func (w *Watcher) startLeases(ctx context.Context, wg *sync.WaitGroup) {
-	leases := w.api.Leases
-	tweak := func(o *metav1.ListOptions) { o.LabelSelector = w.opts.Selector }
-	lw := reportingLW(w.setConn,
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			tweak(&o)
-			return leases.List(ctx, o)
-		},
-		func(ctx context.Context, o metav1.ListOptions) (apiwatch.Interface, error) {
-			tweak(&o)
-			return leases.Watch(ctx, o)
+	// "0" is served from the API server's watch cache, as the reflector's
+	// first list is; after an expired version, a consistent list ("").
+	listVersion := "0"
+	rv := ""
+	for ctx.Err() == nil {
+		if rv == "" {
+			list, err := w.api.Leases.List(ctx, metav1.ListOptions{LabelSelector: w.opts.Selector, ResourceVersion: listVersion})
+			w.setConn(err)
+			if err != nil {
+				if retry() {
+					continue
+				}
+				return
+			}
+			leases := make([]*coordinationv1.Lease, len(list.Items))
+			for i := range list.Items {
+				leases[i] = &list.Items[i]
+			}
+			w.onLeaseList(leases)
+			rv = list.ResourceVersion
+		}
+		timeout := int64((minWatchTimeout + rand.N(minWatchTimeout)).Seconds())
+		stream, err := w.api.Leases.Stream(ctx, metav1.ListOptions{
+			LabelSelector: w.opts.Selector, ResourceVersion: rv,
+			AllowWatchBookmarks: true, TimeoutSeconds: &timeout,
 		})
-	r := cache.NewReflectorWithOptions(lw, &coordinationv1.Lease{}, leaseStore{w}, cache.ReflectorOptions{
-		Name: "leases", TypeDescription: "leases",
-	})
-	// The reflector logs its failures through the context's logger; the
-	// reporting ListWatch turns them into events already, so they go to
-	// debug.
-	ctx = klog.NewContext(ctx, logr.FromSlogHandler(demoted{w.log.Handler()}))
-	wg.Go(func() { r.RunWithContext(ctx) })
+		if expired(err) {
+			rv, listVersion = "", ""
+			continue
+		}
+		w.setConn(err)
+		if err != nil {
+			if retry() {
+				continue
+			}
+			return
+		}
+		wait = w.retryWait
+		opened := w.clock.Now()
+		var events int
+		rv, events, err = w.follow(stream, rv)
+		stream.Close()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case expired(err):
+			w.log.Debug("lease watch expired, listing again", "err", err)
+			rv, listVersion = "", ""
+		case err != nil:
+			// The stream broke (a dropped connection, a server going
+			// down): say so now, not only if the next call fails too.
+			w.setConn(err)
+			// One that had been working is opened again at once.
+			if events == 0 && !retry() {
+				return
+			}
+		case events == 0 && w.clock.Since(opened) < quickEnd:
+			w.log.Debug("lease watch ended at once", "after", w.clock.Since(opened))
+			if !retry() {
+				return
+			}
+		}
+	}
 }
 
-// demoted logs every record at debug level.
-type demoted struct{ h slog.Handler }
-
-func (d demoted) Enabled(ctx context.Context, _ slog.Level) bool {
-	return d.h.Enabled(ctx, slog.LevelDebug)
+// follow applies the stream's events until it ends and returns the last
+// resourceVersion seen and how many events came. io.EOF (the server's
+// timeout) is a normal end: nil.
+func (w *Watcher) follow(stream EventStream, rv string) (string, int, error) {
+	for n := 0; ; n++ {
+		typ, obj, err := stream.Decode()
+		if errors.Is(err, io.EOF) {
+			return rv, n, nil
+		}
+		if err != nil {
+			return rv, n, fmt.Errorf("reading the lease watch: %w", err)
+		}
+		if typ == apiwatch.Error {
+			return rv, n, apierrors.FromObject(obj)
+		}
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return rv, n, fmt.Errorf("reading the lease watch: %s event of %T: %w", typ, obj, err)
+		}
+		rv = m.GetResourceVersion()
+		l, ok := obj.(*coordinationv1.Lease)
+		if !ok {
+			return rv, n, fmt.Errorf("reading the lease watch: %s event of %T, not a Lease", typ, obj)
+		}
+		switch typ {
+		case apiwatch.Added, apiwatch.Modified:
+			w.onLease(l)
+		case apiwatch.Deleted:
+			w.onLeaseDeleted(l.Namespace, l.Name)
+		}
+	}
 }
 
-func (d demoted) Handle(ctx context.Context, r slog.Record) error {
-	r.Level = slog.LevelDebug
-	return d.h.Handle(ctx, r)
+// expired: the resourceVersion asked for is no longer (or not yet) in the
+// API server's window, so only a new list can go on from here.
+func expired(err error) bool {
+	return apierrors.IsResourceExpired(err) || apierrors.IsGone(err) ||
+		apierrors.HasStatusCause(err, metav1.CauseTypeResourceVersionTooLarge)
 }
-
-func (d demoted) WithAttrs(as []slog.Attr) slog.Handler { return demoted{d.h.WithAttrs(as)} }
-func (d demoted) WithGroup(name string) slog.Handler    { return demoted{d.h.WithGroup(name)} }

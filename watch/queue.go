@@ -5,9 +5,12 @@ import (
 	"sync"
 )
 
-// queue sits between the producers (the Lease reflector, the Pod and
+// queue sits between the producers (the Lease watch, the Pod and
 // LeaseCandidate informers, the expiry timer) and the Events channel, so a
-// slow receiver never blocks them.
+// slow receiver never blocks them. While the receiver keeps up, a pushed
+// event goes straight into the channel, with no hand-off to the forwarding
+// goroutine: at hundreds of events a second each hand-off's thread wake-up
+// costs more than the event's own work.
 // Backpressure: events wait here, unbounded but bounded in practice, because
 // a renewed event whose Lease already has a renewed event waiting replaces
 // it in place (the newer one carries the latest state; Coalesced counts the
@@ -15,16 +18,21 @@ import (
 // is behind, the queue holds at most one renewal per Lease plus the rarer
 // state changes, and the latest state of every Lease is always delivered.
 type queue struct {
-	context string // stamped on every event as it leaves
+	context string       // stamped on every event as it leaves
+	out     chan<- Event // nil: every event waits for forward
 	mu      sync.Mutex
 	pending []Event
 	renewed map[string]int // lease key -> index in pending of its renewed event
 	wake    chan struct{}  // capacity 1: "pending is not empty"
 	spare   []Event
+	// busy: forward holds a batch it has not sent in full, so a pushed
+	// event must wait behind it, as must any event while pending is not
+	// empty. closed: out is closed.
+	busy, closed bool
 }
 
-func newQueue(context string) *queue {
-	return &queue{context: context, renewed: make(map[string]int), wake: make(chan struct{}, 1)}
+func newQueue(context string, out chan<- Event) *queue {
+	return &queue{context: context, out: out, renewed: make(map[string]int), wake: make(chan struct{}, 1)}
 }
 
 // push enqueues evs; it never blocks.
@@ -35,6 +43,18 @@ func (q *queue) push(evs ...Event) {
 	q.mu.Lock()
 	for i := range evs {
 		ev := &evs[i]
+		if len(q.pending) == 0 && !q.busy && !q.closed {
+			// Everything pushed before is in out already: the receiver
+			// gets this one in order, at once if it has room.
+			if q.context != "" {
+				ev.Context = q.context
+			}
+			select {
+			case q.out <- *ev:
+				continue
+			default:
+			}
+		}
 		key := ""
 		if ev.Lease.Name != "" {
 			key = ev.Lease.Key()
@@ -52,19 +72,23 @@ func (q *queue) push(evs ...Event) {
 		}
 		q.pending = append(q.pending, *ev)
 	}
+	waiting := len(q.pending) > 0
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if waiting {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// take returns everything pending, oldest first. The slice is valid until
-// the next take.
+// take returns everything pending, oldest first, and marks the queue busy
+// until a take finds nothing. The slice is valid until the next take.
 func (q *queue) take() []Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	batch := q.pending
+	q.busy = len(batch) > 0
 	q.pending = q.spare[:0]
 	if cap(q.pending) > maxReusedBatch {
 		// A burst (the initial list) grew it: let it go rather than keep
@@ -81,8 +105,14 @@ const maxReusedBatch = 1024
 
 // forward sends queued events on out until ctx is done and then, after
 // done is closed, drains what is left and closes out.
-func (q *queue) forward(ctx context.Context, out chan<- Event, done <-chan struct{}) {
-	defer close(out)
+func (q *queue) forward(ctx context.Context, done <-chan struct{}) {
+	out := q.out
+	defer func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		q.closed = true
+		close(out)
+	}()
 	for {
 		batch := q.take()
 		for i := range batch {

@@ -51,6 +51,9 @@ type Watcher struct {
 	opts  Options
 	clock clock.WithTicker
 	log   *slog.Logger
+	// retryWait is the first wait after a failed Lease call; it doubles
+	// (jittered) to maxRetryWait and starts over once a watch opens.
+	retryWait time.Duration
 
 	mu       sync.Mutex // guards model, synced, armed, conn, buf
 	model    *Model
@@ -76,24 +79,26 @@ func New(api API, opts Options) *Watcher {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 256
 	}
-	return &Watcher{
-		api:      api,
-		opts:     opts,
-		clock:    opts.Clock,
-		log:      opts.Logger,
-		model:    NewModel(0, opts.FlapThreshold, opts.FlapWindow),
-		rearm:    make(chan struct{}, 1),
-		syncedCh: make(chan struct{}),
-		q:        newQueue(opts.Context),
-		out:      make(chan Event, opts.Buffer),
+	w := &Watcher{
+		api:       api,
+		opts:      opts,
+		clock:     opts.Clock,
+		log:       opts.Logger,
+		retryWait: 800 * time.Millisecond,
+		model:     NewModel(0, opts.FlapThreshold, opts.FlapWindow),
+		rearm:     make(chan struct{}, 1),
+		syncedCh:  make(chan struct{}),
+		out:       make(chan Event, opts.Buffer),
 	}
+	w.q = newQueue(opts.Context, w.out)
+	return w
 }
 
 // Events is the stream: first an added event per existing Lease (the
 // initial states), then synced, then live events. It is closed after Run
 // returns and what was queued is delivered.
 //
-// Backpressure: the Lease reflector never waits for the receiver. Events pass
+// Backpressure: the Lease watch never waits for the receiver. Events pass
 // through an internal queue in which, while the receiver is behind, a
 // Lease's waiting renewed event is replaced by its newer one (Coalesced
 // counts the merges); no other event is dropped or merged, so the latest
@@ -108,7 +113,7 @@ func (w *Watcher) Events() <-chan Event { return w.out }
 func (w *Watcher) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	defer close(done)
-	go w.q.forward(ctx, w.out, done)
+	go w.q.forward(ctx, done)
 
 	if err := w.preflight(ctx); err != nil {
 		return err
@@ -126,7 +131,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		wg.Wait()
 	}()
 
-	w.startLeases(ictx, &wg)
+	wg.Go(func() { w.runLeases(ictx) })
 	if w.opts.Metadata != nil {
 		w.startPods(ictx, &wg)
 	}
