@@ -117,7 +117,7 @@ func (c *electCmd) Run(env *runEnv) error {
 	if err := c.validate(cfg, env.Globals); err != nil {
 		return err
 	}
-	tuneRuntime(logger, electGCPercent)
+	tuneRuntime(logger, electRuntime)
 	target, err := env.Globals.kube(true, logger)
 	if err != nil {
 		return err

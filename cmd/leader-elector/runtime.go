@@ -4,25 +4,33 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/leader-elector/leader-elector/internal/memlimit"
+	"github.com/leader-elector/leader-elector/internal/tuning"
 )
 
-// GC percents per mode (GOGC overrides either). The sidecar keeps Go's
-// default: 50 or 25 saved under 0.4 MB of its RSS (bench/footprint), as the
-// pages start-up touches stay resident either way (elect.Run hands them
-// back once, after start-up), and would cost CPU on every burst. The
-// dashboard keeps the state of every Lease and little else, so a quarter of
-// the default headroom costs little CPU and keeps its RSS well under
-// kubectl's at 5,000 Leases (bench/watchload).
-const (
-	electGCPercent = 100
-	watchGCPercent = 25
+// What each mode asks of the Go runtime (GOGC and GOMAXPROCS override).
+//
+// The sidecar keeps Go's defaults: a GC percent of 50 or 25 saved under
+// 0.4 MB of its RSS (bench/footprint), as the pages start-up touches stay
+// resident either way (elect.Run hands them back once, after start-up), and
+// would cost CPU on every burst.
+//
+// The dashboard keeps the state of every Lease and little else, so a quarter
+// of the default GC headroom costs little CPU and keeps its RSS well under
+// kubectl's at 5,000 Leases. Its work is one stream of events, read, applied
+// and shown in turn: a second P runs none of it in parallel, but makes every
+// hand-off between its goroutines wake another thread, which at hundreds of
+// events a second cost a third of its CPU (bench/watchload). The terminal UI
+// and the renderer fit in the one P as well.
+var (
+	electRuntime = tuning.Mode{}
+	watchRuntime = tuning.Mode{GCPercent: 25, Procs: 1}
 )
 
 // tuneRuntime sets the runtime's soft memory limit from the container's
-// (unless GOMEMLIMIT is set) and the mode's GC percent (unless GOGC is).
-func tuneRuntime(log *slog.Logger, gcPercent int) {
-	s := memlimit.Plan(os.Getenv, os.ReadFile, gcPercent)
-	memlimit.Apply(s)
-	log.Debug("runtime memory settings", s.LogArgs()...)
+// (unless GOMEMLIMIT is set), and the mode's GC percent and GOMAXPROCS
+// (unless GOGC or GOMAXPROCS is).
+func tuneRuntime(log *slog.Logger, mode tuning.Mode) {
+	s := tuning.Plan(os.Getenv, os.ReadFile, mode)
+	tuning.Apply(s)
+	log.Debug("runtime settings", s.LogArgs()...)
 }

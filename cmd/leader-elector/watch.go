@@ -64,7 +64,7 @@ func (c *watchCmd) Run(env *runEnv) error {
 	if err != nil {
 		return err
 	}
-	tuneRuntime(logger, watchGCPercent)
+	tuneRuntime(logger, watchRuntime)
 
 	targets, err := c.targets(env.Globals, logger)
 	if err != nil {

@@ -1,12 +1,13 @@
-// Package memlimit chooses the Go runtime's memory settings for a process
-// that runs in a container: a soft memory limit under the container's own,
-// and a GC percent per mode. GOMEMLIMIT and GOGC in the environment always
-// win, as the runtime documents.
-package memlimit
+// Package tuning chooses the Go runtime's settings for a process that runs
+// in a container: a soft memory limit under the container's own, and a GC
+// percent and a GOMAXPROCS per mode. GOMEMLIMIT, GOGC and GOMAXPROCS in the
+// environment always win, as the runtime documents.
+package tuning
 
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -37,16 +38,32 @@ type Settings struct {
 	GCPercent int
 	// GCFrom is "GOGC" when the environment sets it, else "".
 	GCFrom string
+	// Procs is the GOMAXPROCS to set; 0 leaves the runtime's (the CPUs
+	// the container may use, or GOMAXPROCS's).
+	Procs int
+	// ProcsFrom is "GOMAXPROCS" when the environment sets it, else "".
+	ProcsFrom string
+}
+
+// Mode is what a mode asks of the runtime; zero fields leave its defaults.
+type Mode struct {
+	GCPercent int
+	Procs     int
 }
 
 // Plan decides the settings from the environment and the cgroup files;
-// gcPercent is the mode's choice, used unless GOGC is set.
-func Plan(getenv func(string) string, readFile func(string) ([]byte, error), gcPercent int) Settings {
+// the mode's choices are used unless GOGC or GOMAXPROCS is set.
+func Plan(getenv func(string) string, readFile func(string) ([]byte, error), mode Mode) Settings {
 	var s Settings
 	if getenv("GOGC") != "" {
 		s.GCFrom = "GOGC"
-	} else if gcPercent > 0 && gcPercent != 100 {
-		s.GCPercent = gcPercent
+	} else if mode.GCPercent > 0 && mode.GCPercent != 100 {
+		s.GCPercent = mode.GCPercent
+	}
+	if getenv("GOMAXPROCS") != "" {
+		s.ProcsFrom = "GOMAXPROCS"
+	} else if mode.Procs > 0 {
+		s.Procs = mode.Procs
 	}
 	if getenv("GOMEMLIMIT") != "" {
 		s.LimitFrom = "GOMEMLIMIT"
@@ -89,6 +106,9 @@ func Apply(s Settings) {
 	if s.GCPercent > 0 {
 		debug.SetGCPercent(s.GCPercent)
 	}
+	if s.Procs > 0 {
+		runtime.GOMAXPROCS(s.Procs)
+	}
 }
 
 // LogArgs describes s for a debug log line.
@@ -107,5 +127,12 @@ func (s Settings) LogArgs() []any {
 	case s.GCPercent > 0:
 		gc = strconv.Itoa(s.GCPercent)
 	}
-	return []any{"memoryLimit", limit, "gcPercent", gc}
+	procs := "the runtime's"
+	switch {
+	case s.ProcsFrom != "":
+		procs = "from " + s.ProcsFrom
+	case s.Procs > 0:
+		procs = strconv.Itoa(s.Procs)
+	}
+	return []any{"memoryLimit", limit, "gcPercent", gc, "maxProcs", procs}
 }
