@@ -47,8 +47,12 @@ type entry struct {
 	// transitions are our times of the recent transitions, for flapping.
 	transitions []time.Time
 	flapUntil   time.Time
-	// judged: registered in byHolder under judgedKey.
-	judgedKey string
+	// judged: registered in byHolder under judgedKey ("" when the holder
+	// cannot be judged). holderJudged: judgedKey was decided for
+	// judgedHolder, so a renewal need not decide again (a DNS-name check).
+	judgedKey    string
+	judgedHolder string
+	holderJudged bool
 
 	// beats is the renewal history (our clock, Unix nanoseconds), a ring
 	// of nbeats entries ending before head. It is 128 bytes per Lease where

@@ -255,12 +255,21 @@ func TestModelOrphans(t *testing.T) {
 	delete(pods, "ns/pod-a")
 	add(m.PodChanged(nil, "ns", "pod-a", t0))
 	add(m.Apply(nil, lease("ns", "e", "late", t0, t0, 10), t0)) // judged on arrival
+	// A renewal keeps the verdict; a new holder is judged afresh, also
+	// one that could not be judged before.
+	pods["ns/pod-new"] = true
+	add(m.Apply(nil, lease("ns", "a", "pod-a", t0, t0.Add(time.Second), 10), t0.Add(time.Second)))
+	add(m.Apply(nil, lease("ns", "a", "pod-new", t0.Add(2*time.Second), t0.Add(2*time.Second), 10), t0.Add(2*time.Second)))
+	add(m.Apply(nil, lease("ns", "c", "pod-c", t0.Add(2*time.Second), t0.Add(2*time.Second), 10), t0.Add(2*time.Second)))
 	want := []string{
 		"added ns/a orphan=false", "added ns/b orphan=false", "added ns/c orphan=false",
 		"added ns/d orphan=false", "added kube-node-lease/n1 orphan=false",
 		"orphan ns/b orphan=true",
 		"orphan ns/a orphan=true",
 		"added ns/e orphan=true",
+		"renewed ns/a orphan=true",
+		"transition ns/a orphan=false", "orphan ns/a orphan=false",
+		"transition ns/c orphan=true", "orphan ns/c orphan=true",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

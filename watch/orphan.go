@@ -53,12 +53,19 @@ func (m *Model) PodChanged(dst []Event, namespace, name string, now time.Time) [
 // reports whether the flag flipped.
 func (m *Model) rejudgeOrphan(e *entry) bool {
 	st := &e.st
-	key := ""
-	// The holder index is only needed once Pods are known (SetPods
-	// rejudges every Lease then), so without Pods it costs nothing.
-	if m.pods != nil && judgeable(st.Namespace, st.Holder) {
-		key = st.Namespace + "/" + st.Holder
+	key := e.judgedKey
+	switch {
+	case m.pods == nil:
+		// The holder index is only needed once Pods are known (SetPods
+		// rejudges every Lease then), so without Pods it costs nothing.
+		key = ""
+	case !e.holderJudged || e.judgedHolder != st.Holder:
+		key = ""
+		if judgeable(st.Namespace, st.Holder) {
+			key = st.Namespace + "/" + st.Holder
+		}
 	}
+	e.judgedHolder, e.holderJudged = st.Holder, m.pods != nil
 	if key != e.judgedKey {
 		m.unjudge(e)
 		if key != "" {
