@@ -9,9 +9,11 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// reportingLW wraps list and watch calls so that every outcome reaches
-// report: the reflector retries a refused watch by itself without calling
-// its watch error handler, so the handler alone would miss lost connections.
+// reportingLW wraps an informer's list and watch calls so that every
+// outcome reaches report: the reflector retries a refused watch by itself
+// without calling its watch error handler, so the handler alone would miss
+// lost connections. The Pod and LeaseCandidate informers use it; the Leases
+// have their own loop (leases.go).
 func reportingLW(report func(error),
 	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
 	watch func(context.Context, metav1.ListOptions) (apiwatch.Interface, error),

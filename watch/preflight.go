@@ -19,7 +19,7 @@ import (
 const attemptTimeout = 10 * time.Second
 
 // preflight waits for the API server and checks that we may list and
-// watch Leases, before any watch starts: a reflector without rights would
+// watch Leases, before any watch starts: a watch without rights would
 // retry forever and the initial states would never come.
 func (w *Watcher) preflight(ctx context.Context) error {
 	w.mu.Lock()

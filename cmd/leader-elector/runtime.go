@@ -14,16 +14,17 @@ import (
 // resident either way (elect.Run hands them back once, after start-up), and
 // would cost CPU on every burst.
 //
-// The dashboard keeps the state of every Lease and little else, so a quarter
-// of the default GC headroom costs little CPU and keeps its RSS well under
-// kubectl's at 5,000 Leases. Its work is one stream of events, read, applied
-// and shown in turn: a second P runs none of it in parallel, but makes every
-// hand-off between its goroutines wake another thread, which at hundreds of
-// events a second cost a third of its CPU (bench/watchload). The terminal UI
-// and the renderer fit in the one P as well.
+// The dashboard keeps the state of every Lease and little else, so half the
+// default GC headroom keeps its RSS well under kubectl's at 5,000 Leases
+// (0.57x; 25 gave 0.54x but cost a tenth more CPU in collections). Its work
+// is one stream of events, read, applied and shown in turn: a second P runs
+// none of it in parallel, but makes every hand-off between its goroutines
+// wake another thread, which at hundreds of events a second cost a third of
+// its CPU. The terminal UI and its renderer fit in the one P as well.
+// (bench/watchload; docs/performance.md has the runs.)
 var (
 	electRuntime = tuning.Mode{}
-	watchRuntime = tuning.Mode{GCPercent: 25, Procs: 1}
+	watchRuntime = tuning.Mode{GCPercent: 50, Procs: 1}
 )
 
 // tuneRuntime sets the runtime's soft memory limit from the container's
