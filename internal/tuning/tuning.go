@@ -120,19 +120,19 @@ func (s Settings) LogArgs() []any {
 	case s.LimitFrom != "":
 		limit = "from " + s.LimitFrom
 	}
-	gc := "100 (Go's default)"
-	switch {
-	case s.GCFrom != "":
-		gc = "from " + s.GCFrom
-	case s.GCPercent > 0:
-		gc = strconv.Itoa(s.GCPercent)
-	}
-	procs := "the runtime's"
-	switch {
-	case s.ProcsFrom != "":
-		procs = "from " + s.ProcsFrom
-	case s.Procs > 0:
-		procs = strconv.Itoa(s.Procs)
-	}
+	gc := describe(s.GCPercent, s.GCFrom, "100 (Go's default)")
+	procs := describe(s.Procs, s.ProcsFrom, "the runtime's")
 	return []any{"memoryLimit", limit, "gcPercent", gc, "maxProcs", procs}
+}
+
+// describe says where a setting comes from: the environment variable that
+// sets it, the value we set, or the runtime's default.
+func describe(set int, from, dflt string) string {
+	switch {
+	case from != "":
+		return "from " + from
+	case set > 0:
+		return strconv.Itoa(set)
+	}
+	return dflt
 }

@@ -1,6 +1,7 @@
 package tuning
 
 import (
+	"fmt"
 	"io/fs"
 	"testing"
 )
@@ -45,14 +46,20 @@ func TestPlan(t *testing.T) {
 }
 
 func TestLogArgs(t *testing.T) {
-	got := Settings{Limit: 115 << 20, LimitFrom: cgroupV2, GCPercent: 25, Procs: 1}.LogArgs()
-	want := []any{"memoryLimit", "115 MiB (90% of /sys/fs/cgroup/memory.max)", "gcPercent", "25", "maxProcs", "1"}
-	if len(got) != len(want) {
-		t.Fatalf("LogArgs = %v, want %v", got, want)
+	tests := []struct {
+		s    Settings
+		want []any
+	}{
+		{Settings{Limit: 115 << 20, LimitFrom: cgroupV2, GCPercent: 25, Procs: 1},
+			[]any{"memoryLimit", "115 MiB (90% of /sys/fs/cgroup/memory.max)", "gcPercent", "25", "maxProcs", "1"}},
+		{Settings{LimitFrom: "GOMEMLIMIT", GCFrom: "GOGC", ProcsFrom: "GOMAXPROCS"},
+			[]any{"memoryLimit", "from GOMEMLIMIT", "gcPercent", "from GOGC", "maxProcs", "from GOMAXPROCS"}},
+		{Settings{},
+			[]any{"memoryLimit", "none", "gcPercent", "100 (Go's default)", "maxProcs", "the runtime's"}},
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("LogArgs = %v, want %v", got, want)
+	for _, tt := range tests {
+		if got := tt.s.LogArgs(); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("LogArgs(%+v) = %v, want %v", tt.s, got, tt.want)
 		}
 	}
 }
