@@ -54,9 +54,9 @@ func (w *Watcher) runLeases(ctx context.Context) {
 	// "0" is served from the API server's watch cache, as the reflector's
 	// first list is; after an expired version, a consistent list ("").
 	listVersion := "0"
-	rv := ""
+	rv, mustList := "", true
 	for ctx.Err() == nil {
-		if rv == "" {
+		if mustList {
 			list, err := w.api.Leases.List(ctx, metav1.ListOptions{LabelSelector: w.opts.Selector, ResourceVersion: listVersion})
 			w.setConn(err)
 			if err != nil {
@@ -70,7 +70,7 @@ func (w *Watcher) runLeases(ctx context.Context) {
 				leases[i] = &list.Items[i]
 			}
 			w.onLeaseList(leases)
-			rv = list.ResourceVersion
+			rv, mustList = list.ResourceVersion, false
 		}
 		timeout := int64((minWatchTimeout + rand.N(minWatchTimeout)).Seconds())
 		stream, err := w.api.Leases.Stream(ctx, metav1.ListOptions{
@@ -78,7 +78,7 @@ func (w *Watcher) runLeases(ctx context.Context) {
 			AllowWatchBookmarks: true, TimeoutSeconds: &timeout,
 		})
 		if expired(err) {
-			rv, listVersion = "", ""
+			mustList, listVersion = true, ""
 			continue
 		}
 		w.setConn(err)
@@ -98,7 +98,7 @@ func (w *Watcher) runLeases(ctx context.Context) {
 			return
 		case expired(err):
 			w.log.Debug("lease watch expired, listing again", "err", err)
-			rv, listVersion = "", ""
+			mustList, listVersion = true, ""
 		case err != nil:
 			// The stream broke (a dropped connection, a server going
 			// down): say so now, not only if the next call fails too.
