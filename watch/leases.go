@@ -10,7 +10,6 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	apiwatch "k8s.io/apimachinery/pkg/watch"
 )
@@ -27,7 +26,7 @@ import (
 // gone) when that version has expired, and back off while the server
 // cannot be reached.
 
-// Watch timing, as client-go's reflector has it.
+// Watch timing: the first two as client-go's reflector has them.
 const (
 	minWatchTimeout = 5 * time.Minute // the server ends each watch after 5-10 minutes
 	maxRetryWait    = 30 * time.Second
@@ -131,15 +130,11 @@ func (w *Watcher) follow(stream EventStream, rv string) (string, int, error) {
 		if typ == apiwatch.Error {
 			return rv, n, apierrors.FromObject(obj)
 		}
-		m, err := meta.Accessor(obj)
-		if err != nil {
-			return rv, n, fmt.Errorf("reading the lease watch: %s event of %T: %w", typ, obj, err)
-		}
-		rv = m.GetResourceVersion()
-		l, ok := obj.(*coordinationv1.Lease)
+		l, ok := obj.(*coordinationv1.Lease) // bookmarks too: a Lease with only its version
 		if !ok {
 			return rv, n, fmt.Errorf("reading the lease watch: %s event of %T, not a Lease", typ, obj)
 		}
+		rv = l.ResourceVersion
 		switch typ {
 		case apiwatch.Added, apiwatch.Modified:
 			w.onLease(l)
