@@ -17,16 +17,10 @@ const clockTicks = 100
 
 // CPUSeconds returns the user plus system CPU time pid has used.
 func CPUSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	// utime and stime are the 12th and 13th fields after the name.
+	f, err := statFields(pid, 13)
 	if err != nil {
 		return 0, fmt.Errorf("reading the CPU time of %d: %w", pid, err)
-	}
-	// The fields after the command name, which is in parentheses and may
-	// hold spaces: utime and stime are the 12th and 13th of them.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("reading the CPU time of %d: /proc/%d/stat has %d fields after the name", pid, pid, len(f))
 	}
 	utime, err1 := strconv.ParseFloat(f[11], 64)
 	stime, err2 := strconv.ParseFloat(f[12], 64)
@@ -34,6 +28,21 @@ func CPUSeconds(pid int) (float64, error) {
 		return 0, fmt.Errorf("reading the CPU time of %d: utime %q, stime %q", pid, f[11], f[12])
 	}
 	return (utime + stime) / clockTicks, nil
+}
+
+// statFields returns the fields of /proc/PID/stat after the command name,
+// which is in parentheses and may hold spaces; at least n of them.
+func statFields(pid, n int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < n {
+		return nil, fmt.Errorf("/proc/%d/stat has %d fields after the name, want %d", pid, len(f), n)
+	}
+	return f, nil
 }
 
 // RSSMiB returns pid's resident set size (VmRSS) in MiB.
@@ -66,14 +75,10 @@ func statusMiB(pid int, field string) (float64, error) {
 // StartTime returns when pid started, from its start in clock ticks after
 // boot (/proc/PID/stat) and the boot time (/proc/stat's btime).
 func StartTime(pid int) (time.Time, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	// starttime is the 20th field after the name.
+	f, err := statFields(pid, 20)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading the start time of %d: %w", pid, err)
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 20 {
-		return time.Time{}, fmt.Errorf("reading the start time of %d: /proc/%d/stat has %d fields after the name", pid, pid, len(f))
 	}
 	ticks, err := strconv.ParseFloat(f[19], 64)
 	if err != nil {
