@@ -142,17 +142,20 @@ func newElectClient(cfg *rest.Config, namespace string, renewDeadline time.Durat
 		c.Timeout = bound
 	}
 	c.UserAgent = fmt.Sprintf("leader-elector/%s", version)
+	fail := func(err error) (elect.API, error) {
+		return elect.API{}, exitcode.Configf("building the API client for %s: %w; check the kubeconfig", c.Host, err)
+	}
 	clients, err := kubeclient.New(c)
 	if err != nil {
-		return elect.API{}, exitcode.Configf("building the API client for %s: %w; check the kubeconfig", c.Host, err)
+		return fail(err)
 	}
 	watches, err := clients.Unbounded()
 	if err != nil {
-		return elect.API{}, exitcode.Configf("building the API client for %s: %w; check the kubeconfig", c.Host, err)
+		return fail(err)
 	}
 	pods, err := clients.Pods(namespace)
 	if err != nil {
-		return elect.API{}, exitcode.Configf("building the API client for %s: %w; check the kubeconfig", c.Host, err)
+		return fail(err)
 	}
 	return elect.API{
 		Leases:  clients.Leases(namespace),
