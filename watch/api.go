@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apiwatch "k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/internal/kubeclient"
 )
@@ -58,19 +57,14 @@ type Discoverer interface {
 	Serves(ctx context.Context, gv schema.GroupVersion, resource string) (bool, error)
 }
 
-// NewAPI returns the clients for namespace ("" = all) of the API server cfg
-// names, speaking protobuf.
-func NewAPI(cfg *rest.Config, namespace string) (API, error) {
-	c, err := kubeclient.New(cfg)
-	if err != nil {
-		return API{}, err
-	}
+// NewAPI returns the clients of namespace ("" = all) from c.
+func NewAPI(c *kubeclient.Clients, namespace string) API {
 	return API{
 		Leases:     leaseClient{c.Leases(namespace)},
 		Candidates: c.LeaseCandidates(namespace),
 		Reviews:    c.SelfSubjectAccessReviews(),
 		Discovery:  c,
-	}, nil
+	}
 }
 
 // leaseClient returns kubeclient's decoder as an EventStream.

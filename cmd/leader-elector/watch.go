@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
+	"github.com/leader-elector/leader-elector/internal/kubeclient"
 	"github.com/leader-elector/leader-elector/internal/kubeconfig"
 	"github.com/leader-elector/leader-elector/record"
 	"github.com/leader-elector/leader-elector/tui"
@@ -439,22 +440,21 @@ func (c *watchCmd) openLog(stderr io.Writer, useTUI bool) (io.Writer, string, fu
 
 // watchClients builds the typed clients (protobuf: a third of JSON's
 // decoding cost at hundreds of updates a second) and the metadata client for
-// Pods, both recording the API server's Date for the skew estimate.
+// Pods, on one transport that records the API server's Date for the skew
+// estimate.
 func watchClients(base *rest.Config, namespace string, skew *watch.SkewRecorder) (watch.API, metadata.Interface, error) {
 	cfg := rest.CopyConfig(base)
 	cfg.UserAgent = "leader-elector-watch"
 	cfg.Wrap(skew.Wrap)
-	api, err := watch.NewAPI(cfg, namespace)
+	c, err := kubeclient.New(cfg)
 	if err != nil {
 		return watch.API{}, nil, exitcode.Configf("cannot build a client from the kubeconfig: %w; fix the kubeconfig", err)
 	}
-	mcfg := rest.CopyConfig(base)
-	mcfg.UserAgent = "leader-elector-watch"
-	meta, err := metadata.NewForConfig(mcfg)
+	meta, err := c.Metadata()
 	if err != nil {
 		return watch.API{}, nil, exitcode.Configf("cannot build a client from the kubeconfig: %w; fix the kubeconfig", err)
 	}
-	return api, meta, nil
+	return watch.NewAPI(c, namespace), meta, nil
 }
 
 func isTerminal(w io.Writer) bool {

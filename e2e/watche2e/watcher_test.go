@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/kubeclient"
 	"github.com/leader-elector/leader-elector/watch"
 )
 
@@ -575,9 +576,9 @@ func TestFleetStoppedContextSaysWhy(t *testing.T) {
 // watchAPI returns the watcher's clients for namespace ns of cfg's server.
 func watchAPI(t testing.TB, cfg *rest.Config, ns string) watch.API {
 	t.Helper()
-	api, err := watch.NewAPI(cfg, ns)
+	c, err := kubeclient.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return api
+	return watch.NewAPI(c, ns)
 }

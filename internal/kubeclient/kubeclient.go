@@ -155,13 +155,23 @@ func (c *Clients) LeaseCandidates(namespace string) *Resource[*coordinationv1bet
 		newList:   func() *coordinationv1beta1.LeaseCandidateList { return &coordinationv1beta1.LeaseCandidateList{} }}
 }
 
-// Pods is the Pod client of namespace, reading metadata only
-// (PartialObjectMetadata): a Pod's name and labels are all we read, and the
-// full Pod type would link most of the core group.
-func (c *Clients) Pods(namespace string) (metadata.ResourceInterface, error) {
+// Metadata is the client that reads any resource as metadata only
+// (PartialObjectMetadata), on the same transport as the typed clients.
+func (c *Clients) Metadata() (metadata.Interface, error) {
 	m, err := metadata.NewForConfigAndClient(c.config, c.httpClient)
 	if err != nil {
 		return nil, fmt.Errorf("building the metadata client for %s: %w", c.config.Host, err)
+	}
+	return m, nil
+}
+
+// Pods is the Pod client of namespace, reading metadata only: a Pod's name
+// and labels are all we read, and the full Pod type would link most of the
+// core group.
+func (c *Clients) Pods(namespace string) (metadata.ResourceInterface, error) {
+	m, err := c.Metadata()
+	if err != nil {
+		return nil, err
 	}
 	return m.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace(namespace), nil
 }
