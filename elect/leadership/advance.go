@@ -145,7 +145,7 @@ func (m *Machine) renewal() Record {
 
 func (m *Machine) sendWrite(rec Record, create bool, base string) {
 	m.seq++
-	m.write = &pendingWrite{seq: m.seq, record: rec, sentAt: m.now.Mono}
+	m.write = &pendingWrite{seq: m.seq, record: rec, sentAt: m.now.Mono, basis: m.view.RV}
 	m.written[m.nextWritten] = sent{record: rec, at: m.now.Mono}
 	m.nextWritten = (m.nextWritten + 1) % writtenMemory
 	m.nextAttempt = m.now.Mono + m.cfg.RetryPeriod

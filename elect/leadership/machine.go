@@ -25,6 +25,7 @@ type pendingWrite struct {
 	seq    uint64
 	record Record
 	sentAt time.Duration
+	basis  string // the Lease's resourceVersion as known when it was sent
 }
 
 // Machine is one replica's leadership state. It is not safe for concurrent
@@ -303,6 +304,12 @@ func (m *Machine) readResult(r ReadResult) {
 	}
 	m.unsure = false
 	m.see(r.Lease, m.readRV)
+	if m.staleRV != "" && m.view.RV == m.staleRV {
+		// The read showed nothing newer than the view a write failed
+		// against (a read served behind the write): ask again, but a retry
+		// period later, not at once and for ever.
+		m.readAgainAt = m.now.Mono + m.cfg.RetryPeriod
+	}
 }
 
 func (m *Machine) sendRead() {
@@ -371,12 +378,16 @@ func (m *Machine) writeResult(r WriteResult) {
 			// Normal when several replicas race for a released Lease.
 			m.logf(slog.LevelDebug, "lost the race for the Lease", "outcome", r.Outcome.String())
 		}
-		// The answer proves the Lease moved on: what we see next decides,
-		// with no retry wait, so a release right after a lost race is
-		// taken at once.
+		// The answer proves the Lease moved on from what the write was
+		// based on: what we see next decides, with no retry wait, so a
+		// release right after a lost race is taken at once. If the watch
+		// has already shown a newer state, that is what moved on, and
+		// there is nothing to read.
 		m.nextAttempt = 0
-		m.staleRV = m.view.RV
-		m.sendRead()
+		if m.view.RV == w.basis {
+			m.staleRV = m.view.RV
+			m.sendRead()
+		}
 	case Refused, Unknown:
 		level := slog.LevelWarn
 		if r.Outcome == Refused {

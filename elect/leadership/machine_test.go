@@ -316,3 +316,83 @@ func TestDeadlineEndsTheTerm(t *testing.T) {
 		t.Fatalf("still acting at the renew deadline:\n%s", s.trace())
 	}
 }
+
+// Issue 21, defect 2: a follower that loses a race for a released Lease
+// reads it at most once, whatever order the watch and the 409 come in. It
+// used to mark the view the watch had already shown as stale and read it
+// again at once, for ever: 171-185 GETs for 10 hand-overs.
+func TestLostRaceReadsAtMostOnce(t *testing.T) {
+	winner := lease("14", "winner", 2*time.Second, 2)
+	tests := []struct {
+		name      string
+		watchWins bool // the watch shows the winner before the 409 comes
+		reads     int
+	}{
+		{"the watch shows the winner first", true, 0},
+		{"the 409 comes first", false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newScript(t, Config{})
+			s.at(0, Start{})
+			s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("12", "old", 0, 1)})
+			out := s.at(2*time.Second, Observed{Lease: lease("13", "", 2*time.Second, 1)})
+			w, ok := find[Write](out)
+			if !ok {
+				t.Fatalf("a released Lease was not taken:\n%s", s.trace())
+			}
+			var effs []Effect
+			if tt.watchWins {
+				effs = append(effs, s.at(2010*time.Millisecond, Observed{Lease: winner})...)
+				effs = append(effs, s.at(2020*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: Conflict})...)
+			} else {
+				effs = append(effs, s.at(2010*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: Conflict})...)
+				if r, ok := find[Read](effs); ok {
+					// The read answers with what the watch shows too.
+					effs = append(effs, s.at(2020*time.Millisecond, ReadResult{Seq: r.Seq, Lease: winner})...)
+				}
+				effs = append(effs, s.at(2030*time.Millisecond, Observed{Lease: winner})...)
+			}
+			// Time passes within the winner's lease: nothing to read.
+			for at := 2100 * time.Millisecond; at < 4*time.Second; at += 100 * time.Millisecond {
+				effs = append(effs, s.at(at, Tick{})...)
+			}
+			reads := 0
+			for _, e := range effs {
+				if _, ok := e.(Read); ok {
+					reads++
+				}
+			}
+			if reads != tt.reads {
+				t.Fatalf("%d reads after a lost race, want %d:\n%s", reads, tt.reads, s.trace())
+			}
+		})
+	}
+}
+
+// A read served behind the write that failed (it shows the same state the
+// write was based on) is asked again a retry period later, not at once.
+func TestLaggingReadIsRetriedAfterARetryPeriod(t *testing.T) {
+	s := newScript(t, Config{})
+	s.at(0, Start{})
+	s.at(time.Millisecond, ReadResult{Seq: 1, Lease: lease("12", "old", 0, 1)})
+	out := s.at(2*time.Second, Observed{Lease: lease("13", "", 2*time.Second, 1)})
+	w, _ := find[Write](out)
+	out = s.at(2010*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: Conflict})
+	r, ok := find[Read](out)
+	if !ok {
+		t.Fatalf("a 409 against the current view must be read:\n%s", s.trace())
+	}
+	out = s.at(2020*time.Millisecond, ReadResult{Seq: r.Seq, Lease: lease("13", "", 2*time.Second, 1)})
+	if _, ok := find[Read](out); ok {
+		t.Fatalf("a lagging read was asked again at once:\n%s", s.trace())
+	}
+	timer, ok := find[SetTimer](out)
+	if want := time.Second + 2020*time.Millisecond + fastConfig.RetryPeriod; !ok || timer.At != want {
+		t.Fatalf("want a timer at %v for the next read:\n%s", want, s.trace())
+	}
+	out = s.at(timer.At-time.Second, Tick{})
+	if _, ok := find[Read](out); !ok {
+		t.Fatalf("no read a retry period after a lagging one:\n%s", s.trace())
+	}
+}
