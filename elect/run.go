@@ -8,7 +8,6 @@ import (
 
 	"github.com/leader-elector/leader-elector/elect/child"
 	"github.com/leader-elector/leader-elector/elect/endpoints"
-	"github.com/leader-elector/leader-elector/elect/leadership"
 )
 
 // Run competes for the Lease until ctx ends, keeping the status file (and
@@ -40,34 +39,9 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 	}
 	log := logger.With("lease", cfg.Namespace+"/"+cfg.LeaseName, "identity", cfg.Identity)
 
-	d := &driver{
-		cfg:    cfg,
-		log:    log,
-		m:      leadership.New(cfg.machine()),
-		inputs: make(chan input, 16),
-		start:  time.Now(),
-		api: &leaseAPI{
-			leases:    api.Leases,
-			watches:   api.Watches,
-			namespace: cfg.Namespace,
-			name:      cfg.LeaseName,
-			timeout:   RequestTimeout(cfg.RenewDeadline),
-		},
-	}
-	d.fileGate, d.childGate = newTermGate(d.mono), newTermGate(d.mono)
-	if cfg.LeaderLabel != "" {
-		key, value, _ := cfg.LabelKV()
-		d.label = &podLabel{
-			pods:      api.Pods,
-			namespace: cfg.Namespace,
-			pod:       cfg.PodName,
-			key:       key,
-			value:     value,
-			timeout:   RequestTimeout(cfg.RenewDeadline),
-			log:       log,
-		}
-		d.labelGate = newTermGate(d.mono)
-	}
+	rt := newProcHost()
+	out := &serverSink{cfg: cfg}
+	d := newDriver(cfg, log, rt, api, ports{out: out})
 
 	// Background work (endpoints, reaper) outlives ctx until Run returns,
 	// so /healthz answers during the shutdown.
@@ -78,7 +52,7 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		d.srv = endpoints.New(endpoints.Options{
+		out.srv = endpoints.New(endpoints.Options{
 			Healthz:   d.healthz,
 			Logger:    log,
 			LeaseName: cfg.LeaseName,
@@ -87,7 +61,7 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 		served := make(chan struct{})
 		go func() {
 			defer close(served)
-			if err := d.srv.ServeListener(bgCtx, ln); err != nil {
+			if err := out.srv.ServeListener(bgCtx, ln); err != nil {
 				log.Error("endpoints stopped", "err", err)
 			}
 		}()
@@ -111,16 +85,16 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 		}
 		return err
 	}
-	if d.srv != nil {
-		d.srv.SetReady(true)
+	if out.srv != nil {
+		out.srv.SetReady(true)
 	}
-	d.events = newEventSender(api.Events, cfg, log)
-	defer d.events.stop()
+	out.events = newEventSender(api.Events, cfg, log)
+	defer out.events.stop()
 	// Start-up (flags, kubeconfig, TLS, the preflight) leaves a few MB of
 	// garbage in pages the runtime would hand back only slowly; a sidecar
 	// then idles for days, so give them back now, once.
 	debug.FreeOSMemory()
-	return d.run(ctx)
+	return d.run(ctx, rt)
 }
 
 // RequestTimeout bounds every request but the watch, so one hung request

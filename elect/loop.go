@@ -1,0 +1,48 @@
+package elect
+
+import (
+	"context"
+
+	"github.com/leader-elector/leader-elector/elect/leadership"
+)
+
+// run is the process's loop: it steps the machine with what the watch and
+// the driver's tasks report, the timer and ctx's end (a shutdown), until
+// the machine exits.
+func (d *driver) run(ctx context.Context, rt *procHost) error {
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		stopWatch()
+		rt.stop()
+	}()
+
+	d.step(leadership.Start{})
+	rt.spawn(func() {
+		d.api.follow(watchCtx, d.cfg.RetryPeriod, func(ev watchEvent) {
+			if ev.err != nil {
+				d.log.Warn("watch of the Lease interrupted; listing it again", "err", ev.err)
+				d.out.reachable(ev.err)
+				return
+			}
+			d.out.reachable(nil)
+			select {
+			case rt.inputs <- input{in: leadership.Observed{Lease: ev.lease}, obj: ev.obj}:
+			case <-watchCtx.Done():
+			}
+		})
+	})
+
+	done := ctx.Done()
+	for !d.m.Done() {
+		select {
+		case in := <-rt.inputs:
+			d.receive(in)
+		case <-rt.timer.C:
+			d.step(leadership.Tick{})
+		case <-done:
+			done = nil
+			d.step(leadership.Shutdown{})
+		}
+	}
+	return d.result()
+}
