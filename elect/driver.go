@@ -45,6 +45,10 @@ type driver struct {
 	podOps     serial
 	labelBegun atomic.Uint64
 
+	// trace, when set, sees every effect before it is carried out: the
+	// simulation's checker keeps its books with it.
+	trace func(leadership.Effect)
+
 	lastObj *coordinationv1.Lease // the newest Lease object seen: what updates are based on
 	busy    atomic.Int64          // unix nanos when the current step began (0: idle), for /healthz
 	exit    leadership.Exit
@@ -123,6 +127,9 @@ func (d *driver) step(in leadership.Input) {
 	d.busy.Store(time.Now().UnixNano())
 	defer d.busy.Store(0)
 	for _, e := range d.m.Step(d.now(), in) {
+		if d.trace != nil {
+			d.trace(e)
+		}
 		d.do(e)
 	}
 }
@@ -157,9 +164,10 @@ func (d *driver) do(e leadership.Effect) {
 		d.podOps.do(func() { d.rt.report(input{in: d.labelPod(e.Term)}) })
 	case leadership.UnlabelPod:
 		// HideFile's task, started just before, never waits for this one.
-		d.labelGate.end(e.Term)
+		d.labelGate.close(e.Term)
 		d.podOps.do(func() { d.unlabelPod(e.Term) })
 	case leadership.HideFile:
+		d.fileGate.close(e.Term)
 		d.rt.spawn(func() { d.rt.report(input{in: d.hideFile(e.Term)}) })
 	case leadership.StartChild:
 		d.childGate.begin(e.Term, e.Until)
@@ -167,6 +175,7 @@ func (d *driver) do(e leadership.Effect) {
 		d.children.Store(e.Term, slot)
 		d.rt.spawn(func() { d.rt.report(input{in: d.startChild(e.Term, slot)}) })
 	case leadership.StopChild:
+		d.childGate.close(e.Term)
 		d.rt.spawn(func() { d.rt.report(input{in: d.stopChild(e.Term)}) })
 	case leadership.Publish:
 		d.out.publish(e)
@@ -217,8 +226,8 @@ func (d *driver) readLease(seq uint64) input {
 	return input{in: res}
 }
 
-// hideFile ends term's gate, so a write still in flight cannot show the
-// file, then removes it.
+// hideFile waits for a rename of term under way (the loop has closed its
+// gate, so none can start), then removes the file.
 func (d *driver) hideFile(term uint64) leadership.Input {
 	d.fileGate.end(term)
 	if err := d.files.remove(d.cfg.StatusFile); err != nil {

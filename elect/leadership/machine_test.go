@@ -7,6 +7,12 @@ import (
 	"time"
 )
 
+// fastConfig is the e2e tests' timings: 3s > 2s + 0.5s.
+var fastConfig = Config{LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 500 * time.Millisecond, Grace: 500 * time.Millisecond}
+
+// wallEpoch is the wall clock's reading at mono 0 in the scripts.
+var wallEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // script steps one machine through inputs at given times.
 type script struct {
 	t   *testing.T
@@ -32,7 +38,7 @@ func (s *script) at(d time.Duration, in Input) []Effect {
 		s.t.Fatalf("time goes backwards: %v", d)
 	}
 	s.now = d + time.Second
-	out := s.m.Step(Now{Mono: s.now, Wall: simWallEpoch.Add(s.now)}, in)
+	out := s.m.Step(Now{Mono: s.now, Wall: wallEpoch.Add(s.now)}, in)
 	s.log = append(s.log, "<- "+Describe(in))
 	for _, e := range out {
 		s.log = append(s.log, "   "+Describe(e))
@@ -62,7 +68,7 @@ func index[T Effect](effs []Effect) int {
 }
 
 func lease(rv string, holder string, renew time.Duration, transitions int32) Lease {
-	t := simWallEpoch.Add(renew)
+	t := wallEpoch.Add(renew)
 	return Lease{Exists: true, RV: rv, Record: Record{Holder: holder, LeaseDurationSeconds: 3, AcquireTime: t, RenewTime: t, Transitions: transitions}}
 }
 

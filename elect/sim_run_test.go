@@ -1,15 +1,36 @@
-package leadership
+package elect
 
 import (
 	"container/heap"
 	"fmt"
+	"log/slog"
 	"math/rand"
 	"time"
+
+	"github.com/leader-elector/leader-elector/elect/leadership"
 )
 
 // newWorld builds a world of p.replicas replicas, all started at time 0.
 func newWorld(p simParams) *world {
-	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed))}
+	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed)), baton: make(chan struct{})}
+	if p.randomTimings {
+		w.p.base = w.drawTimings(p.base)
+	}
+	// A leader late for its deadline (paused, its loop or a task behind, a
+	// removal stalled) keeps its file for that long: the file is gone
+	// lease-duration - renew-deadline - lateness before a takeover, and the
+	// margin promised (docs/safety.md) leaves a retry period for it. So the
+	// lateness injected stays within it, unless a test says otherwise.
+	late := min(w.p.base.RetryPeriod*4/5, w.margin()*7/10)
+	for _, f := range []struct {
+		d    *time.Duration
+		part time.Duration
+	}{{&w.p.maxPause, late / 2}, {&w.p.maxLoopStall, late / 5}, {&w.p.maxTaskDelay, late * 3 / 20}, {&w.p.maxRemoveStall, late * 3 / 20}} {
+		if *f.d == 0 {
+			*f.d = f.part
+		}
+	}
+	w.srv.remember(0)
 	for i := 0; i < p.replicas; i++ {
 		r := &simReplica{idx: i}
 		w.reps = append(w.reps, r)
@@ -18,39 +39,82 @@ func newWorld(p simParams) *world {
 	return w
 }
 
+// drawTimings picks timings a user could configure (validateTimings
+// accepts them), from fast to slow, keeping base's other settings.
+func (w *world) drawTimings(base leadership.Config) leadership.Config {
+	for {
+		c := base
+		c.LeaseDuration = time.Duration(2+w.rng.Intn(4)) * time.Second
+		c.RetryPeriod = w.dur(150*time.Millisecond, 700*time.Millisecond).Truncate(time.Millisecond)
+		c.RenewDeadline = w.dur(time.Duration(1.25*float64(c.RetryPeriod)), c.LeaseDuration-c.RetryPeriod).Truncate(time.Millisecond)
+		c.Grace = w.dur(50*time.Millisecond, c.RenewDeadline-2*c.RetryPeriod).Truncate(time.Millisecond)
+		cfg := Config{LeaseDuration: c.LeaseDuration, RenewDeadline: c.RenewDeadline, RetryPeriod: c.RetryPeriod, Grace: c.Grace, Command: []string{"/app"}}
+		margin := cfg.Margin()
+		// The faults stay within what the promise is made for: pauses and
+		// loop stalls shorter than the margin.
+		if cfg.validateTimings() == nil && margin >= 300*time.Millisecond {
+			return c
+		}
+	}
+}
+
+// margin is the runs' lease-duration - renew-deadline - retry-period.
+func (w *world) margin() time.Duration {
+	b := w.p.base
+	return b.LeaseDuration - b.RenewDeadline - b.RetryPeriod
+}
+
 // boot starts a new incarnation of r; newIdentity gives it a new name (a
 // new pod), else it keeps its name (a restarted container).
 func (w *world) boot(r *simReplica, newIdentity bool) {
+	w.killTasks(r) // the old process is gone
 	r.inc++
 	oldID := r.id
 	if newIdentity || r.id == "" {
 		w.nextID++
 		r.id = fmt.Sprintf("pod-%d", w.nextID)
 	}
-	cfg := w.p.base
-	cfg.Identity = r.id
-	cfg.Exec = w.p.execEach > 0 && r.idx%w.p.execEach == 0
-	if cfg.Exec {
-		cfg.ReleaseDelay = 0 // the app is the child: known stopped once the tree is gone
-	} else {
-		cfg.ReleaseDelay = cfg.LeaseDuration - cfg.RenewDeadline - cfg.RetryPeriod
-		if w.p.releaseDelay != nil {
-			cfg.ReleaseDelay = *w.p.releaseDelay
-		}
+	b := w.p.base
+	cfg := Config{
+		LeaseName:     "sim",
+		Namespace:     "sim",
+		Identity:      r.id,
+		StatusFile:    "/run/leader/status",
+		LeaderFile:    "/run/leader/leader",
+		LeaseDuration: b.LeaseDuration,
+		RenewDeadline: b.RenewDeadline,
+		RetryPeriod:   b.RetryPeriod,
+		Grace:         b.Grace,
 	}
-	r.cfg = cfg
-	r.m = New(cfg)
-	r.alive, r.exited, r.shuttingDown, r.hadUnknown = true, false, false, false
+	if w.p.execEach > 0 && r.idx%w.p.execEach == 0 {
+		cfg.Command = []string{"/app"}
+	} else if w.p.releaseDelay != nil {
+		cfg.ReleaseDelay = w.p.releaseDelay
+	}
+	if b.Label {
+		cfg.LeaderLabel, cfg.PodName = simLabelKey+"="+simLabelValue, r.id
+	}
+	r.ecfg, r.cfg = cfg, cfg.machine()
+	r.alive, r.exited, r.shuttingDown = true, false, false
+	r.tasks, r.sentAt = map[*simTask]struct{}{}, map[int64]time.Duration{}
 	r.rate = 1 + (w.rng.Float64()*2-1)*w.p.drift
 	r.offset = time.Duration(w.rng.Int63n(int64(time.Hour)))
 	r.fileVisible, r.childRunning, r.published = false, false, false
-	r.hidden, r.until, r.stopAsked = map[uint64]bool{}, map[uint64]time.Duration{}, map[uint64]bool{}
 	r.watchBroken, r.watchLast = false, w.now
-	r.acting, r.deposedAt, r.firstIdle = false, 0, 0
+	r.acting, r.deposedAt, r.knowsDeposed, r.firstIdle = false, 0, false, 0
+	r.actUntil, r.unknownAt, r.readServedAt, r.removeFailing, r.childStuck = 0, 0, 0, false, false
+	h := simHost{w: w, r: r, inc: r.inc}
+	api := API{Leases: simLeases{w: w, r: r}, Pods: simPods{w: w, r: r}}
+	r.d = newDriver(cfg, slog.New(slog.DiscardHandler), h, api, ports{
+		files: simFiles{w: w, r: r},
+		procs: simProcs{w: w, r: r},
+		out:   simSink{w: w, r: r, inc: r.inc},
+	})
+	r.d.trace = w.traceEffect(r)
 	w.bootLabel(r, oldID)
-	w.tracef("r%d.%d boots as %s (exec %v, clock rate %.4f)", r.idx, r.inc, r.id, cfg.Exec, r.rate)
-	w.on(r, w.now, func() {
-		w.step(r, Start{})
+	w.tracef("r%d.%d boots as %s (exec %v, clock rate %.4f)", r.idx, r.inc, r.id, r.cfg.Exec, r.rate)
+	w.onLoop(r, w.now, func() {
+		w.deliver(r, input{in: leadership.Start{}})
 		w.relist(r)
 	})
 }
@@ -61,6 +125,7 @@ func (w *world) crash(r *simReplica) {
 	w.tracef("r%d.%d CRASH", r.idx, r.inc)
 	r.alive = false
 	r.fileVisible, r.childRunning, r.published = false, false, false
+	w.killTasks(r)
 	w.check()
 	w.scheduleRestart(r, false)
 }
@@ -97,7 +162,7 @@ func (w *world) check() {
 	if len(acting) > 1 {
 		excused := 0
 		for _, r := range acting {
-			if r.deposedAt != 0 {
+			if r.deposedAt != 0 || w.stuckExcused(r) {
 				excused++
 			}
 		}
@@ -117,6 +182,11 @@ func (w *world) check() {
 
 func (w *world) startedActing(r *simReplica) {
 	w.stats.terms++
+	if r.deposedAt != 0 && r.knowsDeposed {
+		// It saw the foreign write before it began to act: acting now is
+		// its own doing, not the foreign write's.
+		r.deposedAt = 0
+	}
 	r.actingSince, r.firstIdle = w.now, 0
 	margin := w.p.base.LeaseDuration - w.p.base.RenewDeadline - w.p.base.RetryPeriod
 	// The margin is measured on the stopped replica's clock: allow its drift.
@@ -150,7 +220,7 @@ func (w *world) stoppedActing(r *simReplica) {
 }
 
 func (w *world) deposeBound() time.Duration {
-	return time.Duration(float64(w.p.base.RenewDeadline)*(1+w.p.drift)) + w.p.maxPause + 50*time.Millisecond
+	return time.Duration(float64(w.p.base.RenewDeadline)*(1+w.p.drift)) + w.p.maxPause + w.p.maxLoopStall + 50*time.Millisecond
 }
 
 // run plays the world for p.duration and returns the violations.
@@ -172,8 +242,16 @@ func (w *world) run() []string {
 				heap.Push(&w.q, e)
 				continue
 			}
+			if e.loop && w.now < r.loopStalledUntil {
+				e.at = r.loopStalledUntil
+				heap.Push(&w.q, e)
+				continue
+			}
 		}
 		e.fn()
+	}
+	for _, r := range w.reps {
+		w.killTasks(r)
 	}
 	return w.violations
 }
@@ -184,13 +262,14 @@ func (w *world) phase() {
 	if w.quiet {
 		w.quiet = false
 		w.tracef("--- chaos")
+		w.chaosEnd = w.now + w.p.chaos
 		w.at(w.now+w.p.chaos, -1, 0, w.phase)
 		w.at(w.now, -1, 0, w.fault)
 		return
 	}
 	w.quiet = true
 	b := w.p.base
-	settle := b.LeaseDuration + 2*b.RetryPeriod + w.p.maxPause + time.Second
+	settle := b.LeaseDuration + 2*b.RetryPeriod + w.p.maxPause + w.p.maxLoopStall + time.Second
 	// A fault just before the quiet may still be playing out: a
 	// shutdown's release delay, a partition's end.
 	q := settle + b.LeaseDuration
@@ -237,7 +316,7 @@ func (w *world) fault() {
 		w.tracef("r%d.%d watch breaks", r.idx, r.inc)
 		r.watchBroken = true
 		w.on(r, w.now+w.dur(100*time.Millisecond, 4*time.Second), func() { w.relist(r) })
-	case k < 62:
+	case k < 58:
 		if w.now < r.pausedUntil {
 			return
 		}
@@ -245,14 +324,35 @@ func (w *world) fault() {
 		d := w.dur(time.Millisecond, w.p.maxPause)
 		w.tracef("r%d.%d paused for %v", r.idx, r.inc, d)
 		r.pausedUntil = w.now + d
-	case k < 75:
+	case k < 62:
+		// The loop falls behind its own tasks (a long GC, a busy core):
+		// their answers wait, its deadlines too.
+		if w.p.maxLoopStall == 0 || w.now < r.loopStalledUntil {
+			return
+		}
+		w.stats.loopStalls++
+		d := w.dur(time.Millisecond, w.p.maxLoopStall)
+		w.tracef("r%d.%d loop stalls for %v", r.idx, r.inc, d)
+		r.loopStalledUntil = w.now + d
+	case k < 66:
+		if w.p.ioFailure == 0 {
+			return
+		}
+		w.stats.ioFaults++
+		d := min(w.dur(time.Second, 8*time.Second), end-w.now)
+		w.tracef("r%d.%d disk and process faults for %v", r.idx, r.inc, d)
+		r.ioFaultsUntil = max(r.ioFaultsUntil, w.now+d)
+		if w.p.maxTaskDelay > 0 {
+			r.tasksSlowUntil = max(r.tasksSlowUntil, w.now+d/4)
+		}
+	case k < 77:
 		if r.shuttingDown {
 			return
 		}
 		w.stats.shutdowns++
 		r.shuttingDown = true
-		w.on(r, w.now, func() { w.step(r, Shutdown{}) })
-	case k < 85:
+		w.onLoop(r, w.now, func() { w.deliver(r, input{in: leadership.Shutdown{}}) })
+	case k < 86:
 		w.crash(r)
 	default:
 		if w.p.foreign {
@@ -286,6 +386,12 @@ func (w *world) foreignWrite() {
 	}
 	w.srv.rev++
 	w.srv.rv = w.srv.rev
+	w.srv.remember(w.now)
+	for _, r := range w.reps {
+		if r.deposedAt == w.now {
+			r.deposeRV, r.knowsDeposed = w.srv.rv, false
+		}
+	}
 	w.broadcast()
 }
 

@@ -1,0 +1,329 @@
+package elect
+
+import (
+	"github.com/leader-elector/leader-elector/elect/leadership"
+
+	"container/heap"
+	"fmt"
+	"math/rand"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The simulated world: an API server holding one Lease, a network between
+// it and N replicas, and each replica's driver (files, child, timer), all on
+// one event queue in true time. Everything random comes from one seeded
+// source, so a seed replays exactly.
+
+// event is something that happens at a true time. An event of a replica
+// (rep >= 0) waits while that replica is paused and is dropped if the
+// incarnation it was meant for has died; an event of its loop (loop) also
+// waits while the loop is stalled, when its tasks go on.
+type event struct {
+	at   time.Duration
+	seq  uint64
+	rep  int
+	inc  int
+	loop bool
+	fn   func()
+}
+
+type simQueue []*event
+
+func (q simQueue) Len() int { return len(q) }
+func (q simQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q simQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *simQueue) Push(x any)   { *q = append(*q, x.(*event)) }
+func (q *simQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+// simServer is the API server's one Lease, with optimistic concurrency.
+type simServer struct {
+	exists bool
+	rv     uint64
+	rec    leadership.Record
+	rev    uint64
+	// writer is the replica incarnation whose write made the current
+	// record, for the zombie check (-1: a foreign write), and landedAt
+	// when it landed.
+	writer, writerInc int
+	landedAt          time.Duration
+	// history keeps recent states, for reads served from behind.
+	history []pastLease
+	// labels are the Pods carrying the leader label (sim_label_test.go).
+	labels map[string]labelTag
+}
+
+type pastLease struct {
+	from  time.Duration
+	lease leadership.Lease
+}
+
+func (s *simServer) lease() leadership.Lease {
+	return leadership.Lease{Exists: s.exists, RV: strconv.FormatUint(s.rv, 10), Record: s.rec}
+}
+
+// remember keeps the state that begins now, for reads from behind.
+func (s *simServer) remember(now time.Duration) {
+	s.history = append(s.history, pastLease{from: now, lease: s.lease()})
+	if len(s.history) > 64 {
+		s.history = s.history[len(s.history)-64:]
+	}
+}
+
+// past is the state the Lease had at t (as far back as kept).
+func (s *simServer) past(t time.Duration) leadership.Lease {
+	for i := len(s.history) - 1; i >= 0; i-- {
+		if s.history[i].from <= t {
+			return s.history[i].lease
+		}
+	}
+	if len(s.history) > 0 {
+		return s.history[0].lease
+	}
+	return s.lease()
+}
+
+// write applies a write as the API server would and returns the outcome.
+func (s *simServer) write(create bool, base string, rec leadership.Record) (leadership.Outcome, leadership.Lease) {
+	if create {
+		if s.exists {
+			return leadership.AlreadyExists, leadership.Lease{}
+		}
+	} else {
+		if !s.exists {
+			return leadership.NotFound, leadership.Lease{}
+		}
+		if base != strconv.FormatUint(s.rv, 10) {
+			return leadership.Conflict, leadership.Lease{}
+		}
+	}
+	s.rev++
+	s.exists, s.rv, s.rec = true, s.rev, rec
+	return leadership.OK, s.lease()
+}
+
+// simReplica is one sidecar process: the real driver and what it shows.
+type simReplica struct {
+	idx, inc int
+	id       string
+	d        *driver
+	cfg      leadership.Config // the machine's, from ecfg
+	ecfg     Config
+	alive    bool
+	exited   bool // Exit seen; waiting to be restarted
+	tasks    map[*simTask]struct{}
+	timerGen uint64
+
+	rate   float64       // its clock's rate against true time
+	offset time.Duration // its monotonic clock's origin
+
+	// What its driver shows: the status file, the child, /leader.
+	fileVisible  bool
+	childRunning bool
+	published    bool
+	unlabelAt    time.Duration // its clock when the last UnlabelPod came
+
+	pausedUntil      time.Duration
+	loopStalledUntil time.Duration
+	tasksSlowUntil   time.Duration
+	ioFaultsUntil    time.Duration
+	partitioned      time.Duration // until
+	slowUntil        time.Duration
+	watchBroken      bool
+	watchLast        time.Duration // FIFO delivery of watch events
+	shuttingDown     bool
+
+	// For the checks.
+	sentAt        map[int64]time.Duration // its clock when each write naming it was sent, by renew time
+	actUntil      time.Duration           // the last landed renewal's send + the acting window, on its clock
+	unknownAt     time.Duration           // when a write naming it last had no answer
+	readServedAt  time.Duration           // when the server last served its read
+	removeFailing bool                    // the last removal of its status file failed
+	childStuck    bool                    // its child could not be confirmed gone
+	actingSince   time.Duration
+	acting        bool
+	deposedAt     time.Duration // acting when a foreign write deposed it (0: not)
+	deposeRV      uint64        // the foreign write's resourceVersion
+	knowsDeposed  bool          // it has seen that write (or a later state)
+	firstIdle     time.Duration // first answered write naming it since it last acted
+}
+
+func (r *simReplica) mono(t time.Duration) time.Duration {
+	return r.offset + time.Duration(float64(t)*r.rate)
+}
+
+// trueAt is the true time at which r's clock reads mono.
+func (r *simReplica) trueAt(mono time.Duration) time.Duration {
+	return time.Duration(float64(mono-r.offset)/r.rate) + 1
+}
+
+// trueDur is how long d on r's clock lasts in true time.
+func (r *simReplica) trueDur(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / r.rate)
+}
+
+// actWindow is how long after the send of its last landed renewal r may
+// act (leadership.Config's rule, restated for the checker).
+func (r *simReplica) actWindow() time.Duration {
+	if r.cfg.Exec {
+		return r.cfg.RenewDeadline - r.cfg.Grace
+	}
+	return r.cfg.RenewDeadline
+}
+
+func (r *simReplica) actingNow() bool { return r.fileVisible || r.childRunning || r.published }
+
+// simParams shape one run.
+type simParams struct {
+	seed     int64
+	replicas int
+	duration time.Duration
+	base     leadership.Config
+	execEach int // every execEach-th replica runs in exec mode (0: none)
+	drift    float64
+	maxPause time.Duration
+	timeout  time.Duration // the driver's request timeout
+	chaos    time.Duration // length of a chaos phase
+	foreign  bool          // foreign writes (clear, delete, bump)
+	// releaseDelay overrides the default (the margin) for replicas
+	// without a child.
+	releaseDelay *time.Duration
+	// randomTimings draws each run's timings (base gives the label and
+	// the upper bounds are the validation's).
+	randomTimings bool
+	// ioFailure is the chance that one file or process operation fails
+	// while a replica's I/O faults last (children in D-state too).
+	ioFailure float64
+	// laggingReads is the chance a read is served from behind the writes.
+	laggingReads float64
+	// maxLoopStall bounds how long the loop may fall behind its tasks,
+	// maxTaskDelay how late a task may start, maxRemoveStall how long a
+	// removal may stall. With maxPause they add up to less than the retry
+	// period, the lateness the margin is made for (newWorld sets them).
+	maxLoopStall, maxTaskDelay, maxRemoveStall time.Duration
+}
+
+type world struct {
+	p      simParams
+	rng    *rand.Rand
+	now    time.Duration
+	q      simQueue
+	seq    uint64
+	srv    simServer
+	reps   []*simReplica
+	nextID int
+
+	// The scheduler: one goroutine runs at a time, holding the baton.
+	baton chan struct{}
+	cur   *simTask
+
+	quiet       bool
+	overlapping bool // an excused overlap is under way
+	quietEnd    time.Duration
+	chaosEnd    time.Duration // faults strike and I/O fails only before it
+	lastEnds    []actEnd
+	trace       []string
+	traceAt     int
+	violations  []string
+	steps       int
+	stats       simStats
+	// deposedUpTo: the terms of each incarnation a foreign write deposed.
+	deposedUpTo map[incarnation]uint64
+}
+
+// actEnd is the moment a replica stopped acting, for the margin check.
+type actEnd struct {
+	rep, inc int
+	at       time.Duration
+	exempt   bool // its app is known stopped (exec mode, crash) or it was deposed
+}
+
+type simStats struct {
+	terms, overlapsExcused, conflicts, crashes, shutdowns, pauses, partitions, foreign int
+	loopStalls, ioFaults, failedIO, laggingReads                                       int
+	maxGap                                                                             time.Duration
+}
+
+func (s *simStats) add(o simStats) {
+	s.terms += o.terms
+	s.overlapsExcused += o.overlapsExcused
+	s.conflicts += o.conflicts
+	s.crashes += o.crashes
+	s.shutdowns += o.shutdowns
+	s.pauses += o.pauses
+	s.partitions += o.partitions
+	s.foreign += o.foreign
+	s.loopStalls += o.loopStalls
+	s.ioFaults += o.ioFaults
+	s.failedIO += o.failedIO
+	s.laggingReads += o.laggingReads
+	s.maxGap = max(s.maxGap, o.maxGap)
+}
+
+func (s simStats) String() string {
+	return fmt.Sprintf("%d terms, %d conflicts, %d crashes, %d shutdowns, %d pauses, %d loop stalls, %d partitions, %d foreign writes (%d excused overlaps), %d spells of disk and process faults (%d operations failed), %d reads served from behind; longest gap between terms %v",
+		s.terms, s.conflicts, s.crashes, s.shutdowns, s.pauses, s.loopStalls, s.partitions, s.foreign, s.overlapsExcused, s.ioFaults, s.failedIO, s.laggingReads, s.maxGap)
+}
+
+const traceKeep = 400
+
+func (w *world) tracef(format string, args ...any) {
+	line := fmt.Sprintf("%9.4fs ", w.now.Seconds()) + fmt.Sprintf(format, args...)
+	if len(w.trace) < traceKeep {
+		w.trace = append(w.trace, line)
+		return
+	}
+	w.trace[w.traceAt] = line
+	w.traceAt = (w.traceAt + 1) % traceKeep
+}
+
+func (w *world) traceText() string {
+	var b strings.Builder
+	for i := range w.trace {
+		b.WriteString(w.trace[(w.traceAt+i)%len(w.trace)])
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func (w *world) violatef(format string, args ...any) {
+	msg := fmt.Sprintf("%.4fs: ", w.now.Seconds()) + fmt.Sprintf(format, args...)
+	w.tracef("VIOLATION %s", msg)
+	w.violations = append(w.violations, msg)
+}
+
+func (w *world) at(t time.Duration, rep, inc int, fn func()) {
+	t = max(t, w.now)
+	w.seq++
+	heap.Push(&w.q, &event{at: t, seq: w.seq, rep: rep, inc: inc, fn: fn})
+}
+
+// on schedules fn for replica r's current incarnation.
+func (w *world) on(r *simReplica, t time.Duration, fn func()) { w.at(t, r.idx, r.inc, fn) }
+
+// onLoop schedules fn on replica r's loop.
+func (w *world) onLoop(r *simReplica, t time.Duration, fn func()) {
+	t = max(t, w.now)
+	w.seq++
+	heap.Push(&w.q, &event{at: t, seq: w.seq, rep: r.idx, inc: r.inc, loop: true, fn: fn})
+}
+
+func (w *world) dur(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	return lo + time.Duration(w.rng.Int63n(int64(hi-lo)))
+}
+
+func (w *world) chance(p float64) bool { return w.rng.Float64() < p }
