@@ -152,7 +152,7 @@ func (w *world) deliver(r *simReplica, in input) {
 	w.tracef("r%d.%d <- %s", r.idx, r.inc, leadership.Describe(in.in))
 	switch v := in.in.(type) {
 	case leadership.FileHidden:
-		r.removeFailing = v.Err != ""
+		r.removeFailed = r.removeFailed || v.Err != ""
 	case leadership.ChildStopped:
 		if !v.Gone {
 			r.childStuck = true
@@ -237,7 +237,7 @@ func (w *world) exited(r *simReplica, e leadership.Exit) {
 // the sidecar must then neither release nor exit 0, but the overlap is the
 // environment's.
 func (w *world) stuckExcused(r *simReplica) bool {
-	return (r.fileVisible && r.removeFailing) || (r.childRunning && r.childStuck)
+	return (r.fileVisible && r.removeFailed) || (r.childRunning && r.childStuck)
 }
 
 // checkRelease: the Lease is released only once nothing of ours acts.
@@ -251,7 +251,7 @@ func (w *world) checkRelease(r *simReplica) {
 // answered checks that a replica told its write naming it succeeded acts:
 // one that keeps renewing without acting is a zombie that blocks everyone.
 func (w *world) answered(r *simReplica) {
-	if r.acting || r.shuttingDown || r.exited || r.removeFailing || r.childStuck {
+	if r.acting || r.shuttingDown || r.exited || r.removeFailed || r.childStuck {
 		return
 	}
 	switch {
@@ -317,14 +317,11 @@ type simLeases struct {
 func (c simLeases) Get(ctx context.Context, name string, _ metav1.GetOptions) (*coordinationv1.Lease, error) {
 	w, r := c.w, c.r
 	var l leadership.Lease
+	// A GET without a resourceVersion is a quorum read: never behind a
+	// write that was answered. (The watch cache may be: see relist.)
 	err := w.call(r, ctx, false, func() error {
 		l = w.srv.lease()
 		r.readServedAt = w.now
-		if w.chance(w.p.laggingReads) && w.now < w.chaosEnd {
-			w.stats.laggingReads++
-			l = w.srv.past(w.now - w.dur(0, 500*time.Millisecond))
-			w.tracef("server: r%d.%d's read served from behind: %s", r.idx, r.inc, l)
-		}
 		return nil
 	})
 	if err != nil {
@@ -443,6 +440,15 @@ func (w *world) relist(r *simReplica) {
 	}
 	r.watchBroken = false
 	at := max(w.now+w.dur(time.Millisecond, 50*time.Millisecond), r.watchLast)
+	if w.now < w.chaosEnd && w.chance(w.p.laggingReads) {
+		// Served from a watch cache behind the writes: an older state
+		// first, the current one once the cache catches up.
+		w.stats.laggingReads++
+		old := w.srv.past(w.now - w.dur(0, 500*time.Millisecond))
+		w.tracef("server: r%d.%d's relist served from behind: %s", r.idx, r.inc, old)
+		w.observe(r, at, old)
+		at += w.dur(time.Millisecond, 300*time.Millisecond)
+	}
 	r.watchLast = at
 	w.observe(r, at, w.srv.lease())
 }
@@ -497,7 +503,7 @@ func (s simStaged) commit() error {
 	if m := r.mono(w.now); m >= r.actUntil {
 		w.violatef("r%d made its status file visible at %v, past its deadline %v (last landed renewal + acting window)", r.idx, m, r.actUntil)
 	}
-	r.fileVisible = true
+	r.fileVisible, r.removeFailed = true, false
 	w.tracef("r%d.%d status file visible", r.idx, r.inc)
 	w.check()
 	return nil

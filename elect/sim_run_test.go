@@ -102,7 +102,7 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	r.fileVisible, r.childRunning, r.published = false, false, false
 	r.watchBroken, r.watchLast = false, w.now
 	r.acting, r.deposedAt, r.knowsDeposed, r.firstIdle = false, 0, false, 0
-	r.actUntil, r.unknownAt, r.readServedAt, r.removeFailing, r.childStuck = 0, 0, 0, false, false
+	r.actUntil, r.unknownAt, r.readServedAt, r.removeFailed, r.childStuck = 0, 0, 0, false, false
 	h := simHost{w: w, r: r, inc: r.inc}
 	api := API{Leases: simLeases{w: w, r: r}, Pods: simPods{w: w, r: r}}
 	r.d = newDriver(cfg, slog.New(slog.DiscardHandler), h, api, ports{
@@ -207,8 +207,12 @@ func (w *world) startedActing(r *simReplica) {
 }
 
 func (w *world) stoppedActing(r *simReplica) {
-	exempt := !r.alive || r.cfg.Exec || r.deposedAt != 0
-	if r.deposedAt != 0 {
+	// A file whose removal failed, or a child that would not die, outlive
+	// their term by the world's doing: the sidecar neither releases nor
+	// exits 0 meanwhile (checkRelease, exited), but no margin holds.
+	stuck := r.removeFailed || r.childStuck
+	exempt := !r.alive || r.cfg.Exec || r.deposedAt != 0 || stuck
+	if r.deposedAt != 0 && !stuck {
 		// Deposed by a foreign write: it must notice within its deadline.
 		if d := w.now - r.deposedAt; d > w.deposeBound() {
 			w.violatef("r%d kept acting %.3fs after a foreign write took its Lease", r.idx, d.Seconds())

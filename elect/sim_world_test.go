@@ -145,18 +145,18 @@ type simReplica struct {
 	shuttingDown     bool
 
 	// For the checks.
-	sentAt        map[int64]time.Duration // its clock when each write naming it was sent, by renew time
-	actUntil      time.Duration           // the last landed renewal's send + the acting window, on its clock
-	unknownAt     time.Duration           // when a write naming it last had no answer
-	readServedAt  time.Duration           // when the server last served its read
-	removeFailing bool                    // the last removal of its status file failed
-	childStuck    bool                    // its child could not be confirmed gone
-	actingSince   time.Duration
-	acting        bool
-	deposedAt     time.Duration // acting when a foreign write deposed it (0: not)
-	deposeRV      uint64        // the foreign write's resourceVersion
-	knowsDeposed  bool          // it has seen that write (or a later state)
-	firstIdle     time.Duration // first answered write naming it since it last acted
+	sentAt       map[int64]time.Duration // its clock when each write naming it was sent, by renew time
+	actUntil     time.Duration           // the last landed renewal's send + the acting window, on its clock
+	unknownAt    time.Duration           // when a write naming it last had no answer
+	readServedAt time.Duration           // when the server last served its read
+	removeFailed bool                    // a removal of its status file failed since it was last shown
+	childStuck   bool                    // its child could not be confirmed gone
+	actingSince  time.Duration
+	acting       bool
+	deposedAt    time.Duration // acting when a foreign write deposed it (0: not)
+	deposeRV     uint64        // the foreign write's resourceVersion
+	knowsDeposed bool          // it has seen that write (or a later state)
+	firstIdle    time.Duration // first answered write naming it since it last acted
 }
 
 func (r *simReplica) mono(t time.Duration) time.Duration {
@@ -205,7 +205,8 @@ type simParams struct {
 	// ioFailure is the chance that one file or process operation fails
 	// while a replica's I/O faults last (children in D-state too).
 	ioFailure float64
-	// laggingReads is the chance a read is served from behind the writes.
+	// laggingReads is the chance a relist is served from a watch cache
+	// behind the writes.
 	laggingReads float64
 	// maxLoopStall bounds how long the loop may fall behind its tasks,
 	// maxTaskDelay how late a task may start, maxRemoveStall how long a
@@ -272,7 +273,7 @@ func (s *simStats) add(o simStats) {
 }
 
 func (s simStats) String() string {
-	return fmt.Sprintf("%d terms, %d conflicts, %d crashes, %d shutdowns, %d pauses, %d loop stalls, %d partitions, %d foreign writes (%d excused overlaps), %d spells of disk and process faults (%d operations failed), %d reads served from behind; longest gap between terms %v",
+	return fmt.Sprintf("%d terms, %d conflicts, %d crashes, %d shutdowns, %d pauses, %d loop stalls, %d partitions, %d foreign writes (%d excused overlaps), %d spells of disk and process faults (%d operations failed), %d relists served from behind; longest gap between terms %v",
 		s.terms, s.conflicts, s.crashes, s.shutdowns, s.pauses, s.loopStalls, s.partitions, s.foreign, s.overlapsExcused, s.ioFaults, s.failedIO, s.laggingReads, s.maxGap)
 }
 

@@ -46,6 +46,14 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 			wake.add(m.labelRetryAt)
 		}
 	}
+	if !m.acting && m.fileTerm != 0 && m.hideRetryAt != 0 {
+		if now >= m.hideRetryAt {
+			m.hideRetryAt = 0
+			m.emit(HideFile{Term: m.fileTerm})
+		} else {
+			wake.add(m.hideRetryAt)
+		}
+	}
 	if m.shutdownAt != 0 {
 		m.advanceShutdown(wake)
 		return
@@ -164,6 +172,10 @@ func (m *Machine) advanceShutdown(wake *wakeTimes) {
 	now := m.now.Mono
 	if m.write != nil || m.fileOrChildPending() || m.read != 0 {
 		if now >= m.shutdownBound() {
+			if m.hideErr != "" {
+				m.finish(1, "the status file could not be removed: "+m.hideErr+"; the Lease was not released and expires by itself")
+				return
+			}
 			m.finish(1, "could not release the Lease in time; it expires by itself")
 			return
 		}

@@ -72,7 +72,11 @@ type Machine struct {
 	childTerm uint64 // the term whose child may run (0: none)
 	hiddenAt  time.Duration
 	everShown bool
-	stuck     string // something of ours could not be removed or stopped
+	// A failed removal of the status file: when to try again (0: none
+	// due) and why it failed.
+	hideRetryAt time.Duration
+	hideErr     string
+	stuck       string // something of ours could not be removed or stopped
 
 	// The leader label (Config.Label).
 	labelTerm    uint64        // the term whose label may be on our Pod (0: none)
@@ -472,13 +476,18 @@ func (m *Machine) fileHidden(r FileHidden) {
 	if r.Term != m.fileTerm {
 		return
 	}
-	m.fileTerm = 0
-	m.hiddenAt = m.now.Mono
 	if r.Err != "" {
-		m.stuck = "the status file could not be removed: " + r.Err
-		m.logf(slog.LevelError, "could not remove the status file; not releasing the Lease, which expires by itself", "err", r.Err)
-		m.fail(m.stuck)
+		// The file may still be there, saying we lead: it stays the term's
+		// (no new term, no release: cleanupPending) and the removal is
+		// tried again every retry period. A shutdown gives up at its bound
+		// and exits 1 without releasing.
+		m.hideErr = r.Err
+		m.hideRetryAt = max(m.now.Mono+m.cfg.RetryPeriod, 1)
+		m.logf(slog.LevelError, "could not remove the status file; not releasing the Lease while it may be there, trying again", "err", r.Err, "in", m.cfg.RetryPeriod)
+		return
 	}
+	m.fileTerm, m.hideRetryAt, m.hideErr = 0, 0, ""
+	m.hiddenAt = m.now.Mono
 }
 
 func (m *Machine) podLabeled(r PodLabeled) {

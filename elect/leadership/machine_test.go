@@ -402,3 +402,27 @@ func TestLaggingReadIsRetriedAfterARetryPeriod(t *testing.T) {
 		t.Fatalf("no read a retry period after a lagging one:\n%s", s.trace())
 	}
 }
+
+// A status file that cannot be removed may still say we lead: the removal
+// is tried again every retry period, and the Lease is released only once
+// it succeeded.
+func TestFailedRemovalIsRetriedBeforeTheRelease(t *testing.T) {
+	s := newScript(t, Config{})
+	s.lead()
+	s.at(100*time.Millisecond, Shutdown{})
+	out := s.at(110*time.Millisecond, FileHidden{Term: 1, Err: "remove: input/output error"})
+	if w, ok := find[Write](out); ok {
+		t.Fatalf("released the Lease while its status file may be there: %s\n%s", Describe(w), s.trace())
+	}
+	out = s.at(110*time.Millisecond+fastConfig.RetryPeriod, Tick{})
+	if h, ok := find[HideFile](out); !ok || h.Term != 1 {
+		t.Fatalf("the removal was not tried again a retry period later:\n%s", s.trace())
+	}
+	if _, ok := find[Write](out); ok {
+		t.Fatalf("released the Lease before the file was gone:\n%s", s.trace())
+	}
+	out = s.at(120*time.Millisecond+fastConfig.RetryPeriod, FileHidden{Term: 1})
+	if rel, ok := find[Write](out); !ok || rel.Record.Holder != "" {
+		t.Fatalf("no release once the file was gone:\n%s", s.trace())
+	}
+}
