@@ -63,8 +63,10 @@ func (p *podLabel) label(ctx context.Context, open func() (time.Duration, bool))
 	if err != nil {
 		return fmt.Errorf("listing the Pods labelled %s=%s in namespace %s: %w", p.key, p.value, p.namespace, err)
 	}
+	ours := false
 	for _, other := range list.Items {
 		if other.Name == p.pod {
+			ours = true
 			continue
 		}
 		remaining, ok := open()
@@ -76,6 +78,9 @@ func (p *podLabel) label(ctx context.Context, open func() (time.Duration, bool))
 			return fmt.Errorf("removing the leader label from Pod %s/%s, which an earlier leader left: %w", p.namespace, other.Name, err)
 		}
 		p.log.Info("removed the leader label an earlier leader left", "pod", other.Name)
+	}
+	if ours {
+		return nil // already ours: a check costs one list
 	}
 	remaining, ok = open()
 	if !ok {

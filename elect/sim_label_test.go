@@ -179,16 +179,18 @@ func (w *world) excuse(r *simReplica, term uint64) {
 	w.deposedUpTo[k] = max(w.deposedUpTo[k], term)
 }
 
-// excusedLabel says a label was put on by a term a foreign write deposed,
-// unless that term goes on, re-established (its holder wrote the Lease
-// again after the foreign write).
-func (w *world) excusedLabel(t labelTag) bool {
-	if t.term > w.deposedUpTo[incarnation{t.rep, t.inc}] {
-		return false
+// excusedLabel says the label on Pod id was put on by a term a foreign
+// write deposed, and that Pod's process does not lead now, re-established
+// (its holder wrote the Lease again after the foreign write). A process
+// that finds its own Pod labelled, by an earlier term or container of the
+// same Pod, keeps the label as it is (one list, no patch): then it is its.
+func (w *world) excusedLabel(id string, t labelTag) bool {
+	for _, r := range w.reps {
+		if r.id == id && r.alive && r.d.m.Acting() && r.deposedAt == 0 {
+			return false
+		}
 	}
-	r := w.reps[t.rep]
-	goesOn := r.alive && r.inc == t.inc && r.d.m.Acting() && r.d.m.Term() == t.term && r.deposedAt == 0
-	return !goesOn
+	return t.term <= w.deposedUpTo[incarnation{t.rep, t.inc}]
 }
 
 // checkLabels: never two Pods labelled, outside the excused overlap.
@@ -203,7 +205,7 @@ func (w *world) checkLabels() {
 	excused := 0
 	var msg []string
 	for id, t := range ls {
-		if w.excusedLabel(t) {
+		if w.excusedLabel(id, t) {
 			excused++
 		}
 		msg = append(msg, fmt.Sprintf("%s(r%d.%d term %d)", id, t.rep, t.inc, t.term))
@@ -242,7 +244,7 @@ func (w *world) checkLabelLive(leader *simReplica) {
 	}
 	var got []string
 	for id, t := range w.labels() {
-		if !w.excusedLabel(t) {
+		if !w.excusedLabel(id, t) {
 			got = append(got, id)
 		}
 	}

@@ -38,6 +38,14 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 			wake.add(m.deadline())
 		}
 	}
+	if m.acting && m.labelCheckAt != 0 {
+		if now >= m.labelCheckAt {
+			m.labelCheckAt = 0
+			m.emit(LabelPod{Term: m.term, Until: m.deadline()})
+		} else {
+			wake.add(m.labelCheckAt)
+		}
+	}
 	if m.acting && m.labelRetryAt != 0 {
 		if now >= m.labelRetryAt {
 			m.labelRetryAt = 0

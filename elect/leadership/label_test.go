@@ -1,6 +1,7 @@
 package leadership
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +183,39 @@ func TestNoTermOverTheLastOnesCleanup(t *testing.T) {
 	out = s.at(deadline+210*time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "31", Record: w.Record}})
 	if sf, ok := find[ShowFile](out); !ok || sf.Term != 2 {
 		t.Fatalf("term 2 did not start:\n%s", s.trace())
+	}
+}
+
+// A deposed term that has not noticed may still take the label off every
+// Pod but its own until its deadline, ours included. Each term looks once
+// more a renew deadline and a retry period after it began (the driver puts
+// the label back if it is gone), and only once.
+func TestLabelCheckedOnceAfterTheDeposedCanAct(t *testing.T) {
+	s := newScript(t, Config{Label: true})
+	stored := s.lead()
+	s.at(4*time.Millisecond, PodLabeled{Term: 1, OK: true})
+	check := 2*time.Millisecond + fastConfig.RenewDeadline + fastConfig.RetryPeriod
+	var labels []LabelPod
+	rv := 11
+	for at := 10 * time.Millisecond; at < 3*check; at += 100 * time.Millisecond {
+		out := s.at(at, Tick{})
+		if w, ok := find[Write](out); ok {
+			rv++
+			rec := w.Record
+			stored = Lease{Exists: true, RV: fmt.Sprint(rv), Record: rec}
+			out = append(out, s.at(at+time.Millisecond, WriteResult{Seq: w.Seq, Outcome: OK, Lease: stored})...)
+		}
+		for _, e := range out {
+			if lp, ok := e.(LabelPod); ok {
+				if at+time.Millisecond < check {
+					t.Fatalf("the label was checked again at %v, before %v:\n%s", at, check, s.trace())
+				}
+				labels = append(labels, lp)
+				s.at(at+2*time.Millisecond, PodLabeled{Term: lp.Term, OK: true})
+			}
+		}
+	}
+	if len(labels) != 1 || labels[0].Term != 1 || !s.m.Acting() {
+		t.Fatalf("want one more LabelPod for term 1 while it leads, got %d:\n%s", len(labels), s.trace())
 	}
 }

@@ -83,6 +83,7 @@ type Machine struct {
 	unlabelAt    time.Duration // when its UnlabelPod was asked for
 	unlabelErr   string        // the last failed attempt's error
 	labelRetryAt time.Duration // ask for LabelPod again then (0: not needed)
+	labelCheckAt time.Duration // check the label once more then (0: done)
 	labelGaveUp  bool          // shutdown stopped waiting for the removal
 
 	shutdownAt  time.Duration
@@ -427,6 +428,11 @@ func (m *Machine) startTerm() {
 	m.emit(ShowFile{Term: m.term, Until: m.deadline()})
 	if m.cfg.Label {
 		m.labelTerm, m.labelRetryAt, m.unlabelErr = m.term, 0, ""
+		// A deposed term that has not noticed yet may still take the
+		// label off every Pod but its own, ours included, until its
+		// deadline, which ends within a renew deadline of our start: so
+		// look once more after that, and put it back if it is gone.
+		m.labelCheckAt = m.now.Mono + m.cfg.RenewDeadline + m.cfg.RetryPeriod
 		m.emit(LabelPod{Term: m.term, Until: m.deadline()})
 	}
 	if m.cfg.Exec {
