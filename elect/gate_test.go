@@ -35,6 +35,14 @@ func TestTermGate(t *testing.T) {
 			g.begin(2, 11*time.Second)
 		}, 1, false},
 		{"never begun", func(g *termGate) {}, 1, false},
+		{"closed by the loop before its task ran", func(g *termGate) {
+			g.begin(1, 11*time.Second)
+			g.close(1)
+		}, 1, false},
+		{"closing another term closes nothing", func(g *termGate) {
+			g.begin(2, 11*time.Second)
+			g.close(1)
+		}, 2, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
