@@ -104,7 +104,9 @@ func (s *simServer) write(create bool, base string, rec leadership.Record) (lead
 		if !s.exists {
 			return leadership.NotFound, leadership.Lease{}
 		}
-		if base != strconv.FormatUint(s.rv, 10) {
+		// An update without a resourceVersion is unconditional, as on a
+		// real API server: only the precondition keeps a stale write out.
+		if base != "" && base != strconv.FormatUint(s.rv, 10) {
 			return leadership.Conflict, leadership.Lease{}
 		}
 	}
