@@ -403,3 +403,35 @@ func TestWriteInFlightDecides(t *testing.T) {
 		t.Fatalf("the conflicted renewal did not end the term:\n%s", s.trace())
 	}
 }
+
+// not-holding-exit (breaks the promise: exit 0 says the Lease is not ours
+// while it names this replica; found before only by the simulation, seed
+// 20). A renewal that conflicted on a mere metadata change leaves the
+// Lease naming us though the machine no longer holds it: shutdown releases
+// it, based on what the watch showed, rather than exit saying it does not
+// hold it.
+func TestShutdownReleasesOurRecordAfterAConflict(t *testing.T) {
+	s := newScript(t, Config{})
+	held := s.lead()
+	w, ok := find[Write](s.at(501*ms, Tick{}))
+	if !ok || w.BaseRV != "11" {
+		t.Fatalf("no renewal based on 11:\n%s", s.trace())
+	}
+	meta := held
+	meta.RV = "12" // a label or an annotation: our record, a new resourceVersion
+	s.at(505*ms, Observed{Lease: meta})
+	r, ok := find[Read](s.at(510*ms, WriteResult{Seq: w.Seq, Outcome: Conflict}))
+	if !ok || s.m.Acting() {
+		t.Fatalf("a conflicted renewal did not end the term and read:\n%s", s.trace())
+	}
+	s.at(511*ms, FileHidden{Term: 1})
+	s.at(520*ms, Shutdown{})
+	out := s.at(530*ms, ReadResult{Seq: r.Seq, Err: "timeout"})
+	if e, ok := find[Exit](out); ok {
+		t.Fatalf("exited (%d, %s) while the Lease names this replica:\n%s", e.Code, e.Reason, s.trace())
+	}
+	rel, ok := find[Write](out)
+	if !ok || rel.Record.Holder != "" || rel.BaseRV != "12" {
+		t.Fatalf("want a release based on what the watch showed (12):\n%s", s.trace())
+	}
+}
