@@ -435,3 +435,27 @@ func TestShutdownReleasesOurRecordAfterAConflict(t *testing.T) {
 		t.Fatalf("want a release based on what the watch showed (12):\n%s", s.trace())
 	}
 }
+
+// child-exit-shuts-down (no overlap; the contract elect.Run documents: a
+// command that exits while leading ends the run with its exit code, after
+// the release, instead of the replica competing again and starting a new
+// one).
+func TestCommandExitEndsTheRun(t *testing.T) {
+	s := newScript(t, Config{Exec: true, Grace: 500 * ms})
+	s.lead()
+	s.at(4*ms, ChildStarted{Term: 1})
+	out := s.at(100*ms, ChildExited{Term: 1, Code: 3})
+	if index[HideFile](out) < 0 || s.m.Acting() {
+		t.Fatalf("the command's exit did not end the term:\n%s", s.trace())
+	}
+	s.at(101*ms, FileHidden{Term: 1})
+	out = s.at(102*ms, ChildStopped{Term: 1, Gone: true})
+	w, ok := find[Write](out)
+	if !ok || w.Record.Holder != "" {
+		t.Fatalf("want the release once the file and the tree are gone:\n%s", s.trace())
+	}
+	out = s.at(110*ms, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "12", Record: w.Record}})
+	if e, ok := find[Exit](out); !ok || e.Code != 3 {
+		t.Fatalf("want exit 3, the command's code:\n%s", s.trace())
+	}
+}
