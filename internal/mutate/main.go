@@ -29,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -120,6 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	results = append(results, res...)
+	slices.SortStableFunc(results, func(a, b result) int { return a.m.Line - b.m.Line })
 	return report(stdout, results, len(all), time.Since(start))
 }
 
