@@ -109,6 +109,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	if len(todo) == 0 && len(results) == 0 {
+		fmt.Fprintf(stderr, "mutate: no mutation's id matches %q\n", *runRE)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -140,7 +144,10 @@ func moduleRoot() (string, error) {
 // runAll checks the unmutated suite, then runs the mutants on j workspaces
 // and returns their results in the list's order.
 func runAll(ctx context.Context, root string, todo []mutation, j int, verbose bool, progress io.Writer) ([]result, error) {
-	j = min(j, max(len(todo), 1))
+	if len(todo) == 0 {
+		return nil, nil
+	}
+	j = min(j, len(todo))
 	var spaces []*workspace
 	defer func() {
 		for _, w := range spaces {
