@@ -45,12 +45,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runRE := fs.String("run", "", "run only the mutations whose id matches this regular expression")
 	list := fs.Bool("list", false, "list the mutations and check that each applies; run nothing")
 	jobs := fs.Int("j", 2, "mutants run at once, each in its own copy of the module")
-	timeout := fs.Duration("timeout", 5*time.Minute, "per mutant: a suite still running then is killed and the mutant counts as killed by timeout (a timeout: line in the list overrides)")
+	timeout := fs.Duration("timeout", 5*time.Minute, "per mutant, when the list sets none or when given: a suite still running then is killed and the mutant counts as killed by timeout")
 	verbose := fs.Bool("v", false, "print the end of each killed mutant's failing output")
 	command := fs.String("command", "", "the suite to run for every mutant, overriding the list's command: lines (default "+defaultCommand+")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	timeoutSet := false
+	fs.Visit(func(f *flag.Flag) { timeoutSet = timeoutSet || f.Name == "timeout" })
 	re, err := regexp.Compile(*runRE)
 	if err != nil {
 		fmt.Fprintf(stderr, "mutate: -run: %v\n", err)
@@ -80,7 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *command != "" {
 			m.Command = *command
 		}
-		if m.Timeout == 0 {
+		if timeoutSet || m.Timeout == 0 {
 			m.Timeout = *timeout
 		}
 		if err := m.check(root); err != nil {
