@@ -101,9 +101,9 @@ func TestLateTakeoverStartsNoTerm(t *testing.T) {
 
 // adopt-not-over-cleanup (breaks the promise in exec mode: the new term's
 // child starts while the old term's may still run, and the new term's
-// bookkeeping no longer waits for the old one to stop). A renewal seen landed after its term
-// ended at the deadline starts no term while that term's file and child
-// may remain.
+// bookkeeping no longer waits for the old one to stop). A renewal seen
+// landed after its term ended at the deadline starts no term while that
+// term's file and child may remain.
 func TestWatchedRenewalStartsNoTermOverCleanup(t *testing.T) {
 	grace := 500 * ms
 	s := newScript(t, Config{Exec: true, Grace: grace})
