@@ -53,3 +53,12 @@ bench-check:
 	$(GO) run ./bench/failover -short
 	$(GO) run ./bench/watchload -short
 	$(GO) run ./bench/footprint -short
+
+.PHONY: mutate
+
+# Every guard is shown to matter: each mutation in internal/mutate/guards.txt
+# removes one guard from a copy of the module and the suite must fail
+# (docs/testing.md). ARGS="-run ID -v" runs some of them; ARGS=-list checks
+# the list.
+mutate:
+	$(GO) run ./internal/mutate $(ARGS)
