@@ -182,12 +182,20 @@ func (w *world) check() {
 
 func (w *world) startedActing(r *simReplica) {
 	w.stats.terms++
+	r.actingSince, r.firstIdle = w.now, 0
 	if r.deposedAt != 0 && r.knowsDeposed {
 		// It saw the foreign write before it began to act: acting now is
 		// its own doing, not the foreign write's.
 		r.deposedAt = 0
 	}
-	r.actingSince, r.firstIdle = w.now, 0
+	if r.deposedAt != 0 {
+		// A write of its own that a foreign write overwrote, seen or
+		// answered late: it acts on what it can know, and the foreign write
+		// is why another may have acted meanwhile (seed 2920 judged this a
+		// margin violation). It must stop within the bound (stoppedActing).
+		w.lastEnds = w.lastEnds[:0]
+		return
+	}
 	margin := w.p.base.LeaseDuration - w.p.base.RenewDeadline - w.p.base.RetryPeriod
 	// The margin is measured on the stopped replica's clock: allow its drift.
 	need := time.Duration(float64(margin) * (1 - 2*w.p.drift))

@@ -1,6 +1,7 @@
 package leadership
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -335,18 +336,26 @@ func TestGateRefusalEndsTheTerm(t *testing.T) {
 
 // hidden-error-stuck (breaks the promise: the file may still be there when
 // the release lets another replica lead at once). A status file that
-// could not be removed means no release: the Lease expires by itself, and
-// the exit is 1.
+// could not be removed means no release while it may be there: the removal
+// is tried again every retry period, and if it never succeeds the shutdown
+// gives up at its bound with exit 1, leaving the Lease to expire by itself.
 func TestUnremovableFileKeepsTheLease(t *testing.T) {
 	s := newScript(t, Config{})
 	s.lead()
 	s.at(200*ms, Shutdown{})
-	out := s.at(201*ms, FileHidden{Term: 1, Err: "remove /run/leader: input/output error"})
-	if _, ok := find[Write](out); ok {
-		t.Fatalf("released the Lease while the status file may remain:\n%s", s.trace())
+	var out []Effect
+	for at := 201 * ms; at < 200*ms+fastConfig.LeaseDuration+time.Second; at += 100 * ms {
+		out = s.at(at, FileHidden{Term: 1, Err: "remove /run/leader: input/output error"})
+		out = append(out, s.at(at+50*ms, Tick{})...)
+		if w, ok := find[Write](out); ok {
+			t.Fatalf("released the Lease while the status file may remain: %s\n%s", Describe(w), s.trace())
+		}
+		if _, ok := find[Exit](out); ok {
+			break
+		}
 	}
-	if e, ok := find[Exit](out); !ok || e.Code != 1 {
-		t.Fatalf("want exit 1:\n%s", s.trace())
+	if e, ok := find[Exit](out); !ok || e.Code != 1 || !strings.Contains(e.Reason, "status file could not be removed") {
+		t.Fatalf("want exit 1 saying the file could not be removed:\n%s", s.trace())
 	}
 }
 
@@ -420,19 +429,26 @@ func TestShutdownReleasesOurRecordAfterAConflict(t *testing.T) {
 	meta := held
 	meta.RV = "12" // a label or an annotation: our record, a new resourceVersion
 	s.at(505*ms, Observed{Lease: meta})
-	r, ok := find[Read](s.at(510*ms, WriteResult{Seq: w.Seq, Outcome: Conflict}))
-	if !ok || s.m.Acting() {
-		t.Fatalf("a conflicted renewal did not end the term and read:\n%s", s.trace())
+	s.at(510*ms, WriteResult{Seq: w.Seq, Outcome: Conflict})
+	if s.m.Acting() {
+		t.Fatalf("a conflicted renewal did not end the term:\n%s", s.trace())
 	}
-	s.at(511*ms, FileHidden{Term: 1})
-	s.at(520*ms, Shutdown{})
-	out := s.at(530*ms, ReadResult{Seq: r.Seq, Err: "timeout"})
+	// Our record is what the watch shows at 12: the machine takes it again
+	// from there, and the shutdown that comes meanwhile ends in a release
+	// of what it knows last, never in an exit while the Lease names us.
+	again, ok := find[Write](s.at(511*ms, FileHidden{Term: 1}))
+	if !ok || again.BaseRV != "12" {
+		t.Fatalf("want the Lease taken again based on 12:\n%s", s.trace())
+	}
+	if e, ok := find[Exit](s.at(520*ms, Shutdown{})); ok {
+		t.Fatalf("exited (%d, %s) with a write naming us in flight:\n%s", e.Code, e.Reason, s.trace())
+	}
+	out := s.at(530*ms, WriteResult{Seq: again.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: "13", Record: again.Record}})
 	if e, ok := find[Exit](out); ok {
 		t.Fatalf("exited (%d, %s) while the Lease names this replica:\n%s", e.Code, e.Reason, s.trace())
 	}
-	rel, ok := find[Write](out)
-	if !ok || rel.Record.Holder != "" || rel.BaseRV != "12" {
-		t.Fatalf("want a release based on what the watch showed (12):\n%s", s.trace())
+	if rel, ok := find[Write](out); !ok || rel.Record.Holder != "" || rel.BaseRV != "13" {
+		t.Fatalf("want a release based on our last write (13):\n%s", s.trace())
 	}
 }
 
