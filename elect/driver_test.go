@@ -1,10 +1,16 @@
 package elect
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/leader-elector/leader-elector/elect/leadership"
 )
@@ -15,6 +21,7 @@ type scriptHost struct {
 	now     time.Duration
 	tasks   []func()
 	reports []leadership.Input
+	wakes   bool // sleep returns true: the driver goes on
 }
 
 func (h *scriptHost) mono() time.Duration      { return h.now }
@@ -22,10 +29,20 @@ func (h *scriptHost) wall() time.Time          { return simWallEpoch.Add(h.now) 
 func (h *scriptHost) spawn(task func())        { h.tasks = append(h.tasks, task) }
 func (h *scriptHost) detach(task func())       { h.tasks = append(h.tasks, task) }
 func (h *scriptHost) report(in input)          { h.reports = append(h.reports, in.in) }
-func (h *scriptHost) sleep(time.Duration) bool { return false }
+func (h *scriptHost) sleep(time.Duration) bool { return h.wakes }
 func (h *scriptHost) setTimer(time.Duration)   {}
 func (h *scriptHost) runLastFirst()            { h.run(true) }
 func (h *scriptHost) runInOrder()              { h.run(false) }
+
+// runOnce runs the tasks spawned so far, not those they spawn.
+func (h *scriptHost) runOnce() {
+	batch := h.tasks
+	h.tasks = nil
+	for _, task := range batch {
+		task()
+	}
+}
+
 func (h *scriptHost) run(reverse bool) {
 	for len(h.tasks) > 0 {
 		batch := h.tasks
@@ -106,5 +123,76 @@ func TestEndedTermShowsNothingWhateverTheTaskOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// podsOnRecord is a Pod client that keeps the labelled Pods and records
+// every patch; failNext makes the next patch fail.
+type podsOnRecord struct {
+	labelled map[string]bool
+	patches  []string
+	failNext bool
+}
+
+func (p *podsOnRecord) Get(context.Context, string, metav1.GetOptions, ...string) (*metav1.PartialObjectMetadata, error) {
+	return nil, errors.New("not used")
+}
+
+func (p *podsOnRecord) List(context.Context, metav1.ListOptions) (*metav1.PartialObjectMetadataList, error) {
+	l := &metav1.PartialObjectMetadataList{}
+	for name := range p.labelled {
+		l.Items = append(l.Items, metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	}
+	return l, nil
+}
+
+func (p *podsOnRecord) Patch(_ context.Context, name string, _ types.PatchType, data []byte, _ metav1.PatchOptions, _ ...string) (*metav1.PartialObjectMetadata, error) {
+	if p.failNext {
+		p.failNext = false
+		return nil, errors.New("connection refused")
+	}
+	p.patches = append(p.patches, name+" "+string(data))
+	if string(data) == string(labelPatch("role", nil)) {
+		delete(p.labelled, name)
+	} else {
+		p.labelled[name] = true
+	}
+	return &metav1.PartialObjectMetadata{}, nil
+}
+
+func labelDriver(h *scriptHost, pods *podsOnRecord) *driver {
+	cfg := Config{LeaseName: "l", Namespace: "ns", Identity: "me", PodName: "me", StatusFile: "/s", LeaderLabel: "role=leader",
+		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 500 * time.Millisecond}
+	return newDriver(cfg, slog.New(slog.DiscardHandler), h, API{Pods: pods}, ports{files: &worldDisk{}, procs: &worldProcs{}, out: quietSink{}})
+}
+
+// A term that ends before its labelling ran never labels: the loop closes
+// the label's gate at once.
+func TestEndedTermNeverLabels(t *testing.T) {
+	h := &scriptHost{now: time.Second}
+	pods := &podsOnRecord{labelled: map[string]bool{}}
+	d := labelDriver(h, pods)
+	d.do(leadership.LabelPod{Term: 1, Until: 3 * time.Second})
+	d.do(leadership.UnlabelPod{Term: 1})
+	h.runInOrder()
+	for _, p := range pods.patches {
+		if strings.Contains(p, `"leader"`) {
+			t.Fatalf("an ended term put the label on its Pod: %v", pods.patches)
+		}
+	}
+}
+
+// An ended term's removal that failed and is retried after a later term
+// labelled the Pod leaves that label on: the later term owns it.
+func TestRetriedUnlabelLeavesALaterTermsLabel(t *testing.T) {
+	h := &scriptHost{now: time.Second, wakes: true}
+	pods := &podsOnRecord{labelled: map[string]bool{"me": true}, failNext: true}
+	d := labelDriver(h, pods)
+	d.do(leadership.UnlabelPod{Term: 1}) // fails, to be retried a retry period later
+	h.runOnce()
+	d.do(leadership.LabelPod{Term: 2, Until: 3 * time.Second})
+	h.runInOrder()
+	if !pods.labelled["me"] {
+		t.Fatalf("term 1's retried removal took term 2's label off; patches: %v", pods.patches)
 	}
 }
