@@ -142,7 +142,7 @@ func TestWriteTable(t *testing.T) {
 	rel := held("payments", "batch-lock", "", time.Hour, 25*time.Second, 4)
 	rel.Holder, rel.Status, rel.ExpiresAt = "", watch.StatusReleased, time.Time{}
 	evil := held("default", "evil", "pwn\x1b[2J", time.Minute, time.Second, 0)
-	rows := []TableRow{{"prod-eu", ctrl}, {"prod-eu", late}, {"prod-us", rel}, {"prod-us", evil}}
+	rows := []TableRow{{Context: "prod-eu", Lease: ctrl}, {Context: "prod-eu", Lease: late}, {Context: "prod-us", Lease: rel}, {Context: "prod-us", Lease: evil}}
 	tests := []struct {
 		name string
 		opts TableOptions

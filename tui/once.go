@@ -13,10 +13,7 @@ import (
 )
 
 // TableRow is one Lease of `watch --once`, with the context it is from.
-type TableRow struct {
-	Context string
-	Lease   watch.LeaseState
-}
+type TableRow = watch.ContextLease
 
 // TableOptions shape the one-shot table.
 type TableOptions struct {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -21,7 +18,6 @@ import (
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 	"github.com/leader-elector/leader-elector/internal/kubeclient"
 	"github.com/leader-elector/leader-elector/internal/kubeconfig"
-	"github.com/leader-elector/leader-elector/record"
 	"github.com/leader-elector/leader-elector/tui"
 	"github.com/leader-elector/leader-elector/watch"
 )
@@ -44,14 +40,15 @@ type watchCmd struct {
 	ShowNodeLeases bool          `help:"Dashboard: show kube-node-lease's Leases under -A (hidden by default; the n key toggles). JSON shows all."`
 }
 
-// Run is watch's validate, complete, run: the flags are checked first, then
-// completed from the terminal and the kubeconfig (contexts, each one's
-// default namespace), then the Leases are watched or a recording replayed.
+// Run is watch's complete, validate, run, as stern's commands are: the
+// flags resolve against the terminal, are checked in one place (validate),
+// and only then is the kubeconfig read and the watch (package watch) run,
+// its events shown on the dashboard (package tui) or written as JSON lines.
 func (c *watchCmd) Run(env *runEnv) error {
+	mode := c.complete(isTerminal(env.Stdout))
 	if err := c.validate(env.Globals); err != nil {
 		return err
 	}
-	mode := c.complete(isTerminal(env.Stdout))
 	if c.Replay != "" {
 		return c.runReplay(env, mode)
 	}
@@ -67,20 +64,67 @@ func (c *watchCmd) Run(env *runEnv) error {
 	}
 	tuneRuntime(logger, watchRuntime)
 
-	targets, err := c.targets(env.Globals, logger)
+	watchers, shownNS, err := c.watchers(env.Globals, logger, mode)
 	if err != nil {
 		return err
 	}
+	if c.Once {
+		return c.runOnce(env, watchers)
+	}
+	names := make([]string, len(watchers))
+	for i, w := range watchers {
+		names[i] = w.Context()
+	}
+	run := watch.RunOptions{Stdout: env.Stdout}
+	if c.Record != "" {
+		rec, err := watch.CreateRecording(c.Record, watch.RecordingHeader{
+			Version: version, Contexts: names, Namespace: shownNS, AllNamespaces: c.AllNamespaces,
+			Selector: c.Selector, Start: time.Now(),
+		})
+		if err != nil {
+			return err
+		}
+		defer rec.Close()
+		run.Recording = rec
+	}
+	if mode.tui {
+		opts := tui.Options{
+			Context: names[0], Contexts: names, Namespace: shownNS,
+			AllNamespaces: c.AllNamespaces, ShowNodeLeases: c.ShowNodeLeases,
+		}
+		run.Show = func(ctx context.Context, events <-chan watch.Event) error { return tui.Run(ctx, events, opts) }
+	}
+	err = watch.Run(env.Ctx, watch.NewFleet(watchers...), run)
+	if mode.tui {
+		if logPath != "" {
+			fmt.Fprintf(env.Stderr, "leader-elector: logs are in %s\n", logPath)
+		}
+		if err == nil && c.Record != "" {
+			fmt.Fprintf(env.Stderr, "leader-elector: recorded to %s; replay it with: leader-elector watch --replay %s\n", c.Record, c.Record)
+		}
+	}
+	return err
+}
+
+// watchers builds one Watcher per context, and the namespace the status
+// line and the recording name: the one every context watches, or
+// "(each context's)".
+func (c *watchCmd) watchers(g *Globals, logger *slog.Logger, mode watchMode) ([]*watch.Watcher, string, error) {
+	targets, err := c.targets(g, logger)
+	if err != nil {
+		return nil, "", err
+	}
 	watchers := make([]*watch.Watcher, len(targets))
-	names := make([]string, len(targets))
 	namespaces := map[string]bool{}
+	shownNS := ""
 	for i, target := range targets {
 		opts := c.watchOptions(target, mode)
 		namespaces[opts.Namespace] = true
+		shownNS = opts.Namespace
 		skew := &watch.SkewRecorder{}
 		client, meta, err := watchClients(target.Config, opts.Namespace, skew)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		opts.Logger = logger.With("context", target.Context)
 		opts.Skew = skew.Estimate
@@ -88,65 +132,11 @@ func (c *watchCmd) Run(env *runEnv) error {
 			opts.Metadata = meta
 		}
 		watchers[i] = watch.New(client, opts)
-		names[i] = target.Context
-	}
-	// The status line and the recording name one namespace when every
-	// context watches the same one.
-	shownNS := ""
-	for ns := range namespaces {
-		shownNS = ns
 	}
 	if len(namespaces) > 1 {
 		shownNS = "(each context's)"
 	}
-	if c.Once {
-		return c.runOnce(env, watchers)
-	}
-
-	fleet := watch.NewFleet(watchers...)
-	ctx, cancel := context.WithCancel(env.Ctx)
-	defer cancel()
-	events := fleet.Events()
-	var recErr <-chan error
-	if c.Record != "" {
-		rw, closeRec, err := c.openRecording(record.Header{
-			Version: version, Contexts: names, Namespace: shownNS, AllNamespaces: c.AllNamespaces,
-			Selector: c.Selector, Start: time.Now(),
-		})
-		if err != nil {
-			return err
-		}
-		defer closeRec()
-		events, recErr = record.Tee(ctx, events, rw)
-	}
-	if !mode.tui {
-		err = runJSON(ctx, env.Stdout, fleet.Run, events)
-	} else {
-		err = runDashboard(ctx, fleet.Run, events, tui.Options{
-			Context: names[0], Contexts: names, Namespace: shownNS,
-			AllNamespaces: c.AllNamespaces, ShowNodeLeases: c.ShowNodeLeases,
-		})
-		if logPath != "" {
-			fmt.Fprintf(env.Stderr, "leader-elector: logs are in %s\n", logPath)
-		}
-	}
-	if recErr != nil {
-		// Let the recorder write and flush its last lines before the file
-		// is closed.
-		cancel()
-		var rerr error
-		for e := range recErr {
-			rerr = cmp.Or(rerr, e)
-		}
-		switch {
-		case err != nil:
-		case rerr != nil:
-			return fmt.Errorf("the recording %s is incomplete: %w; check the disk", c.Record, rerr)
-		case mode.tui:
-			fmt.Fprintf(env.Stderr, "leader-elector: recorded to %s; replay it with: leader-elector watch --replay %s\n", c.Record, c.Record)
-		}
-	}
-	return err
+	return watchers, shownNS, nil
 }
 
 // validate checks the flags, which needs no kubeconfig: one line naming the
@@ -248,106 +238,35 @@ func (c *watchCmd) targets(g *Globals, logger *slog.Logger) ([]*kubeconfig.Targe
 	return targets, nil
 }
 
-// openRecording creates --record's file (never one that exists: it is
-// not ours to overwrite) and writes the header.
-func (c *watchCmd) openRecording(h record.Header) (*record.Writer, func(), error) {
-	f, err := os.OpenFile(c.Record, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, nil, exitcode.Configf("--record %s: the file exists; choose a new name (a recording never overwrites a file)", c.Record)
-		}
-		return nil, nil, exitcode.Configf("cannot create the recording: %w; pass --record with a writable path", err)
-	}
-	w, err := record.NewWriter(f, h)
-	if err != nil {
-		_ = f.Close()
-		return nil, nil, err
-	}
-	return w, func() { _ = f.Close() }, nil
-}
-
 // runOnce lists every context's Leases once and prints them as a table
 // (or one JSON object per Lease). A context that fails is reported and
 // the others are printed; the exit code is then the failure's, as the
 // live watch would have given.
 func (c *watchCmd) runOnce(env *runEnv, watchers []*watch.Watcher) error {
-	results := make([][]watch.LeaseState, len(watchers))
-	errs := make([]error, len(watchers))
-	var wg sync.WaitGroup
-	for i, w := range watchers {
-		wg.Go(func() { results[i], errs[i] = w.Snapshot(env.Ctx) })
-	}
-	wg.Wait()
+	rows, err := watch.SnapshotAll(env.Ctx, watchers)
 	if env.Ctx.Err() != nil {
 		return env.Ctx.Err()
 	}
-	var rows []tui.TableRow
-	for i, states := range results {
-		for _, s := range states {
-			rows = append(rows, tui.TableRow{Context: watchers[i].Context(), Lease: s})
-		}
-	}
-	var err error
+	var werr error
 	if c.Output == "json" {
-		err = writeLeasesJSON(env.Stdout, rows)
+		werr = watch.WriteLeasesJSON(env.Stdout, rows)
 	} else {
-		err = tui.WriteTable(env.Stdout, rows, time.Now(), tui.TableOptions{Wide: c.Output == "wide", Contexts: len(watchers) > 1})
+		werr = tui.WriteTable(env.Stdout, rows, time.Now(), tui.TableOptions{Wide: c.Output == "wide", Contexts: len(watchers) > 1})
 	}
-	if err != nil {
-		return fmt.Errorf("writing the table: %w", err)
+	if werr != nil {
+		return fmt.Errorf("writing the table: %w", werr)
 	}
-	var failed []error
-	for i, e := range errs {
-		if e != nil {
-			if len(watchers) > 1 {
-				e = watch.ContextError(watchers[i].Context(), e)
-			}
-			failed = append(failed, e)
-		}
-	}
-	return errors.Join(failed...)
-}
-
-// writeLeasesJSON prints one JSON object per Lease, its context first.
-func writeLeasesJSON(w io.Writer, rows []tui.TableRow) error {
-	bw := bufio.NewWriter(w)
-	var line []byte
-	for i := range rows {
-		line = append(rows[i].Lease.AppendJSONIn(line[:0], rows[i].Context), '\n')
-		if _, err := bw.Write(line); err != nil {
-			return err
-		}
-	}
-	return bw.Flush()
+	return err
 }
 
 // runReplay plays a recording on the dashboard or as JSON lines.
 func (c *watchCmd) runReplay(env *runEnv, mode watchMode) error {
-	f, err := os.Open(c.Replay)
-	if err != nil {
-		return exitcode.Configf("cannot open the recording: %w; pass --replay with a file written by --record (or by -o json)", unwrapPath(err))
-	}
-	defer f.Close()
-	rec, err := record.Read(f)
+	rec, err := watch.OpenRecording(c.Replay)
 	if err != nil {
 		return err
 	}
-	if len(rec.Events) == 0 && rec.Damage != nil && (rec.Damage.Line == 1 || rec.HasHeader && rec.Damage.Line == 2) {
-		return exitcode.Configf("%s is not a recording (%w); pass a file written by --record or by -o json", c.Replay, rec.Damage)
-	}
-	var damage error
-	if d := rec.Damage; d != nil {
-		damage = fmt.Errorf("the recording %s is damaged: replay stopped at line %d (%w); the events before it were replayed", c.Replay, d.Line, d.Err)
-	}
 	if !mode.tui {
-		err := watch.WriteJSONLines(env.Ctx, env.Stdout, record.Play(env.Ctx, rec.Events, mode.speed))
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-		if env.Ctx.Err() != nil {
-			return nil // stopped by a signal: a clean end
-		}
-		return damage
+		return watch.ReplayJSON(env.Ctx, env.Stdout, rec, mode.speed)
 	}
 	contexts := rec.Contexts()
 	opts := tui.Options{Contexts: contexts, Namespace: rec.Header.Namespace, AllNamespaces: rec.Header.AllNamespaces,
@@ -358,65 +277,13 @@ func (c *watchCmd) runReplay(env *runEnv, mode watchMode) error {
 	if !rec.HasHeader {
 		opts.AllNamespaces = true // unknown: show every namespace's column
 	}
-	if damage != nil {
-		opts.Replay.Damage = fmt.Sprintf("the recording is damaged at line %d (%v): the replay stops there", rec.Damage.Line, rec.Damage.Err)
+	if d := rec.Damage; d != nil {
+		opts.Replay.Damage = fmt.Sprintf("the recording is damaged at line %d (%v): the replay stops there", d.Line, d.Err)
 	}
 	if err := tui.Run(env.Ctx, nil, opts); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	return damage
-}
-
-// unwrapPath drops the *PathError prefix, which repeats the path.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// runJSON streams events as JSON lines until the watch ends or ctx is done.
-func runJSON(ctx context.Context, stdout io.Writer, run func(context.Context) error, events <-chan watch.Event) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- run(ctx) }()
-	werr := watch.WriteJSONLines(ctx, stdout, events)
-	cancel()
-	err := <-runErr
-	if err != nil {
-		return err // the watch's own failure explains the end best
-	}
-	if werr != nil && !errors.Is(werr, context.Canceled) {
-		return werr
-	}
-	return nil // stopped by a signal after start: a clean end
-}
-
-// runDashboard hands the events to the dashboard. A watch that fails (RBAC
-// at start; with several contexts, all of them) closes the dashboard so its
-// error reaches the terminal.
-func runDashboard(ctx context.Context, run func(context.Context) error, events <-chan watch.Event, opts tui.Options) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() {
-		err := run(ctx)
-		if err != nil {
-			cancel()
-		}
-		runErr <- err
-	}()
-	terr := tui.Run(ctx, events, opts)
-	cancel()
-	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	if terr != nil && !errors.Is(terr, context.Canceled) {
-		return terr
-	}
-	return nil
+	return rec.DamageErr()
 }
 
 // openLog picks where logs go: --log-file, else stderr for JSON, else a
