@@ -180,7 +180,7 @@ func ReadRecording(r io.Reader) (*Recording, error) {
 		}
 		eof := err != nil
 		if body := bytes.TrimSpace(line); len(body) > 0 {
-			if n == 1 && bytes.Contains(body, []byte(`"type":"header"`)) {
+			if n == 1 && isHeader(body) {
 				if herr := json.Unmarshal(body, &rec.Header); herr != nil || rec.Header.Type != headerType {
 					rec.Damage = &DamageError{Line: n, Err: fmt.Errorf("unreadable header: %v", herr)}
 					return rec, nil
@@ -207,6 +207,15 @@ func ReadRecording(r io.Reader) (*Recording, error) {
 			return rec, nil
 		}
 	}
+}
+
+// isHeader tells whether a line is a recording's header: a JSON object
+// whose type is "header", however it is spaced.
+func isHeader(line []byte) bool {
+	var probe struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(line, &probe) == nil && probe.Type == headerType
 }
 
 // Play sends events on the returned channel at their recorded pace times

@@ -102,6 +102,8 @@ func TestReadDamaged(t *testing.T) {
 		{"not a recording at all", "hello world\n", 0, 1, "line 1", false},
 		{"a header newer than this reader", strings.Replace(all[0], `"format":1`, `"format":9`, 1) + all[1], 0, 1, "newer", false},
 		{"empty", "", 0, 0, "", false},
+		{"a header spaced as any JSON may be", strings.Replace(all[0], `"type":"header"`, `"type": "header"`, 1) + all[1], 1, 0, "", true},
+		{"a first event that mentions a header is no header", `{"type":"added","time":"2026-11-25T03:12:00Z","lease":{"name":"\"type\":\"header\""}}` + "\n", 1, 0, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

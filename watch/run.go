@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -9,6 +8,9 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
@@ -133,58 +135,67 @@ func CreateRecording(path string, h RecordingHeader) (*RecordingFile, error) {
 // Close closes the file; Run has flushed it.
 func (r *RecordingFile) Close() error { return r.f.Close() }
 
-// ContextLease is one Lease as the watcher of a context listed it.
+// ContextLease is one Lease as one context's API server listed it: the
+// object, and the watch's judgement of it.
 type ContextLease struct {
 	Context string
+	Object  coordinationv1.Lease
 	Lease   LeaseState
 }
 
-// SnapshotAll lists every watcher's Leases once (watch --once), in the
-// watchers' order, each one's in namespace/name order. A context that
-// fails is left out and its error returned beside the others' Leases
-// (named by its context when there are several), with the exit code the
-// live watch would have given. When ctx ends first it returns ctx's error
-// alone.
-func SnapshotAll(ctx context.Context, watchers []*Watcher) ([]ContextLease, error) {
-	results := make([][]LeaseState, len(watchers))
-	errs := make([]error, len(watchers))
+// ListTarget is one context to list (watch --once).
+type ListTarget struct {
+	Context string
+	API     API
+	Options ListOptions
+	// Timeout bounds the request (--connect-timeout); 0: no bound.
+	Timeout time.Duration
+}
+
+// ListAll lists every target's Leases at once (watch --once), one request
+// each, and returns them in the targets' order, each one's in
+// namespace/name order. A context that fails is left out and its error
+// returned beside the others' Leases (named by its context when there are
+// several), so answered tells how many contexts did answer. When ctx ends
+// first it returns ctx's error alone.
+func ListAll(ctx context.Context, targets []ListTarget) (rows []ContextLease, answered int, err error) {
+	results := make([]*Listing, len(targets))
+	errs := make([]error, len(targets))
 	var wg sync.WaitGroup
-	for i, w := range watchers {
-		wg.Go(func() { results[i], errs[i] = w.Snapshot(ctx) })
+	for i, t := range targets {
+		wg.Go(func() {
+			lctx, cancel := ctx, context.CancelFunc(func() {})
+			if t.Timeout > 0 {
+				lctx, cancel = context.WithTimeout(ctx, t.Timeout)
+			}
+			defer cancel()
+			results[i], errs[i] = List(lctx, t.API, t.Options)
+			if errs[i] != nil && ctx.Err() == nil && lctx.Err() != nil {
+				errs[i] = &Failure{Resource: ResourceLeases, Reason: ReasonUnreachable,
+					Err: fmt.Errorf("cannot reach the API server within the connect timeout (%s); check the server address and network, or raise --connect-timeout", t.Timeout)}
+			}
+		})
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	var rows []ContextLease
-	for i, states := range results {
-		for _, s := range states {
-			rows = append(rows, ContextLease{Context: watchers[i].Context(), Lease: s})
-		}
+		return nil, 0, ctx.Err()
 	}
 	var failed []error
-	for i, e := range errs {
-		if e != nil {
-			if len(watchers) > 1 {
-				e = ContextError(watchers[i].Context(), e)
+	for i, l := range results {
+		if errs[i] != nil {
+			e := errs[i]
+			if len(targets) > 1 {
+				e = ContextError(targets[i].Context, e)
 			}
 			failed = append(failed, e)
+			continue
+		}
+		answered++
+		for j := range l.Leases {
+			rows = append(rows, ContextLease{Context: targets[i].Context, Object: l.Leases[j], Lease: l.States[j]})
 		}
 	}
-	return rows, errors.Join(failed...)
-}
-
-// WriteLeasesJSON prints one JSON object per Lease, its context first.
-func WriteLeasesJSON(w io.Writer, rows []ContextLease) error {
-	bw := bufio.NewWriter(w)
-	var line []byte
-	for i := range rows {
-		line = append(rows[i].Lease.AppendJSONIn(line[:0], rows[i].Context), '\n')
-		if _, err := bw.Write(line); err != nil {
-			return err
-		}
-	}
-	return bw.Flush()
+	return rows, answered, errors.Join(failed...)
 }
 
 // OpenRecording reads the recording at path for --replay. A file that
@@ -204,6 +215,9 @@ func OpenRecording(path string) (*Recording, error) {
 	rec.path = path
 	if len(rec.Events) == 0 && rec.Damage != nil && (rec.Damage.Line == 1 || rec.HasHeader && rec.Damage.Line == 2) {
 		return nil, exitcode.Configf("%s is not a recording (%w); pass a file written by --record or by -o json", path, rec.Damage)
+	}
+	if len(rec.Events) == 0 && rec.Damage == nil {
+		return nil, exitcode.Configf("%s holds no events (it is empty or has only its header): nothing to replay; pass a recording written while the watch ran", path)
 	}
 	return rec, nil
 }

@@ -38,6 +38,12 @@ type Options struct {
 	// Run returns an error after it. 0 retries until ctx is done (the
 	// dashboard shows the retries as error events).
 	ConnectTimeout time.Duration
+	// FailFast ends Run at once when the API server refuses the connection
+	// at start (nothing listens, an unknown host, an untrusted
+	// certificate), as kubectl does, instead of retrying until
+	// ConnectTimeout: for a stream read by a script. Timeouts and an
+	// overloaded server are still retried.
+	FailFast bool
 	// Buffer is the capacity of the Events channel (default 256; each slot
 	// holds a whole state). Events beyond it wait in an internal queue,
 	// where renewals coalesce; see Events.

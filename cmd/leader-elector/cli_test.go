@@ -107,7 +107,8 @@ func TestCompletion(t *testing.T) {
 	}{
 		{"leader-elector ", []string{"completion", "elect", "version", "watch"}},
 		{"leader-elector wa", []string{"watch"}},
-		{"leader-elector watch -o ", []string{"auto", "json", "tui", "wide"}},
+		{"leader-elector watch -o ", []string{"auto", "custom-columns-file=", "custom-columns=", "go-template-file=", "go-template=", "json", "jsonpath-file=", "jsonpath=", "name", "tui", "wide", "yaml"}},
+		{"leader-elector watch -o y", []string{"yaml"}},
 		{"leader-elector watch --all-n", []string{"--all-namespaces"}},
 		{"leader-elector elect --lease-d", []string{"--lease-duration"}},
 		{"leader-elector --log-format ", []string{"json", "text"}},

@@ -16,6 +16,11 @@ type completionCmd struct {
 	Shell string `arg:"" enum:"bash,zsh,fish" help:"The shell: ${enum}. For bash: source <(leader-elector completion bash)."`
 }
 
+// outputFormats are watch's -o values, completed: the live ones and
+// kubectl get's for --once.
+var outputFormats = []string{"auto", "tui", "json", "wide", "yaml", "name",
+	"jsonpath=", "jsonpath-file=", "go-template=", "go-template-file=", "custom-columns=", "custom-columns-file="}
+
 var completionScripts = map[string]string{
 	"bash": "complete -C {bin} {cmd}\n",
 	"zsh": `autoload -U +X bashcompinit && bashcompinit

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+	"github.com/posener/complete"
 	"github.com/willabides/kongplete"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
@@ -94,6 +95,7 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 		// A shell asking for completions sets COMP_LINE and gets them on
 		// stdout; otherwise this does nothing.
 		kongplete.Complete(parser,
+			kongplete.WithPredictor("output", complete.PredictSet(outputFormats...)),
 			kongplete.WithExitFunc(parser.Exit),
 			kongplete.WithErrorHandler(func(err error) {
 				fmt.Fprintf(stderr, "leader-elector: completion: %v\n", err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -28,8 +29,12 @@ type watchCmd struct {
 	AllNamespaces  bool          `short:"A" name:"all-namespaces" help:"Watch the Leases of every namespace."`
 	AllContexts    bool          `name:"all-contexts" help:"Watch every context of the kubeconfig at once (see also --context, which may be repeated)."`
 	Selector       string        `short:"l" help:"Label selector for the Leases, as kubectl's (app=x,tier!=y)." placeholder:"SELECTOR"`
-	Output         string        `short:"o" help:"Output: tui (the dashboard), json (one JSON object per line per event), or auto: tui on a terminal, else json. With --once: a table (auto, tui), wide (more columns) or json (one object per Lease)." enum:"auto,tui,json,wide" default:"auto"`
-	Once           bool          `help:"Print the Leases once, as a table like kubectl get, and exit."`
+	Output         string        `short:"o" help:"Output: tui (the dashboard), json (JSON lines: one object per event, as it happens), or auto: tui on a terminal, else json. With --once, every format of kubectl get: the table (auto, tui), wide, json and yaml (a List), name, jsonpath=, jsonpath-file=, go-template=, go-template-file=, custom-columns=, custom-columns-file=." default:"auto" placeholder:"FORMAT" predictor:"output"`
+	Once           bool          `help:"Print the Leases once, as kubectl get leases does, and exit."`
+	NoHeaders      bool          `name:"no-headers" help:"With --once: the table without its header."`
+	SortBy         string        `name:"sort-by" help:"With --once: sort by this JSONPath of the Lease, e.g. .spec.renewTime." placeholder:"JSONPATH"`
+	LabelColumns   []string      `short:"L" name:"label-columns" help:"With --once: a column for each of these labels (comma-separated, or repeat the flag)." placeholder:"KEY"`
+	ShowLabels     bool          `name:"show-labels" help:"With --once: a LABELS column."`
 	Record         string        `help:"Also write the events to FILE as JSON lines after a header (version, contexts, namespace, start time), for --replay. FILE must not exist." type:"path" placeholder:"FILE"`
 	Replay         string        `help:"Replay a recording (from --record or -o json) instead of watching the API: on the dashboard, or as JSON lines with -o json." type:"path" placeholder:"FILE"`
 	Speed          *float64      `help:"With --replay: times real speed; 0 is as fast as possible (default: 1 on the dashboard, 0 with -o json)." placeholder:"N"`
@@ -64,12 +69,16 @@ func (c *watchCmd) Run(env *runEnv) error {
 	}
 	tuneRuntime(logger, watchRuntime)
 
-	watchers, shownNS, err := c.watchers(env.Globals, logger, mode)
+	conns, shownNS, err := c.connect(env.Globals, logger, mode)
 	if err != nil {
 		return err
 	}
 	if c.Once {
-		return c.runOnce(env, watchers)
+		return c.runOnce(env, conns)
+	}
+	watchers := make([]*watch.Watcher, len(conns))
+	for i, cn := range conns {
+		watchers[i] = watch.New(cn.api, cn.opts)
 	}
 	names := make([]string, len(watchers))
 	for i, w := range watchers {
@@ -106,15 +115,21 @@ func (c *watchCmd) Run(env *runEnv) error {
 	return err
 }
 
-// watchers builds one Watcher per context, and the namespace the status
-// line and the recording name: the one every context watches, or
+// conn is one context to watch: its clients and the watch's options.
+type conn struct {
+	api  watch.API
+	opts watch.Options
+}
+
+// connect builds the clients of every context, and the namespace the
+// status line and the recording name: the one every context watches, or
 // "(each context's)".
-func (c *watchCmd) watchers(g *Globals, logger *slog.Logger, mode watchMode) ([]*watch.Watcher, string, error) {
+func (c *watchCmd) connect(g *Globals, logger *slog.Logger, mode watchMode) ([]conn, string, error) {
 	targets, err := c.targets(g, logger)
 	if err != nil {
 		return nil, "", err
 	}
-	watchers := make([]*watch.Watcher, len(targets))
+	conns := make([]conn, len(targets))
 	namespaces := map[string]bool{}
 	shownNS := ""
 	for i, target := range targets {
@@ -128,15 +143,13 @@ func (c *watchCmd) watchers(g *Globals, logger *slog.Logger, mode watchMode) ([]
 		}
 		opts.Logger = logger.With("context", target.Context)
 		opts.Skew = skew.Estimate
-		if !c.Once { // a snapshot does not wait for the Pods to judge orphans
-			opts.Metadata = meta
-		}
-		watchers[i] = watch.New(client, opts)
+		opts.Metadata = meta
+		conns[i] = conn{api: client, opts: opts}
 	}
 	if len(namespaces) > 1 {
 		shownNS = "(each context's)"
 	}
-	return watchers, shownNS, nil
+	return conns, shownNS, nil
 }
 
 // validate checks the flags, which needs no kubeconfig: one line naming the
@@ -151,6 +164,13 @@ func (c *watchCmd) validate(g *Globals) error {
 		return exitcode.Configf("--all-contexts and --context both given: use one")
 	case c.Output == "wide" && !c.Once:
 		return exitcode.Configf("-o wide is a table for --once: add --once, or use -o tui or -o json")
+	case !c.Once && c.Output != "auto" && c.Output != "tui" && c.Output != "json":
+		if err := tui.ValidateOutput(c.Output); err != nil {
+			return exitcode.Configf("%w", err)
+		}
+		return exitcode.Configf("-o %s is kubectl get's output, for --once: add --once, or use -o json (JSON lines as events happen) or -o tui", c.Output)
+	case !c.Once && (c.NoHeaders || c.ShowLabels || c.SortBy != "" || len(c.LabelColumns) > 0):
+		return exitcode.Configf("--no-headers, --show-labels, --sort-by and -L shape --once's output: add --once")
 	case c.Once && (c.Record != "" || c.Replay != ""):
 		return exitcode.Configf("--once prints the Leases as they are now: it cannot be combined with --record or --replay")
 	case c.Replay != "" && (c.Record != "" || c.AllContexts || len(g.Context) > 0 || c.Namespace != "" || c.AllNamespaces || c.Selector != ""):
@@ -159,6 +179,16 @@ func (c *watchCmd) validate(g *Globals) error {
 		return exitcode.Configf("--speed paces a replay: add --replay FILE")
 	case c.Speed != nil && (*c.Speed < 0 || math.IsNaN(*c.Speed) || math.IsInf(*c.Speed, 0)):
 		return exitcode.Configf("--speed %v: give a speed of 0 (as fast as possible) or more, e.g. --speed 10", *c.Speed)
+	}
+	if c.Once {
+		if err := tui.ValidateOutput(c.getOptions().Output); err != nil {
+			return exitcode.Configf("%w", err)
+		}
+		if c.SortBy != "" {
+			if err := tui.WriteLeases(io.Discard, nil, time.Time{}, tui.GetOptions{SortBy: c.SortBy}); err != nil {
+				return exitcode.Configf("%w", err)
+			}
+		}
 	}
 	if _, err := labels.Parse(c.Selector); err != nil {
 		return exitcode.Configf("invalid --selector %q: %w; use kubectl's syntax, e.g. app=x,tier!=y", c.Selector, err)
@@ -204,6 +234,8 @@ func (c *watchCmd) watchOptions(target *kubeconfig.Target, m watchMode) watch.Op
 	}
 	if !m.tui { // the dashboard keeps retrying, showing why
 		opts.ConnectTimeout = c.ConnectTimeout
+		// A script is told at once that nothing answers, as by kubectl.
+		opts.FailFast = true
 	}
 	return opts
 }
@@ -238,23 +270,57 @@ func (c *watchCmd) targets(g *Globals, logger *slog.Logger) ([]*kubeconfig.Targe
 	return targets, nil
 }
 
-// runOnce lists every context's Leases once and prints them as a table
-// (or one JSON object per Lease). A context that fails is reported and
-// the others are printed; the exit code is then the failure's, as the
-// live watch would have given.
-func (c *watchCmd) runOnce(env *runEnv, watchers []*watch.Watcher) error {
-	rows, err := watch.SnapshotAll(env.Ctx, watchers)
+// getOptions are --once's output flags for kubectl's printers: auto and
+// tui are the table.
+func (c *watchCmd) getOptions() tui.GetOptions {
+	o := tui.GetOptions{Output: c.Output, NoHeaders: c.NoHeaders, ShowLabels: c.ShowLabels, SortBy: c.SortBy}
+	for _, l := range c.LabelColumns {
+		for k := range strings.SplitSeq(l, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				o.LabelColumns = append(o.LabelColumns, k)
+			}
+		}
+	}
+	if o.Output == "auto" || o.Output == "tui" {
+		o.Output = ""
+	}
+	return o
+}
+
+// runOnce lists every context's Leases with one request each, as kubectl
+// get does, and prints them in any of its formats. A context that fails
+// is reported and the others are printed; the exit code is then the
+// failure's, as the live watch would have given. Nothing is printed on
+// stdout unless an API server answered, and an empty table is kubectl's
+// "No resources found" on stderr.
+func (c *watchCmd) runOnce(env *runEnv, conns []conn) error {
+	targets := make([]watch.ListTarget, len(conns))
+	namespaces := map[string]bool{}
+	for i, cn := range conns {
+		targets[i] = watch.ListTarget{Context: cn.opts.Context, API: cn.api, Timeout: c.ConnectTimeout,
+			Options: watch.ListOptions{Namespace: cn.opts.Namespace, Selector: c.Selector, Skew: cn.opts.Skew, Candidates: c.Output == "wide"}}
+		namespaces[cn.opts.Namespace] = true
+	}
+	rows, answered, err := watch.ListAll(env.Ctx, targets)
 	if env.Ctx.Err() != nil {
 		return env.Ctx.Err()
 	}
-	var werr error
-	if c.Output == "json" {
-		werr = watch.WriteLeasesJSON(env.Stdout, rows)
-	} else {
-		werr = tui.WriteTable(env.Stdout, rows, time.Now(), tui.TableOptions{Wide: c.Output == "wide", Contexts: len(watchers) > 1})
+	if answered == 0 {
+		return err
 	}
-	if werr != nil {
-		return fmt.Errorf("writing the table: %w", werr)
+	opts := c.getOptions()
+	opts.Contexts = len(conns) > 1
+	opts.Namespaces = len(namespaces) > 1 || namespaces[""]
+	if len(rows) == 0 && opts.IsTable() {
+		where := ""
+		if ns := conns[0].opts.Namespace; len(namespaces) == 1 && ns != "" {
+			where = " in " + ns + " namespace"
+		}
+		fmt.Fprintf(env.Stderr, "No resources found%s.\n", where)
+		return err
+	}
+	if werr := tui.WriteLeases(env.Stdout, rows, time.Now(), opts); werr != nil {
+		return fmt.Errorf("writing the output: %w", werr)
 	}
 	return err
 }
