@@ -2,9 +2,16 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/posener/complete"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/leader-elector/leader-elector/internal/kubeconfig"
 )
 
 // completionCmd prints the shell glue that makes the shell call us back for
@@ -20,6 +27,31 @@ type completionCmd struct {
 // kubectl get's for --once.
 var outputFormats = []string{"auto", "tui", "json", "wide", "yaml", "name",
 	"jsonpath=", "jsonpath-file=", "go-template=", "go-template-file=", "custom-columns=", "custom-columns-file="}
+
+// kubeconfigPredictor completes names from the kubeconfig that the
+// command line being completed names (its --kubeconfig, else KUBECONFIG,
+// else ~/.kube/config); nothing when it cannot be read.
+func kubeconfigPredictor(names func(*clientcmdapi.Config) []string) complete.Predictor {
+	return complete.PredictFunc(func(a complete.Args) []string {
+		path := ""
+		for i, w := range a.All {
+			if v, ok := strings.CutPrefix(w, "--kubeconfig="); ok {
+				path = v
+			} else if w == "--kubeconfig" && i+1 < len(a.All) {
+				path = a.All[i+1]
+			}
+		}
+		cfg, err := kubeconfig.Raw(path)
+		if err != nil {
+			return nil
+		}
+		return names(cfg)
+	})
+}
+
+func contextNames(c *clientcmdapi.Config) []string { return slices.Sorted(maps.Keys(c.Contexts)) }
+func clusterNames(c *clientcmdapi.Config) []string { return slices.Sorted(maps.Keys(c.Clusters)) }
+func userNames(c *clientcmdapi.Config) []string    { return slices.Sorted(maps.Keys(c.AuthInfos)) }
 
 var completionScripts = map[string]string{
 	"bash": "complete -C {bin} {cmd}\n",

@@ -96,6 +96,10 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 		// stdout; otherwise this does nothing.
 		kongplete.Complete(parser,
 			kongplete.WithPredictor("output", complete.PredictSet(outputFormats...)),
+			kongplete.WithPredictor("file", complete.PredictFiles("*")),
+			kongplete.WithPredictor("context", kubeconfigPredictor(contextNames)),
+			kongplete.WithPredictor("cluster", kubeconfigPredictor(clusterNames)),
+			kongplete.WithPredictor("user", kubeconfigPredictor(userNames)),
 			kongplete.WithExitFunc(parser.Exit),
 			kongplete.WithErrorHandler(func(err error) {
 				fmt.Fprintf(stderr, "leader-elector: completion: %v\n", err)
@@ -104,7 +108,7 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 			return exitCode
 		}
 	}
-	kctx, err := parser.Parse(args)
+	kctx, err := parser.Parse(kubectlSpelling(args))
 	if exitCode >= 0 {
 		return exitCode
 	}

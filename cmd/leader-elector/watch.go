@@ -35,11 +35,11 @@ type watchCmd struct {
 	SortBy         string        `name:"sort-by" help:"With --once: sort by this JSONPath of the Lease, e.g. .spec.renewTime." placeholder:"JSONPATH"`
 	LabelColumns   []string      `short:"L" name:"label-columns" help:"With --once: a column for each of these labels (comma-separated, or repeat the flag)." placeholder:"KEY"`
 	ShowLabels     bool          `name:"show-labels" help:"With --once: a LABELS column."`
-	Record         string        `help:"Also write the events to FILE as JSON lines after a header (version, contexts, namespace, start time), for --replay. FILE must not exist." type:"path" placeholder:"FILE"`
-	Replay         string        `help:"Replay a recording (from --record or -o json) instead of watching the API: on the dashboard, or as JSON lines with -o json." type:"path" placeholder:"FILE"`
+	Record         string        `help:"Also write the events to FILE as JSON lines after a header (version, contexts, namespace, start time), for --replay. FILE must not exist." type:"path" placeholder:"FILE" predictor:"file"`
+	Replay         string        `help:"Replay a recording (from --record or -o json) instead of watching the API: on the dashboard, or as JSON lines with -o json." type:"path" placeholder:"FILE" predictor:"file"`
 	Speed          *float64      `help:"With --replay: times real speed; 0 is as fast as possible (default: 1 on the dashboard, 0 with -o json)." placeholder:"N"`
 	ConnectTimeout time.Duration `help:"With -o json or --once, give up (exit 1) when the API server cannot be reached at start for this long; the dashboard keeps retrying." default:"30s"`
-	LogFile        string        `help:"Write logs here (default: stderr with -o json; a new file in the temp directory, named on exit, while the dashboard owns the terminal)." type:"path" placeholder:"FILE"`
+	LogFile        string        `help:"Write logs here (default: stderr with -o json; a new file in the temp directory, named on exit, while the dashboard owns the terminal)." type:"path" placeholder:"FILE" predictor:"file"`
 	FlapThreshold  int           `help:"A Lease is flapping after more than this many holder changes within --flap-window (0: never)." default:"3"`
 	FlapWindow     time.Duration `help:"The window for --flap-threshold." default:"5m"`
 	ShowNodeLeases bool          `help:"Dashboard: show kube-node-lease's Leases under -A (hidden by default; the n key toggles). JSON shows all."`
