@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -105,7 +106,7 @@ func TestCompletion(t *testing.T) {
 		line string
 		want []string
 	}{
-		{"leader-elector ", []string{"completion", "elect", "version", "watch"}},
+		{"leader-elector ", []string{"completion", "elect", "help", "version", "watch"}},
 		{"leader-elector wa", []string{"watch"}},
 		{"leader-elector watch -o ", []string{"auto", "custom-columns-file=", "custom-columns=", "go-template-file=", "go-template=", "json", "jsonpath-file=", "jsonpath=", "name", "tui", "wide", "yaml"}},
 		{"leader-elector watch -o y", []string{"yaml"}},
@@ -278,5 +279,46 @@ func TestEmptyIdentity(t *testing.T) {
 				t.Errorf("stderr is more than one line: %q", errOut)
 			}
 		})
+	}
+}
+
+// TestHelp: help as kubectl and stern write it: a command's own flags,
+// examples, a help command, and usage errors in one line naming the fix.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"help", "watch"}, {"watch", "--help"}, {"version", "--help"}} {
+		out, errOut, code := runCaptured("leader-elector", args...)
+		if code != 0 || errOut != "" || !strings.HasPrefix(out, "Usage: leader-elector") {
+			t.Errorf("%q: exit %d, stderr %q, stdout %q", args, code, errOut, out)
+		}
+	}
+	if out, _, _ := runCaptured("leader-elector", "version", "--help"); strings.Count(out, "\n") > 10 || strings.Contains(out, "--kubeconfig") {
+		t.Errorf("version --help is %d lines, listing the global flags:\n%s", strings.Count(out, "\n"), out)
+	}
+	helpWatch, _, _ := runCaptured("leader-elector", "help", "watch")
+	watchHelp, _, _ := runCaptured("leader-elector", "watch", "--help")
+	if helpWatch != watchHelp {
+		t.Errorf("help watch and watch --help differ")
+	}
+	for _, c := range []struct{ argv0, want string }{{"leader-elector", "leader-elector watch -A --once"}, {"kubectl-leases", "kubectl leases -A --once"}} {
+		args := []string{"watch", "--help"}
+		if c.argv0 == "kubectl-leases" {
+			args = []string{"--help"}
+		}
+		out, _, _ := runCaptured(c.argv0, args...)
+		if !strings.Contains(out, "Examples:") || !strings.Contains(out, c.want) || regexp.MustCompile(`\belect\b`).MatchString(out) {
+			t.Errorf("%s %q has no examples with %q, or mentions elect:\n%s", c.argv0, args, c.want, out)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"watch", "-o"}, "leader-elector: --output needs a value, as in --output=VALUE; see --help\n"},
+		{[]string{"watch", "--context"}, "leader-elector: --context needs a value, as in --context=VALUE; see --help\n"},
+		{[]string{"help", "nope"}, "leader-elector: unexpected argument nope; see --help\n"},
+	} {
+		if _, errOut, code := runCaptured("leader-elector", c.args...); code != 2 || errOut != c.want {
+			t.Errorf("%q: exit %d, stderr %q; want 2, %q", c.args, code, errOut, c.want)
+		}
 	}
 }

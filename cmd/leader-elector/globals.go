@@ -24,7 +24,7 @@ import (
 // reads LEADER_ELECTOR_*, so an app's own HTTP_ADDR or LOG_FORMAT, shared
 // with the sidecar in exec mode or by a copied env block, cannot reach it.
 type Globals struct {
-	Kubeconfig            string         `help:"Kubeconfig file (default: $KUBECONFIG, which may list several files, then ~/.kube/config; elect tries the pod's service account first)." type:"path" placeholder:"FILE" predictor:"file"`
+	Kubeconfig            string         `help:"Kubeconfig file (default: $KUBECONFIG, which may list several files, then ~/.kube/config)." type:"path" placeholder:"FILE" predictor:"file"`
 	Context               []string       `help:"Kubeconfig context to use (default: its current-context); watch takes several (repeat the flag)." placeholder:"NAME" sep:"none" predictor:"context"`
 	Cluster               string         `help:"Kubeconfig cluster to use instead of the context's." placeholder:"NAME" predictor:"cluster"`
 	User                  string         `help:"Kubeconfig user to use instead of the context's." placeholder:"NAME" predictor:"user"`
@@ -38,7 +38,7 @@ type Globals struct {
 	As                    string         `help:"Impersonate this user." placeholder:"USER"`
 	AsGroup               []string       `name:"as-group" sep:"none" help:"Impersonate this group; repeat for several." placeholder:"GROUP"`
 	AsUID                 string         `name:"as-uid" help:"Impersonate this UID." placeholder:"UID"`
-	RequestTimeout        requestTimeout `help:"Give up on any one request after this long, watches included: 30s, 2m, or bare seconds (0: no bound; elect bounds its requests by half the renew deadline in any case)." default:"0" placeholder:"DURATION"`
+	RequestTimeout        requestTimeout `help:"Give up on any one request after this long, watches included: 30s, 2m, or bare seconds (0: no bound)." default:"0" placeholder:"DURATION"`
 	LogFormat             string         `help:"Log format: ${enum}." enum:"text,json" default:"text" env:"LEADER_ELECTOR_LOG_FORMAT" placeholder:"FORMAT"`
 	Verbose               verbosity      `short:"v" help:"Log debug lines, client-go's and the API server's warnings included (-v, or kubectl's -v=N: any N above 0)." placeholder:"N"`
 }

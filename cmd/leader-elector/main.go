@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -36,7 +38,16 @@ type cli struct {
 	Watch      watchCmd      `cmd:"" help:"Show the Leases of a namespace live: holders, renewals, expiry, transitions."`
 	Version    versionCmd    `cmd:"" help:"Print the version and exit."`
 	Completion completionCmd `cmd:"" help:"Print a shell's completion script: bash, zsh or fish."`
+	Help       helpCmd       `cmd:"" help:"Show the help of a command: leader-elector help watch."`
 }
+
+// helpCmd is `leader-elector help [COMMAND]`, as kubectl's and stern's.
+type helpCmd struct {
+	Command []string `arg:"" optional:"" help:"The command to explain (default: all of them)." placeholder:"COMMAND"`
+}
+
+// Run prints the command's --help.
+func (h *helpCmd) Run(env *runEnv) error { return env.Help(h.Command) }
 
 // pluginCLI is the command line when the binary is installed as the kubectl
 // plugin kubectl-leases: watch's flags at the top, so that
@@ -51,6 +62,11 @@ type pluginCLI struct {
 
 // Run is watch's.
 func (p *pluginCLI) Run(env *runEnv) error { return p.Watch.Run(env) }
+
+// Help is shown under the plugin's usage.
+func (p *pluginCLI) Help() string {
+	return strings.ReplaceAll(watchExamples, "{cmd}", "kubectl leases")
+}
 
 // pluginName is the executable's name that kubectl runs for `kubectl leases`.
 const pluginName = "kubectl-leases"
@@ -116,7 +132,14 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 		return exitCodeFor(err, stderr) // a *kong.ParseError: exit 2
 	}
 
-	env := &runEnv{Ctx: ctx, Stdout: stdout, Stderr: stderr, Globals: globals}
+	env := &runEnv{Ctx: ctx, Stdout: stdout, Stderr: stderr, Globals: globals,
+		Help: func(command []string) error {
+			_, err := parser.Parse(append(slices.Clone(command), "--help"))
+			if exitCode >= 0 { // the help was printed
+				return nil
+			}
+			return err
+		}}
 	err = kctx.Run(env)
 	return exitCodeFor(err, stderr)
 }
@@ -133,8 +156,34 @@ func newParser(model any, name, desc string, stdout, stderr io.Writer) (*kong.Ko
 		kong.Description(desc),
 		kong.Writers(stdout, stderr),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Help(conciseHelp),
 		kong.Vars{"version": versionLine()},
 	)
+}
+
+// conciseHelp is Kong's help, less the global flags under a command: they
+// are the same for every command, so a command's --help lists its own
+// flags and says where the others are, as kubectl's and stern's do.
+func conciseHelp(options kong.HelpOptions, ctx *kong.Context) error {
+	selected := ctx.Selected()
+	if selected == nil {
+		return kong.DefaultHelpPrinter(options, ctx)
+	}
+	var hidden []*kong.Flag
+	for _, f := range ctx.Model.Flags {
+		if !f.Hidden && f.Name != "help" {
+			f.Hidden = true
+			hidden = append(hidden, f)
+		}
+	}
+	err := kong.DefaultHelpPrinter(options, ctx)
+	for _, f := range hidden {
+		f.Hidden = false
+	}
+	if err == nil && len(hidden) > 0 {
+		_, err = fmt.Fprintf(ctx.Stdout, "\nGlobal flags (kubeconfig, connection, logging) apply to every command: %s --help.\n", ctx.Model.Name)
+	}
+	return err
 }
 
 // isPlugin tells whether argv0 names the kubectl plugin (kubectl runs it by
@@ -153,7 +202,7 @@ func exitCodeFor(err error, stderr io.Writer) int {
 	}
 	var parseErr *kong.ParseError
 	if errors.As(err, &parseErr) {
-		fmt.Fprintf(stderr, "leader-elector: %s; see --help\n", oneLine(err.Error()))
+		fmt.Fprintf(stderr, "leader-elector: %s; see --help\n", usageLine(oneLine(err.Error())))
 		return exitcode.Config
 	}
 	var coded interface{ ExitCode() int }
@@ -170,6 +219,20 @@ func exitCodeFor(err error, stderr io.Writer) int {
 	return exitcode.Runtime
 }
 
+// missingValue is how Kong reports a flag given last without its value.
+// Kong has no typed error for it, so its text is read here, in the one
+// place that words usage errors.
+var missingValue = regexp.MustCompile(`^(--[a-z0-9-]+): (?:expected \w+ value but got "EOL" \(<EOL>\)|missing value, expecting "<arg>")$`)
+
+// usageLine words Kong's usage errors for people: "--output: expected
+// string value but got "EOL" (<EOL>)" becomes "--output needs a value".
+func usageLine(msg string) string {
+	if m := missingValue.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s needs a value, as in %s=VALUE", m[1], m[1])
+	}
+	return msg
+}
+
 // runEnv is what every mode's Run receives: the signal-bound context, the
 // output streams and the global flags.
 type runEnv struct {
@@ -177,6 +240,8 @@ type runEnv struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Globals *Globals
+	// Help prints the --help of a command (nil: the whole program's).
+	Help func(command []string) error
 }
 
 type versionCmd struct{}

@@ -45,6 +45,28 @@ type watchCmd struct {
 	ShowNodeLeases bool          `help:"Dashboard: show kube-node-lease's Leases under -A (hidden by default; the n key toggles). JSON shows all."`
 }
 
+// watchExamples are watch's, as `kubectl leases` or as the subcommand.
+const watchExamples = `Examples:
+  # The Leases of the context's namespace: the dashboard on a terminal, JSON lines in a pipe
+  {cmd}
+
+  # Every namespace, once, as kubectl get prints them
+  {cmd} -A --once
+  {cmd} -A --once -o wide --sort-by .spec.renewTime
+  {cmd} -n kube-system --once -o jsonpath='{.items[*].spec.holderIdentity}'
+
+  # Every change of holder, as it happens
+  {cmd} -A -o json | jq 'select(.type=="transition")'
+
+  # Several clusters at once, recorded, then replayed
+  {cmd} --context prod-eu --context prod-us --record incident.jsonl
+  {cmd} --replay incident.jsonl`
+
+// Help is shown under watch's usage.
+func (c *watchCmd) Help() string {
+	return strings.ReplaceAll(watchExamples, "{cmd}", "leader-elector watch")
+}
+
 // Run is watch's complete, validate, run, as stern's commands are: the
 // flags resolve against the terminal, are checked in one place (validate),
 // and only then is the kubeconfig read and the watch (package watch) run,
