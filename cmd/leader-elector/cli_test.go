@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"maps"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
@@ -83,14 +82,11 @@ func TestResolveVersion(t *testing.T) {
 // TestCompletion checks both halves: the script each shell sources, and the
 // answers a shell then gets when it calls us back with COMP_LINE.
 func TestCompletion(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe, _ = filepath.Abs(exe)
+	// The scripts name the command, never this binary's path, which goes
+	// stale when an upgrade (Homebrew's, say) moves the binary.
 	for shell, want := range map[string]string{
-		"bash": "complete -C " + shellQuote(exe) + " leader-elector\n",
-		"zsh":  "bashcompinit\ncomplete -C " + shellQuote(exe) + " leader-elector\n",
+		"bash": "complete -o default -C leader-elector leader-elector\n",
+		"zsh":  "bashcompinit\ncomplete -o default -C leader-elector leader-elector\n",
 		"fish": "complete -f -c leader-elector -a \"(__complete_leader-elector)\"\n",
 	} {
 		out, errOut, code := runCaptured("leader-elector", "completion", shell)

@@ -16,7 +16,6 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
-	"github.com/posener/complete"
 	"github.com/willabides/kongplete"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
@@ -68,8 +67,12 @@ func (p *pluginCLI) Help() string {
 	return strings.ReplaceAll(watchExamples, "{cmd}", "kubectl leases")
 }
 
-// pluginName is the executable's name that kubectl runs for `kubectl leases`.
-const pluginName = "kubectl-leases"
+// pluginName is the executable's name that kubectl runs for `kubectl
+// leases`, and pluginCompletionName the one it runs to complete it.
+const (
+	pluginName           = "kubectl-leases"
+	pluginCompletionName = "kubectl_complete-leases"
+)
 
 func main() {
 	os.Exit(runAs(os.Args[0], os.Args[1:], os.Stdout, os.Stderr))
@@ -89,6 +92,12 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	plugin := isPlugin(argv0)
+	if isPluginCompletion(argv0) { // kubectl_complete-leases ARGS = kubectl-leases __complete ARGS
+		plugin, args = true, append([]string{"__complete"}, args...)
+		if len(args) > 1 && args[1] == "__complete" {
+			args = args[1:]
+		}
+	}
 	var parser *kong.Kong
 	var globals *Globals
 	var err error
@@ -110,19 +119,17 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 	if !plugin {
 		// A shell asking for completions sets COMP_LINE and gets them on
 		// stdout; otherwise this does nothing.
-		kongplete.Complete(parser,
-			kongplete.WithPredictor("output", complete.PredictSet(outputFormats...)),
-			kongplete.WithPredictor("file", complete.PredictFiles("*")),
-			kongplete.WithPredictor("context", kubeconfigPredictor(contextNames)),
-			kongplete.WithPredictor("cluster", kubeconfigPredictor(clusterNames)),
-			kongplete.WithPredictor("user", kubeconfigPredictor(userNames)),
+		kongplete.Complete(parser, append(predictors(),
 			kongplete.WithExitFunc(parser.Exit),
 			kongplete.WithErrorHandler(func(err error) {
 				fmt.Fprintf(stderr, "leader-elector: completion: %v\n", err)
-			}))
+			}))...)
 		if exitCode >= 0 {
 			return exitCode
 		}
+	}
+	if plugin && len(args) > 0 && args[0] == "__complete" {
+		return exitCodeFor(cobraComplete(parser, args[1:], stdout), stderr)
 	}
 	kctx, err := parser.Parse(kubectlSpelling(args))
 	if exitCode >= 0 {
@@ -188,9 +195,13 @@ func conciseHelp(options kong.HelpOptions, ctx *kong.Context) error {
 
 // isPlugin tells whether argv0 names the kubectl plugin (kubectl runs it by
 // its path, with backslashes on Windows, where it also ends in .exe).
-func isPlugin(argv0 string) bool {
-	base := argv0[strings.LastIndexAny(argv0, `/\`)+1:]
-	return strings.TrimSuffix(base, ".exe") == pluginName
+func isPlugin(argv0 string) bool { return baseName(argv0) == pluginName }
+
+// isPluginCompletion tells whether argv0 names the plugin's completion.
+func isPluginCompletion(argv0 string) bool { return baseName(argv0) == pluginCompletionName }
+
+func baseName(argv0 string) string {
+	return strings.TrimSuffix(argv0[strings.LastIndexAny(argv0, `/\`)+1:], ".exe")
 }
 
 // exitCodeFor prints err as one line and returns the exit code it maps to

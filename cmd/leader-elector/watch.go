@@ -25,7 +25,7 @@ import (
 
 // watchCmd is the dashboard and JSON-lines mode. Flag names follow kubectl.
 type watchCmd struct {
-	Namespace      string        `short:"n" help:"Namespace to watch (default: the kubeconfig context's)." placeholder:"NS"`
+	Namespace      string        `short:"n" help:"Namespace to watch (default: the kubeconfig context's)." placeholder:"NS" predictor:"namespace"`
 	AllNamespaces  bool          `short:"A" name:"all-namespaces" help:"Watch the Leases of every namespace."`
 	AllContexts    bool          `name:"all-contexts" help:"Watch every context of the kubeconfig at once (see also --context, which may be repeated)."`
 	Selector       string        `short:"l" help:"Label selector for the Leases, as kubectl's (app=x,tier!=y)." placeholder:"SELECTOR"`
