@@ -42,6 +42,9 @@ type GetOptions struct {
 	// namespaces).
 	Contexts   bool
 	Namespaces bool
+	// Single prints one Lease as the object itself rather than a List of
+	// one (kubectl get lease NAME).
+	Single bool
 }
 
 // IsTable tells whether o prints the table (the formats that say "No
@@ -78,6 +81,9 @@ func WriteLeases(w io.Writer, rows []TableRow, now time.Time, opts GetOptions) e
 	list, err := leaseList(rows)
 	if err != nil {
 		return err
+	}
+	if opts.Single && len(list.Items) == 1 && !strings.HasPrefix(opts.Output, "custom-columns") {
+		return p.PrintObj(&list.Items[0], w)
 	}
 	return p.PrintObj(list, w)
 }

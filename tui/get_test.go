@@ -148,6 +148,10 @@ func TestWriteLeasesList(t *testing.T) {
 		}
 	}
 	b.Reset()
+	if err := WriteLeases(&b, onceRows()[:1], t0, GetOptions{Output: "json", Single: true}); err != nil || !strings.HasPrefix(b.String(), "{\n    \"apiVersion\": \"coordination.k8s.io/v1\",\n    \"kind\": \"Lease\",") {
+		t.Errorf("one Lease asked for by name is %q, %v; want the Lease itself, as kubectl get lease NAME -o json", b.String(), err)
+	}
+	b.Reset()
 	if err := WriteLeases(&b, nil, t0, GetOptions{Output: "json"}); err != nil || !strings.Contains(b.String(), `"items": []`) {
 		t.Errorf("an empty -o json is %q, %v; want a List with no items", b.String(), err)
 	}

@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,9 @@ type ListOptions struct {
 	Namespace string
 	// Selector is a label selector for the Leases ("" = all).
 	Selector string
+	// Names, when set, are the only Leases listed; one of them that does
+	// not exist is an error (NotFoundError) beside the Leases that do.
+	Names []string
 	// Candidates also lists the LeaseCandidates, where served.
 	Candidates bool
 	// Skew returns the cluster's clock minus ours once the API server has
@@ -64,10 +68,16 @@ func List(ctx context.Context, api API, opts ListOptions) (*Listing, error) {
 		skew = opts.Skew()
 	}
 	m := NewModel(skew, 0, 0)
-	leases := make([]*coordinationv1.Lease, len(list.Items))
+	leases := make([]*coordinationv1.Lease, 0, len(list.Items))
+	found := map[string]bool{}
 	for i := range list.Items {
-		list.Items[i].ManagedFields = nil
-		leases[i] = &list.Items[i]
+		l := &list.Items[i]
+		if len(opts.Names) > 0 && !slices.Contains(opts.Names, l.Name) {
+			continue
+		}
+		l.ManagedFields = nil
+		leases = append(leases, l)
+		found[l.Name] = true
 	}
 	t := now()
 	m.Replace(nil, leases, t)
@@ -81,7 +91,27 @@ func List(ctx context.Context, api API, opts ListOptions) (*Listing, error) {
 			out.States = append(out.States, s)
 		}
 	}
+	var missing []string
+	for _, n := range opts.Names {
+		if !found[n] && !slices.Contains(missing, n) {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return out, &NotFoundError{Namespace: opts.Namespace, Names: missing}
+	}
 	return out, nil
+}
+
+// NotFoundError names the Leases asked for by name that do not exist; the
+// Listing beside it holds those that do.
+type NotFoundError struct {
+	Namespace string
+	Names     []string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("leases %s not found in namespace %s; kubectl leases -n %s --once lists those that exist", strings.Join(e.Names, ", "), e.Namespace, e.Namespace)
 }
 
 // listCandidates attaches the LeaseCandidates to their Leases in m, where

@@ -182,13 +182,20 @@ func ListAll(ctx context.Context, targets []ListTarget) (rows []ContextLease, an
 	}
 	var failed []error
 	for i, l := range results {
-		if errs[i] != nil {
+		if errs[i] != nil && l == nil {
 			e := errs[i]
 			if len(targets) > 1 {
 				e = ContextError(targets[i].Context, e)
 			}
 			failed = append(failed, e)
 			continue
+		}
+		if errs[i] != nil { // an answer, less some Leases asked for by name
+			e := errs[i]
+			if len(targets) > 1 {
+				e = ContextError(targets[i].Context, e)
+			}
+			failed = append(failed, e)
 		}
 		answered++
 		for j := range l.Leases {

@@ -142,7 +142,7 @@ func TestKubectlPlugin(t *testing.T) {
 		wantStderr string
 	}{{
 		argv0: "/home/u/.krew/bin/kubectl-leases", args: []string{"--help"},
-		wantStdout: "Usage: kubectl leases [flags]",
+		wantStdout: "Usage: kubectl leases [<name> ...] [flags]",
 	}, {
 		argv0: `C:\krew\bin\kubectl-leases.exe`, args: []string{"--help"},
 		wantStdout: "--all-namespaces",
@@ -153,8 +153,9 @@ func TestKubectlPlugin(t *testing.T) {
 		argv0: "kubectl-leases", args: []string{"-o", "json", "--connect-timeout", "1s", "--kubeconfig", kc, "--context", "x", "--as", "jane", "--as-group", "g", "--request-timeout", "5s"},
 		wantCode: 1, wantStderr: "cannot reach the API server",
 	}, {
-		argv0: "kubectl-leases", args: []string{"watch"},
-		wantCode: 2, wantStderr: `unexpected argument watch`,
+		// No subcommands: a word is a Lease's name, as for kubectl get leases.
+		argv0: "kubectl-leases", args: []string{"watch", "-A"},
+		wantCode: 2, wantStderr: `a Lease cannot be named across all namespaces (watch): drop -A and give -n NAMESPACE`,
 	}, {
 		argv0: "kubectl-leases", args: []string{"--kubeconfig", kc, "--user", "nobody"},
 		wantCode: 2, wantStderr: `user "nobody" not found`,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -72,6 +73,7 @@ func predictors() []kongplete.Option {
 		kongplete.WithPredictor("cluster", kubeconfigPredictor(clusterNames)),
 		kongplete.WithPredictor("user", kubeconfigPredictor(userNames)),
 		kongplete.WithPredictor("namespace", complete.PredictFunc(namespaces)),
+		kongplete.WithPredictor("lease", complete.PredictFunc(leaseNames)),
 	}
 }
 
@@ -109,9 +111,21 @@ func clusterNames(c *clientcmdapi.Config) []string { return slices.Sorted(maps.K
 func userNames(c *clientcmdapi.Config) []string    { return slices.Sorted(maps.Keys(c.AuthInfos)) }
 
 // namespaces asks the API server the command line points at for its
-// namespaces (names only, through the metadata client), within
-// completionTimeout; nothing when it does not answer in time.
+// namespaces, within completionTimeout; nothing when it does not answer in
+// time.
 func namespaces(a complete.Args) []string {
+	return apiNames(a, schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, false)
+}
+
+// leaseNames asks it for the Leases of the line's namespace (-n, else the
+// context's).
+func leaseNames(a complete.Args) []string {
+	return apiNames(a, schema.GroupVersionResource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"}, true)
+}
+
+// apiNames lists the names of a resource (through the metadata client:
+// names only) from the API server the line's flags point at.
+func apiNames(a complete.Args, gvr schema.GroupVersionResource, namespaced bool) []string {
 	g := Globals{
 		Kubeconfig: flagValue(a.All, "--kubeconfig"), Cluster: flagValue(a.All, "--cluster"), User: flagValue(a.All, "--user"),
 		Server: flagValue(a.All, "--server", "-s"), Token: flagValue(a.All, "--token"),
@@ -135,7 +149,13 @@ func namespaces(a complete.Args) []string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
 	defer cancel()
-	list, err := meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).List(ctx, metav1.ListOptions{})
+	var list *metav1.PartialObjectMetadataList
+	if namespaced {
+		ns := cmp.Or(flagValue(a.All, "--namespace", "-n"), target.Namespace)
+		list, err = meta.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
+	} else {
+		list, err = meta.Resource(gvr).List(ctx, metav1.ListOptions{})
+	}
 	if err != nil {
 		return nil
 	}

@@ -42,6 +42,7 @@ type watchCmd struct {
 	LogFile        string        `help:"Write logs here (default: stderr with -o json; a new file in the temp directory, named on exit, while the dashboard owns the terminal)." type:"path" placeholder:"FILE" predictor:"file"`
 	FlapThreshold  int           `help:"A Lease is flapping after more than this many holder changes within --flap-window (0: never)." default:"3"`
 	FlapWindow     time.Duration `help:"The window for --flap-threshold." default:"5m"`
+	Names          []string      `arg:"" optional:"" name:"name" help:"Only these Leases, as kubectl get leases NAME... (needs one namespace, not -A)." predictor:"lease"`
 	ShowNodeLeases bool          `help:"Dashboard: show kube-node-lease's Leases under -A (hidden by default; the n key toggles). JSON shows all."`
 }
 
@@ -180,6 +181,8 @@ func (c *watchCmd) validate(g *Globals) error {
 	switch {
 	case c.AllNamespaces && c.Namespace != "":
 		return exitcode.Configf("-n %s and -A both given: use one", c.Namespace)
+	case c.AllNamespaces && len(c.Names) > 0:
+		return exitcode.Configf("a Lease cannot be named across all namespaces (%s): drop -A and give -n NAMESPACE", c.Names[0])
 	case c.FlapThreshold < 0 || c.FlapWindow < 0 || c.ConnectTimeout < 0:
 		return exitcode.Configf("--flap-threshold, --flap-window and --connect-timeout must not be negative")
 	case c.AllContexts && len(g.Context) > 0:
@@ -195,8 +198,8 @@ func (c *watchCmd) validate(g *Globals) error {
 		return exitcode.Configf("--no-headers, --show-labels, --sort-by and -L shape --once's output: add --once")
 	case c.Once && (c.Record != "" || c.Replay != ""):
 		return exitcode.Configf("--once prints the Leases as they are now: it cannot be combined with --record or --replay")
-	case c.Replay != "" && (c.Record != "" || c.AllContexts || len(g.Context) > 0 || c.Namespace != "" || c.AllNamespaces || c.Selector != ""):
-		return exitcode.Configf("--replay shows what the recording holds: drop --record, --context, --all-contexts, -n, -A and -l")
+	case c.Replay != "" && (c.Record != "" || c.AllContexts || len(g.Context) > 0 || c.Namespace != "" || c.AllNamespaces || c.Selector != "" || len(c.Names) > 0):
+		return exitcode.Configf("--replay shows what the recording holds: drop --record, --context, --all-contexts, -n, -A, -l and the Lease names")
 	case c.Speed != nil && c.Replay == "":
 		return exitcode.Configf("--speed paces a replay: add --replay FILE")
 	case c.Speed != nil && (*c.Speed < 0 || math.IsNaN(*c.Speed) || math.IsInf(*c.Speed, 0)):
@@ -245,6 +248,7 @@ func (c *watchCmd) watchOptions(target *kubeconfig.Target, m watchMode) watch.Op
 		Context:       target.Context,
 		Namespace:     c.Namespace,
 		Selector:      c.Selector,
+		Names:         c.Names,
 		FlapThreshold: c.FlapThreshold,
 		FlapWindow:    c.FlapWindow,
 	}
@@ -320,7 +324,7 @@ func (c *watchCmd) runOnce(env *runEnv, conns []conn) error {
 	namespaces := map[string]bool{}
 	for i, cn := range conns {
 		targets[i] = watch.ListTarget{Context: cn.opts.Context, API: cn.api, Timeout: c.ConnectTimeout,
-			Options: watch.ListOptions{Namespace: cn.opts.Namespace, Selector: c.Selector, Skew: cn.opts.Skew, Candidates: c.Output == "wide"}}
+			Options: watch.ListOptions{Namespace: cn.opts.Namespace, Selector: c.Selector, Names: c.Names, Skew: cn.opts.Skew, Candidates: c.Output == "wide"}}
 		namespaces[cn.opts.Namespace] = true
 	}
 	rows, answered, err := watch.ListAll(env.Ctx, targets)
@@ -332,6 +336,9 @@ func (c *watchCmd) runOnce(env *runEnv, conns []conn) error {
 	}
 	opts := c.getOptions()
 	opts.Contexts = len(conns) > 1
+	// One Lease asked for by name prints as itself, not in a List, as
+	// kubectl get lease NAME -o json does.
+	opts.Single = len(c.Names) == 1 && len(conns) == 1
 	opts.Namespaces = len(namespaces) > 1 || namespaces[""]
 	if len(rows) == 0 && opts.IsTable() {
 		where := ""
