@@ -61,6 +61,20 @@ func ValidateOutput(output string) error {
 	return err
 }
 
+// Validate checks every output flag: -o (see ValidateOutput) and
+// --sort-by's JSONPath.
+func (o GetOptions) Validate() error {
+	if err := ValidateOutput(o.Output); err != nil {
+		return err
+	}
+	if o.SortBy != "" {
+		if _, err := parseJSONPath("--sort-by", o.SortBy); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // WriteLeases prints rows as `kubectl get leases` does in opts.Output:
 // the table (ages judged at now, on our clock, every API string inert),
 // a List in JSON or YAML, resource/name lines, or a template of the List.

@@ -206,13 +206,8 @@ func (c *watchCmd) validate(g *Globals) error {
 		return exitcode.Configf("--speed %v: give a speed of 0 (as fast as possible) or more, e.g. --speed 10", *c.Speed)
 	}
 	if c.Once {
-		if err := tui.ValidateOutput(c.getOptions().Output); err != nil {
+		if err := c.getOptions().Validate(); err != nil {
 			return exitcode.Configf("%w", err)
-		}
-		if c.SortBy != "" {
-			if err := tui.WriteLeases(io.Discard, nil, time.Time{}, tui.GetOptions{SortBy: c.SortBy}); err != nil {
-				return exitcode.Configf("%w", err)
-			}
 		}
 	}
 	if _, err := labels.Parse(c.Selector); err != nil {
