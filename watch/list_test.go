@@ -2,7 +2,13 @@ package watch
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,5 +110,30 @@ func TestList(t *testing.T) {
 	}
 	if got, _ := List(context.Background(), API{Leases: &listOnly{items: items}}, ListOptions{}); got.States[1].Status != StatusReleased || got.States[0].Status != StatusHeld && got.States[0].Status != StatusExpired {
 		t.Errorf("statuses %s, %s", got.States[0].Status, got.States[1].Status)
+	}
+}
+
+// TestRefused: what ends a script's watch at once (FailFast), as kubectl
+// gives up at once, and what is still retried until --connect-timeout.
+func TestRefused(t *testing.T) {
+	wrap := func(err error) error {
+		return fmt.Errorf("checking access to leases: %w", &url.Error{Op: "Post", URL: "https://x", Err: err})
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nothing listens", wrap(&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}), true},
+		{"an unknown host", wrap(&net.DNSError{Err: "no such host", Name: "kube.invalid", IsNotFound: true}), true},
+		{"an untrusted certificate", wrap(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), true},
+		{"a DNS server that does not answer", wrap(&net.DNSError{Err: "timeout", Name: "kube.example", IsTimeout: true}), false},
+		{"a timeout", wrap(context.DeadlineExceeded), false},
+		{"an overloaded server", apierrors.NewServiceUnavailable("busy"), false},
+		{"forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "leases"}, "", errors.New("no")), false},
+	} {
+		if got := refused(tc.err); got != tc.want {
+			t.Errorf("%s: refused(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
 	}
 }
