@@ -8,10 +8,16 @@ GO ?= go
 # and chaos packages, which run for minutes.
 GOTEST_FLAGS ?= -p 1 -count=1 -timeout 45m
 
-.PHONY: test controlplane build vet
+.PHONY: test controlplane build vet shells
 
-test: controlplane vet release-check bench-check
+test: controlplane vet release-check bench-check shells
 	$(GO) test $(GOTEST_FLAGS) ./...
+
+# The completion scripts are tested in real bash, zsh and fish; a shell
+# that is missing skips its test, and this says so and how to get it.
+shells:
+	@for sh in bash zsh fish; do command -v $$sh >/dev/null || \
+		echo "note: $$sh is not installed, so its completion test is skipped (apt-get install -y $$sh, or brew install $$sh)"; done
 
 controlplane:
 	@controlplane/build.sh >/dev/null

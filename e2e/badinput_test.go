@@ -165,16 +165,19 @@ func badInputCases() []badCase {
 		// watch.
 		{name: "watch: -n and -A together", cmd: "watch", set: map[string]string{"-A": ""}, code: 2,
 			want: []string{"-A both given", "use one"}},
-		{name: "watch: unknown output", cmd: "watch", set: map[string]string{"-o": "yaml"}, code: 2,
-			want: []string{"yaml", "see --help"}},
+		{name: "watch: unknown output", cmd: "watch", set: map[string]string{"-o": "yml"}, code: 2,
+			want: []string{`unknown -o "yml"`, "json, yaml"}},
+		{name: "watch: kubectl's output without --once", cmd: "watch", set: map[string]string{"-o": "yaml"}, code: 2,
+			want: []string{"-o yaml", "add --once"}},
 		{name: "watch: negative flap threshold", cmd: "watch", set: map[string]string{"--flap-threshold": "-1"}, code: 2,
 			want: []string{"--flap-threshold", "must not be negative"}},
 		{name: "watch: kubeconfig missing", cmd: "watch", set: map[string]string{"--kubeconfig": "{dir}/nope.yaml"}, code: 2,
 			want: []string{"cannot read kubeconfig", "--kubeconfig"}},
 		{name: "watch: missing context", cmd: "watch", set: map[string]string{"--context": "staging"}, code: 2,
 			want: []string{`context "staging" not found`, "--context"}},
-		{name: "watch: dead API server", cmd: "watch", set: map[string]string{"--kubeconfig": "{dead}"}, retries: true, code: 1,
-			want: []string{"cannot reach the API server", "127.0.0.1:1", "raise --connect-timeout"}},
+		// Refused: at once, as kubectl, not after --connect-timeout.
+		{name: "watch: dead API server", cmd: "watch", set: map[string]string{"--kubeconfig": "{dead}"}, code: 1,
+			want: []string{"cannot reach the API server", "127.0.0.1:1", "connection refused", "check the server address"}},
 	}
 	for _, verb := range electVerbs {
 		res, v, _ := strings.Cut(verb, "/")

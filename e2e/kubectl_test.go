@@ -97,6 +97,48 @@ func TestKubectlLeasesPlugin(t *testing.T) {
 			t.Errorf("kim did not see the Lease; stdout:\n%s", p.Stdout())
 		}
 	})
+	t.Run("--server and --token, no kubeconfig at all, --once as kubectl get", func(t *testing.T) {
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		if err := os.WriteFile(ca, cp.Admin.TLSClientConfig.CAData, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env := []string{"KUBECONFIG=" + filepath.Join(t.TempDir(), "none"), "HOME=" + t.TempDir()}
+		p := startProgram(t, plugin, env, "--once", "-n", ns, "-s", cp.Admin.Host, "--token", cp.Admin.BearerToken,
+			"--certificate-authority", ca, "--request-timeout", "10", "-o", "custom-columns=NAME:.metadata.name,HOLDER:.spec.holderIdentity")
+		code := p.Wait(30 * time.Second)
+		if code != 0 || p.Stdout() != "NAME      HOLDER\nplugged   pod-0\n" {
+			t.Errorf("exit %d, stdout %q, stderr %q; want the Lease in custom columns", code, p.Stdout(), p.Stderr())
+		}
+		// A wrong token is refused by the API server itself.
+		p = startProgram(t, plugin, env, "--once", "-n", ns, "-s", cp.Admin.Host, "--token", "wrong", "--certificate-authority", ca)
+		if code := p.Wait(30 * time.Second); code == 0 || p.Stdout() != "" || !strings.Contains(p.Stderr(), "Unauthorized") {
+			t.Errorf("a wrong token: exit %d, stdout %q, stderr %q; want a failure naming Unauthorized and nothing on stdout", code, p.Stdout(), p.Stderr())
+		}
+	})
+	t.Run("a Lease by name, as kubectl get lease NAME", func(t *testing.T) {
+		stdout, stderr, code := runProgram(t, plugin, "--once", "-n", ns, "plugged", "-o", "name", "--kubeconfig", kc)
+		if code != 0 || stdout != "lease.coordination.k8s.io/plugged\n" {
+			t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		stdout, stderr, code = runProgram(t, plugin, "--once", "-n", ns, "plugged", "nope", "--kubeconfig", kc)
+		if code != 1 || !strings.Contains(stdout, "plugged") || strings.Contains(stdout, "nope") || !strings.Contains(stderr, "leases nope not found in namespace "+ns) {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 1, plugged's row and nope not found", code, stdout, stderr)
+		}
+	})
+	t.Run("kubectl leases <TAB>: namespaces and Lease names from the API server", func(t *testing.T) {
+		complete := filepath.Join(filepath.Dir(plugin), "kubectl_complete-leases")
+		if err := os.Symlink(binPath, complete); err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, code := runProgram(t, complete, "--kubeconfig", kc, "-n", ns[:len(ns)-2])
+		if code != 0 || !strings.Contains(stdout, ns+"\n") || !strings.HasSuffix(stdout, ":4\n") {
+			t.Errorf("-n %s<TAB>: exit %d, stdout %q, stderr %q; want %s", ns[:len(ns)-2], code, stdout, stderr, ns)
+		}
+		stdout, stderr, code = runProgram(t, complete, "--kubeconfig", kc, "-n", ns, "plu")
+		if code != 0 || stdout != "plugged\n:4\n" {
+			t.Errorf("-n %s plu<TAB>: exit %d, stdout %q, stderr %q; want plugged", ns, code, stdout, stderr)
+		}
+	})
 	t.Run("--as the same reader, -A: refused", func(t *testing.T) {
 		_, stderr, code := runProgram(t, plugin, "-A", "-o", "json", "--kubeconfig", kc, "--as", "kim", "--as-group", "lease-readers")
 		if code != 2 || !strings.Contains(stderr, "forbidden: this user may not list") || !strings.Contains(stderr, "leases.coordination.k8s.io in all namespaces") {

@@ -12,7 +12,7 @@ import (
 )
 
 // Replay is a recording for the dashboard to play instead of a live watch.
-// Reading it is the caller's job (package record); the model only plays.
+// Reading it is the caller's job (watch.ReadRecording); the model only plays.
 type Replay struct {
 	// Events in recorded order, their times on the recorder's clock,
 	// which becomes the dashboard's clock: countdowns and expiry are

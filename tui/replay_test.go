@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/leader-elector/leader-elector/record"
 	"github.com/leader-elector/leader-elector/watch"
 )
 
@@ -22,7 +21,7 @@ import (
 // and read back through the recording format: in prod-eu the scheduler's
 // leader cp-1 stops renewing at +10s, its Lease expires at +25s and cp-2
 // takes over at +27s; prod-us renews throughout. Recording starts at -1s.
-func incident(t testing.TB) *record.Recording {
+func incident(t testing.TB) *watch.Recording {
 	t.Helper()
 	lease := func(holder string, acquired, renewed time.Duration, transitions int32) *coordinationv1.Lease {
 		return &coordinationv1.Lease{
@@ -55,7 +54,7 @@ func incident(t testing.TB) *record.Recording {
 		add("prod-us", us.Apply(nil, lease("us-cp-1", -2*time.Hour, s+500*time.Millisecond, 1), t0.Add(s+550*time.Millisecond)))
 	}
 	var buf bytes.Buffer
-	w, err := record.NewWriter(&buf, record.Header{Version: "test", Contexts: []string{"prod-eu", "prod-us"}, Namespace: "kube-system", Start: t0.Add(-time.Second)})
+	w, err := watch.NewRecorder(&buf, watch.RecordingHeader{Version: "test", Contexts: []string{"prod-eu", "prod-us"}, Namespace: "kube-system", Start: t0.Add(-time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +66,7 @@ func incident(t testing.TB) *record.Recording {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := record.Read(&buf)
+	rec, err := watch.ReadRecording(&buf)
 	if err != nil || rec.Damage != nil {
 		t.Fatalf("reading the recording back: %v %v", err, rec.Damage)
 	}
@@ -75,7 +74,7 @@ func incident(t testing.TB) *record.Recording {
 }
 
 // replayModel is the dashboard replaying rec at speed 1.
-func replayModel(t testing.TB, rec *record.Recording, w, h int) *model {
+func replayModel(t testing.TB, rec *watch.Recording, w, h int) *model {
 	t.Helper()
 	return newTestModel(t, Options{Namespace: rec.Header.Namespace, Contexts: rec.Contexts(),
 		Replay: &Replay{Events: rec.Events, Start: rec.Header.Start, Speed: 1}}, w, h)
@@ -217,7 +216,7 @@ func TestGoldenReplay(t *testing.T) {
 	damaged.Events = rec.Events[:len(rec.Events)/2]
 	states := []struct {
 		name string
-		rec  *record.Recording
+		rec  *watch.Recording
 		msgs []tea.Msg
 	}{
 		{"at the handover", rec, []tea.Msg{press("t")}},

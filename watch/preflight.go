@@ -2,9 +2,12 @@ package watch
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"strings"
+	"net"
+	"syscall"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -28,7 +31,11 @@ func (w *Watcher) preflight(ctx context.Context) error {
 	start := w.clock.Now()
 	backoff := 500 * time.Millisecond
 	for {
-		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		attempt := attemptTimeout
+		if w.opts.ConnectTimeout > 0 {
+			attempt = max(min(attempt, w.opts.ConnectTimeout-w.clock.Since(start)), time.Millisecond)
+		}
+		actx, cancel := context.WithTimeout(ctx, attempt)
 		missing, err := w.leaseAccess(actx)
 		cancel()
 		if err == nil {
@@ -44,6 +51,10 @@ func (w *Watcher) preflight(ctx context.Context) error {
 		if !retriable(err) {
 			return &Failure{Resource: ResourceLeases, Reason: reasonOf(err),
 				Err: exitcode.Configf("the API server refused the access check for leases: %w; check the kubeconfig's user and server", err)}
+		}
+		if w.opts.FailFast && refused(err) {
+			return &Failure{Resource: ResourceLeases, Reason: ReasonUnreachable,
+				Err: fmt.Errorf("cannot reach the API server: %w; check the server address (--server, --context, --kubeconfig) and the network", err)}
 		}
 		elapsed := w.clock.Since(start)
 		if w.opts.ConnectTimeout > 0 && elapsed >= w.opts.ConnectTimeout {
@@ -105,13 +116,19 @@ func (w *Watcher) listProbe(ctx context.Context) ([]string, error) {
 
 // forbiddenError is the exit-2 error naming the missing verbs and the fix.
 func (w *Watcher) forbiddenError(missing []string) error {
-	verbs := strings.Join(missing, ",")
-	if w.opts.Namespace == "" {
-		return exitcode.Configf("forbidden: this user may not %s leases.coordination.k8s.io in all namespaces; grant it with a ClusterRole (kubectl create clusterrole lease-watcher --verb=list,watch --resource=leases.coordination.k8s.io) and a ClusterRoleBinding, or watch one namespace with -n",
-			strings.Join(missing, " or "))
-	}
-	return exitcode.Configf("forbidden: this user may not %s leases.coordination.k8s.io in namespace %q; grant it with a Role (kubectl create role lease-watcher -n %s --verb=%s --resource=leases.coordination.k8s.io) and a RoleBinding",
-		strings.Join(missing, " or "), w.opts.Namespace, w.opts.Namespace, verbs)
+	return forbiddenError(w.opts.Namespace, missing)
+}
+
+// refused: the API server cannot be reached at all and waiting will not
+// change it: nothing listens, the name does not resolve, or its
+// certificate is not one we trust. kubectl gives up on these at once.
+func refused(err error) bool {
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var authErr x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dnsErr) && dnsErr.IsNotFound ||
+		errors.As(err, &certErr) || errors.As(err, &authErr) || errors.As(err, &hostErr)
 }
 
 // retriable: the API server could not be reached or is overloaded, as

@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,6 +18,9 @@ type Options struct {
 	Namespace string
 	// Selector is a label selector for the Leases ("" = all).
 	Selector string
+	// Names, when set, are the only Leases watched (kubectl get leases
+	// NAME...); the others of the namespace are ignored.
+	Names []string
 	// Clock judges expiry and stamps events; nil means the real clock.
 	Clock clock.WithTicker
 	// Logger receives diagnostics; nil discards them.
@@ -38,6 +42,12 @@ type Options struct {
 	// Run returns an error after it. 0 retries until ctx is done (the
 	// dashboard shows the retries as error events).
 	ConnectTimeout time.Duration
+	// FailFast ends Run at once when the API server refuses the connection
+	// at start (nothing listens, an unknown host, an untrusted
+	// certificate), as kubectl does, instead of retrying until
+	// ConnectTimeout: for a stream read by a script. Timeouts and an
+	// overloaded server are still retried.
+	FailFast bool
 	// Buffer is the capacity of the Events channel (default 256; each slot
 	// holds a whole state). Events beyond it wait in an internal queue,
 	// where renewals coalesce; see Events.
@@ -151,6 +161,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 // onLeaseList applies a full list: the initial states, then synced; on a
 // relist, also the deletions missed while disconnected.
 func (w *Watcher) onLeaseList(leases []*coordinationv1.Lease) {
+	if len(w.opts.Names) > 0 {
+		leases = slices.DeleteFunc(leases, func(l *coordinationv1.Lease) bool { return !w.wanted(l.Name) })
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.clock.Now()
@@ -165,6 +178,9 @@ func (w *Watcher) onLeaseList(leases []*coordinationv1.Lease) {
 
 // onLease applies one added or updated Lease from the watch.
 func (w *Watcher) onLease(l *coordinationv1.Lease) {
+	if !w.wanted(l.Name) {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = w.model.Apply(w.buf[:0], l, w.clock.Now())
@@ -172,10 +188,18 @@ func (w *Watcher) onLease(l *coordinationv1.Lease) {
 }
 
 func (w *Watcher) onLeaseDeleted(namespace, name string) {
+	if !w.wanted(name) {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = w.model.Delete(w.buf[:0], namespace, name, w.clock.Now())
 	w.emitLocked()
+}
+
+// wanted tells whether the Lease named name is watched (Options.Names).
+func (w *Watcher) wanted(name string) bool {
+	return len(w.opts.Names) == 0 || slices.Contains(w.opts.Names, name)
 }
 
 // emitLocked queues w.buf and wakes the expiry timer when the earliest

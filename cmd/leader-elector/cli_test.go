@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"maps"
-	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -82,14 +82,11 @@ func TestResolveVersion(t *testing.T) {
 // TestCompletion checks both halves: the script each shell sources, and the
 // answers a shell then gets when it calls us back with COMP_LINE.
 func TestCompletion(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe, _ = filepath.Abs(exe)
+	// The scripts name the command, never this binary's path, which goes
+	// stale when an upgrade (Homebrew's, say) moves the binary.
 	for shell, want := range map[string]string{
-		"bash": "complete -C " + shellQuote(exe) + " leader-elector\n",
-		"zsh":  "bashcompinit\ncomplete -C " + shellQuote(exe) + " leader-elector\n",
+		"bash": "complete -o default -C leader-elector leader-elector\n",
+		"zsh":  "bashcompinit\ncomplete -o default -C leader-elector leader-elector\n",
 		"fish": "complete -f -c leader-elector -a \"(__complete_leader-elector)\"\n",
 	} {
 		out, errOut, code := runCaptured("leader-elector", "completion", shell)
@@ -105,9 +102,10 @@ func TestCompletion(t *testing.T) {
 		line string
 		want []string
 	}{
-		{"leader-elector ", []string{"completion", "elect", "version", "watch"}},
+		{"leader-elector ", []string{"completion", "elect", "help", "version", "watch"}},
 		{"leader-elector wa", []string{"watch"}},
-		{"leader-elector watch -o ", []string{"auto", "json", "tui", "wide"}},
+		{"leader-elector watch -o ", []string{"auto", "custom-columns-file=", "custom-columns=", "go-template-file=", "go-template=", "json", "jsonpath-file=", "jsonpath=", "name", "tui", "wide", "yaml"}},
+		{"leader-elector watch -o y", []string{"yaml"}},
 		{"leader-elector watch --all-n", []string{"--all-namespaces"}},
 		{"leader-elector elect --lease-d", []string{"--lease-duration"}},
 		{"leader-elector --log-format ", []string{"json", "text"}},
@@ -144,7 +142,7 @@ func TestKubectlPlugin(t *testing.T) {
 		wantStderr string
 	}{{
 		argv0: "/home/u/.krew/bin/kubectl-leases", args: []string{"--help"},
-		wantStdout: "Usage: kubectl leases [flags]",
+		wantStdout: "Usage: kubectl leases [<name> ...] [flags]",
 	}, {
 		argv0: `C:\krew\bin\kubectl-leases.exe`, args: []string{"--help"},
 		wantStdout: "--all-namespaces",
@@ -155,8 +153,9 @@ func TestKubectlPlugin(t *testing.T) {
 		argv0: "kubectl-leases", args: []string{"-o", "json", "--connect-timeout", "1s", "--kubeconfig", kc, "--context", "x", "--as", "jane", "--as-group", "g", "--request-timeout", "5s"},
 		wantCode: 1, wantStderr: "cannot reach the API server",
 	}, {
-		argv0: "kubectl-leases", args: []string{"watch"},
-		wantCode: 2, wantStderr: `unexpected argument watch`,
+		// No subcommands: a word is a Lease's name, as for kubectl get leases.
+		argv0: "kubectl-leases", args: []string{"watch", "-A"},
+		wantCode: 2, wantStderr: `a Lease cannot be named across all namespaces (watch): drop -A and give -n NAMESPACE`,
 	}, {
 		argv0: "kubectl-leases", args: []string{"--kubeconfig", kc, "--user", "nobody"},
 		wantCode: 2, wantStderr: `user "nobody" not found`,
@@ -277,5 +276,46 @@ func TestEmptyIdentity(t *testing.T) {
 				t.Errorf("stderr is more than one line: %q", errOut)
 			}
 		})
+	}
+}
+
+// TestHelp: help as kubectl and stern write it: a command's own flags,
+// examples, a help command, and usage errors in one line naming the fix.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"help", "watch"}, {"watch", "--help"}, {"version", "--help"}} {
+		out, errOut, code := runCaptured("leader-elector", args...)
+		if code != 0 || errOut != "" || !strings.HasPrefix(out, "Usage: leader-elector") {
+			t.Errorf("%q: exit %d, stderr %q, stdout %q", args, code, errOut, out)
+		}
+	}
+	if out, _, _ := runCaptured("leader-elector", "version", "--help"); strings.Count(out, "\n") > 10 || strings.Contains(out, "--kubeconfig") {
+		t.Errorf("version --help is %d lines, listing the global flags:\n%s", strings.Count(out, "\n"), out)
+	}
+	helpWatch, _, _ := runCaptured("leader-elector", "help", "watch")
+	watchHelp, _, _ := runCaptured("leader-elector", "watch", "--help")
+	if helpWatch != watchHelp {
+		t.Errorf("help watch and watch --help differ")
+	}
+	for _, c := range []struct{ argv0, want string }{{"leader-elector", "leader-elector watch -A --once"}, {"kubectl-leases", "kubectl leases -A --once"}} {
+		args := []string{"watch", "--help"}
+		if c.argv0 == "kubectl-leases" {
+			args = []string{"--help"}
+		}
+		out, _, _ := runCaptured(c.argv0, args...)
+		if !strings.Contains(out, "Examples:") || !strings.Contains(out, c.want) || regexp.MustCompile(`\belect\b`).MatchString(out) {
+			t.Errorf("%s %q has no examples with %q, or mentions elect:\n%s", c.argv0, args, c.want, out)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"watch", "-o"}, "leader-elector: --output needs a value, as in --output=VALUE; see --help\n"},
+		{[]string{"watch", "--context"}, "leader-elector: --context needs a value, as in --context=VALUE; see --help\n"},
+		{[]string{"help", "nope"}, "leader-elector: unexpected argument nope; see --help\n"},
+	} {
+		if _, errOut, code := runCaptured("leader-elector", c.args...); code != 2 || errOut != c.want {
+			t.Errorf("%q: exit %d, stderr %q; want 2, %q", c.args, code, errOut, c.want)
+		}
 	}
 }

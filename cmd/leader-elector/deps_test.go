@@ -88,6 +88,10 @@ func TestBinaryLinksOnlyWhatItNeeds(t *testing.T) {
 		"golang.org/x/text":                     "HTTP/2 host names (x/net/idna)",
 		"golang.org/x/oauth2":                   "client-go's token credentials",
 		"golang.org/x/time":                     "client-go's rate limits; the Event spam limit",
+		"k8s.io/cli-runtime":                    "watch --once prints with kubectl's own printers (-o yaml, name, jsonpath, go-template, the table)",
+		"github.com/liggitt/tabwriter":          "kubectl's table printer (cli-runtime)",
+		"github.com/moby/term":                  "kubectl's printers: the terminal check (cli-runtime)",
+		"go.yaml.in/yaml/v3":                    "kubectl's YAML printer (sigs.k8s.io/yaml's kyaml, via cli-runtime)",
 	}
 	var unexplained []string
 	for m := range modules {

@@ -34,7 +34,16 @@ type electCmd struct {
 
 // Help is shown under the elect command's usage.
 func (c *electCmd) Help() string {
-	return `The status file exists exactly while this replica leads, so the original sidecar's shell loop (if [ -f /tmp/leader_status ]) keeps working. On SIGTERM the file is removed and the command stopped first; the Lease is released --release-delay later (in exec mode once the command's whole process tree is gone), so no other replica leads while the app may still act. Exit codes: 0 clean shutdown, 2 bad configuration or missing RBAC (before the election starts), 1 runtime failure, the command's own code in exec mode.`
+	return `The status file exists exactly while this replica leads, so the original sidecar's shell loop (if [ -f /tmp/leader_status ]) keeps working. On SIGTERM the file is removed and the command stopped first; the Lease is released --release-delay later (in exec mode once the command's whole process tree is gone), so no other replica leads while the app may still act. Exit codes: 0 clean shutdown, 2 bad configuration or missing RBAC (before the election starts), 1 runtime failure, the command's own code in exec mode.
+
+In a pod, elect uses the pod's service account unless --kubeconfig, --context, --cluster, --user or --server says otherwise, and bounds each request by half the renew deadline (--request-timeout may only shorten it).
+
+Examples:
+  # As a native sidecar: LEASE_NAME, NAMESPACE and POD_NAME from the Pod spec
+  leader-elector elect --status-file /var/run/leader/status
+
+  # Run the app only while this replica leads (Linux)
+  leader-elector elect --lease-name myapp-lock -- /app/server --port 8080`
 }
 
 // complete maps the flags onto the elect.Config they describe and fills in

@@ -242,11 +242,11 @@ func TestWatchFlagMapping(t *testing.T) {
 	target := &kubeconfig.Target{Context: "prod", Namespace: "team"}
 	// What `watch -o json` builds for target.
 	defaults := func(change func(*watch.Options)) watch.Options {
-		o := watch.Options{Context: "prod", Namespace: "team", FlapThreshold: 3, FlapWindow: 5 * time.Minute, ConnectTimeout: 30 * time.Second}
+		o := watch.Options{Context: "prod", Namespace: "team", FlapThreshold: 3, FlapWindow: 5 * time.Minute, ConnectTimeout: 30 * time.Second, FailFast: true}
 		change(&o)
 		return o
 	}
-	dashboard := func(o *watch.Options) { o.ConnectTimeout = 0 } // it keeps retrying, showing why
+	dashboard := func(o *watch.Options) { o.ConnectTimeout, o.FailFast = 0, false } // it keeps retrying, showing why
 	tests := []struct {
 		name     string
 		args     []string

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -35,7 +37,16 @@ type cli struct {
 	Watch      watchCmd      `cmd:"" help:"Show the Leases of a namespace live: holders, renewals, expiry, transitions."`
 	Version    versionCmd    `cmd:"" help:"Print the version and exit."`
 	Completion completionCmd `cmd:"" help:"Print a shell's completion script: bash, zsh or fish."`
+	Help       helpCmd       `cmd:"" help:"Show the help of a command: leader-elector help watch."`
 }
+
+// helpCmd is `leader-elector help [COMMAND]`, as kubectl's and stern's.
+type helpCmd struct {
+	Command []string `arg:"" optional:"" help:"The command to explain (default: all of them)." placeholder:"COMMAND"`
+}
+
+// Run prints the command's --help.
+func (h *helpCmd) Run(env *runEnv) error { return env.Help(h.Command) }
 
 // pluginCLI is the command line when the binary is installed as the kubectl
 // plugin kubectl-leases: watch's flags at the top, so that
@@ -51,8 +62,17 @@ type pluginCLI struct {
 // Run is watch's.
 func (p *pluginCLI) Run(env *runEnv) error { return p.Watch.Run(env) }
 
-// pluginName is the executable's name that kubectl runs for `kubectl leases`.
-const pluginName = "kubectl-leases"
+// Help is shown under the plugin's usage.
+func (p *pluginCLI) Help() string {
+	return strings.ReplaceAll(watchExamples, "{cmd}", "kubectl leases")
+}
+
+// pluginName is the executable's name that kubectl runs for `kubectl
+// leases`, and pluginCompletionName the one it runs to complete it.
+const (
+	pluginName           = "kubectl-leases"
+	pluginCompletionName = "kubectl_complete-leases"
+)
 
 func main() {
 	os.Exit(runAs(os.Args[0], os.Args[1:], os.Stdout, os.Stderr))
@@ -72,6 +92,12 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	plugin := isPlugin(argv0)
+	if isPluginCompletion(argv0) { // kubectl_complete-leases ARGS = kubectl-leases __complete ARGS
+		plugin, args = true, append([]string{"__complete"}, args...)
+		if len(args) > 1 && args[1] == "__complete" {
+			args = args[1:]
+		}
+	}
 	var parser *kong.Kong
 	var globals *Globals
 	var err error
@@ -93,16 +119,19 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 	if !plugin {
 		// A shell asking for completions sets COMP_LINE and gets them on
 		// stdout; otherwise this does nothing.
-		kongplete.Complete(parser,
+		kongplete.Complete(parser, append(predictors(),
 			kongplete.WithExitFunc(parser.Exit),
 			kongplete.WithErrorHandler(func(err error) {
 				fmt.Fprintf(stderr, "leader-elector: completion: %v\n", err)
-			}))
+			}))...)
 		if exitCode >= 0 {
 			return exitCode
 		}
 	}
-	kctx, err := parser.Parse(args)
+	if plugin && len(args) > 0 && args[0] == "__complete" {
+		return exitCodeFor(cobraComplete(parser, args[1:], stdout), stderr)
+	}
+	kctx, err := parser.Parse(kubectlSpelling(args))
 	if exitCode >= 0 {
 		return exitCode
 	}
@@ -110,7 +139,14 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 		return exitCodeFor(err, stderr) // a *kong.ParseError: exit 2
 	}
 
-	env := &runEnv{Ctx: ctx, Stdout: stdout, Stderr: stderr, Globals: globals}
+	env := &runEnv{Ctx: ctx, Stdout: stdout, Stderr: stderr, Globals: globals,
+		Help: func(command []string) error {
+			_, err := parser.Parse(append(slices.Clone(command), "--help"))
+			if exitCode >= 0 { // the help was printed
+				return nil
+			}
+			return err
+		}}
 	err = kctx.Run(env)
 	return exitCodeFor(err, stderr)
 }
@@ -127,15 +163,45 @@ func newParser(model any, name, desc string, stdout, stderr io.Writer) (*kong.Ko
 		kong.Description(desc),
 		kong.Writers(stdout, stderr),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Help(conciseHelp),
 		kong.Vars{"version": versionLine()},
 	)
 }
 
+// conciseHelp is Kong's help, less the global flags under a command: they
+// are the same for every command, so a command's --help lists its own
+// flags and says where the others are, as kubectl's and stern's do.
+func conciseHelp(options kong.HelpOptions, ctx *kong.Context) error {
+	selected := ctx.Selected()
+	if selected == nil {
+		return kong.DefaultHelpPrinter(options, ctx)
+	}
+	var hidden []*kong.Flag
+	for _, f := range ctx.Model.Flags {
+		if !f.Hidden && f.Name != "help" {
+			f.Hidden = true
+			hidden = append(hidden, f)
+		}
+	}
+	err := kong.DefaultHelpPrinter(options, ctx)
+	for _, f := range hidden {
+		f.Hidden = false
+	}
+	if err == nil && len(hidden) > 0 {
+		_, err = fmt.Fprintf(ctx.Stdout, "\nGlobal flags (kubeconfig, connection, logging) apply to every command: %s --help.\n", ctx.Model.Name)
+	}
+	return err
+}
+
 // isPlugin tells whether argv0 names the kubectl plugin (kubectl runs it by
 // its path, with backslashes on Windows, where it also ends in .exe).
-func isPlugin(argv0 string) bool {
-	base := argv0[strings.LastIndexAny(argv0, `/\`)+1:]
-	return strings.TrimSuffix(base, ".exe") == pluginName
+func isPlugin(argv0 string) bool { return baseName(argv0) == pluginName }
+
+// isPluginCompletion tells whether argv0 names the plugin's completion.
+func isPluginCompletion(argv0 string) bool { return baseName(argv0) == pluginCompletionName }
+
+func baseName(argv0 string) string {
+	return strings.TrimSuffix(argv0[strings.LastIndexAny(argv0, `/\`)+1:], ".exe")
 }
 
 // exitCodeFor prints err as one line and returns the exit code it maps to
@@ -147,7 +213,7 @@ func exitCodeFor(err error, stderr io.Writer) int {
 	}
 	var parseErr *kong.ParseError
 	if errors.As(err, &parseErr) {
-		fmt.Fprintf(stderr, "leader-elector: %s; see --help\n", oneLine(err.Error()))
+		fmt.Fprintf(stderr, "leader-elector: %s; see --help\n", usageLine(oneLine(err.Error())))
 		return exitcode.Config
 	}
 	var coded interface{ ExitCode() int }
@@ -164,6 +230,20 @@ func exitCodeFor(err error, stderr io.Writer) int {
 	return exitcode.Runtime
 }
 
+// missingValue is how Kong reports a flag given last without its value.
+// Kong has no typed error for it, so its text is read here, in the one
+// place that words usage errors.
+var missingValue = regexp.MustCompile(`^(--[a-z0-9-]+): (?:expected \w+ value but got "EOL" \(<EOL>\)|missing value, expecting "<arg>")$`)
+
+// usageLine words Kong's usage errors for people: "--output: expected
+// string value but got "EOL" (<EOL>)" becomes "--output needs a value".
+func usageLine(msg string) string {
+	if m := missingValue.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s needs a value, as in %s=VALUE", m[1], m[1])
+	}
+	return msg
+}
+
 // runEnv is what every mode's Run receives: the signal-bound context, the
 // output streams and the global flags.
 type runEnv struct {
@@ -171,6 +251,8 @@ type runEnv struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Globals *Globals
+	// Help prints the --help of a command (nil: the whole program's).
+	Help func(command []string) error
 }
 
 type versionCmd struct{}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
-	"github.com/leader-elector/leader-elector/record"
+	"github.com/leader-elector/leader-elector/watch"
 )
 
 // TestExitCodeFor: the one map from errors to the documented exit codes,
@@ -61,7 +61,7 @@ func TestConfigErrorsKeepTheirCause(t *testing.T) {
 			return (&watchCmd{Replay: dir + "/nope.jsonl"}).runReplay(&runEnv{Ctx: context.Background()}, watchMode{})
 		}, fs.ErrNotExist},
 		{"--record in a missing directory", func() error {
-			_, _, err := (&watchCmd{Record: dir + "/no/rec.jsonl"}).openRecording(record.Header{})
+			_, err := watch.CreateRecording(dir+"/no/rec.jsonl", watch.RecordingHeader{})
 			return err
 		}, fs.ErrNotExist},
 		{"--log-file in a missing directory", func() error {

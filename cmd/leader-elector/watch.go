@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"sync"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -21,37 +19,64 @@ import (
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 	"github.com/leader-elector/leader-elector/internal/kubeclient"
 	"github.com/leader-elector/leader-elector/internal/kubeconfig"
-	"github.com/leader-elector/leader-elector/record"
 	"github.com/leader-elector/leader-elector/tui"
 	"github.com/leader-elector/leader-elector/watch"
 )
 
 // watchCmd is the dashboard and JSON-lines mode. Flag names follow kubectl.
 type watchCmd struct {
-	Namespace      string        `short:"n" help:"Namespace to watch (default: the kubeconfig context's)." placeholder:"NS"`
+	Namespace      string        `short:"n" help:"Namespace to watch (default: the kubeconfig context's)." placeholder:"NS" predictor:"namespace"`
 	AllNamespaces  bool          `short:"A" name:"all-namespaces" help:"Watch the Leases of every namespace."`
 	AllContexts    bool          `name:"all-contexts" help:"Watch every context of the kubeconfig at once (see also --context, which may be repeated)."`
 	Selector       string        `short:"l" help:"Label selector for the Leases, as kubectl's (app=x,tier!=y)." placeholder:"SELECTOR"`
-	Output         string        `short:"o" help:"Output: tui (the dashboard), json (one JSON object per line per event), or auto: tui on a terminal, else json. With --once: a table (auto, tui), wide (more columns) or json (one object per Lease)." enum:"auto,tui,json,wide" default:"auto"`
-	Once           bool          `help:"Print the Leases once, as a table like kubectl get, and exit."`
-	Record         string        `help:"Also write the events to FILE as JSON lines after a header (version, contexts, namespace, start time), for --replay. FILE must not exist." type:"path" placeholder:"FILE"`
-	Replay         string        `help:"Replay a recording (from --record or -o json) instead of watching the API: on the dashboard, or as JSON lines with -o json." type:"path" placeholder:"FILE"`
+	Output         string        `short:"o" help:"Output: tui (the dashboard), json (JSON lines: one object per event, as it happens), or auto: tui on a terminal, else json. With --once, every format of kubectl get: the table (auto, tui), wide, json and yaml (a List), name, jsonpath=, jsonpath-file=, go-template=, go-template-file=, custom-columns=, custom-columns-file=." default:"auto" placeholder:"FORMAT" predictor:"output"`
+	Once           bool          `help:"Print the Leases once, as kubectl get leases does, and exit."`
+	NoHeaders      bool          `name:"no-headers" help:"With --once: the table without its header."`
+	SortBy         string        `name:"sort-by" help:"With --once: sort by this JSONPath of the Lease, e.g. .spec.renewTime." placeholder:"JSONPATH"`
+	LabelColumns   []string      `short:"L" name:"label-columns" help:"With --once: a column for each of these labels (comma-separated, or repeat the flag)." placeholder:"KEY"`
+	ShowLabels     bool          `name:"show-labels" help:"With --once: a LABELS column."`
+	Record         string        `help:"Also write the events to FILE as JSON lines after a header (version, contexts, namespace, start time), for --replay. FILE must not exist." type:"path" placeholder:"FILE" predictor:"file"`
+	Replay         string        `help:"Replay a recording (from --record or -o json) instead of watching the API: on the dashboard, or as JSON lines with -o json." type:"path" placeholder:"FILE" predictor:"file"`
 	Speed          *float64      `help:"With --replay: times real speed; 0 is as fast as possible (default: 1 on the dashboard, 0 with -o json)." placeholder:"N"`
 	ConnectTimeout time.Duration `help:"With -o json or --once, give up (exit 1) when the API server cannot be reached at start for this long; the dashboard keeps retrying." default:"30s"`
-	LogFile        string        `help:"Write logs here (default: stderr with -o json; a new file in the temp directory, named on exit, while the dashboard owns the terminal)." type:"path" placeholder:"FILE"`
+	LogFile        string        `help:"Write logs here (default: stderr with -o json; a new file in the temp directory, named on exit, while the dashboard owns the terminal)." type:"path" placeholder:"FILE" predictor:"file"`
 	FlapThreshold  int           `help:"A Lease is flapping after more than this many holder changes within --flap-window (0: never)." default:"3"`
 	FlapWindow     time.Duration `help:"The window for --flap-threshold." default:"5m"`
+	Names          []string      `arg:"" optional:"" name:"name" help:"Only these Leases, as kubectl get leases NAME... (needs one namespace, not -A)." predictor:"lease"`
 	ShowNodeLeases bool          `help:"Dashboard: show kube-node-lease's Leases under -A (hidden by default; the n key toggles). JSON shows all."`
 }
 
-// Run is watch's validate, complete, run: the flags are checked first, then
-// completed from the terminal and the kubeconfig (contexts, each one's
-// default namespace), then the Leases are watched or a recording replayed.
+// watchExamples are watch's, as `kubectl leases` or as the subcommand.
+const watchExamples = `Examples:
+  # The Leases of the context's namespace: the dashboard on a terminal, JSON lines in a pipe
+  {cmd}
+
+  # Every namespace, once, as kubectl get prints them
+  {cmd} -A --once
+  {cmd} -A --once -o wide --sort-by .spec.renewTime
+  {cmd} -n kube-system --once -o jsonpath='{.items[*].spec.holderIdentity}'
+
+  # Every change of holder, as it happens
+  {cmd} -A -o json | jq 'select(.type=="transition")'
+
+  # Several clusters at once, recorded, then replayed
+  {cmd} --context prod-eu --context prod-us --record incident.jsonl
+  {cmd} --replay incident.jsonl`
+
+// Help is shown under watch's usage.
+func (c *watchCmd) Help() string {
+	return strings.ReplaceAll(watchExamples, "{cmd}", "leader-elector watch")
+}
+
+// Run is watch's complete, validate, run, as stern's commands are: the
+// flags resolve against the terminal, are checked in one place (validate),
+// and only then is the kubeconfig read and the watch (package watch) run,
+// its events shown on the dashboard (package tui) or written as JSON lines.
 func (c *watchCmd) Run(env *runEnv) error {
+	mode := c.complete(isTerminal(env.Stdout))
 	if err := c.validate(env.Globals); err != nil {
 		return err
 	}
-	mode := c.complete(isTerminal(env.Stdout))
 	if c.Replay != "" {
 		return c.runReplay(env, mode)
 	}
@@ -67,86 +92,87 @@ func (c *watchCmd) Run(env *runEnv) error {
 	}
 	tuneRuntime(logger, watchRuntime)
 
-	targets, err := c.targets(env.Globals, logger)
+	conns, shownNS, err := c.connect(env.Globals, logger, mode)
 	if err != nil {
 		return err
 	}
-	watchers := make([]*watch.Watcher, len(targets))
-	names := make([]string, len(targets))
-	namespaces := map[string]bool{}
-	for i, target := range targets {
-		opts := c.watchOptions(target, mode)
-		namespaces[opts.Namespace] = true
-		skew := &watch.SkewRecorder{}
-		client, meta, err := watchClients(target.Config, opts.Namespace, skew)
-		if err != nil {
-			return err
-		}
-		opts.Logger = logger.With("context", target.Context)
-		opts.Skew = skew.Estimate
-		if !c.Once { // a snapshot does not wait for the Pods to judge orphans
-			opts.Metadata = meta
-		}
-		watchers[i] = watch.New(client, opts)
-		names[i] = target.Context
-	}
-	// The status line and the recording name one namespace when every
-	// context watches the same one.
-	shownNS := ""
-	for ns := range namespaces {
-		shownNS = ns
-	}
-	if len(namespaces) > 1 {
-		shownNS = "(each context's)"
-	}
 	if c.Once {
-		return c.runOnce(env, watchers)
+		return c.runOnce(env, conns)
 	}
-
-	fleet := watch.NewFleet(watchers...)
-	ctx, cancel := context.WithCancel(env.Ctx)
-	defer cancel()
-	events := fleet.Events()
-	var recErr <-chan error
+	watchers := make([]*watch.Watcher, len(conns))
+	for i, cn := range conns {
+		watchers[i] = watch.New(cn.api, cn.opts)
+	}
+	names := make([]string, len(watchers))
+	for i, w := range watchers {
+		names[i] = w.Context()
+	}
+	run := watch.RunOptions{Stdout: env.Stdout}
 	if c.Record != "" {
-		rw, closeRec, err := c.openRecording(record.Header{
+		rec, err := watch.CreateRecording(c.Record, watch.RecordingHeader{
 			Version: version, Contexts: names, Namespace: shownNS, AllNamespaces: c.AllNamespaces,
 			Selector: c.Selector, Start: time.Now(),
 		})
 		if err != nil {
 			return err
 		}
-		defer closeRec()
-		events, recErr = record.Tee(ctx, events, rw)
+		defer rec.Close()
+		run.Recording = rec
 	}
-	if !mode.tui {
-		err = runJSON(ctx, env.Stdout, fleet.Run, events)
-	} else {
-		err = runDashboard(ctx, fleet.Run, events, tui.Options{
+	if mode.tui {
+		opts := tui.Options{
 			Context: names[0], Contexts: names, Namespace: shownNS,
 			AllNamespaces: c.AllNamespaces, ShowNodeLeases: c.ShowNodeLeases,
-		})
+		}
+		run.Show = func(ctx context.Context, events <-chan watch.Event) error { return tui.Run(ctx, events, opts) }
+	}
+	err = watch.Run(env.Ctx, watch.NewFleet(watchers...), run)
+	if mode.tui {
 		if logPath != "" {
 			fmt.Fprintf(env.Stderr, "leader-elector: logs are in %s\n", logPath)
 		}
-	}
-	if recErr != nil {
-		// Let the recorder write and flush its last lines before the file
-		// is closed.
-		cancel()
-		var rerr error
-		for e := range recErr {
-			rerr = cmp.Or(rerr, e)
-		}
-		switch {
-		case err != nil:
-		case rerr != nil:
-			return fmt.Errorf("the recording %s is incomplete: %w; check the disk", c.Record, rerr)
-		case mode.tui:
+		if err == nil && c.Record != "" {
 			fmt.Fprintf(env.Stderr, "leader-elector: recorded to %s; replay it with: leader-elector watch --replay %s\n", c.Record, c.Record)
 		}
 	}
 	return err
+}
+
+// conn is one context to watch: its clients and the watch's options.
+type conn struct {
+	api  watch.API
+	opts watch.Options
+}
+
+// connect builds the clients of every context, and the namespace the
+// status line and the recording name: the one every context watches, or
+// "(each context's)".
+func (c *watchCmd) connect(g *Globals, logger *slog.Logger, mode watchMode) ([]conn, string, error) {
+	targets, err := c.targets(g, logger)
+	if err != nil {
+		return nil, "", err
+	}
+	conns := make([]conn, len(targets))
+	namespaces := map[string]bool{}
+	shownNS := ""
+	for i, target := range targets {
+		opts := c.watchOptions(target, mode)
+		namespaces[opts.Namespace] = true
+		shownNS = opts.Namespace
+		skew := &watch.SkewRecorder{}
+		client, meta, err := watchClients(target.Config, opts.Namespace, skew)
+		if err != nil {
+			return nil, "", err
+		}
+		opts.Logger = logger.With("context", target.Context)
+		opts.Skew = skew.Estimate
+		opts.Metadata = meta
+		conns[i] = conn{api: client, opts: opts}
+	}
+	if len(namespaces) > 1 {
+		shownNS = "(each context's)"
+	}
+	return conns, shownNS, nil
 }
 
 // validate checks the flags, which needs no kubeconfig: one line naming the
@@ -155,20 +181,34 @@ func (c *watchCmd) validate(g *Globals) error {
 	switch {
 	case c.AllNamespaces && c.Namespace != "":
 		return exitcode.Configf("-n %s and -A both given: use one", c.Namespace)
+	case c.AllNamespaces && len(c.Names) > 0:
+		return exitcode.Configf("a Lease cannot be named across all namespaces (%s): drop -A and give -n NAMESPACE", c.Names[0])
 	case c.FlapThreshold < 0 || c.FlapWindow < 0 || c.ConnectTimeout < 0:
 		return exitcode.Configf("--flap-threshold, --flap-window and --connect-timeout must not be negative")
 	case c.AllContexts && len(g.Context) > 0:
 		return exitcode.Configf("--all-contexts and --context both given: use one")
 	case c.Output == "wide" && !c.Once:
 		return exitcode.Configf("-o wide is a table for --once: add --once, or use -o tui or -o json")
+	case !c.Once && c.Output != "auto" && c.Output != "tui" && c.Output != "json":
+		if err := tui.ValidateOutput(c.Output); err != nil {
+			return exitcode.Configf("%w", err)
+		}
+		return exitcode.Configf("-o %s is kubectl get's output, for --once: add --once, or use -o json (JSON lines as events happen) or -o tui", c.Output)
+	case !c.Once && (c.NoHeaders || c.ShowLabels || c.SortBy != "" || len(c.LabelColumns) > 0):
+		return exitcode.Configf("--no-headers, --show-labels, --sort-by and -L shape --once's output: add --once")
 	case c.Once && (c.Record != "" || c.Replay != ""):
 		return exitcode.Configf("--once prints the Leases as they are now: it cannot be combined with --record or --replay")
-	case c.Replay != "" && (c.Record != "" || c.AllContexts || len(g.Context) > 0 || c.Namespace != "" || c.AllNamespaces || c.Selector != ""):
-		return exitcode.Configf("--replay shows what the recording holds: drop --record, --context, --all-contexts, -n, -A and -l")
+	case c.Replay != "" && (c.Record != "" || c.AllContexts || len(g.Context) > 0 || c.Namespace != "" || c.AllNamespaces || c.Selector != "" || len(c.Names) > 0):
+		return exitcode.Configf("--replay shows what the recording holds: drop --record, --context, --all-contexts, -n, -A, -l and the Lease names")
 	case c.Speed != nil && c.Replay == "":
 		return exitcode.Configf("--speed paces a replay: add --replay FILE")
 	case c.Speed != nil && (*c.Speed < 0 || math.IsNaN(*c.Speed) || math.IsInf(*c.Speed, 0)):
 		return exitcode.Configf("--speed %v: give a speed of 0 (as fast as possible) or more, e.g. --speed 10", *c.Speed)
+	}
+	if c.Once {
+		if err := c.getOptions().Validate(); err != nil {
+			return exitcode.Configf("%w", err)
+		}
 	}
 	if _, err := labels.Parse(c.Selector); err != nil {
 		return exitcode.Configf("invalid --selector %q: %w; use kubectl's syntax, e.g. app=x,tier!=y", c.Selector, err)
@@ -203,6 +243,7 @@ func (c *watchCmd) watchOptions(target *kubeconfig.Target, m watchMode) watch.Op
 		Context:       target.Context,
 		Namespace:     c.Namespace,
 		Selector:      c.Selector,
+		Names:         c.Names,
 		FlapThreshold: c.FlapThreshold,
 		FlapWindow:    c.FlapWindow,
 	}
@@ -214,6 +255,8 @@ func (c *watchCmd) watchOptions(target *kubeconfig.Target, m watchMode) watch.Op
 	}
 	if !m.tui { // the dashboard keeps retrying, showing why
 		opts.ConnectTimeout = c.ConnectTimeout
+		// A script is told at once that nothing answers, as by kubectl.
+		opts.FailFast = true
 	}
 	return opts
 }
@@ -248,106 +291,72 @@ func (c *watchCmd) targets(g *Globals, logger *slog.Logger) ([]*kubeconfig.Targe
 	return targets, nil
 }
 
-// openRecording creates --record's file (never one that exists: it is
-// not ours to overwrite) and writes the header.
-func (c *watchCmd) openRecording(h record.Header) (*record.Writer, func(), error) {
-	f, err := os.OpenFile(c.Record, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, nil, exitcode.Configf("--record %s: the file exists; choose a new name (a recording never overwrites a file)", c.Record)
+// getOptions are --once's output flags for kubectl's printers: auto and
+// tui are the table.
+func (c *watchCmd) getOptions() tui.GetOptions {
+	o := tui.GetOptions{Output: c.Output, NoHeaders: c.NoHeaders, ShowLabels: c.ShowLabels, SortBy: c.SortBy}
+	for _, l := range c.LabelColumns {
+		for k := range strings.SplitSeq(l, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				o.LabelColumns = append(o.LabelColumns, k)
+			}
 		}
-		return nil, nil, exitcode.Configf("cannot create the recording: %w; pass --record with a writable path", err)
 	}
-	w, err := record.NewWriter(f, h)
-	if err != nil {
-		_ = f.Close()
-		return nil, nil, err
+	if o.Output == "auto" || o.Output == "tui" {
+		o.Output = ""
 	}
-	return w, func() { _ = f.Close() }, nil
+	return o
 }
 
-// runOnce lists every context's Leases once and prints them as a table
-// (or one JSON object per Lease). A context that fails is reported and
-// the others are printed; the exit code is then the failure's, as the
-// live watch would have given.
-func (c *watchCmd) runOnce(env *runEnv, watchers []*watch.Watcher) error {
-	results := make([][]watch.LeaseState, len(watchers))
-	errs := make([]error, len(watchers))
-	var wg sync.WaitGroup
-	for i, w := range watchers {
-		wg.Go(func() { results[i], errs[i] = w.Snapshot(env.Ctx) })
+// runOnce lists every context's Leases with one request each, as kubectl
+// get does, and prints them in any of its formats. A context that fails
+// is reported and the others are printed; the exit code is then the
+// failure's, as the live watch would have given. Nothing is printed on
+// stdout unless an API server answered, and an empty table is kubectl's
+// "No resources found" on stderr.
+func (c *watchCmd) runOnce(env *runEnv, conns []conn) error {
+	targets := make([]watch.ListTarget, len(conns))
+	namespaces := map[string]bool{}
+	for i, cn := range conns {
+		targets[i] = watch.ListTarget{Context: cn.opts.Context, API: cn.api, Timeout: c.ConnectTimeout,
+			Options: watch.ListOptions{Namespace: cn.opts.Namespace, Selector: c.Selector, Names: c.Names, Skew: cn.opts.Skew, Candidates: c.Output == "wide"}}
+		namespaces[cn.opts.Namespace] = true
 	}
-	wg.Wait()
+	rows, answered, err := watch.ListAll(env.Ctx, targets)
 	if env.Ctx.Err() != nil {
 		return env.Ctx.Err()
 	}
-	var rows []tui.TableRow
-	for i, states := range results {
-		for _, s := range states {
-			rows = append(rows, tui.TableRow{Context: watchers[i].Context(), Lease: s})
+	if answered == 0 {
+		return err
+	}
+	opts := c.getOptions()
+	opts.Contexts = len(conns) > 1
+	// One Lease asked for by name prints as itself, not in a List, as
+	// kubectl get lease NAME -o json does.
+	opts.Single = len(c.Names) == 1 && len(conns) == 1
+	opts.Namespaces = len(namespaces) > 1 || namespaces[""]
+	if len(rows) == 0 && opts.IsTable() {
+		where := ""
+		if ns := conns[0].opts.Namespace; len(namespaces) == 1 && ns != "" {
+			where = " in " + ns + " namespace"
 		}
+		fmt.Fprintf(env.Stderr, "No resources found%s.\n", where)
+		return err
 	}
-	var err error
-	if c.Output == "json" {
-		err = writeLeasesJSON(env.Stdout, rows)
-	} else {
-		err = tui.WriteTable(env.Stdout, rows, time.Now(), tui.TableOptions{Wide: c.Output == "wide", Contexts: len(watchers) > 1})
+	if werr := tui.WriteLeases(env.Stdout, rows, time.Now(), opts); werr != nil {
+		return fmt.Errorf("writing the output: %w", werr)
 	}
-	if err != nil {
-		return fmt.Errorf("writing the table: %w", err)
-	}
-	var failed []error
-	for i, e := range errs {
-		if e != nil {
-			if len(watchers) > 1 {
-				e = watch.ContextError(watchers[i].Context(), e)
-			}
-			failed = append(failed, e)
-		}
-	}
-	return errors.Join(failed...)
-}
-
-// writeLeasesJSON prints one JSON object per Lease, its context first.
-func writeLeasesJSON(w io.Writer, rows []tui.TableRow) error {
-	bw := bufio.NewWriter(w)
-	var line []byte
-	for i := range rows {
-		line = append(rows[i].Lease.AppendJSONIn(line[:0], rows[i].Context), '\n')
-		if _, err := bw.Write(line); err != nil {
-			return err
-		}
-	}
-	return bw.Flush()
+	return err
 }
 
 // runReplay plays a recording on the dashboard or as JSON lines.
 func (c *watchCmd) runReplay(env *runEnv, mode watchMode) error {
-	f, err := os.Open(c.Replay)
-	if err != nil {
-		return exitcode.Configf("cannot open the recording: %w; pass --replay with a file written by --record (or by -o json)", unwrapPath(err))
-	}
-	defer f.Close()
-	rec, err := record.Read(f)
+	rec, err := watch.OpenRecording(c.Replay)
 	if err != nil {
 		return err
 	}
-	if len(rec.Events) == 0 && rec.Damage != nil && (rec.Damage.Line == 1 || rec.HasHeader && rec.Damage.Line == 2) {
-		return exitcode.Configf("%s is not a recording (%w); pass a file written by --record or by -o json", c.Replay, rec.Damage)
-	}
-	var damage error
-	if d := rec.Damage; d != nil {
-		damage = fmt.Errorf("the recording %s is damaged: replay stopped at line %d (%w); the events before it were replayed", c.Replay, d.Line, d.Err)
-	}
 	if !mode.tui {
-		err := watch.WriteJSONLines(env.Ctx, env.Stdout, record.Play(env.Ctx, rec.Events, mode.speed))
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-		if env.Ctx.Err() != nil {
-			return nil // stopped by a signal: a clean end
-		}
-		return damage
+		return watch.ReplayJSON(env.Ctx, env.Stdout, rec, mode.speed)
 	}
 	contexts := rec.Contexts()
 	opts := tui.Options{Contexts: contexts, Namespace: rec.Header.Namespace, AllNamespaces: rec.Header.AllNamespaces,
@@ -358,65 +367,13 @@ func (c *watchCmd) runReplay(env *runEnv, mode watchMode) error {
 	if !rec.HasHeader {
 		opts.AllNamespaces = true // unknown: show every namespace's column
 	}
-	if damage != nil {
-		opts.Replay.Damage = fmt.Sprintf("the recording is damaged at line %d (%v): the replay stops there", rec.Damage.Line, rec.Damage.Err)
+	if d := rec.Damage; d != nil {
+		opts.Replay.Damage = fmt.Sprintf("the recording is damaged at line %d (%v): the replay stops there", d.Line, d.Err)
 	}
 	if err := tui.Run(env.Ctx, nil, opts); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	return damage
-}
-
-// unwrapPath drops the *PathError prefix, which repeats the path.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// runJSON streams events as JSON lines until the watch ends or ctx is done.
-func runJSON(ctx context.Context, stdout io.Writer, run func(context.Context) error, events <-chan watch.Event) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- run(ctx) }()
-	werr := watch.WriteJSONLines(ctx, stdout, events)
-	cancel()
-	err := <-runErr
-	if err != nil {
-		return err // the watch's own failure explains the end best
-	}
-	if werr != nil && !errors.Is(werr, context.Canceled) {
-		return werr
-	}
-	return nil // stopped by a signal after start: a clean end
-}
-
-// runDashboard hands the events to the dashboard. A watch that fails (RBAC
-// at start; with several contexts, all of them) closes the dashboard so its
-// error reaches the terminal.
-func runDashboard(ctx context.Context, run func(context.Context) error, events <-chan watch.Event, opts tui.Options) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() {
-		err := run(ctx)
-		if err != nil {
-			cancel()
-		}
-		runErr <- err
-	}()
-	terr := tui.Run(ctx, events, opts)
-	cancel()
-	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	if terr != nil && !errors.Is(terr, context.Canceled) {
-		return terr
-	}
-	return nil
+	return rec.DamageErr()
 }
 
 // openLog picks where logs go: --log-file, else stderr for JSON, else a

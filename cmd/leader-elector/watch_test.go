@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,20 +35,105 @@ current-context: x
 	return path
 }
 
+// silentKubeconfig points at a server that accepts connections and never
+// answers.
+func silentKubeconfig(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	path := unreachableKubeconfig(t)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, strings.Replace(string(b), "127.0.0.1:1", ln.Addr().String(), 1))
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestWatchCommandErrors(t *testing.T) {
 	kc := unreachableKubeconfig(t)
+	silent := silentKubeconfig(t)
 	tests := []struct {
 		name       string
 		args       []string
 		wantCode   int
 		wantStderr string
 		minTime    time.Duration
+		maxTime    time.Duration
 	}{{
-		name:       "unreachable API server in json mode gives up after --connect-timeout",
-		args:       []string{"watch", "-o", "json", "--connect-timeout", "1s", "--kubeconfig", kc},
+		name:       "a silent API server in json mode: give up after --connect-timeout",
+		args:       []string{"watch", "-o", "json", "--connect-timeout", "1s", "--kubeconfig", silent},
 		wantCode:   1,
 		wantStderr: "cannot reach the API server within the connect timeout (1s)",
 		minTime:    time.Second,
+	}, {
+		name:       "a refused connection in json mode fails at once, as kubectl",
+		args:       []string{"watch", "-o", "json", "--kubeconfig", kc},
+		wantCode:   1,
+		wantStderr: "cannot reach the API server: ",
+		maxTime:    5 * time.Second,
+	}, {
+		name:       "a refused connection with --once fails at once, nothing on stdout",
+		args:       []string{"watch", "--once", "--kubeconfig", kc},
+		wantCode:   1,
+		wantStderr: "connection refused; check the server address",
+		maxTime:    5 * time.Second,
+	}, {
+		name:       "a silent API server with --once: give up after --connect-timeout",
+		args:       []string{"watch", "--once", "--connect-timeout", "1s", "--kubeconfig", silent},
+		wantCode:   1,
+		wantStderr: "cannot reach the API server within the connect timeout (1s)",
+		minTime:    time.Second,
+	}, {
+		name:       "-o yaml without --once",
+		args:       []string{"watch", "-o", "yaml", "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: "-o yaml is kubectl get's output, for --once: add --once",
+	}, {
+		name:       "a bad JSONPath",
+		args:       []string{"watch", "--once", "-o", "jsonpath={.items[", "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: "-o jsonpath: unterminated array",
+	}, {
+		name:       "a bad --sort-by",
+		args:       []string{"watch", "--once", "--sort-by", "{.spec[", "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: "--sort-by",
+	}, {
+		name:       "--no-headers without --once",
+		args:       []string{"watch", "--no-headers", "--kubeconfig", kc},
+		wantCode:   2,
+		wantStderr: "shape --once's output: add --once",
+	}, {
+		name:       "an empty recording",
+		args:       []string{"watch", "--replay", writeFile(t, "")},
+		wantCode:   2,
+		wantStderr: "holds no events",
+	}, {
+		name:       "a recording with only its header",
+		args:       []string{"watch", "--replay", writeFile(t, `{"type": "header", "format": 1, "contexts": ["x"], "start": "2026-11-25T03:12:00Z"}`+"\n")},
+		wantCode:   2,
+		wantStderr: "holds no events",
 	}, {
 		name:       "-n and -A together",
 		args:       []string{"watch", "-n", "a", "-A", "--kubeconfig", kc},
@@ -109,9 +196,9 @@ func TestWatchCommandErrors(t *testing.T) {
 		wantStderr: `context "y" not found`,
 	}, {
 		name:       "unknown output",
-		args:       []string{"watch", "-o", "yaml", "--kubeconfig", kc},
+		args:       []string{"watch", "-o", "yml", "--kubeconfig", kc},
 		wantCode:   2,
-		wantStderr: "see --help",
+		wantStderr: `unknown -o "yml": use one of json, yaml`,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,6 +215,12 @@ func TestWatchCommandErrors(t *testing.T) {
 			}
 			if took < tc.minTime {
 				t.Errorf("ended after %s, before %s", took, tc.minTime)
+			}
+			if tc.maxTime > 0 && took > tc.maxTime {
+				t.Errorf("ended after %s, later than %s", took, tc.maxTime)
+			}
+			if slices.Contains(tc.args, "--once") && stdout.Len() > 0 {
+				t.Errorf("--once printed on stdout with no answer from an API server: %q", stdout.String())
 			}
 			if tc.wantCode == 2 && stdout.Len() > 0 {
 				t.Errorf("a usage error printed on stdout: %q", stdout.String())

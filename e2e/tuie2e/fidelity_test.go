@@ -16,7 +16,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/leader-elector/leader-elector/controlplane"
-	"github.com/leader-elector/leader-elector/record"
 	"github.com/leader-elector/leader-elector/tui"
 	"github.com/leader-elector/leader-elector/watch"
 )
@@ -85,11 +84,11 @@ func TestReplayFidelity(t *testing.T) {
 		watch.New(watchAPI(t, cp2.Admin, ns), watch.Options{Context: "us", Namespace: ns}))
 	go func() { _ = fleet.Run(ctx) }()
 	var file bytes.Buffer
-	w, err := record.NewWriter(&file, record.Header{Version: "test", Contexts: []string{"eu", "us"}, Namespace: ns, Start: time.Now()})
+	w, err := watch.NewRecorder(&file, watch.RecordingHeader{Version: "test", Contexts: []string{"eu", "us"}, Namespace: ns, Start: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	recorded, _ := record.Tee(ctx, fleet.Events(), w)
+	recorded, _ := w.Tee(ctx, fleet.Events())
 	// The renewals start once both contexts are synced: noted on the way
 	// to the live screen, which reads its channel as Run does.
 	var synced sync.Map
@@ -146,7 +145,7 @@ func TestReplayFidelity(t *testing.T) {
 		}
 	}
 
-	rec, err := record.Read(&file)
+	rec, err := watch.ReadRecording(&file)
 	if err != nil || rec.Damage != nil {
 		t.Fatalf("reading the recording: %v %v", err, rec.Damage)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
@@ -36,6 +37,15 @@ type Options struct {
 	// As and AsGroups impersonate a user and its groups.
 	As       string
 	AsGroups []string
+	AsUID    string
+	// Server, Token, CAFile, CertFile, KeyFile, TLSServerName and Insecure
+	// replace the kubeconfig's server and credentials: kubectl's --server,
+	// --token, --certificate-authority, --client-certificate,
+	// --client-key, --tls-server-name and --insecure-skip-tls-verify.
+	Server, Token             string
+	CAFile, CertFile, KeyFile string
+	TLSServerName             string
+	Insecure                  bool
 	// RequestTimeout bounds each request, as kubectl's --request-timeout
 	// (0: no bound).
 	RequestTimeout time.Duration
@@ -66,7 +76,7 @@ func Load(opts Options) (*Target, error) {
 	}
 	// --cluster and --user name kubeconfig entries, so they rule out the
 	// in-cluster service account, as --kubeconfig and --context do.
-	if opts.Kubeconfig == "" && opts.Context == "" && opts.Cluster == "" && opts.User == "" && opts.InCluster {
+	if opts.Kubeconfig == "" && opts.Context == "" && opts.Cluster == "" && opts.User == "" && opts.Server == "" && opts.InCluster {
 		if cfg, err := rest.InClusterConfig(); err == nil {
 			ns := "default"
 			if b, err := os.ReadFile(saNamespaceFile); err == nil && strings.TrimSpace(string(b)) != "" {
@@ -74,6 +84,22 @@ func Load(opts Options) (*Target, error) {
 			}
 			cfg.Impersonate.UserName = opts.As
 			cfg.Impersonate.Groups = opts.AsGroups
+			cfg.Impersonate.UID = opts.AsUID
+			if opts.Token != "" {
+				cfg.BearerToken, cfg.BearerTokenFile = opts.Token, ""
+			}
+			if opts.CertFile != "" || opts.KeyFile != "" {
+				cfg.CertFile, cfg.KeyFile = opts.CertFile, opts.KeyFile
+			}
+			if opts.CAFile != "" {
+				cfg.CAFile, cfg.CAData = opts.CAFile, nil
+			}
+			if opts.TLSServerName != "" {
+				cfg.ServerName = opts.TLSServerName
+			}
+			if opts.Insecure {
+				cfg.Insecure, cfg.CAFile, cfg.CAData = true, "", nil
+			}
 			cfg.Timeout = opts.RequestTimeout
 			cfg.WarningHandler = opts.Warnings
 			return &Target{Config: cfg, Namespace: ns, Context: "in-cluster"}, nil
@@ -91,6 +117,14 @@ func Load(opts Options) (*Target, error) {
 	overrides.Context.AuthInfo = opts.User
 	overrides.AuthInfo.Impersonate = opts.As
 	overrides.AuthInfo.ImpersonateGroups = opts.AsGroups
+	overrides.AuthInfo.ImpersonateUID = opts.AsUID
+	overrides.AuthInfo.Token = opts.Token
+	overrides.AuthInfo.ClientCertificate = opts.CertFile
+	overrides.AuthInfo.ClientKey = opts.KeyFile
+	overrides.ClusterInfo.Server = opts.Server
+	overrides.ClusterInfo.CertificateAuthority = opts.CAFile
+	overrides.ClusterInfo.TLSServerName = opts.TLSServerName
+	overrides.ClusterInfo.InsecureSkipTLSVerify = opts.Insecure
 	if opts.RequestTimeout > 0 {
 		overrides.Timeout = opts.RequestTimeout.String()
 	}
@@ -164,6 +198,16 @@ func ContextNames(opts Options) ([]string, error) {
 	}
 	slices.Sort(names)
 	return names, nil
+}
+
+// Raw loads the kubeconfig (path, else KUBECONFIG, else ~/.kube/config)
+// as it is written, for completing its contexts, clusters and users.
+func Raw(path string) (*clientcmdapi.Config, error) {
+	rules, err := loadingRules(path)
+	if err != nil {
+		return nil, err
+	}
+	return rules.Load()
 }
 
 // describe names the files the loading rules read, for error messages.

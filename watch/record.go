@@ -1,8 +1,9 @@
-// Package record writes and reads recordings of `leader-elector watch`: the
-// JSON lines of package watch after one header line saying what was
-// watched, from where and since when. It does no rendering; the dashboard
-// (package tui) and the JSON writer replay what Read returns.
-package record
+package watch
+
+// A recording of `leader-elector watch` (--record) is the JSON lines of
+// this package after one header line saying what was watched, from where
+// and since when. Nothing here renders: the dashboard (package tui) and the
+// JSON writer replay what ReadRecording returns.
 
 import (
 	"bufio"
@@ -13,18 +14,16 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/leader-elector/leader-elector/watch"
 )
 
-// Format is the version of the recording format in the header.
-const Format = 1
+// RecordingFormat is the version of the recording format in the header.
+const RecordingFormat = 1
 
 // headerType is the header line's "type", which no watch event has.
 const headerType = "header"
 
-// Header is the first line of a recording.
-type Header struct {
+// RecordingHeader is the first line of a recording.
+type RecordingHeader struct {
 	Type          string    `json:"type"` // always "header"
 	Format        int       `json:"format"`
 	Version       string    `json:"version"` // leader-elector's
@@ -35,20 +34,20 @@ type Header struct {
 	Start         time.Time `json:"start"` // the recorder's clock, as event times
 }
 
-// Writer writes a recording: the header, then one line per event.
-type Writer struct {
+// Recorder writes a recording: the header, then one line per event.
+type Recorder struct {
 	bw   *bufio.Writer
 	line []byte
 }
 
-// NewWriter writes h (its Type and Format filled in) to w.
-func NewWriter(w io.Writer, h Header) (*Writer, error) {
-	h.Type, h.Format = headerType, Format
+// NewRecorder writes h (its Type and Format filled in) to w.
+func NewRecorder(w io.Writer, h RecordingHeader) (*Recorder, error) {
+	h.Type, h.Format = headerType, RecordingFormat
 	b, err := json.Marshal(h)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the recording's header: %w", err)
 	}
-	rw := &Writer{bw: bufio.NewWriterSize(w, 64<<10), line: make([]byte, 0, 1024)}
+	rw := &Recorder{bw: bufio.NewWriterSize(w, 64<<10), line: make([]byte, 0, 1024)}
 	if _, err := rw.bw.Write(append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("writing the recording's header: %w", err)
 	}
@@ -56,7 +55,7 @@ func NewWriter(w io.Writer, h Header) (*Writer, error) {
 }
 
 // Write adds one event (buffered: Flush writes it out).
-func (w *Writer) Write(ev *watch.Event) error {
+func (w *Recorder) Write(ev *Event) error {
 	w.line = append(ev.AppendJSON(w.line[:0]), '\n')
 	if _, err := w.bw.Write(w.line); err != nil {
 		return fmt.Errorf("writing the recording: %w", err)
@@ -65,22 +64,22 @@ func (w *Writer) Write(ev *watch.Event) error {
 }
 
 // Flush writes out what is buffered.
-func (w *Writer) Flush() error {
+func (w *Recorder) Flush() error {
 	if err := w.bw.Flush(); err != nil {
 		return fmt.Errorf("writing the recording: %w", err)
 	}
 	return nil
 }
 
-// Tee writes every event from in to w and passes it on, unchanged and in
+// Tee writes every event from in to the recording and passes it on, unchanged and in
 // order, on the returned channel, which is closed when in is closed or ctx
 // ends. The recording is therefore exactly the stream the consumer saw. A
 // burst is flushed once, a lone event at once, as `-o json` does. A write
 // error is sent on errc and the events keep flowing: losing the recording
 // must not stop the dashboard. errc is closed once the last line is
 // flushed, so a caller that drains it knows the recording is complete.
-func Tee(ctx context.Context, in <-chan watch.Event, w *Writer) (out <-chan watch.Event, errc <-chan error) {
-	o := make(chan watch.Event, cap(in))
+func (w *Recorder) Tee(ctx context.Context, in <-chan Event) (out <-chan Event, errc <-chan error) {
+	o := make(chan Event, cap(in))
 	e := make(chan error, 2)
 	go func() {
 		var failed error
@@ -94,7 +93,7 @@ func Tee(ctx context.Context, in <-chan watch.Event, w *Writer) (out <-chan watc
 			close(e)
 		}()
 		for {
-			var ev watch.Event
+			var ev Event
 			var ok bool
 			select {
 			case ev, ok = <-in:
@@ -123,17 +122,19 @@ func Tee(ctx context.Context, in <-chan watch.Event, w *Writer) (out <-chan watc
 	return o, e
 }
 
-// Recording is what Read returns: the header and the events in file order,
-// each with its Lease's Renewals rebuilt (see watch.RenewalTracker).
+// Recording is what ReadRecording returns: the header and the events in file order,
+// each with its Lease's Renewals rebuilt (see RenewalTracker).
 type Recording struct {
-	Header Header
+	Header RecordingHeader
 	// HasHeader is false for plain `watch -o json` output, which replays
 	// too: the contexts are then those named by the events.
 	HasHeader bool
-	Events    []watch.Event
+	Events    []Event
 	// Damage is set when a line could not be read: Events holds what came
 	// before it and the rest of the file is ignored.
 	Damage *DamageError
+
+	path string // the file, when OpenRecording read it
 }
 
 // Contexts names the contexts recorded: the header's, else those of the
@@ -165,13 +166,13 @@ func (e *DamageError) Error() string {
 
 func (e *DamageError) Unwrap() error { return e.Err }
 
-// Read reads a recording. A line that is not a watch event (cut short by a
+// ReadRecording reads a recording. A line that is not a watch event (cut short by a
 // crash, or corrupt) ends the reading: what came before it is returned with
 // Damage set. The error is for I/O failures only.
-func Read(r io.Reader) (*Recording, error) {
+func ReadRecording(r io.Reader) (*Recording, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	rec := &Recording{}
-	var renewals watch.RenewalTracker
+	var renewals RenewalTracker
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -179,18 +180,18 @@ func Read(r io.Reader) (*Recording, error) {
 		}
 		eof := err != nil
 		if body := bytes.TrimSpace(line); len(body) > 0 {
-			if n == 1 && bytes.Contains(body, []byte(`"type":"header"`)) {
+			if n == 1 && isHeader(body) {
 				if herr := json.Unmarshal(body, &rec.Header); herr != nil || rec.Header.Type != headerType {
 					rec.Damage = &DamageError{Line: n, Err: fmt.Errorf("unreadable header: %v", herr)}
 					return rec, nil
 				}
-				if rec.Header.Format > Format {
-					rec.Damage = &DamageError{Line: n, Err: fmt.Errorf("recording format %d is newer than this leader-elector reads (%d)", rec.Header.Format, Format)}
+				if rec.Header.Format > RecordingFormat {
+					rec.Damage = &DamageError{Line: n, Err: fmt.Errorf("recording format %d is newer than this leader-elector reads (%d)", rec.Header.Format, RecordingFormat)}
 					return rec, nil
 				}
 				rec.HasHeader = true
 			} else {
-				var ev watch.Event
+				var ev Event
 				if derr := json.Unmarshal(body, &ev); derr != nil {
 					if eof && !bytes.HasSuffix(line, []byte("\n")) {
 						derr = fmt.Errorf("cut short (%v)", derr)
@@ -208,12 +209,21 @@ func Read(r io.Reader) (*Recording, error) {
 	}
 }
 
+// isHeader tells whether a line is a recording's header: a JSON object
+// whose type is "header", however it is spaced.
+func isHeader(line []byte) bool {
+	var probe struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(line, &probe) == nil && probe.Type == headerType
+}
+
 // Play sends events on the returned channel at their recorded pace times
 // speed (2: twice as fast), or all at once when speed is 0. The channel
 // is closed after the last event or when ctx ends. Event times that go
 // backwards (streams of several contexts merged) are sent at once.
-func Play(ctx context.Context, events []watch.Event, speed float64) <-chan watch.Event {
-	out := make(chan watch.Event, 256)
+func Play(ctx context.Context, events []Event, speed float64) <-chan Event {
+	out := make(chan Event, 256)
 	go func() {
 		defer close(out)
 		if len(events) == 0 {

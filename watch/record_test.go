@@ -1,4 +1,4 @@
-package record
+package watch_test
 
 import (
 	"bytes"
@@ -40,7 +40,7 @@ func lines(evs []watch.Event) string {
 func recording(t *testing.T, evs []watch.Event) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf, Header{Version: "v1.2.3", Contexts: []string{"prod-eu", "prod-us"}, Namespace: "kube-system", Start: t0.Add(-time.Second)})
+	w, err := watch.NewRecorder(&buf, watch.RecordingHeader{Version: "v1.2.3", Contexts: []string{"prod-eu", "prod-us"}, Namespace: "kube-system", Start: t0.Add(-time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestReadWhatWasWritten(t *testing.T) {
 			t.Errorf("header %s lacks %s", first, want)
 		}
 	}
-	rec, err := Read(bytes.NewReader(data))
+	rec, err := watch.ReadRecording(bytes.NewReader(data))
 	if err != nil || rec.Damage != nil {
 		t.Fatalf("Read: %v, damage %v", err, rec.Damage)
 	}
@@ -102,10 +102,12 @@ func TestReadDamaged(t *testing.T) {
 		{"not a recording at all", "hello world\n", 0, 1, "line 1", false},
 		{"a header newer than this reader", strings.Replace(all[0], `"format":1`, `"format":9`, 1) + all[1], 0, 1, "newer", false},
 		{"empty", "", 0, 0, "", false},
+		{"a header spaced as any JSON may be", strings.Replace(all[0], `"type":"header"`, `"type": "header"`, 1) + all[1], 1, 0, "", true},
+		{"a first event that mentions a header is no header", `{"type":"added","time":"2026-11-25T03:12:00Z","lease":{"name":"\"type\":\"header\""}}` + "\n", 1, 0, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec, err := Read(strings.NewReader(tc.data))
+			rec, err := watch.ReadRecording(strings.NewReader(tc.data))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,11 +132,11 @@ func TestTeeRecordsWhatItPasses(t *testing.T) {
 	}
 	close(in)
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf, Header{Contexts: []string{"prod-eu"}, Start: t0})
+	w, err := watch.NewRecorder(&buf, watch.RecordingHeader{Contexts: []string{"prod-eu"}, Start: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, errc := Tee(context.Background(), in, w)
+	out, errc := w.Tee(context.Background(), in)
 	var passed []watch.Event
 	for ev := range out {
 		passed = append(passed, ev)
@@ -154,7 +156,7 @@ func TestTeeRecordsWhatItPasses(t *testing.T) {
 func TestPlayAsFastAsPossible(t *testing.T) {
 	evs := sample()
 	var got []watch.Event
-	for ev := range Play(context.Background(), evs, 0) {
+	for ev := range watch.Play(context.Background(), evs, 0) {
 		got = append(got, ev)
 	}
 	if lines(got) != lines(evs) {
@@ -164,7 +166,7 @@ func TestPlayAsFastAsPossible(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	long := []watch.Event{evs[0], evs[1]}
 	long[1].Time = t0.Add(3 * time.Hour)
-	ch := Play(ctx, long, 1)
+	ch := watch.Play(ctx, long, 1)
 	if ev := <-ch; ev.Type != watch.EventAdded {
 		t.Fatalf("first event %s", ev.Type)
 	}
