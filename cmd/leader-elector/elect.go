@@ -130,6 +130,7 @@ func (c *electCmd) Run(env *runEnv) error {
 	if err != nil {
 		return err
 	}
+	cfg.LogDropped = logQueue.Dropped
 	return elect.Run(env.Ctx, api, cfg, logger)
 }
 
