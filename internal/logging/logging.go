@@ -13,8 +13,10 @@ import (
 )
 
 // New returns a logger writing format ("text" or "json") to w through a
-// Queue, and makes klog write through it too. klog is process-global, so
-// only main should call New. Close the Queue on the way out, with a bound.
+// Queue, and makes klog and the standard log package (which a dependency
+// may write to: it goes straight to stderr) write through it too. Both are
+// process-global, so only main should call New. Close the Queue on the way
+// out, with a bound.
 func New(w io.Writer, format string, level slog.Level) (*slog.Logger, *Queue, error) {
 	if _, err := handler(io.Discard, format, level); err != nil {
 		return nil, nil, err
@@ -23,6 +25,7 @@ func New(w io.Writer, format string, level slog.Level) (*slog.Logger, *Queue, er
 	h, _ := handler(q, format, level)
 	logger := slog.New(h)
 	klog.SetSlogLogger(logger)
+	slog.SetDefault(logger)
 	return logger, q, nil
 }
 
