@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/logging"
 	"github.com/leader-elector/leader-elector/internal/proc"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
@@ -308,6 +310,43 @@ func metricValue(t *testing.T, addr, name string) float64 {
 	return 0
 }
 
+// checkJSONNotice reads pipe until the notice of dropped lines comes
+// (within 10s) and fails t unless every line before it and the notice
+// itself parse as JSON, and the notice counts some lines. Empty lines are
+// the newlines full wrote.
+func checkJSONNotice(t *testing.T, pipe *stalledPipe) {
+	t.Helper()
+	pipe.r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	defer pipe.r.SetReadDeadline(time.Time{})
+	br := bufio.NewReader(pipe.r)
+	lines := 0
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no notice of dropped lines among %d lines of the stalled log: %v", lines, err)
+		}
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		lines++
+		var rec struct {
+			Level   string
+			Msg     string
+			Dropped uint64
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("line %d of the JSON log does not parse: %v\n%s", lines, err, line)
+		}
+		if rec.Msg == logging.DroppedMsg {
+			if rec.Dropped == 0 || rec.Level != "WARN" {
+				t.Errorf("the notice of dropped lines: %s", line)
+			}
+			t.Logf("after %d JSON lines: %s", lines, line)
+			return
+		}
+	}
+}
+
 // lastRenew reads the Lease: its holder and renewTime.
 func (s *electSetup) lastRenew() (string, time.Time) {
 	s.t.Helper()
@@ -325,14 +364,20 @@ func (s *electSetup) lastRenew() (string, time.Time) {
 // Status file and exec mode: the leader, its log stalled, is cut off from
 // the API server. Its file goes (and its child, in exec mode) by its last
 // renewal + renew-deadline, before the follower acts; it keeps competing
-// once the cut heals, and still exits promptly on SIGTERM.
+// once the cut heals, and still exits promptly on SIGTERM. The issue saw
+// it with either log format.
 func TestElectStalledLogCutOff(t *testing.T) {
-	for _, exec := range []bool{false, true} {
-		name := "status file"
-		if exec {
-			name = "exec mode"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		exec   bool
+		format string
+	}{
+		{"status file", false, "text"},
+		{"status file, json", false, "json"},
+		{"exec mode", true, "text"},
+	} {
+		exec := tt.exec
+		t.Run(tt.name, func(t *testing.T) {
 			s := newElectSetup(t)
 			proxy, err := newFaultProxy(strings.TrimPrefix(cp.Host, "https://"))
 			if err != nil {
@@ -356,9 +401,10 @@ func TestElectStalledLogCutOff(t *testing.T) {
 				pidFiles = append(pidFiles, pidFile)
 				return []string{"--grace=1s", "--", "sh", "-c", stalledChildScript, "sh", pidFile}
 			}
+			format := []string{"--log-format", tt.format}
 
 			pipe := newStalledPipe(t)
-			a, addr := s.startStalled(pipe, kc, "stalled", nil, cmd("stalled")...)
+			a, addr := s.startStalled(pipe, kc, "stalled", nil, append(format, cmd("stalled")...)...)
 			waitOneLeader(t, 30*time.Second, []*elector{a})
 			b := s.startFollower("follower", nil, cmd("follower")...)
 			waitFor(t, 20*time.Second, "the follower to follow", func() bool {
@@ -419,6 +465,12 @@ func TestElectStalledLogCutOff(t *testing.T) {
 				t.Logf("the stalled leader dropped %v log lines", d)
 			}
 
+			if tt.format == "json" {
+				// Read the pipe at last: what the queue kept follows, with
+				// the notice of what it dropped, and every line parses.
+				checkJSONNotice(t, pipe)
+			}
+
 			proxy.Heal()
 			time.Sleep(2 * stalledRetry) // it reconnects and follows
 			if a.exited() {
@@ -429,7 +481,11 @@ func TestElectStalledLogCutOff(t *testing.T) {
 			if code := a.Wait(10 * time.Second); code != 0 {
 				t.Errorf("the stalled replica exited %d after SIGTERM, want 0", code)
 			}
-			t.Logf("the stalled replica exited %v after SIGTERM, its log still stalled", time.Since(exitStart).Round(time.Millisecond))
+			how := "its log still stalled"
+			if tt.format == "json" {
+				how = "its log read again" // checkJSONNotice read it
+			}
+			t.Logf("the stalled replica exited %v after SIGTERM, %s", time.Since(exitStart).Round(time.Millisecond), how)
 		})
 	}
 }
