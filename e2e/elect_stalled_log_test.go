@@ -81,16 +81,31 @@ func newStalledPipe(t *testing.T) *stalledPipe {
 		}
 		t.Logf("the stalled pipe held %d bytes; its lines but the event streams':\n%s", len(b), strings.Join(kept[max(0, len(kept)-60):], "\n"))
 	})
-	if _, err := unix.FcntlInt(r.Fd(), unix.F_SETPIPE_SZ, stalledPipeSize); err != nil {
+	if _, err := fdInt(r, func(fd int) (int, error) { return unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, stalledPipeSize) }); err != nil {
 		t.Fatalf("F_SETPIPE_SZ on the pipe: %v", err)
 	}
 	return &stalledPipe{r: r, w: w}
 }
 
+// fdInt calls f with f's descriptor. Not File.Fd, which would put it in
+// blocking mode, and SetReadDeadline would then no longer bound a read.
+func fdInt(file *os.File, f func(fd int) (int, error)) (int, error) {
+	rc, err := file.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { n, ferr = f(int(fd)) }); err != nil {
+		return 0, err
+	}
+	return n, ferr
+}
+
 // unread is how many bytes wait in the pipe (FIONREAD).
 func (p *stalledPipe) unread(t *testing.T) int {
 	t.Helper()
-	n, err := unix.IoctlGetInt(int(p.r.Fd()), unix.TIOCINQ) // FIONREAD under its Linux name
+	n, err := fdInt(p.r, func(fd int) (int, error) { return unix.IoctlGetInt(fd, unix.TIOCINQ) }) // FIONREAD under its Linux name
 	if err != nil {
 		t.Fatalf("FIONREAD on the pipe: %v", err)
 	}
@@ -100,7 +115,7 @@ func (p *stalledPipe) unread(t *testing.T) int {
 // size is the pipe's capacity (F_GETPIPE_SZ).
 func (p *stalledPipe) size(t *testing.T) int {
 	t.Helper()
-	n, err := unix.FcntlInt(p.r.Fd(), unix.F_GETPIPE_SZ, 0)
+	n, err := fdInt(p.r, func(fd int) (int, error) { return unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0) })
 	if err != nil {
 		t.Fatalf("F_GETPIPE_SZ on the pipe: %v", err)
 	}
@@ -115,7 +130,9 @@ func (p *stalledPipe) size(t *testing.T) int {
 // whatever size the leader's last line had.
 func (p *stalledPipe) full(t *testing.T) bool {
 	t.Helper()
-	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", p.w.Fd()), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := fdInt(p.w, func(w int) (int, error) {
+		return unix.Open(fmt.Sprintf("/proc/self/fd/%d", w), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	})
 	if err != nil {
 		t.Fatalf("opening the pipe's write end again: %v", err)
 	}
