@@ -67,6 +67,10 @@ type Config struct {
 	// HTTPAddr serves /healthz, /readyz, /leader, / and /metrics; empty
 	// disables them.
 	HTTPAddr string
+
+	// LogDropped, if set, counts the log lines the process's log queue
+	// dropped, for /metrics (see endpoints.Options.LogDropped).
+	LogDropped func() uint64
 }
 
 // MaxIdentityLen bounds Identity: a Pod name (a DNS-1123 subdomain) is at

@@ -57,6 +57,8 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 			Logger:    log,
 			LeaseName: cfg.LeaseName,
 			Identity:  cfg.Identity, // so /leader names us before the first observation
+
+			LogDropped: cfg.LogDropped,
 		})
 		served := make(chan struct{})
 		go func() {

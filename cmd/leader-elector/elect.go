@@ -115,10 +115,11 @@ func (c *electCmd) validate(cfg elect.Config, g *Globals) error {
 // neither hidden by a kubeconfig problem nor waits for it; only then does
 // the kubeconfig give the API server and the default namespace.
 func (c *electCmd) Run(env *runEnv) error {
-	logger, err := env.Globals.logger(env.Stderr)
+	logger, logQueue, err := env.Globals.logger(env.Stderr)
 	if err != nil {
 		return err
 	}
+	defer flushLog(logQueue)
 	cfg, err := c.complete(os.Hostname)
 	if err != nil {
 		return err
@@ -138,6 +139,7 @@ func (c *electCmd) Run(env *runEnv) error {
 	if err != nil {
 		return err
 	}
+	cfg.LogDropped = logQueue.Dropped
 	return elect.Run(env.Ctx, api, cfg, logger)
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -144,18 +145,33 @@ func (g *Globals) options(context string, inCluster bool, logger *slog.Logger) k
 	}
 }
 
-// logger builds the process logger writing to w; klog goes the same way.
-// Its error is a configuration error (exit 2): a bad --log-format.
-func (g *Globals) logger(w io.Writer) (*slog.Logger, error) {
+// logger builds the process logger writing to w through a bounded queue, so
+// nothing that logs ever waits for w; klog goes the same way. Pass the queue
+// to flushLog on the way out. Its error is a configuration error (exit 2):
+// a bad --log-format.
+func (g *Globals) logger(w io.Writer) (*slog.Logger, *logging.Queue, error) {
 	level := slog.LevelInfo
 	if g.Verbose {
 		level = slog.LevelDebug
 	}
-	logger, err := logging.New(w, g.LogFormat, level)
+	logger, q, err := logging.New(w, g.LogFormat, level)
 	if err != nil {
-		return nil, exitcode.WithCode(exitcode.Config, err)
+		return nil, nil, exitcode.WithCode(exitcode.Config, err)
 	}
-	return logger, nil
+	return logger, q, nil
+}
+
+// logFlushWait bounds how long the process, on its way out, waits for its
+// queued log lines (and then for its one-line error) to be written: a
+// stderr nobody reads must not keep it from exiting. As long as the wait
+// for the last Events, for the same reason.
+const logFlushWait = time.Second
+
+// flushLog writes what the log queue holds, waiting at most logFlushWait.
+func flushLog(q *logging.Queue) {
+	ctx, cancel := context.WithTimeout(context.Background(), logFlushWait)
+	defer cancel()
+	_ = q.Close(ctx) // a log that cannot be written has nowhere to say so
 }
 
 // first is the first of names, or "" (the kubeconfig's current context).

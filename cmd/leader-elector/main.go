@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/willabides/kongplete"
@@ -148,7 +150,37 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 			return err
 		}}
 	err = kctx.Run(env)
-	return exitCodeFor(err, stderr)
+	// The mode has flushed its log (with a bound); the last line gets one
+	// too, so a stderr nobody reads cannot keep the process from exiting.
+	return exitCodeFor(err, boundedWriter{w: stderr, wait: logFlushWait})
+}
+
+// boundedWriter gives up on a write that has not returned after wait,
+// leaving it to finish, or not, in a goroutine of its own.
+type boundedWriter struct {
+	w    io.Writer
+	wait time.Duration
+}
+
+func (b boundedWriter) Write(p []byte) (int, error) {
+	p = bytes.Clone(p) // the caller may reuse p once we return
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := b.w.Write(p)
+		done <- result{n, err}
+	}()
+	timer := time.NewTimer(b.wait)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.n, r.err
+	case <-timer.C:
+		return 0, fmt.Errorf("writing to stderr: nothing read it for %v", b.wait)
+	}
 }
 
 const (

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"testing"
+	"time"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 	"github.com/leader-elector/leader-elector/watch"
@@ -84,5 +85,31 @@ func TestConfigErrorsKeepTheirCause(t *testing.T) {
 				t.Errorf("errors.Is(%q, %v) is false", err, tt.is)
 			}
 		})
+	}
+}
+
+// stuckWriter is a stderr nobody reads: Write never returns.
+type stuckWriter struct{}
+
+func (stuckWriter) Write([]byte) (int, error) { select {} }
+
+// The exit's last line gives up on a stderr nobody reads, so the process
+// still exits (with the right code), and is written whole to one that is.
+func TestBoundedWriter(t *testing.T) {
+	var buf bytes.Buffer
+	if code := exitCodeFor(errors.New("boom"), boundedWriter{w: &buf, wait: time.Second}); code != exitcode.Runtime || buf.String() != "leader-elector: boom\n" {
+		t.Errorf("to a buffer: code %d, wrote %q", code, buf.String())
+	}
+	done := make(chan int, 1)
+	go func() {
+		done <- exitCodeFor(errors.New("boom"), boundedWriter{w: stuckWriter{}, wait: 50 * time.Millisecond})
+	}()
+	select {
+	case code := <-done:
+		if code != exitcode.Runtime {
+			t.Errorf("to a stuck writer: code %d, want %d", code, exitcode.Runtime)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("exitCodeFor is still writing to a stuck stderr after 5s with a 50ms bound")
 	}
 }

@@ -86,10 +86,11 @@ func (c *watchCmd) Run(env *runEnv) error {
 		return err
 	}
 	defer closeLog()
-	logger, err := env.Globals.logger(logOut)
+	logger, logQueue, err := env.Globals.logger(logOut)
 	if err != nil {
 		return err
 	}
+	defer flushLog(logQueue) // before closeLog closes the file
 	tuneRuntime(logger, watchRuntime)
 
 	conns, shownNS, err := c.connect(env.Globals, logger, mode)

@@ -24,8 +24,9 @@ import (
 // its own, so tests and several Servers in one process never collide.
 // Methods are safe for concurrent use.
 type Metrics struct {
-	clock     clock.PassiveClock
-	leaseName string
+	clock      clock.PassiveClock
+	leaseName  string
+	logDropped func() uint64 // never nil
 
 	mu          sync.Mutex
 	leading     bool
@@ -35,8 +36,11 @@ type Metrics struct {
 	lastRenew   time.Time
 }
 
-func newMetrics(leaseName string, clk clock.PassiveClock) *Metrics {
-	return &Metrics{clock: clk, leaseName: leaseName}
+func newMetrics(leaseName string, clk clock.PassiveClock, logDropped func() uint64) *Metrics {
+	if logDropped == nil {
+		logDropped = func() uint64 { return 0 }
+	}
+	return &Metrics{clock: clk, leaseName: leaseName, logDropped: logDropped}
 }
 
 // published follows a state Publish took; the hub calls it in publish
@@ -92,6 +96,7 @@ func one(name, help, typ string, v float64) family {
 
 // leaderFamilies are the election's own metrics, read under the lock.
 func (m *Metrics) leaderFamilies() []family {
+	dropped := m.logDropped() // an atomic read: outside the lock all the same
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	status := 0.0
@@ -114,6 +119,7 @@ func (m *Metrics) leaderFamilies() []family {
 		one("leader_elector_identity_collisions_total", "Writes to the Lease under this replica's identity that this process did not make: another live replica uses the same identity.", "counter", float64(m.collisions)),
 		one("leader_elector_last_renew_timestamp_seconds", "Unix time of this replica's last successful renewal of the Lease; 0 if it never renewed.", "gauge", last),
 		one("leader_elector_seconds_since_last_renew", "Seconds since this replica's last successful renewal of the Lease; NaN if it never renewed.", "gauge", since),
+		one("leader_elector_log_lines_dropped_total", "Log lines dropped because the log's reader fell behind (a stalled container log, a paused terminal): the sidecar queues its log and never waits for it.", "counter", float64(dropped)),
 	}
 }
 

@@ -14,9 +14,10 @@ import (
 
 func TestMetricsValues(t *testing.T) {
 	tests := []struct {
-		name  string
-		steps func(s *Server, m *Metrics, clk *clocktesting.FakePassiveClock)
-		want  string // exposition text of the leader metrics
+		name       string
+		logDropped func() uint64 // Options.LogDropped
+		steps      func(s *Server, m *Metrics, clk *clocktesting.FakePassiveClock)
+		want       string // exposition text of the leader metrics
 	}{
 		{
 			name:  "fresh follower",
@@ -28,6 +29,7 @@ leader_elector_renew_errors_total 0
 leader_elector_identity_collisions_total 0
 leader_elector_last_renew_timestamp_seconds 0
 leader_elector_seconds_since_last_renew NaN
+leader_elector_log_lines_dropped_total 0
 `,
 		},
 		{
@@ -44,10 +46,12 @@ leader_elector_renew_errors_total 0
 leader_elector_identity_collisions_total 0
 leader_elector_last_renew_timestamp_seconds 1.7640756e+09
 leader_elector_seconds_since_last_renew 3.5
+leader_elector_log_lines_dropped_total 0
 `,
 		},
 		{
-			name: "led twice, lost, with errors and a collision",
+			name:       "led twice, lost, with errors, a collision and a log that fell behind",
+			logDropped: func() uint64 { return 1234 },
 			steps: func(s *Server, m *Metrics, clk *clocktesting.FakePassiveClock) {
 				s.Publish(LeaderInfo{IsLeader: true, Term: 1})
 				s.Publish(LeaderInfo{IsLeader: true, Term: 1, RenewTime: t1}) // still the same term: not a transition
@@ -68,6 +72,7 @@ leader_elector_renew_errors_total 2
 leader_elector_identity_collisions_total 1
 leader_elector_last_renew_timestamp_seconds 1.7640756e+09
 leader_elector_seconds_since_last_renew 10
+leader_elector_log_lines_dropped_total 1234
 `,
 		},
 	}
@@ -75,11 +80,12 @@ leader_elector_seconds_since_last_renew 10
 		"leader_election_master_status", "leader_elector_transitions_total",
 		"leader_elector_renew_errors_total", "leader_elector_identity_collisions_total",
 		"leader_elector_last_renew_timestamp_seconds", "leader_elector_seconds_since_last_renew",
+		"leader_elector_log_lines_dropped_total",
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clocktesting.NewFakePassiveClock(time.Date(2025, 11, 25, 13, 0, 0, 0, time.UTC))
-			s := New(Options{LeaseName: "demo", Clock: clk})
+			s := New(Options{LeaseName: "demo", Clock: clk, LogDropped: tt.logDropped})
 			tt.steps(s, s.Metrics(), clk)
 			got := scrape(t, s, names)
 			if got != strings.TrimSpace(tt.want) {

@@ -56,6 +56,10 @@ type Options struct {
 	// DefaultMaxStreams. One more gets 503 with Retry-After. Keep it below
 	// MaxConns so plain requests keep room.
 	MaxStreams int
+	// LogDropped, if set, counts the lines the process's log dropped
+	// because its reader fell behind: leader_elector_log_lines_dropped_total.
+	// Unset, the metric stays 0.
+	LogDropped func() uint64
 	// OverflowConns caps the connections beyond MaxConns held at once while
 	// they send their request (at most a second each); 0 means
 	// DefaultOverflowConns. A newer one evicts the oldest.
@@ -96,7 +100,7 @@ func New(opts Options) *Server {
 	opts.MaxConns = orDefault(opts.MaxConns, DefaultMaxConns)
 	opts.MaxStreams = orDefault(opts.MaxStreams, DefaultMaxStreams)
 	opts.OverflowConns = orDefault(opts.OverflowConns, DefaultOverflowConns)
-	metrics := newMetrics(opts.LeaseName, opts.Clock)
+	metrics := newMetrics(opts.LeaseName, opts.Clock, opts.LogDropped)
 	s := &Server{
 		healthz:   opts.Healthz,
 		log:       opts.Logger,
