@@ -627,7 +627,12 @@ func (c *simChild) stop(grace time.Duration) error {
 	if c.exited {
 		return nil
 	}
-	// SIGKILL: it dies at once, unless it sits in D-state.
+	// SIGKILL: it dies at once, unless it sits in D-state: then no one can
+	// stop it, and an overlap it causes is the world's (the sidecar must
+	// still neither release nor exit 0 while it runs).
+	if c.dStateEnd > w.now && c.r.inc == c.inc {
+		c.r.childStuck = true
+	}
 	c.at(max(w.now+w.dur(100*time.Microsecond, 2*time.Millisecond), c.dStateEnd))
 	w.park(w.now + c.r.trueDur(time.Second))
 	if !c.exited {

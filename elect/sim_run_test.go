@@ -1,8 +1,11 @@
 package elect
 
 import (
+	"context"
+
 	"container/heap"
 	"fmt"
+	"github.com/leader-elector/leader-elector/internal/logging"
 	"log/slog"
 	"math/rand"
 	"time"
@@ -12,7 +15,9 @@ import (
 
 // newWorld builds a world of p.replicas replicas, all started at time 0.
 func newWorld(p simParams) *world {
-	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed)), baton: make(chan struct{})}
+	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed)), baton: make(chan struct{}), stalled: make(stalledWriter)}
+	w.logQueue = logging.NewQueue(w.stalled, func(n uint64) []byte { return fmt.Appendf(nil, "%d log lines dropped\n", n) }, 8<<10)
+	w.log = slog.New(slog.NewTextHandler(w.logQueue, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if p.randomTimings {
 		w.p.base = w.drawTimings(p.base)
 	}
@@ -105,7 +110,7 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	r.actUntil, r.unknownAt, r.readServedAt, r.removeFailed, r.childStuck = 0, 0, 0, false, false
 	h := simHost{w: w, r: r, inc: r.inc}
 	api := API{Leases: simLeases{w: w, r: r}, Pods: simPods{w: w, r: r}}
-	r.d = newDriver(cfg, slog.New(slog.DiscardHandler), h, api, ports{
+	r.d = newDriver(cfg, w.log, h, api, ports{
 		files: simFiles{w: w, r: r},
 		procs: simProcs{w: w, r: r},
 		out:   simSink{w: w, r: r, inc: r.inc},
@@ -265,6 +270,11 @@ func (w *world) run() []string {
 	for _, r := range w.reps {
 		w.killTasks(r)
 	}
+	w.stats.logDropped += int(w.logQueue.Dropped())
+	close(w.stalled)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	w.logQueue.Close(ctx)
 	return w.violations
 }
 

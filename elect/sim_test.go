@@ -63,7 +63,7 @@ func TestSimulation(t *testing.T) {
 	}
 	t.Logf("%d seeds x %v simulated: %d steps; %s", *simSeeds, *simDuration, steps, total)
 	if total.terms == 0 || total.crashes == 0 || total.shutdowns == 0 || total.partitions == 0 ||
-		total.loopStalls == 0 || total.ioFaults == 0 || total.failedIO == 0 || total.laggingReads == 0 {
+		total.loopStalls == 0 || total.ioFaults == 0 || total.failedIO == 0 || total.laggingReads == 0 || total.logDropped == 0 {
 		t.Fatalf("the simulation exercised too little: %s", total)
 	}
 }

@@ -1,7 +1,11 @@
 package elect
 
 import (
+	"io"
+	"log/slog"
+
 	"github.com/leader-elector/leader-elector/elect/leadership"
+	"github.com/leader-elector/leader-elector/internal/logging"
 
 	"container/heap"
 	"fmt"
@@ -230,6 +234,12 @@ type world struct {
 	// The scheduler: one goroutine runs at a time, holding the baton.
 	baton chan struct{}
 	cur   *simTask
+	// The replicas log at debug level to the process's real log queue,
+	// whose reader never reads (a log pipe nobody drains): a log line
+	// that could block would stop the world.
+	log      *slog.Logger
+	logQueue *logging.Queue
+	stalled  stalledWriter
 
 	quiet       bool
 	overlapping bool // an excused overlap is under way
@@ -254,7 +264,7 @@ type actEnd struct {
 
 type simStats struct {
 	terms, overlapsExcused, conflicts, crashes, shutdowns, pauses, partitions, foreign int
-	loopStalls, ioFaults, failedIO, laggingReads                                       int
+	loopStalls, ioFaults, failedIO, laggingReads, logDropped                           int
 	maxGap                                                                             time.Duration
 }
 
@@ -271,12 +281,13 @@ func (s *simStats) add(o simStats) {
 	s.ioFaults += o.ioFaults
 	s.failedIO += o.failedIO
 	s.laggingReads += o.laggingReads
+	s.logDropped += o.logDropped
 	s.maxGap = max(s.maxGap, o.maxGap)
 }
 
 func (s simStats) String() string {
-	return fmt.Sprintf("%d terms, %d conflicts, %d crashes, %d shutdowns, %d pauses, %d loop stalls, %d partitions, %d foreign writes (%d excused overlaps), %d spells of disk and process faults (%d operations failed), %d relists served from behind; longest gap between terms %v",
-		s.terms, s.conflicts, s.crashes, s.shutdowns, s.pauses, s.loopStalls, s.partitions, s.foreign, s.overlapsExcused, s.ioFaults, s.failedIO, s.laggingReads, s.maxGap)
+	return fmt.Sprintf("%d terms, %d conflicts, %d crashes, %d shutdowns, %d pauses, %d loop stalls, %d partitions, %d foreign writes (%d excused overlaps), %d spells of disk and process faults (%d operations failed), %d relists served from behind, %d log lines dropped by a log nobody reads; longest gap between terms %v",
+		s.terms, s.conflicts, s.crashes, s.shutdowns, s.pauses, s.loopStalls, s.partitions, s.foreign, s.overlapsExcused, s.ioFaults, s.failedIO, s.laggingReads, s.logDropped, s.maxGap)
 }
 
 const traceKeep = 400
@@ -330,3 +341,12 @@ func (w *world) dur(lo, hi time.Duration) time.Duration {
 }
 
 func (w *world) chance(p float64) bool { return w.rng.Float64() < p }
+
+// stalledWriter blocks every write until it is released: a pipe nobody
+// reads.
+type stalledWriter chan struct{}
+
+func (s stalledWriter) Write(p []byte) (int, error) {
+	<-s
+	return 0, io.ErrClosedPipe
+}
