@@ -3,19 +3,29 @@
 # ~/.cache/leader-elector (the test control plane) and Go's own caches.
 
 GO ?= go
-# One package at a time: each test package starts its own control plane and
-# two at once would fight over two cores. The timeout covers the end-to-end
-# and chaos packages, which run for minutes.
+# One package at a time: the packages under e2e/ (and a few others) start
+# their own control plane, and two at once would fight over two cores. The
+# timeout covers the end-to-end and chaos packages, which run for minutes.
 GOTEST_FLAGS ?= -p 1 -count=1 -timeout 45m
 
-.PHONY: test controlplane build vet shells
+.PHONY: test test-unit controlplane build vet shells
 
 test: controlplane vet release-check bench-check shells
 	$(GO) test $(GOTEST_FLAGS) ./...
 
-# The completion scripts are tested in real bash, zsh and fish; a shell
-# that is missing skips its test, and this says so and how to get it.
+# The tests that need no control plane (no API server, no build of
+# kube-apiserver): the state machine, the simulation, the dashboard's
+# goldens, the CLI. Seconds to a couple of minutes.
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /e2e -e /controlplane -e /bench/ -e /demo -e /internal/replica -e /internal/kubeclient)
+test-unit:
+	$(GO) test -count=1 $(UNIT_PKGS)
+
+# The completion scripts are tested in real bash, zsh and fish. As root
+# with apt (CI) the missing shells are installed; elsewhere a missing shell
+# skips its test, and this says so and how to get it.
 shells:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! { command -v zsh && command -v fish; } >/dev/null; then \
+		(apt-get install -y -qq zsh fish || { apt-get update -qq && apt-get install -y -qq zsh fish; }) >/dev/null 2>&1 || true; fi
 	@for sh in bash zsh fish; do command -v $$sh >/dev/null || \
 		echo "note: $$sh is not installed, so its completion test is skipped (apt-get install -y $$sh, or brew install $$sh)"; done
 

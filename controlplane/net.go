@@ -51,7 +51,7 @@ func waitHTTP(ctx context.Context, client *http.Client, url, token string, timeo
 			last = err.Error()
 		}
 		if ok, err := p.exited(); ok {
-			return fmt.Errorf("%s exited: %v", p.bin, err)
+			return fmt.Errorf("%s exited: %w", p.bin, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/exitcode"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
@@ -202,8 +203,8 @@ func (d *demo) firstFailure() error {
 	}
 }
 
-// quitByUser: the dashboard ends with 0 on q, 130 on ctrl+c.
+// quitByUser: the dashboard ends with 0 on q, exitcode.Interrupt on ctrl+c.
 func quitByUser(err error) bool {
 	var ee interface{ ExitCode() int }
-	return err == nil || (errors.As(err, &ee) && ee.ExitCode() == 130)
+	return err == nil || (errors.As(err, &ee) && ee.ExitCode() == exitcode.Interrupt)
 }

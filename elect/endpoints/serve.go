@@ -36,7 +36,7 @@ const shutdownGrace = 5 * time.Second
 func Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, exitcode.Configf("cannot listen on %s: %v; pass --http-addr with a free port or empty to disable", addr, listenCause(err))
+		return nil, exitcode.Configf("cannot listen on %s: %w; pass --http-addr with a free port or empty to disable", addr, listenCause(err))
 	}
 	return ln, nil
 }
