@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -31,26 +30,6 @@ func TestPercentile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := percentile(tc.in, tc.p); got != tc.want {
 				t.Errorf("percentile(%v, %v) = %v, want %v", tc.in, tc.p, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestClassify(t *testing.T) {
-	for _, tc := range []struct{ method, url, want string }{
-		{"GET", "/apis/coordination.k8s.io/v1/namespaces/ns/leases/bench", "leases get"},
-		{"GET", "/apis/coordination.k8s.io/v1/namespaces/ns/leases?fieldSelector=metadata.name%3Dbench", "leases list"},
-		{"GET", "/apis/coordination.k8s.io/v1/namespaces/ns/leases?watch=true&fieldSelector=x", "leases watch"},
-		{"PUT", "/apis/coordination.k8s.io/v1/namespaces/ns/leases/bench", "leases update"},
-		{"POST", "/apis/coordination.k8s.io/v1/namespaces/ns/leases", "leases create"},
-		{"PATCH", "/api/v1/namespaces/ns/events/e1", "events patch"},
-		{"POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "selfsubjectaccessreviews create"},
-		{"GET", "/api", "other get"},
-		{"GET", "/apis/coordination.k8s.io/v1", "discovery get"},
-	} {
-		t.Run(tc.want, func(t *testing.T) {
-			if got := classify(httptest.NewRequest(tc.method, tc.url, nil)); got != tc.want {
-				t.Errorf("classify(%s %s) = %q, want %q", tc.method, tc.url, got, tc.want)
 			}
 		})
 	}
