@@ -109,15 +109,16 @@ func run() error {
 	// nearly all the time, and this halves the run.
 	err = both(impls, func(im impl) error {
 		r := res[im.Name]
+		var err error // each elector's own: both run at once
 		if r.binMiB, err = fileMiB(im.Bin); err != nil {
 			return err
 		}
 		progress("%s: %d graceful hand-overs", im.Name, *trials)
-		if r.graceful, r.gracefulOverlaps, err = b.trials(im, "graceful", *trials); err != nil {
+		if r.graceful, err = b.trials(im, "graceful", *trials); err != nil {
 			return err
 		}
 		progress("%s: %d crash failovers", im.Name, *trials)
-		if r.crash, r.crashOverlaps, err = b.trials(im, "crash", *trials); err != nil {
+		if r.crash, err = b.trials(im, "crash", *trials); err != nil {
 			return err
 		}
 		for _, n := range counts {
