@@ -1,10 +1,12 @@
 package main
 
 import (
-	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/reqcount"
 )
 
 func TestPercentile(t *testing.T) {
@@ -31,26 +33,6 @@ func TestPercentile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := percentile(tc.in, tc.p); got != tc.want {
 				t.Errorf("percentile(%v, %v) = %v, want %v", tc.in, tc.p, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestClassify(t *testing.T) {
-	for _, tc := range []struct{ method, url, want string }{
-		{"GET", "/apis/coordination.k8s.io/v1/namespaces/ns/leases/bench", "leases get"},
-		{"GET", "/apis/coordination.k8s.io/v1/namespaces/ns/leases?fieldSelector=metadata.name%3Dbench", "leases list"},
-		{"GET", "/apis/coordination.k8s.io/v1/namespaces/ns/leases?watch=true&fieldSelector=x", "leases watch"},
-		{"PUT", "/apis/coordination.k8s.io/v1/namespaces/ns/leases/bench", "leases update"},
-		{"POST", "/apis/coordination.k8s.io/v1/namespaces/ns/leases", "leases create"},
-		{"PATCH", "/api/v1/namespaces/ns/events/e1", "events patch"},
-		{"POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "selfsubjectaccessreviews create"},
-		{"GET", "/api", "other get"},
-		{"GET", "/apis/coordination.k8s.io/v1", "discovery get"},
-	} {
-		t.Run(tc.want, func(t *testing.T) {
-			if got := classify(httptest.NewRequest(tc.method, tc.url, nil)); got != tc.want {
-				t.Errorf("classify(%s %s) = %q, want %q", tc.method, tc.url, got, tc.want)
 			}
 		})
 	}
@@ -95,5 +77,96 @@ func TestPrintRollingNotAvailable(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+func TestLeaseRows(t *testing.T) {
+	const what = "graceful hand-over"
+	for _, tc := range []struct {
+		name       string
+		ours, base reqcount.Counts
+		n          int
+		want       []requestRow
+	}{
+		{
+			name: "per hand-over, GET LIST PUT always, other resources left out",
+			ours: reqcount.Counts{"leases get": 20, "leases update": 30, "events create": 10},
+			base: reqcount.Counts{"leases get": 70, "leases update": 25},
+			n:    10,
+			want: []requestRow{
+				{"Lease requests per " + what, 5, 9.5},
+				{"  Lease GETs per " + what, 2, 7},
+				{"  Lease LISTs per " + what, 0, 0},
+				{"  Lease PUTs per " + what, 3, 2.5},
+			},
+		},
+		{
+			name: "WATCH and CREATE when either made one",
+			ours: reqcount.Counts{"leases watch": 4, "leases list": 2},
+			base: reqcount.Counts{"leases create": 1},
+			n:    2,
+			want: []requestRow{
+				{"Lease requests per " + what, 3, 0.5},
+				{"  Lease GETs per " + what, 0, 0},
+				{"  Lease LISTs per " + what, 1, 0},
+				{"  Lease PUTs per " + what, 0, 0},
+				{"  Lease WATCHes per " + what, 2, 0},
+				{"  Lease CREATEs per " + what, 0, 0.5},
+			},
+		},
+		{
+			name: "no hand-over, no rows",
+			ours: reqcount.Counts{"leases get": 3},
+			n:    0,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := leaseRows(what, tc.ours, tc.base, tc.n); !slices.Equal(got, tc.want) {
+				t.Errorf("leaseRows = %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLeaseSummary(t *testing.T) {
+	for _, tc := range []struct {
+		in   reqcount.Counts
+		want string
+	}{
+		{reqcount.Counts{"leases update": 3, "leases get": 1, "events create": 1}, "1 GET, 3 PUT"},
+		{reqcount.Counts{"leases watch": 1, "leases delete": 2}, "1 WATCH, 2 other"},
+		{reqcount.Counts{"events create": 1}, "none"},
+		{nil, "none"},
+	} {
+		if got := leaseSummary(tc.in); got != tc.want {
+			t.Errorf("leaseSummary(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// The side-by-side table shows the Lease requests per hand-over and judges
+// issue 21's bound on GETs.
+func TestPrintTableRequests(t *testing.T) {
+	trial := func(gets, puts int) trialResult {
+		return trialResult{took: make([]time.Duration, 10), requests: reqcount.Counts{"leases get": gets, "leases update": puts}}
+	}
+	for _, tc := range []struct {
+		name string
+		ours trialResult
+		want []string
+	}{
+		{"fixed", trial(20, 30), []string{"Lease GETs per graceful hand-over 2.0 7.0 0.286", "MET Lease GETs per graceful hand-over 2.0 <= 4"}},
+		{"a read loop", trial(178, 30), []string{"MISSED Lease GETs per graceful hand-over 17.8 <= 4"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			printTable(&b, &results{graceful: tc.ours, crash: trial(0, 20)}, &results{graceful: trial(70, 25), crash: trial(140, 20)}, 10, time.Minute)
+			got := strings.Join(strings.Fields(b.String()), " ") // columns as single spaces
+			for _, want := range append(tc.want, "Lease GETs per crash failover 0.0 14.0 0.000") {
+				if !strings.Contains(got, want) {
+					t.Errorf("table lacks %q:\n%s", want, b.String())
+				}
+			}
+		})
 	}
 }

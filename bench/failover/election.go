@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/leader-elector/leader-elector/internal/reqcount"
 )
 
 // election is one Lease and the replicas competing for it.
@@ -19,7 +21,25 @@ type election struct {
 	ns       string
 	lease    string
 	replicas []*member
+	gone     []*member // removed replicas: their requests still count
 	next     int
+}
+
+// retryPeriod is the default retry period both electors run with here.
+const retryPeriod = 2 * time.Second
+
+// countSettle is how long after a new leader's status file the requests
+// of a hand-over are still counted: two retry periods, so a loser's read
+// after a lost race, or a loop of them, falls inside.
+const countSettle = 2 * retryPeriod
+
+// requests sums the requests of every replica this election ever had.
+func (e *election) requests() reqcount.Counts {
+	out := reqcount.Counts{}
+	for _, r := range append(e.gone, e.replicas...) {
+		out.Add(r.proxy.Snapshot())
+	}
+	return out
 }
 
 func (b *bench) newElection(im impl, what string) (*election, error) {
@@ -77,39 +97,47 @@ func (e *election) waitLeader(timeout time.Duration) (*member, error) {
 	}
 }
 
+// trialResult is what n hand-overs of one kind measured.
+type trialResult struct {
+	took     []time.Duration // from the signal until another replica's status file existed
+	overlaps int             // polls that saw two status files (the killed leader's stale file aside)
+	// requests are every replica's, from just before each signal until
+	// countSettle after the new leader's status file, summed over the
+	// trials; the replacement replica starts after.
+	requests reqcount.Counts
+}
+
 // trials runs n hand-overs of the given kind ("graceful": SIGTERM to the
 // leader; "crash": SIGKILL) among 3 replicas, each replaced by a new one
-// afterwards, and returns how long each took from the signal until another
-// replica's status file existed, and how often two status files existed at
-// once (the killed leader's stale file aside).
-func (b *bench) trials(im impl, kind string, n int) ([]time.Duration, int, error) {
+// afterwards.
+func (b *bench) trials(im impl, kind string, n int) (trialResult, error) {
+	res := trialResult{requests: reqcount.Counts{}}
 	e, err := b.newElection(im, kind)
 	if err != nil {
-		return nil, 0, err
+		return res, err
 	}
 	defer e.stop()
 	for range 3 {
 		if err := e.add(); err != nil {
-			return nil, 0, err
+			return res, err
 		}
 	}
 	sig := syscall.SIGTERM
 	if kind == "crash" {
 		sig = syscall.SIGKILL
 	}
-	var out []time.Duration
-	overlaps := 0
 	for i := range n {
 		old, err := e.waitLeader(time.Minute)
 		if err != nil {
-			return nil, 0, err
+			return res, err
 		}
 		// Settle, then a random part of a RetryPeriod, so the signal lands
 		// at any phase of the leader's renewal cycle.
-		time.Sleep(b.settle + rand.N(2*time.Second))
+		time.Sleep(b.settle + rand.N(retryPeriod))
+		before := e.requests()
 		start := time.Now()
 		if err := old.Signal(sig); err != nil {
-			return nil, 0, fmt.Errorf("signalling %s: %w", old.ID(), err)
+			return res, fmt.Errorf("signalling %s: %w", old.ID(), err)
 		}
 		var took time.Duration
 		for took == 0 {
@@ -125,33 +153,37 @@ func (b *bench) trials(im impl, kind string, n int) ([]time.Duration, int, error
 				leading++
 			}
 			if leading > 1 {
-				overlaps++
+				res.overlaps++
 			}
 			if time.Since(start) > 2*time.Minute {
-				return nil, 0, fmt.Errorf("%s trial %d: no new leader within 2 minutes", kind, i)
+				return res, fmt.Errorf("%s trial %d: no new leader within 2 minutes", kind, i)
 			}
 			time.Sleep(time.Millisecond)
 		}
-		out = append(out, took)
-		progress("%s: %s trial %d: %s", im.Name, kind, i+1, took.Round(time.Millisecond))
+		res.took = append(res.took, took)
 		if err := old.wait(30 * time.Second); err != nil {
-			return nil, 0, err
+			return res, err
 		}
+		time.Sleep(max(0, countSettle-time.Since(start.Add(took))))
+		reqs := e.requests().Sub(before)
+		res.requests.Add(reqs)
+		progress("%s: %s trial %d: %s, Lease requests %s", im.Name, kind, i+1, took.Round(time.Millisecond), leaseSummary(reqs))
 		if sig == syscall.SIGKILL {
 			os.Remove(old.StatusFile()) // its pod is gone, and the file with it
 		}
 		e.remove(old)
 		if err := e.add(); err != nil {
-			return nil, 0, err
+			return res, err
 		}
 	}
-	return out, overlaps, nil
+	return res, nil
 }
 
 func (e *election) remove(gone *member) {
 	for i, r := range e.replicas {
 		if r == gone {
 			e.replicas = append(e.replicas[:i], e.replicas[i+1:]...)
+			e.gone = append(e.gone, gone)
 			return
 		}
 	}

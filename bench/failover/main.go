@@ -1,13 +1,14 @@
 // Command failover measures, side by side in one run against a real control
 // plane, our `leader-elector elect` and a baseline elector built from plain
 // client-go leaderelection (bench/baseline): graceful hand-over and crash
-// failover latency, API requests per minute in steady state, and an idle
-// replica's memory, CPU and binary size. It prints a table: ours, baseline,
-// ratio.
+// failover latency, the Lease requests each hand-over costs (by verb), API
+// requests per minute in steady state, and an idle replica's memory, CPU and
+// binary size. It prints a table: ours, baseline, ratio.
 //
 // It then runs each mode of ours (exec mode, --release-delay 0, the default
 // release delay) and the baseline through a rolling update's rhythm (see
-// rolling.go) and prints their hand-overs with issue 11's goals.
+// rolling.go) and prints their hand-overs with issue 11's goals, and the
+// Lease requests per hand-over in that rhythm.
 //
 //	go run ./bench/failover [-trials 20] [-rolling 20] [-replicas 3,10] [-window 60s] [-short]
 package main
@@ -109,15 +110,16 @@ func run() error {
 	// nearly all the time, and this halves the run.
 	err = both(impls, func(im impl) error {
 		r := res[im.Name]
+		var err error // each elector's own: both run at once
 		if r.binMiB, err = fileMiB(im.Bin); err != nil {
 			return err
 		}
 		progress("%s: %d graceful hand-overs", im.Name, *trials)
-		if r.graceful, r.gracefulOverlaps, err = b.trials(im, "graceful", *trials); err != nil {
+		if r.graceful, err = b.trials(im, "graceful", *trials); err != nil {
 			return err
 		}
 		progress("%s: %d crash failovers", im.Name, *trials)
-		if r.crash, r.crashOverlaps, err = b.trials(im, "crash", *trials); err != nil {
+		if r.crash, err = b.trials(im, "crash", *trials); err != nil {
 			return err
 		}
 		for _, n := range counts {

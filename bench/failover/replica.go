@@ -11,6 +11,7 @@ import (
 	"github.com/leader-elector/leader-elector/internal/proc"
 	"github.com/leader-elector/leader-elector/internal/procstat"
 	"github.com/leader-elector/leader-elector/internal/replica"
+	"github.com/leader-elector/leader-elector/internal/reqcount"
 )
 
 // impl is one elector under test: how to start a replica of it.
@@ -25,7 +26,7 @@ func baselineImpl(bin string) impl { return replica.Baseline("baseline", bin) }
 // member is one running elector process behind its own counting proxy.
 type member struct {
 	*replica.Replica
-	proxy *countingProxy
+	proxy *reqcount.Proxy
 }
 
 // wait waits for the process to end, up to timeout, and kills it then.
@@ -53,13 +54,13 @@ func (b *bench) startMember(im impl, ns, lease, id string) (*member, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	p, err := startProxy(b.target, b.transport)
+	p, err := reqcount.Start(b.target, b.transport)
 	if err != nil {
 		return nil, fmt.Errorf("starting the proxy for %s: %w", id, err)
 	}
 	kc := filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(kc, p.addr, ns); err != nil {
-		p.close()
+	if err := writeKubeconfig(kc, p.Addr(), ns); err != nil {
+		p.Close()
 		return nil, err
 	}
 	status := filepath.Join(dir, "status")
@@ -69,12 +70,12 @@ func (b *bench) startMember(im impl, ns, lease, id string) (*member, error) {
 		Command: proc.Options{Path: im.Bin, Args: args, LogPath: filepath.Join(dir, "log")},
 	})
 	if err := r.Start(); err != nil {
-		p.close()
+		p.Close()
 		return nil, err
 	}
 	go func() {
 		<-r.Process().Done()
-		p.close()
+		p.Close()
 	}()
 	return &member{Replica: r, proxy: p}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leader-elector/leader-elector/internal/replica"
+	"github.com/leader-elector/leader-elector/internal/reqcount"
 )
 
 // The rolling-update rhythm (issue 11, defect 8): hand-overs 10s apart hide
@@ -32,6 +33,9 @@ type rollingResult struct {
 	mode      rollingMode
 	handovers []time.Duration
 	overlaps  int // polls that saw two status files
+	// requests are every replica's over the hand-overs, from the first
+	// SIGTERM until 1s after the last replacement started.
+	requests reqcount.Counts
 }
 
 // defaultMargin is lease-duration - renew-deadline - retry-period with the
@@ -101,6 +105,7 @@ func (b *bench) rolling(m rollingMode, n int) (rollingResult, error) {
 			return res, err
 		}
 	}
+	var before reqcount.Counts
 	for i := range n {
 		old, err := e.waitLeader(time.Minute)
 		if err != nil {
@@ -108,6 +113,7 @@ func (b *bench) rolling(m rollingMode, n int) (rollingResult, error) {
 		}
 		if i == 0 {
 			time.Sleep(b.settle) // once: every replica follows
+			before = e.requests()
 		}
 		if err := old.Signal(syscall.SIGTERM); err != nil {
 			return res, fmt.Errorf("signalling %s: %w", old.ID(), err)
@@ -148,5 +154,6 @@ func (b *bench) rolling(m rollingMode, n int) (rollingResult, error) {
 		}
 		time.Sleep(time.Second)
 	}
+	res.requests = e.requests().Sub(before)
 	return res, nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/reqcount"
 )
 
 // steadyResult is one steady-state window with n replicas.
@@ -42,9 +44,9 @@ func (b *bench) steady(im impl, n int, window time.Duration) (steadyResult, erro
 	if idle == leader {
 		idle = e.replicas[1]
 	}
-	before := map[*member]map[string]int{}
+	before := map[*member]reqcount.Counts{}
 	for _, r := range e.replicas {
-		before[r] = r.proxy.snapshot()
+		before[r] = r.proxy.Snapshot()
 	}
 	cpu0, err := idle.cpuSeconds()
 	if err != nil {
@@ -64,7 +66,7 @@ func (b *bench) steady(im impl, n int, window time.Duration) (steadyResult, erro
 		return res, fmt.Errorf("leadership changed during the steady window")
 	}
 	for _, r := range e.replicas {
-		after := r.proxy.snapshot()
+		after := r.proxy.Snapshot()
 		var sum float64
 		for k, v := range after {
 			d := float64(v-before[r][k]) / minutes

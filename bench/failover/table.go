@@ -11,10 +11,9 @@ import (
 
 // results are one elector's figures.
 type results struct {
-	graceful, crash                 []time.Duration
-	gracefulOverlaps, crashOverlaps int
-	steady                          []steadyResult
-	binMiB                          float64
+	graceful, crash trialResult
+	steady          []steadyResult
+	binMiB          float64
 }
 
 // percentile returns the nearest-rank p-th percentile (0 < p <= 100).
@@ -41,7 +40,8 @@ func ratio(a, b float64) string {
 }
 
 func printTable(w io.Writer, ours, base *results, trials int, window time.Duration) {
-	fmt.Fprintf(w, "\nfailover bench: %d trials each, steady window %s, defaults 15s/10s/2s; ours with --release-delay 0, as client-go's ReleaseOnCancel releases at once\n\n", trials, window)
+	fmt.Fprintf(w, "\nfailover bench: %d trials each, steady window %s, defaults 15s/10s/2s; ours with --release-delay 0, as client-go's ReleaseOnCancel releases at once\n", trials, window)
+	fmt.Fprintf(w, "Lease requests per hand-over: every replica's, from the signal until %s (two retry periods) after the new leader's status file\n\n", countSettle)
 	fmt.Fprintf(w, "%-52s %12s %12s %8s\n", "metric", "ours", "baseline", "ratio")
 	row := func(name string, a, b float64, format string) {
 		fmt.Fprintf(w, "%-52s %12s %12s %8s\n", name, fmt.Sprintf(format, a), fmt.Sprintf(format, b), ratio(a, b))
@@ -49,7 +49,7 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 	for _, kind := range []struct {
 		name string
 		a, b []time.Duration
-	}{{"graceful hand-over", ours.graceful, base.graceful}, {"crash failover", ours.crash, base.crash}} {
+	}{{"graceful hand-over", ours.graceful.took, base.graceful.took}, {"crash failover", ours.crash.took, base.crash.took}} {
 		for _, p := range []struct {
 			name string
 			p    float64
@@ -57,7 +57,15 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 			row(fmt.Sprintf("%s %s (s)", kind.name, p.name), secs(percentile(kind.a, p.p)), secs(percentile(kind.b, p.p)), "%.3f")
 		}
 	}
-	row("moments with two status files (graceful+crash)", float64(ours.gracefulOverlaps+ours.crashOverlaps), float64(base.gracefulOverlaps+base.crashOverlaps), "%.0f")
+	row("moments with two status files (graceful+crash)", float64(ours.graceful.overlaps+ours.crash.overlaps), float64(base.graceful.overlaps+base.crash.overlaps), "%.0f")
+	for _, kind := range []struct {
+		name string
+		a, b trialResult
+	}{{"graceful hand-over", ours.graceful, base.graceful}, {"crash failover", ours.crash, base.crash}} {
+		for _, r := range leaseRows(kind.name, kind.a.requests, kind.b.requests, min(len(kind.a.took), len(kind.b.took))) {
+			row(r.name, r.ours, r.base, "%.1f")
+		}
+	}
 	for i, s := range ours.steady {
 		bs := base.steady[i]
 		n := s.replicas
@@ -93,16 +101,20 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 		}
 		fmt.Fprintf(w, "  %s %s\n", mark, what)
 	}
-	g95, c95 := percentile(ours.graceful, 95), percentile(ours.crash, 95)
+	g95, c95 := percentile(ours.graceful.took, 95), percentile(ours.crash.took, 95)
 	check(g95 <= 300*time.Millisecond, fmt.Sprintf("graceful p95 %.3fs <= 0.3s", secs(g95)))
 	check(c95 <= 15300*time.Millisecond, fmt.Sprintf("crash p95 %.3fs <= LeaseDuration + 0.3s = 15.3s", secs(c95)))
+	if n := len(ours.graceful.took); n > 0 {
+		gets := float64(ours.graceful.requests["leases get"]) / float64(n)
+		check(gets <= maxGracefulGETs, fmt.Sprintf("Lease GETs per graceful hand-over %.1f <= %d", gets, maxGracefulGETs))
+	}
 	for _, s := range ours.steady {
 		polls := s.follower["leases get"] + s.follower["leases list"]
 		check(polls == 0, fmt.Sprintf("%d replicas: followers' Lease gets+lists per minute %.2f == 0", s.replicas, polls))
 		renewals := s.leader["leases update"]
 		check(s.total <= renewals+5, fmt.Sprintf("%d replicas: %.1f requests/min <= leader's renewals %.1f + 5", s.replicas, s.total, renewals))
 	}
-	check(ours.gracefulOverlaps+ours.crashOverlaps == 0, "never two status files at once")
+	check(ours.graceful.overlaps+ours.crash.overlaps == 0, "never two status files at once")
 }
 
 func totals(ts []float64) string {
@@ -151,6 +163,23 @@ func printRolling(w io.Writer, rs []rollingResult, n int) {
 		hs := r.handovers
 		fmt.Fprintf(w, "%-40s %8.3f %8.3f %8.3f %8.3f %9d\n", r.mode.desc,
 			secs(percentile(hs, 0.0001)), secs(percentile(hs, 50)), secs(percentile(hs, 95)), secs(percentile(hs, 100)), r.overlaps)
+	}
+	fmt.Fprintf(w, "\nLease requests per hand-over in this rhythm: every replica's, from one SIGTERM to the next (the replacement's start included)\n\n")
+	fmt.Fprintf(w, "%-40s %8s", "mode", "all")
+	for _, v := range leaseVerbs {
+		fmt.Fprintf(w, " %8s", v.name)
+	}
+	fmt.Fprintln(w)
+	for _, r := range rs {
+		n := len(r.handovers)
+		if r.mode.na != "" || n == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%-40s %8.1f", r.mode.desc, float64(leases(r.requests))/float64(n))
+		for _, v := range leaseVerbs {
+			fmt.Fprintf(w, " %8.1f", float64(r.requests[v.key])/float64(n))
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "\ngoals (rolling update):\n")
 	for _, r := range rs {
