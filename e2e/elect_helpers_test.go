@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -14,7 +15,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
+	"github.com/leader-elector/leader-elector/controlplane"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
@@ -44,6 +47,25 @@ type electSetup struct {
 func newElectSetup(t *testing.T) *electSetup {
 	ns := cp.Namespace(t)
 	return &electSetup{t: t, ns: ns, lease: "lock", kubeconfig: cp.Kubeconfig(t, cp.Admin, ns)}
+}
+
+// viaFaultProxy starts a fault proxy in front of the API server and returns
+// it with a kubeconfig, for the setup's namespace, whose server is the
+// proxy: an elector given it meets the faults the test injects.
+func (s *electSetup) viaFaultProxy() (*faultProxy, string) {
+	s.t.Helper()
+	proxy, err := newFaultProxy(strings.TrimPrefix(cp.Host, "https://"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { proxy.Close() })
+	viaProxy := rest.CopyConfig(cp.Admin)
+	viaProxy.Host = "https://" + proxy.Addr()
+	kc := filepath.Join(s.t.TempDir(), "kubeconfig")
+	if err := controlplane.WriteKubeconfig(kc, viaProxy, s.ns); err != nil {
+		s.t.Fatal(err)
+	}
+	return proxy, kc
 }
 
 // start runs an elector named id with the fast timings, endpoints off

@@ -4,15 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 
-	"github.com/leader-elector/leader-elector/controlplane"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
@@ -47,17 +44,7 @@ func waitGone(t *testing.T, path string, timeout time.Duration) time.Time {
 
 func TestElectPartitionedLeaderStepsDown(t *testing.T) {
 	s := newElectSetup(t)
-	proxy, err := newFaultProxy(strings.TrimPrefix(cp.Host, "https://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	viaProxy := rest.CopyConfig(cp.Admin)
-	viaProxy.Host = "https://" + proxy.Addr()
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := controlplane.WriteKubeconfig(kc, viaProxy, s.ns); err != nil {
-		t.Fatal(err)
-	}
+	proxy, kc := s.viaFaultProxy()
 	dir := t.TempDir()
 	a := &elector{id: "cut-off", status: filepath.Join(dir, "status")}
 	a.testProc = startBinary(t, nil, fastArgs(replica.Elect{Kubeconfig: kc, Lease: s.lease, Identity: a.id, StatusFile: a.status})...)

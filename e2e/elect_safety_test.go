@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -13,9 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 
-	"github.com/leader-elector/leader-elector/controlplane"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
@@ -167,18 +164,8 @@ func TestElectTermDuringTakeoverReleases(t *testing.T) {
 	// The taker talks through a proxy that delays every byte 300ms each way:
 	// its takeover lands on the server 300ms before it hears of it. The
 	// round trip (600ms) stays inside its request timeout (1s).
-	proxy, err := newFaultProxy(strings.TrimPrefix(cp.Host, "https://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
+	proxy, kc := s.viaFaultProxy()
 	proxy.SetDelay(300 * time.Millisecond)
-	slow := rest.CopyConfig(cp.Admin)
-	slow.Host = "https://" + proxy.Addr()
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := controlplane.WriteKubeconfig(kc, slow, s.ns); err != nil {
-		t.Fatal(err)
-	}
 	b := s.prepare("taker")
 	b.testProc = startBinary(t, nil, fastArgs(replica.Elect{Kubeconfig: kc, Lease: s.lease, Identity: b.id, StatusFile: b.status, LeaderFile: b.leader})...)
 	waitFor(t, 30*time.Second, "the taker to follow the first leader", func() bool {

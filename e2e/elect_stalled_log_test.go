@@ -22,9 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 
-	"github.com/leader-elector/leader-elector/controlplane"
 	"github.com/leader-elector/leader-elector/internal/logging"
 	"github.com/leader-elector/leader-elector/internal/proc"
 	"github.com/leader-elector/leader-elector/internal/replica"
@@ -396,17 +394,7 @@ func TestElectStalledLogCutOff(t *testing.T) {
 		exec := tt.exec
 		t.Run(tt.name, func(t *testing.T) {
 			s := newElectSetup(t)
-			proxy, err := newFaultProxy(strings.TrimPrefix(cp.Host, "https://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { proxy.Close() })
-			viaProxy := rest.CopyConfig(cp.Admin)
-			viaProxy.Host = "https://" + proxy.Addr()
-			kc := filepath.Join(t.TempDir(), "kubeconfig")
-			if err := controlplane.WriteKubeconfig(kc, viaProxy, s.ns); err != nil {
-				t.Fatal(err)
-			}
+			proxy, kc := s.viaFaultProxy()
 			// In exec mode each elector runs stalledChildScript, which
 			// writes its pid to the file named after it.
 			var pidFiles []string

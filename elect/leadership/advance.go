@@ -38,29 +38,14 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 			wake.add(m.deadline())
 		}
 	}
-	if m.acting && m.labelCheckAt != 0 {
-		if now >= m.labelCheckAt {
-			m.labelCheckAt = 0
-			m.emit(LabelPod{Term: m.term, Until: m.deadline()})
-		} else {
-			wake.add(m.labelCheckAt)
-		}
+	if m.acting && m.due(&m.labelCheckAt, wake) {
+		m.emit(LabelPod{Term: m.term, Until: m.deadline()})
 	}
-	if m.acting && m.labelRetryAt != 0 {
-		if now >= m.labelRetryAt {
-			m.labelRetryAt = 0
-			m.emit(LabelPod{Term: m.term, Until: m.deadline()})
-		} else {
-			wake.add(m.labelRetryAt)
-		}
+	if m.acting && m.due(&m.labelRetryAt, wake) {
+		m.emit(LabelPod{Term: m.term, Until: m.deadline()})
 	}
-	if !m.acting && m.fileTerm != 0 && m.hideRetryAt != 0 {
-		if now >= m.hideRetryAt {
-			m.hideRetryAt = 0
-			m.emit(HideFile{Term: m.fileTerm})
-		} else {
-			wake.add(m.hideRetryAt)
-		}
+	if !m.acting && m.fileTerm != 0 && m.due(&m.hideRetryAt, wake) {
+		m.emit(HideFile{Term: m.fileTerm})
 	}
 	if m.shutdownAt != 0 {
 		m.advanceShutdown(wake)
@@ -104,6 +89,20 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 		return
 	}
 	wake.add(at)
+}
+
+// due says the moment *at (0: none) has come, and forgets it; until then
+// it arms the timer for it.
+func (m *Machine) due(at *time.Duration, wake *wakeTimes) bool {
+	switch {
+	case *at == 0:
+		return false
+	case m.now.Mono >= *at:
+		*at = 0
+		return true
+	}
+	wake.add(*at)
+	return false
 }
 
 // acquireAt is when this follower may try to take the Lease.

@@ -8,9 +8,9 @@
 // no I/O, reads no clock and starts no goroutine: the caller passes the time
 // with every input, and one driver (package elect) does the I/O and feeds the
 // results back as inputs. The same state and input always give the same
-// effects, so a deterministic simulation (simulation_test.go) drives many
-// replicas through millions of interleavings and checks the promise at every
-// step.
+// effects, so a deterministic simulation (package elect's sim_test.go, which
+// runs the real driver around each machine) drives many replicas through
+// millions of interleavings and checks the promise at every step.
 //
 // Vocabulary. The Lease is "held" by the identity its spec names. A "term"
 // is one period during which this replica acts as leader: its status file is
