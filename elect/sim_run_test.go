@@ -339,23 +339,11 @@ func (w *world) fault() {
 		r.watchBroken = true
 		w.on(r, w.now+w.dur(100*time.Millisecond, 4*time.Second), func() { w.relist(r) })
 	case k < 58:
-		if w.now < r.pausedUntil {
-			return
-		}
-		w.stats.pauses++
-		d := w.dur(time.Millisecond, w.p.maxPause)
-		w.tracef("r%d.%d paused for %v", r.idx, r.inc, d)
-		r.pausedUntil = w.now + d
+		w.freeze(r, "paused", &r.pausedUntil, w.p.maxPause, &w.stats.pauses)
 	case k < 62:
 		// The loop falls behind its own tasks (a long GC, a busy core):
 		// their answers wait, its deadlines too.
-		if w.p.maxLoopStall == 0 || w.now < r.loopStalledUntil {
-			return
-		}
-		w.stats.loopStalls++
-		d := w.dur(time.Millisecond, w.p.maxLoopStall)
-		w.tracef("r%d.%d loop stalls for %v", r.idx, r.inc, d)
-		r.loopStalledUntil = w.now + d
+		w.freeze(r, "loop stalls", &r.loopStalledUntil, w.p.maxLoopStall, &w.stats.loopStalls)
 	case k < 66:
 		if w.p.ioFailure == 0 {
 			return
@@ -381,6 +369,18 @@ func (w *world) fault() {
 			w.foreignWrite()
 		}
 	}
+}
+
+// freeze stops r (all of it, or its loop: until says which) for up to
+// longest from now, unless it is stopped already.
+func (w *world) freeze(r *simReplica, what string, until *time.Duration, longest time.Duration, count *int) {
+	if longest == 0 || w.now < *until {
+		return
+	}
+	*count++
+	d := w.dur(time.Millisecond, longest)
+	w.tracef("r%d.%d %s for %v", r.idx, r.inc, what, d)
+	*until = w.now + d
 }
 
 // foreignWrite is someone else writing the Lease: kubectl, an operator.
