@@ -39,6 +39,10 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 		}
 	}
 	log := logger.With("lease", cfg.Namespace+"/"+cfg.LeaseName, "identity", cfg.Identity)
+	leaseLabels, err := cfg.LeaseLabelMap()
+	if err != nil {
+		return err
+	}
 
 	d := &driver{
 		cfg:    cfg,
@@ -52,6 +56,7 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 			namespace: cfg.Namespace,
 			name:      cfg.LeaseName,
 			timeout:   RequestTimeout(cfg.RenewDeadline),
+			labels:    leaseLabels,
 		},
 	}
 	d.fileGate, d.childGate = newTermGate(d.mono), newTermGate(d.mono)
