@@ -15,8 +15,8 @@ import (
 )
 
 // TestElectLeaseLabels runs the real sidecar with --lease-labels against the
-// API server: the Lease carries the labels from its creation, renewals keep
-// them and a label someone else added, `watch -l` finds the Lease by them,
+// API server: the Lease carries the labels from its creation, renewals put
+// them back when someone removed them and keep a label someone else added, `watch -l` finds the Lease by them,
 // the release on SIGTERM keeps them, and client-go's own elector then takes
 // the same labelled Lease, renews it and hands it back.
 func TestElectLeaseLabels(t *testing.T) {
@@ -52,8 +52,10 @@ func TestElectLeaseLabels(t *testing.T) {
 	waitOneLeader(t, 15*time.Second, []*elector{a})
 	checkLabels("after the first acquire", want)
 
-	// Someone else labels the Lease; the next renewals keep both.
-	patched, err := leases.Patch(ctx, s.lease, types.MergePatchType, []byte(`{"metadata":{"labels":{"owner":"ops"}}}`), metav1.PatchOptions{})
+	// Someone else removes ours and adds a label of their own: the next
+	// renewals (updates, not the create) put ours back and keep theirs.
+	patched, err := leases.Patch(ctx, s.lease, types.MergePatchType,
+		[]byte(`{"metadata":{"labels":{"owner":"ops","app.kubernetes.io/name":null,"tier":null}}}`), metav1.PatchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
