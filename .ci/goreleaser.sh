@@ -4,14 +4,17 @@
 #      controlplane/build.sh caches the control plane: a cold build takes
 #      about 11 minutes on 2 cores, a warm run a second);
 #   2. `goreleaser check` validates goreleaser.yaml;
-#   3. `goreleaser build --snapshot --clean --single-target` builds this
-#      machine's binary exactly as a release would (ldflags, -trimpath);
-#   4. the binary must report the version, commit and date goreleaser gave it;
+#   3. `goreleaser release --snapshot` of this machine's platform only (a
+#      copy of goreleaser.yaml narrowed to it): the archive, the deb, rpm and
+#      apk packages, the Homebrew cask, the krew manifest and checksums.txt,
+#      exactly as a release makes them; the image, the signatures and the
+#      SBOMs are skipped, each with a printed reason, when their tools (docker
+#      buildx, cosign with an OIDC identity, syft) are missing;
+#   4. the archive's binary must report the version, commit and date
+#      goreleaser gave it; the packages must hold it and the checksums match;
 #   5. the Dockerfile's COPY sources must exist in the build context
 #      dockers_v2 would give it;
 #   6. darwin/arm64 and windows/amd64 must compile too.
-# A full `goreleaser release` also builds the image and needs docker buildx,
-# which CI does not have.
 set -euo pipefail
 
 GORELEASER_VERSION=v2.15.1
@@ -51,18 +54,80 @@ log "goreleaser check"
 out_dir=$(mktemp -d "${TMPDIR:-/tmp}/leader-elector-release-check.XXXXXX")
 trap 'rm -rf "$out_dir"' EXIT
 bin="$out_dir/leader-elector"
-log "goreleaser build --snapshot --clean --single-target"
-"$goreleaser" build --snapshot --clean --single-target --output "$bin" 2>&1 |
-	sed 's/^/  /' >&2 || die "goreleaser build failed"
-[ -x "$bin" ] || die "goreleaser build left no binary at $bin"
+os=$(go env GOOS) arch=$(go env GOARCH)
+# Six cross-compilations are too much for CI's 2 cores on every run: the
+# snapshot builds this platform only, from a copy of the configuration.
+cfg="$out_dir/goreleaser.yaml"
+sed -e "s/^    goos: \[linux, darwin, windows\]\$/    goos: [$os]/" \
+	-e "s/^    goarch: \[amd64, arm64\]\$/    goarch: [$arch]/" goreleaser.yaml >"$cfg"
+grep -q "^    goos: \[$os\]\$" "$cfg" && grep -q "^    goarch: \[$arch\]\$" "$cfg" ||
+	die "cannot narrow goreleaser.yaml's builds to $os/$arch: its goos/goarch lines changed; update this script"
+
+# What the snapshot cannot do here is skipped out loud, never silently.
+skip=(docker)
+log "skipping the image (docker): dockers_v2 needs a Docker engine with buildx and a registry; checked by step 5 instead"
+if ! command -v syft >/dev/null; then
+	skip+=(sbom)
+	log "skipping SBOMs (sbom): syft is not on PATH (a release needs it: go install github.com/anchore/syft/cmd/syft)"
+fi
+if ! command -v cosign >/dev/null; then
+	skip+=(sign)
+	log "skipping signatures (sign): cosign is not on PATH (a release needs it: go install github.com/sigstore/cosign/v3/cmd/cosign)"
+elif [ -z "${SIGSTORE_ID_TOKEN:-}" ] && [ -z "${ACTIONS_ID_TOKEN_REQUEST_URL:-}" ]; then
+	skip+=(sign)
+	log "skipping signatures (sign): keyless cosign needs an OIDC identity (SIGSTORE_ID_TOKEN, or GitHub Actions with id-token: write)"
+fi
+skips=$(IFS=,; echo "${skip[*]}")
+log "goreleaser release --snapshot --clean --skip=$skips ($os/$arch only)"
+"$goreleaser" release --snapshot --clean --config "$cfg" --skip="$skips" 2>&1 |
+	sed 's/^/  /' >&2 || die "goreleaser release --snapshot failed"
+
+# The archive users download, and the binary in it.
+meta() { sed -n 's/.*"'"$1"'":"\([^"]*\)".*/\1/p' dist/metadata.json; }
+want_version=$(meta version)
+[ -n "$want_version" ] || die "no version in dist/metadata.json"
+archive="dist/leader-elector_${want_version}_${os}_${arch}.tar.gz"
+[ -f "$archive" ] || die "the snapshot made no archive $archive"
+tar -xzf "$archive" -C "$out_dir" leader-elector README.md LICENSE || die "$archive lacks leader-elector, README.md or LICENSE"
+[ -x "$bin" ] || die "$archive holds no executable leader-elector"
+
+# The packages, each holding the same binary and the kubectl-leases link.
+if [ "$os" = linux ]; then
+	for ext in deb rpm apk; do
+		set -- dist/*.$ext
+		[ $# = 1 ] && [ -f "$1" ] || die "the snapshot made $# .$ext packages, want 1 (nfpms:)"
+		grep -q " ${1#dist/}\$" dist/checksums.txt || die "checksums.txt does not list $1"
+		log "package: $1 ($(wc -c <"$1") bytes)"
+	done
+	if command -v dpkg-deb >/dev/null; then
+		deb=$(echo dist/*.deb)
+		contents=$(dpkg-deb -c "$deb")
+		grep -q ' \./usr/bin/leader-elector$' <<<"$contents" || die "$deb does not install /usr/bin/leader-elector"
+		grep -q ' \./usr/bin/kubectl-leases -> ' <<<"$contents" || die "$deb does not link /usr/bin/kubectl-leases"
+		mkdir "$out_dir/deb" && dpkg-deb -x "$deb" "$out_dir/deb"
+		cmp -s "$bin" "$out_dir/deb/usr/bin/leader-elector" || die "$deb holds another binary than $archive"
+		log "$deb installs the archive's binary and the kubectl-leases link"
+	else
+		log "not looking inside the .deb: dpkg-deb is not on PATH"
+	fi
+fi
+(cd dist && sha256sum --quiet -c checksums.txt) || die "dist/checksums.txt does not match the files"
+grep -q " ${archive#dist/}\$" dist/checksums.txt || die "checksums.txt does not list $archive"
+[ -f dist/homebrew/Casks/leader-elector.rb ] || die "the snapshot made no Homebrew cask (homebrew_casks:)"
+[ -f dist/krew/leases.yaml ] || die "the snapshot made no krew manifest (krews:)"
+case ",$skips," in
+*,sbom,*) ;;
+*) [ -f "$archive.sbom.json" ] || die "syft ran but $archive has no SBOM" ;;
+esac
+case ",$skips," in
+*,sign,*) ;;
+*) [ -f dist/checksums.txt.sigstore.json ] || die "cosign ran but checksums.txt has no signature bundle" ;;
+esac
 
 # What goreleaser stamped this snapshot with (e.g. 0.0.1-next and HEAD's
 # full hash). Taken from its metadata rather than from `git rev-parse HEAD`
 # now, since others may commit while it builds.
-meta() { sed -n 's/.*"'"$1"'":"\([^"]*\)".*/\1/p' dist/metadata.json; }
-want_version=$(meta version)
 commit=$(meta commit)
-[ -n "$want_version" ] || die "no version in dist/metadata.json"
 git cat-file -e "$commit^{commit}" 2>/dev/null || die "goreleaser stamped '$commit', which is no commit of this repository"
 out=$("$bin" version)
 log "built binary says: $out"

@@ -49,6 +49,10 @@ type ControlPlane struct {
 	StartupTime time.Duration
 	// Dir holds the data, certificates and logs.
 	Dir string
+	// Version is what the kube-apiserver binary reports, e.g. v1.37.2: the
+	// default build's, or another's with LEADER_ELECTOR_CONTROLPLANE
+	// (make test-compat).
+	Version string
 
 	binDir    string
 	ownDir    bool
@@ -75,6 +79,35 @@ func BinDir() (string, error) {
 	}
 	d := strings.TrimSpace(string(out))
 	return d, checkBins(d)
+}
+
+// apiServerVersion asks the binary its version ("Kubernetes v1.37.2") and
+// returns it with its minor number.
+func apiServerVersion(binDir string) (string, int, error) {
+	out, err := exec.Command(filepath.Join(binDir, "kube-apiserver"), "--version").Output()
+	if err != nil {
+		return "", 0, fmt.Errorf("kube-apiserver --version: %w", err)
+	}
+	v := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "Kubernetes "))
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "v%d.%d", &major, &minor); err != nil || major != 1 {
+		return "", 0, fmt.Errorf("kube-apiserver --version says %q, not v1.MINOR", out)
+	}
+	return v, minor, nil
+}
+
+// versionFlags are the flags only some releases know. LeaseCandidates
+// (coordinated leader election) are served as coordination.k8s.io/v1beta1
+// from 1.33; before, the gate and the group version do not exist, or name
+// another version, and kube-apiserver refuses to start with them.
+func versionFlags(minor int) []string {
+	if minor < 33 {
+		return nil
+	}
+	return []string{
+		"--feature-gates=CoordinatedLeaderElection=true",
+		"--runtime-config=coordination.k8s.io/v1beta1=true",
+	}
 }
 
 func checkBins(dir string) error {
@@ -114,7 +147,11 @@ func start(ctx context.Context, opts Options) (*ControlPlane, error) {
 		}
 		binDir = d
 	}
-	cp := &ControlPlane{binDir: binDir, Dir: opts.Dir}
+	version, minor, err := apiServerVersion(binDir)
+	if err != nil {
+		return nil, err
+	}
+	cp := &ControlPlane{binDir: binDir, Dir: opts.Dir, Version: version}
 	if cp.Dir == "" {
 		d, err := os.MkdirTemp("", "leader-elector-controlplane-")
 		if err != nil {
@@ -169,10 +206,9 @@ func start(ctx context.Context, opts Options) (*ControlPlane, error) {
 		"--token-auth-file=" + files.tokens,
 		"--client-ca-file=" + files.caCert,
 		"--authorization-mode=RBAC",
-		"--feature-gates=CoordinatedLeaderElection=true",
-		"--runtime-config=coordination.k8s.io/v1beta1=true",
 		"--storage-media-type=application/json",
-	}, opts.ExtraAPIServerFlags...)
+	}, versionFlags(minor)...)
+	cp.apiArgs = append(cp.apiArgs, opts.ExtraAPIServerFlags...)
 	if err := cp.startAPIServer(ctx); err != nil {
 		return nil, err
 	}

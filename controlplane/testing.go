@@ -31,7 +31,7 @@ func Main(m *testing.M, cp **ControlPlane) int {
 		fmt.Fprintf(os.Stderr, "controlplane: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "controlplane: kube-apiserver %s ready at %s in %s\n", Version, c.Host, c.StartupTime.Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "controlplane: kube-apiserver %s ready at %s in %s\n", c.Version, c.Host, c.StartupTime.Round(time.Millisecond))
 	*cp = c
 	code := m.Run()
 	if code != 0 {
@@ -85,4 +85,28 @@ func (cp *ControlPlane) Kubeconfig(t testing.TB, cfg *rest.Config, ns string) st
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Minor is the API server's minor version (37 for v1.37.2).
+func (cp *ControlPlane) Minor() int {
+	var major, minor int
+	_, _ = fmt.Sscanf(cp.Version, "v%d.%d", &major, &minor)
+	return minor
+}
+
+// ServesLeaseCandidates says whether the API server serves
+// coordination.k8s.io/v1beta1 LeaseCandidates, as this package starts
+// releases from 1.33 (see versionFlags); older ones have none to show.
+func (cp *ControlPlane) ServesLeaseCandidates(t testing.TB) bool {
+	t.Helper()
+	res, err := cp.Client(t, cp.Admin).Discovery().ServerResourcesForGroupVersion("coordination.k8s.io/v1beta1")
+	if err != nil {
+		return false
+	}
+	for _, r := range res.APIResources {
+		if r.Name == "leasecandidates" {
+			return true
+		}
+	}
+	return false
 }

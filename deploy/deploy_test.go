@@ -72,8 +72,8 @@ func env(c corev1.Container, name string) (string, bool) {
 // no namespace (so -n chooses), and where the sidecar sits.
 func TestBases(t *testing.T) {
 	wantKinds := map[string][]string{
-		"base":       {"Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"},
-		"classic":    {"Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"},
+		"base":       {"Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"},
+		"classic":    {"Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"},
 		"watch-rbac": {"ClusterRole", "ClusterRoleBinding"},
 		"monitoring": {"PodMonitor", "PrometheusRule"},
 	}

@@ -89,6 +89,10 @@ func badInputCases() []badCase {
 			want: []string{`invalid namespace "team.prod"`, "--namespace"}},
 
 		// Timings.
+		{name: "lease labels without =", cmd: "elect", set: map[string]string{"--lease-labels": "app"}, code: 2,
+			want: []string{`invalid --lease-labels "app"`, "KEY=VALUE", "LEADER_ELECTOR_LEASE_LABELS"}},
+		{name: "lease label value with a space, from the env", cmd: "elect", env: []string{"LEADER_ELECTOR_LEASE_LABELS=app=my app"}, code: 2,
+			want: []string{`invalid --lease-labels value "my app" for app`}},
 		{name: "lease duration not above renew deadline", cmd: "elect", set: map[string]string{"--lease-duration": "2s", "--renew-deadline": "2s"}, code: 2,
 			want: []string{"--lease-duration 2s must be greater than --renew-deadline 2s", "raise the lease duration"}},
 		{name: "renew deadline within 1.2 retry periods", cmd: "elect", set: map[string]string{"--lease-duration": "10s", "--renew-deadline": "2s", "--retry-period": "2s"}, code: 2,

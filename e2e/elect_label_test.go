@@ -273,8 +273,8 @@ func TestElectLeaderLabelRBAC(t *testing.T) {
 }
 
 // The example Service routes to the leader alone: its selector is the
-// example Deployment's Pod labels plus exactly the label its sidecar puts
-// on the leader's Pod, whose name the sidecar gets from the downward API.
+// example Deployment's own selector plus the label its sidecar puts on the
+// leader's Pod, whose name the sidecar gets from the downward API.
 // (TestManifestsApply applies it with the rest of deploy/ and checks the
 // Role grants the Pods verbs, which are in elect.RequiredAccess.)
 func TestManifestLeaderService(t *testing.T) {
@@ -292,10 +292,23 @@ func TestManifestLeaderService(t *testing.T) {
 	if got := envFieldRef(sidecar, "POD_NAME"); got != "metadata.name" {
 		t.Errorf("POD_NAME comes from %q, want the downward API's metadata.name", got)
 	}
-	want := maps.Clone(d.Spec.Template.Labels)
-	want[key] = value
-	if !maps.Equal(svc.Spec.Selector, want) {
-		t.Errorf("the Service selects %v, want the Pods' labels plus the leader label: %v", svc.Spec.Selector, want)
+	// It must match the leader's Pod (every entry is a Pod label or the
+	// leader label) and only this app's Pods (it holds the Deployment's own
+	// selector), and the leader label must be among them.
+	pod := maps.Clone(d.Spec.Template.Labels)
+	pod[key] = value
+	for k, v := range svc.Spec.Selector {
+		if pod[k] != v {
+			t.Errorf("the Service selects %s=%s, which the leader's Pod does not carry (it has %v)", k, v, pod)
+		}
+	}
+	for k, v := range d.Spec.Selector.MatchLabels {
+		if svc.Spec.Selector[k] != v {
+			t.Errorf("the Service selects %v, without the Deployment's %s=%s: other apps' leaders would match", svc.Spec.Selector, k, v)
+		}
+	}
+	if svc.Spec.Selector[key] != value {
+		t.Errorf("the Service selects %v, without the leader label %s=%s", svc.Spec.Selector, key, value)
 	}
 }
 

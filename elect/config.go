@@ -64,6 +64,12 @@ type Config struct {
 	LeaderLabel string
 	PodName     string
 
+	// LeaseLabels ("KEY=VALUE,KEY2=VALUE2") are stamped on the Lease when
+	// this replica creates it and on each of its writes, as client-go's
+	// resourcelock.NewWithLabels does, so `kubectl get lease -l` and
+	// `watch -l` find an app's Leases. Labels others set stay.
+	LeaseLabels string
+
 	// HTTPAddr serves /healthz, /readyz, /leader, / and /metrics; empty
 	// disables them.
 	HTTPAddr string
@@ -128,10 +134,39 @@ func (c Config) validate(needNamespace bool) error {
 			return err
 		}
 	}
+	if _, err := c.LeaseLabelMap(); err != nil {
+		return err
+	}
 	if len(c.Command) > 0 && c.Command[0] == "" {
 		return exitcode.Configf("the command after -- is empty; write it as: leader-elector elect [flags] -- CMD ARGS...")
 	}
 	return nil
+}
+
+// LeaseLabelMap parses LeaseLabels; nil when empty. Its error is a
+// configuration error naming the bad label.
+func (c Config) LeaseLabelMap() (map[string]string, error) {
+	if c.LeaseLabels == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, kv := range strings.Split(c.LeaseLabels, ",") {
+		key, value, ok := strings.Cut(kv, "=")
+		if !ok || key == "" {
+			return nil, exitcode.Configf("invalid --lease-labels %q: write KEY=VALUE pairs separated by commas, e.g. app.kubernetes.io/name=myapp (--lease-labels / LEADER_ELECTOR_LEASE_LABELS)", truncate(c.LeaseLabels, 80))
+		}
+		if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+			return nil, exitcode.Configf("invalid --lease-labels key %q: %s; use a label key such as app.kubernetes.io/name", truncate(key, 80), errs[0])
+		}
+		if errs := validation.IsValidLabelValue(value); len(errs) > 0 {
+			return nil, exitcode.Configf("invalid --lease-labels value %q for %s: %s", truncate(value, 80), key, errs[0])
+		}
+		if _, dup := out[key]; dup {
+			return nil, exitcode.Configf("--lease-labels sets %s twice; give each key once", key)
+		}
+		out[key] = value
+	}
+	return out, nil
 }
 
 // LabelKV splits LeaderLabel into its key and value; ok is false when it

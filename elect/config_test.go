@@ -56,6 +56,13 @@ func TestValidate(t *testing.T) {
 		{"empty status file", func(c *Config) { c.StatusFile = "" }, "status file path is empty"},
 		{"leader file equals status file", func(c *Config) { c.LeaderFile = c.StatusFile }, "same path"},
 		{"leader label", func(c *Config) { c.LeaderLabel, c.PodName = "leader-elector.io/role=leader", "pod-0" }, ""},
+		{"lease labels", func(c *Config) { c.LeaseLabels = "app.kubernetes.io/name=shop,tier=web" }, ""},
+		{"lease label with an empty value", func(c *Config) { c.LeaseLabels = "app=" }, ""},
+		{"lease labels without =", func(c *Config) { c.LeaseLabels = "app" }, "write KEY=VALUE pairs"},
+		{"lease labels with an empty pair", func(c *Config) { c.LeaseLabels = "app=x," }, "write KEY=VALUE pairs"},
+		{"lease label with a bad key", func(c *Config) { c.LeaseLabels = "-app=x" }, "invalid --lease-labels key"},
+		{"lease label with a bad value", func(c *Config) { c.LeaseLabels = "app=a b" }, "invalid --lease-labels value"},
+		{"lease label given twice", func(c *Config) { c.LeaseLabels = "app=x,app=y" }, "sets app twice"},
 		{"leader label without POD_NAME", func(c *Config) { c.LeaderLabel = "role=leader" }, "set POD_NAME from the downward API"},
 		{"leader label without =", func(c *Config) { c.LeaderLabel, c.PodName = "role", "pod-0" }, "write it as KEY=VALUE"},
 		{"leader label with a bad key", func(c *Config) { c.LeaderLabel, c.PodName = "a b=leader", "pod-0" }, "invalid --leader-label key"},
@@ -146,5 +153,25 @@ func TestValidateKeepsTheCause(t *testing.T) {
 	}
 	if reason := errors.Unwrap(coded.Err); reason == nil || reason.Error() != "it is empty" {
 		t.Errorf("the config error %q wraps %v; want the reason %q", err, reason, "it is empty")
+	}
+}
+
+func TestLeaseLabelMap(t *testing.T) {
+	c := Config{LeaseLabels: "app.kubernetes.io/name=shop,tier=web,empty="}
+	got, err := c.LeaseLabelMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"app.kubernetes.io/name": "shop", "tier": "web", "empty": ""}
+	if len(got) != len(want) {
+		t.Fatalf("LeaseLabelMap() = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("LeaseLabelMap()[%q] = %q (set %v), want %q", k, g, ok, v)
+		}
+	}
+	if m, err := (Config{}).LeaseLabelMap(); m != nil || err != nil {
+		t.Errorf("no labels: %v, %v; want nil, nil", m, err)
 	}
 }

@@ -91,6 +91,21 @@ type leaseAPI struct {
 	namespace string
 	name      string
 	timeout   time.Duration
+	// labels go on the Lease with every write (Config.LeaseLabels).
+	labels map[string]string
+}
+
+// stamp sets a's labels on obj, keeping the labels others set.
+func (a *leaseAPI) stamp(obj *coordinationv1.Lease) {
+	if len(a.labels) == 0 {
+		return
+	}
+	if obj.Labels == nil {
+		obj.Labels = make(map[string]string, len(a.labels))
+	}
+	for k, v := range a.labels {
+		obj.Labels[k] = v
+	}
 }
 
 func (a *leaseAPI) write(ctx context.Context, w leadership.Write, base *coordinationv1.Lease) (*coordinationv1.Lease, error) {
@@ -98,6 +113,7 @@ func (a *leaseAPI) write(ctx context.Context, w leadership.Write, base *coordina
 	defer cancel()
 	if w.Create {
 		obj := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: a.name, Namespace: a.namespace}}
+		a.stamp(obj)
 		toSpec(w.Record, &obj.Spec)
 		out, err := a.leases.Create(ctx, obj, metav1.CreateOptions{})
 		if err != nil {
@@ -112,6 +128,7 @@ func (a *leaseAPI) write(ctx context.Context, w leadership.Write, base *coordina
 		obj = base.DeepCopy()
 	}
 	obj.ResourceVersion = w.BaseRV
+	a.stamp(obj)
 	toSpec(w.Record, &obj.Spec)
 	out, err := a.leases.Update(ctx, obj, metav1.UpdateOptions{})
 	if err != nil {

@@ -38,10 +38,15 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 		}
 	}
 	log := logger.With("lease", cfg.Namespace+"/"+cfg.LeaseName, "identity", cfg.Identity)
+	leaseLabels, err := cfg.LeaseLabelMap()
+	if err != nil {
+		return err
+	}
 
 	rt := newProcHost()
 	out := &serverSink{cfg: cfg}
 	d := newDriver(cfg, log, rt, api, ports{out: out})
+	d.api.labels = leaseLabels
 
 	// Background work (endpoints, reaper) outlives ctx until Run returns,
 	// so /healthz answers during the shutdown.

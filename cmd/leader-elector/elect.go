@@ -27,6 +27,7 @@ type electCmd struct {
 	Grace         time.Duration  `env:"LEADER_ELECTOR_GRACE" default:"5s" help:"Exec mode: time between SIGTERM and SIGKILL when stopping the command; it must fit in renew-deadline - 2 x retry-period."`
 	ReleaseDelay  *time.Duration `name:"release-delay" env:"LEADER_ELECTOR_RELEASE_DELAY" help:"On shutdown, how long to wait after the status file is gone before releasing the Lease, so an app polling the file has stopped before another replica leads (default: lease-duration - renew-deadline - retry-period; 0 in exec mode, where the release waits for the command's whole process tree). Use 0 for a native sidecar, which the kubelet stops after the app." placeholder:"DURATION"`
 	LeaderLabel   string         `name:"leader-label" env:"LEADER_ELECTOR_LEADER_LABEL" help:"While this replica leads, its own Pod (POD_NAME, from the downward API) carries this label, so a Service selecting it routes to the leader alone; a new leader first removes it from every other Pod. A routing hint, not a fence (docs/leader-label.md). Needs Pods get, list, patch." placeholder:"KEY=VALUE"`
+	LeaseLabels   string         `name:"lease-labels" env:"LEADER_ELECTOR_LEASE_LABELS" help:"Labels for the Lease, set when this replica creates it and kept on each of its writes (labels others set stay), so kubectl get lease -l and watch -l find an app's Leases." placeholder:"KEY=VALUE,..."`
 	HTTPAddr      string         `name:"http-addr" env:"LEADER_ELECTOR_HTTP_ADDR" default:":4040" help:"Address for /healthz, /readyz, /leader, / and /metrics; empty disables them."`
 
 	Command []string `arg:"" name:"cmd" optional:"" passthrough:"partial" help:"Exec mode (Linux): run this command only while leading, e.g. -- /app/server --flag." placeholder:"-- CMD ARGS"`
@@ -69,6 +70,7 @@ func (c *electCmd) complete(hostname func() (string, error)) (elect.Config, erro
 		HTTPAddr:      c.HTTPAddr,
 		Command:       c.Command,
 		LeaderLabel:   c.LeaderLabel,
+		LeaseLabels:   c.LeaseLabels,
 		// The Pod to label is this one, whatever --identity says.
 		PodName: os.Getenv("POD_NAME"),
 	}
