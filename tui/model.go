@@ -56,19 +56,28 @@ type connection struct {
 	synced  bool            // its initial states are complete
 }
 
-// model is the dashboard's state. Update is pure (no I/O, time only from
-// messages), so tests drive it with messages and compare View with goldens.
-type model struct {
-	opts  Options
-	clock clock.PassiveClock
-	src   *source // nil in tests that feed events by hand
-	st    styles
-	p     paints
-	keys  keyMap
-	help  help.Model
+// common is what every component of the dashboard reads, as glow's
+// commonModel: the options, the styles, the key bindings, the size and the
+// time every figure is judged at. The root model owns it and alone writes
+// it; components hold a pointer to it.
+type common struct {
+	opts Options
+	st   styles
+	p    paints
+	keys keyMap
 
 	width, height int
 	now           time.Time
+	multi         bool // several contexts: a CONTEXT column, a link each
+}
+
+// model is the dashboard's root. Update is pure (no I/O, time only from
+// messages), so tests drive it with messages and compare View with goldens.
+type model struct {
+	*common
+	clock clock.PassiveClock
+	src   *source // nil in tests that feed events by hand
+	help  help.Model
 
 	store       *store
 	transitions []transition // oldest first, bounded by maxTransitions
@@ -76,7 +85,6 @@ type model struct {
 	// in the same order; one context (possibly unnamed) at least.
 	contexts []string
 	conns    []connection
-	multi    bool   // several contexts: a CONTEXT column, a link each
 	note     string // Inert; a side problem (no Pods to judge orphans)
 	synced   bool   // some context's initial states are complete
 
@@ -129,20 +137,22 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 		conns[i] = connection{state: watch.ConnConnecting, since: c.Now()}
 	}
 	m := &model{
-		opts:     opts,
+		common: &common{
+			opts:   opts,
+			st:     st,
+			p:      st.paints(),
+			keys:   defaultKeys(),
+			width:  80,
+			height: 24,
+			now:    c.Now(),
+			multi:  len(contexts) > 1,
+		},
 		clock:    c,
 		src:      src,
-		st:       st,
-		p:        st.paints(),
-		keys:     defaultKeys(),
 		help:     h,
-		width:    80,
-		height:   24,
-		now:      c.Now(),
 		store:    newStore(),
 		contexts: slices.Clone(contexts),
 		conns:    conns,
-		multi:    len(contexts) > 1,
 		filter:   f,
 		showNode: opts.ShowNodeLeases,
 		detail:   viewport.New(80, 20),
