@@ -11,18 +11,14 @@ func (m *model) viewFooter(fullHelp bool) string {
 	case m.filtering:
 		return truncate(m.filter.View()+m.p.dim.on("  enter keeps • esc clears"), m.width)
 	case fullHelp:
-		lines := strings.Split(m.help.FullHelpView(m.keys.FullHelp()), "\n")
-		for i := range lines {
-			lines[i] = strings.TrimRight(lines[i], " ")
-		}
-		return strings.Join(lines, "\n")
+		return m.help.View()
 	}
 	hints := m.keys.ShortHelp()
 	if m.screen == screenDetail {
 		hints = m.keys.detailHelp()
 	}
 	if m.screen == screenDetail {
-		hint := truncate(m.help.ShortHelpView(hints), m.width)
+		hint := truncate(m.help.hints(hints), m.width)
 		if m.detail.TotalLineCount() <= m.detail.VisibleLineCount() {
 			return hint
 		}
@@ -40,13 +36,12 @@ func (m *model) viewFooter(fullHelp bool) string {
 	// sort is shown when it fits (the header's arrow shows it anyway).
 	if m.filterText != "" {
 		right := "filter: " + truncate(Inert(m.filterText), max(1, m.width/3))
-		h := m.help
-		h.Width = max(1, m.width-cells(right)-2)
-		hint := truncate(h.ShortHelpView(hints), h.Width)
+		w := max(1, m.width-cells(right)-2)
+		hint := truncate(m.help.hintsIn(hints, w), w)
 		pad := max(1, m.width-cells(hint)-cells(right))
 		return truncate(hint+strings.Repeat(" ", pad)+m.p.warn.on(right), m.width)
 	}
-	hint := truncate(m.help.ShortHelpView(hints), m.width)
+	hint := truncate(m.help.hints(hints), m.width)
 	right := "sort: " + m.sortBy.String()
 	if n := len(m.store.visible); n > m.tableRows() {
 		// More Leases than rows: where the cursor is among them.

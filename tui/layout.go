@@ -1,7 +1,5 @@
 package tui
 
-import "strings"
-
 // layout is how the screen's lines are shared out, computed from the size
 // and what is open (help, filter, an error line).
 type layout struct {
@@ -25,9 +23,9 @@ func (m *model) layout() layout {
 	} else if (m.hasProblem() || m.note != "") && m.height >= 4 {
 		l.errLine = 1
 	}
-	if m.showHelp && !m.filtering {
+	if m.help.show && !m.filtering {
 		// Full help only when it leaves room for a few rows.
-		if n := strings.Count(m.help.FullHelpView(m.keys.FullHelp()), "\n") + 1; n <= m.height-l.top-l.errLine-3 {
+		if n := m.help.fullHeight(); n <= m.height-l.top-l.errLine-3 {
 			l.footer, l.fullHelp = n, true
 		}
 	}

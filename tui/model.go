@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
@@ -77,7 +76,7 @@ type model struct {
 	*common
 	clock clock.PassiveClock
 	src   *source // nil in tests that feed events by hand
-	help  help.Model
+	help  helpView
 
 	store       *store
 	transitions []transition // oldest first, bounded by maxTransitions
@@ -91,9 +90,8 @@ type model struct {
 	// replay is set when a recording drives the dashboard.
 	replay *player
 
-	screen   screen
-	focus    pane
-	showHelp bool
+	screen screen
+	focus  pane
 
 	filtering  bool
 	filter     textinput.Model
@@ -126,8 +124,6 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 	f.Prompt = "/"
 	f.Placeholder = "namespace/name or holder"
 	f.Cursor.SetMode(cursor.CursorStatic)
-	h := help.New()
-	h.Styles = st.help
 	contexts := opts.Contexts
 	if len(contexts) == 0 {
 		contexts = []string{opts.Context}
@@ -149,7 +145,6 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 		},
 		clock:    c,
 		src:      src,
-		help:     h,
 		store:    newStore(),
 		contexts: slices.Clone(contexts),
 		conns:    conns,
@@ -157,6 +152,7 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 		showNode: opts.ShowNodeLeases,
 		detail:   viewport.New(80, 20),
 	}
+	m.help = newHelpView(m.common)
 	if opts.Replay != nil {
 		m.replay = newPlayer(opts.Replay)
 		m.keys.replay = true

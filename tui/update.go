@@ -13,7 +13,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
+		m.help, _ = m.help.Update(msg)
 		m.clampCursor()
 		m.syncDetail()
 		return m, nil
@@ -62,14 +62,14 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 	case msg.String() == "ctrl+c" || key.Matches(msg, k.Quit):
 		return tea.Quit
 	case key.Matches(msg, k.Help):
-		m.showHelp = !m.showHelp
+		m.help, _ = m.help.Update(msg)
 		m.clampCursor()
 		m.syncDetail()
 		return nil
 	case key.Matches(msg, k.Back):
 		switch {
-		case m.showHelp:
-			m.showHelp = false
+		case m.help.show:
+			m.help, _ = m.help.Update(msg)
 		case m.screen == screenDetail:
 			m.screen = screenTable
 		case m.filterText != "":

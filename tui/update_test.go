@@ -292,12 +292,12 @@ func TestUpdate(t *testing.T) {
 			name: "tab switches panes, ? toggles the help",
 			msgs: []tea.Msg{three, press("tab"), press("?")},
 			check: func(t *testing.T, m *model) {
-				if m.focus != paneTransitions || !m.showHelp {
-					t.Errorf("focus %v help %v, want transitions true", m.focus, m.showHelp)
+				if m.focus != paneTransitions || !m.help.show {
+					t.Errorf("focus %v help %v, want transitions true", m.focus, m.help.show)
 				}
 				send(m, press("tab"), press("?"))
-				if m.focus != paneLeases || m.showHelp {
-					t.Errorf("focus %v help %v, want leases false", m.focus, m.showHelp)
+				if m.focus != paneLeases || m.help.show {
+					t.Errorf("focus %v help %v, want leases false", m.focus, m.help.show)
 				}
 			},
 		},
