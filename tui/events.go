@@ -44,7 +44,7 @@ func (m *model) apply(ev *watch.Event) {
 	}
 	r, _, holderChanged := m.store.upsert(ctx, &ev.Lease, m.now)
 	switch {
-	case holderChanged && m.filterText != "":
+	case holderChanged && m.filter.text != "":
 		m.store.dirty = true // the row may enter or leave the filter
 	case m.sortBy != sortName:
 		m.store.markMoved(r) // any other order may depend on what changed

@@ -8,8 +8,8 @@ import (
 // viewFooter is the key hints, the full help, or the filter prompt.
 func (m *model) viewFooter(fullHelp bool) string {
 	switch {
-	case m.filtering:
-		return truncate(m.filter.View()+m.p.dim.on("  enter keeps • esc clears"), m.width)
+	case m.filter.active:
+		return m.filter.View()
 	case fullHelp:
 		return m.help.View()
 	}
@@ -34,8 +34,8 @@ func (m *model) viewFooter(fullHelp bool) string {
 	}
 	// An active filter must stay in sight: the hints make room for it. The
 	// sort is shown when it fits (the header's arrow shows it anyway).
-	if m.filterText != "" {
-		right := "filter: " + truncate(Inert(m.filterText), max(1, m.width/3))
+	if m.filter.text != "" {
+		right := m.filter.label()
 		w := max(1, m.width-cells(right)-2)
 		hint := truncate(m.help.hintsIn(hints, w), w)
 		pad := max(1, m.width-cells(hint)-cells(right))

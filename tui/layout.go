@@ -23,7 +23,7 @@ func (m *model) layout() layout {
 	} else if (m.hasProblem() || m.note != "") && m.height >= 4 {
 		l.errLine = 1
 	}
-	if m.help.show && !m.filtering {
+	if m.help.show && !m.filter.active {
 		// Full help only when it leaves room for a few rows.
 		if n := m.help.fullHeight(); n <= m.height-l.top-l.errLine-3 {
 			l.footer, l.fullHelp = n, true

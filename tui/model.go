@@ -4,8 +4,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -93,9 +91,7 @@ type model struct {
 	screen screen
 	focus  pane
 
-	filtering  bool
-	filter     textinput.Model
-	filterText string
+	filter filterInput
 
 	sortBy   sortKey
 	showNode bool
@@ -120,10 +116,6 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 		r = lipgloss.DefaultRenderer()
 	}
 	st := newStyles(r)
-	f := textinput.New()
-	f.Prompt = "/"
-	f.Placeholder = "namespace/name or holder"
-	f.Cursor.SetMode(cursor.CursorStatic)
 	contexts := opts.Contexts
 	if len(contexts) == 0 {
 		contexts = []string{opts.Context}
@@ -148,11 +140,11 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 		store:    newStore(),
 		contexts: slices.Clone(contexts),
 		conns:    conns,
-		filter:   f,
 		showNode: opts.ShowNodeLeases,
 		detail:   viewport.New(80, 20),
 	}
 	m.help = newHelpView(m.common)
+	m.filter = newFilterInput(m.common)
 	if opts.Replay != nil {
 		m.replay = newPlayer(opts.Replay)
 		m.keys.replay = true

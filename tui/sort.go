@@ -38,7 +38,7 @@ func (m *model) refresh() {
 	if s.dirty {
 		s.visible = s.visible[:0]
 		s.widest = widestStrings{}
-		needle := strings.ToLower(m.filterText)
+		needle := strings.ToLower(m.filter.text)
 		hideNodes := m.hideNodeLeases()
 		for _, r := range s.all {
 			if hideNodes && r.node {

@@ -45,7 +45,7 @@ func TestIncrementalOrderMatchesFullSort(t *testing.T) {
 				case k < 7:
 					f := []string{"", "team-0", "x2x9k", "controller-001"}[rnd.IntN(4)]
 					send(m, press("/"))
-					for range len(m.filterText) {
+					for range len(m.filter.text) {
 						send(m, press("backspace"))
 					}
 					for _, r := range f {
@@ -96,7 +96,7 @@ func TestIncrementalOrderMatchesFullSort(t *testing.T) {
 func checkOrder(t *testing.T, m *model, step int) {
 	t.Helper()
 	var want []*row
-	needle := strings.ToLower(m.filterText)
+	needle := strings.ToLower(m.filter.text)
 	for _, r := range m.store.rows {
 		if m.hideNodeLeases() && r.node || needle != "" && !strings.Contains(r.lowerKey, needle) {
 			continue
@@ -106,7 +106,7 @@ func checkOrder(t *testing.T, m *model, step int) {
 	slices.SortFunc(want, m.rowOrder())
 	got := m.store.visible
 	if len(got) != len(want) {
-		t.Fatalf("step %d (sort %v, filter %q): %d rows, want %d", step, m.sortBy, m.filterText, len(got), len(want))
+		t.Fatalf("step %d (sort %v, filter %q): %d rows, want %d", step, m.sortBy, m.filter.text, len(got), len(want))
 	}
 	for i := range want {
 		if got[i] != want[i] {

@@ -169,8 +169,8 @@ func (m *model) emptyTableText() string {
 		return m.p.dim.on("  No Leases to show until the problem above is fixed.")
 	case !m.synced && len(m.store.rows) == 0:
 		return "  " + m.spinner() + " listing Leases in " + m.scope() + "…"
-	case m.filterText != "":
-		return m.p.dim.on("  No Lease matches " + strconv.Quote(m.filterText) + " (esc clears the filter)")
+	case m.filter.text != "":
+		return m.p.dim.on("  No Lease matches " + strconv.Quote(m.filter.text) + " (esc clears the filter)")
 	case len(m.store.rows) > 0:
 		return m.p.dim.on("  Only node Leases here: press n to show them")
 	}

@@ -106,8 +106,8 @@ func TestInteraction(t *testing.T) {
 	tm.Type("s")
 	waitScreen(t, tm, "STATUS↓")
 	final := finalModel(t, tm)
-	if final.screen != screenTable || final.filterText != "alp" || final.sortBy != sortStatus {
-		t.Errorf("screen %v filter %q sort %v, want table, alp, status", final.screen, final.filterText, final.sortBy)
+	if final.screen != screenTable || final.filter.text != "alp" || final.sortBy != sortStatus {
+		t.Errorf("screen %v filter %q sort %v, want table, alp, status", final.screen, final.filter.text, final.sortBy)
 	}
 	if got := visibleKeys(final); len(got) != 1 || got[0] != "default/alpha" {
 		t.Errorf("rows %v, want only default/alpha", got)

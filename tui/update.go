@@ -54,8 +54,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // updateKey handles a key press in the current screen.
 func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
-	if m.filtering {
-		return m.updateFilterKey(msg)
+	if m.filter.active {
+		return m.updateFilter(msg)
 	}
 	k := m.keys
 	switch {
@@ -72,8 +72,8 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 			m.help, _ = m.help.Update(msg)
 		case m.screen == screenDetail:
 			m.screen = screenTable
-		case m.filterText != "":
-			m.setFilter("")
+		case m.filter.text != "":
+			m.updateFilter(msg)
 		}
 		m.clampCursor()
 		return nil
@@ -105,10 +105,9 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 			m.syncDetail()
 		}
 	case key.Matches(msg, k.Filter):
-		m.filtering = true
-		m.filter.SetValue(m.filterText)
-		m.filter.CursorEnd()
-		return m.filter.Focus()
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.open()
+		return cmd
 	case key.Matches(msg, k.Sort):
 		m.sortBy = (m.sortBy + 1) % sortKeys
 		m.store.resort = true
@@ -143,35 +142,17 @@ func (m *model) paneRows() int {
 	return max(1, m.tableRows())
 }
 
-// updateFilterKey edits the filter; the table follows as the user types.
-func (m *model) updateFilterKey(msg tea.KeyMsg) tea.Cmd {
-	switch msg.String() {
-	case "enter":
-		m.filtering = false
-		m.filter.Blur()
-		return nil
-	case "esc":
-		m.filtering = false
-		m.filter.Blur()
-		m.setFilter("")
-		return nil
-	case "ctrl+c":
-		return tea.Quit
-	}
+// updateFilter routes a key to the filter; the table follows as the user
+// types.
+func (m *model) updateFilter(msg tea.Msg) tea.Cmd {
+	before := m.filter.text
 	var cmd tea.Cmd
 	m.filter, cmd = m.filter.Update(msg)
-	m.setFilter(m.filter.Value())
-	return cmd
-}
-
-// setFilter narrows the table to rows whose "ns/name holder" contains text.
-func (m *model) setFilter(text string) {
-	if text == m.filterText {
-		return
+	if m.filter.text != before {
+		m.store.dirty = true
+		m.refresh()
 	}
-	m.filterText = text
-	m.store.dirty = true
-	m.refresh()
+	return cmd
 }
 
 // updateDetailKey scrolls the detail view.

@@ -269,12 +269,12 @@ func TestUpdate(t *testing.T) {
 					t.Errorf("filtering pod-c rows %v, want %v", got, want)
 				}
 				m.Update(press("enter"))
-				if m.filtering || m.filterText != "pod-c" {
-					t.Errorf("after enter filtering %v text %q, want false pod-c", m.filtering, m.filterText)
+				if m.filter.active || m.filter.text != "pod-c" {
+					t.Errorf("after enter filtering %v text %q, want false pod-c", m.filter.active, m.filter.text)
 				}
 				m.Update(press("esc"))
-				if m.filterText != "" || len(visibleKeys(m)) != 3 {
-					t.Errorf("after esc filter %q rows %v, want none and 3 rows", m.filterText, visibleKeys(m))
+				if m.filter.text != "" || len(visibleKeys(m)) != 3 {
+					t.Errorf("after esc filter %q rows %v, want none and 3 rows", m.filter.text, visibleKeys(m))
 				}
 			},
 		},
@@ -378,8 +378,8 @@ func TestQuitKeys(t *testing.T) {
 			t.Error("q while filtering quit, want it typed")
 		}
 	}
-	if m.filterText != "q" {
-		t.Errorf("filter %q, want q", m.filterText)
+	if m.filter.text != "q" {
+		t.Errorf("filter %q, want q", m.filter.text)
 	}
 }
 
