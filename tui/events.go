@@ -63,16 +63,8 @@ func (m *model) apply(ev *watch.Event) {
 
 // addTransition records t in the pane and in the Lease's own history.
 func (m *model) addTransition(r *row, t transition) {
-	if len(m.transitions) == maxTransitions {
-		// Drop the oldest half at once: amortised O(1) per transition.
-		n := copy(m.transitions, m.transitions[maxTransitions/2:])
-		m.transitions = m.transitions[:n]
-	}
-	m.transitions = append(m.transitions, t)
+	m.trans = m.trans.add(t)
 	r.addHistory(t)
-	if m.transOffset > 0 {
-		m.transOffset++ // keep the lines the user scrolled to in place
-	}
 }
 
 // applyError moves the connection state; the message says what to fix.

@@ -125,7 +125,7 @@ func TestFleetLinksAreSeparate(t *testing.T) {
 	// A transition in one context is named with it in the pane.
 	l.Holder = "us-cp-9"
 	send(m, events(watch.Event{Type: watch.EventTransition, Time: t0.Add(2 * time.Second), Context: "prod-us", Lease: l, From: "x", To: "us-cp-9"}))
-	if last := m.transitions[len(m.transitions)-1]; last.key != "prod-us  kube-scheduler" {
+	if last := m.trans.list[len(m.trans.list)-1]; last.key != "prod-us  kube-scheduler" {
 		t.Errorf("transition key %q, want the context first", last.key)
 	}
 	if m.store.rows["prod-eu\x00kube-system/kube-scheduler"].lease.Holder == "us-cp-9" {

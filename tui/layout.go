@@ -11,7 +11,6 @@ type layout struct {
 	fullHelp  bool
 	detail    int // detail screen body
 	tableRows int
-	transRows int
 }
 
 // layout shares out m.height. The transitions pane takes a third of the
@@ -42,12 +41,8 @@ func (m *model) layout() layout {
 	}
 	l.table = body - l.trans
 	l.tableRows = max(0, l.table-1)
-	l.transRows = max(0, l.trans-1)
 	return l
 }
 
 // tableRows is how many Lease rows fit.
 func (m *model) tableRows() int { return m.layout().tableRows }
-
-// transRows is how many transitions fit.
-func (m *model) transRows() int { return m.layout().transRows }

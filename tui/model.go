@@ -12,9 +12,6 @@ import (
 	"github.com/leader-elector/leader-elector/watch"
 )
 
-// maxTransitions bounds the transitions pane's memory.
-const maxTransitions = 500
-
 // tickInterval paces countdowns and "ago" figures: ten frames a second
 // keeps "1.8s ago" honest; event batches add at most ten more.
 const tickInterval = 100 * time.Millisecond
@@ -76,8 +73,8 @@ type model struct {
 	src   *source // nil in tests that feed events by hand
 	help  helpView
 
-	store       *store
-	transitions []transition // oldest first, bounded by maxTransitions
+	store *store
+	trans transitionsPane
 	// contexts names the contexts watched and conns is each one's link,
 	// in the same order; one context (possibly unnamed) at least.
 	contexts []string
@@ -96,9 +93,8 @@ type model struct {
 	sortBy   sortKey
 	showNode bool
 
-	cursor      int // index into store.visible
-	offset      int // first visible row
-	transOffset int // first visible transition (0 = newest)
+	cursor int // index into store.visible
+	offset int // first visible row
 
 	detail    viewport.Model
 	detailKey string
@@ -145,6 +141,7 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 	}
 	m.help = newHelpView(m.common)
 	m.filter = newFilterInput(m.common)
+	m.trans = newTransitionsPane(m.common)
 	if opts.Replay != nil {
 		m.replay = newPlayer(opts.Replay)
 		m.keys.replay = true

@@ -158,8 +158,7 @@ func (m *model) seek(t time.Time) {
 // the user chose (filter, sort, screen, cursor place).
 func (m *model) resetData() {
 	m.store = newStore()
-	m.transitions = nil
-	m.transOffset = 0
+	m.trans = newTransitionsPane(m.common)
 	m.synced = false
 	m.note = ""
 	for i := range m.conns {

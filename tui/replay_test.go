@@ -127,8 +127,8 @@ func TestReplay(t *testing.T) {
 		msgs: []tea.Msg{press("t")},
 		at:   27*time.Second + 80*time.Millisecond,
 		check: func(t *testing.T, m *model) {
-			if len(m.transitions) != 1 || m.transitions[0].to != "cp-2" || !m.replay.paused {
-				t.Errorf("transitions %+v paused %v, want cp-1 -> cp-2, paused", m.transitions, m.replay.paused)
+			if len(m.trans.list) != 1 || m.trans.list[0].to != "cp-2" || !m.replay.paused {
+				t.Errorf("transitions %+v paused %v, want cp-1 -> cp-2, paused", m.trans.list, m.replay.paused)
 			}
 		},
 	}, {
@@ -137,8 +137,8 @@ func TestReplay(t *testing.T) {
 		at:   17*time.Second + 80*time.Millisecond,
 		check: func(t *testing.T, m *model) {
 			r := euRow(m)
-			if len(m.transitions) != 0 || r == nil || r.lease.Holder != "cp-1" || badgeOf(&r.lease, m.now) != badgeHeld {
-				t.Errorf("transitions %d row %+v, want cp-1 still holding", len(m.transitions), r)
+			if len(m.trans.list) != 0 || r == nil || r.lease.Holder != "cp-1" || badgeOf(&r.lease, m.now) != badgeHeld {
+				t.Errorf("transitions %d row %+v, want cp-1 still holding", len(m.trans.list), r)
 			}
 		},
 	}, {

@@ -85,14 +85,16 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		return m.updateDetailKey(msg)
 	}
 	switch {
+	case m.focus == paneTransitions && key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom):
+		m.trans, _ = m.trans.sized(m.layout().trans, true).Update(msg)
 	case key.Matches(msg, k.Up):
 		m.move(-1)
 	case key.Matches(msg, k.Down):
 		m.move(1)
 	case key.Matches(msg, k.PageUp):
-		m.move(-m.paneRows())
+		m.move(-max(1, m.tableRows()))
 	case key.Matches(msg, k.PageDown):
-		m.move(m.paneRows())
+		m.move(max(1, m.tableRows()))
 	case key.Matches(msg, k.Top):
 		m.move(-1 << 30)
 	case key.Matches(msg, k.Bottom):
@@ -124,22 +126,10 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// move shifts the cursor of the focused pane by delta rows.
+// move shifts the table's cursor by delta rows.
 func (m *model) move(delta int) {
-	if m.focus == paneTransitions {
-		m.transOffset = max(0, min(m.transOffset+delta, len(m.transitions)-m.transRows()))
-		return
-	}
 	m.cursor += delta
 	m.clampCursor()
-}
-
-// paneRows is how many rows a page is in the focused pane.
-func (m *model) paneRows() int {
-	if m.focus == paneTransitions {
-		return max(1, m.transRows())
-	}
-	return max(1, m.tableRows())
 }
 
 // updateFilter routes a key to the filter; the table follows as the user

@@ -81,8 +81,8 @@ func TestUpdate(t *testing.T) {
 					t.Errorf("row holder %q transitions %d, want pod-d 3", r.holder, r.lease.Transitions)
 				}
 				want := transition{at: at(time.Second), key: "bravo", from: "pod-b", to: "pod-d", gap: 2500 * time.Millisecond, hasGap: true}
-				if len(m.transitions) != 1 || m.transitions[0] != want {
-					t.Errorf("transitions %+v, want [%+v]", m.transitions, want)
+				if len(m.trans.list) != 1 || m.trans.list[0] != want {
+					t.Errorf("transitions %+v, want [%+v]", m.trans.list, want)
 				}
 				if len(r.history) != 1 || r.history[0] != want {
 					t.Errorf("history %+v, want [%+v]", r.history, want)
@@ -97,8 +97,8 @@ func TestUpdate(t *testing.T) {
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventReleased, Time: t0, Lease: bReleased})},
 			check: func(t *testing.T, m *model) {
 				want := transition{at: t0, key: "bravo", from: "pod-b", released: true}
-				if len(m.transitions) != 1 || m.transitions[0] != want {
-					t.Errorf("transitions %+v, want [%+v]", m.transitions, want)
+				if len(m.trans.list) != 1 || m.trans.list[0] != want {
+					t.Errorf("transitions %+v, want [%+v]", m.trans.list, want)
 				}
 				if bd := badgeOf(&m.store.rows["default/bravo"].lease, m.now); bd != badgeReleased {
 					t.Errorf("badge %v, want released", bd)
@@ -336,10 +336,10 @@ func TestUpdate(t *testing.T) {
 			name: "the transitions pane keeps the newest, bounded",
 			msgs: []tea.Msg{manyTransitions(maxTransitions + 10)},
 			check: func(t *testing.T, m *model) {
-				if n := len(m.transitions); n > maxTransitions || n < maxTransitions/2 {
+				if n := len(m.trans.list); n > maxTransitions || n < maxTransitions/2 {
 					t.Errorf("%d transitions kept, want between %d and %d", n, maxTransitions/2, maxTransitions)
 				}
-				if last := m.transitions[len(m.transitions)-1]; last.to != "pod-509" {
+				if last := m.trans.list[len(m.trans.list)-1]; last.to != "pod-509" {
 					t.Errorf("newest kept %+v, want the last one (to pod-509)", last)
 				}
 				if h := m.store.rows["default/flappy"].history; len(h) != historyPerLease {

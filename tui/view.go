@@ -21,7 +21,7 @@ func (m *model) View() string {
 		m.viewDetail(&b, l.detail)
 	} else {
 		m.viewTable(&b, l.table)
-		m.viewTransitions(&b, l.trans)
+		b.WriteString(m.trans.sized(l.trans, m.focus == paneTransitions).View())
 	}
 	b.WriteString(m.viewFooter(l.fullHelp))
 	return b.String()
