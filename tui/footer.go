@@ -19,14 +19,11 @@ func (m *model) viewFooter(fullHelp bool) string {
 	}
 	if m.screen == screenDetail {
 		hint := truncate(m.help.hints(hints), m.width)
-		if m.detail.TotalLineCount() <= m.detail.VisibleLineCount() {
+		right := m.detail.scrollHint()
+		if right == "" {
 			return hint
 		}
 		// The record is taller than the screen: say there is more below.
-		right := "end"
-		if !m.detail.AtBottom() {
-			right = "more ↓"
-		}
 		if pad := m.width - cells(hint) - cells(right); pad >= 2 {
 			return hint + strings.Repeat(" ", pad) + m.p.dim.on(right)
 		}

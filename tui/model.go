@@ -4,7 +4,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"k8s.io/utils/clock"
@@ -96,8 +95,7 @@ type model struct {
 	cursor int // index into store.visible
 	offset int // first visible row
 
-	detail    viewport.Model
-	detailKey string
+	detail detailView
 }
 
 // newModel builds the dashboard model. src is nil when the caller feeds
@@ -137,11 +135,11 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 		contexts: slices.Clone(contexts),
 		conns:    conns,
 		showNode: opts.ShowNodeLeases,
-		detail:   viewport.New(80, 20),
 	}
 	m.help = newHelpView(m.common)
 	m.filter = newFilterInput(m.common)
 	m.trans = newTransitionsPane(m.common)
+	m.detail = newDetailView(m.common)
 	if opts.Replay != nil {
 		m.replay = newPlayer(opts.Replay)
 		m.keys.replay = true
@@ -168,6 +166,14 @@ func (m *model) conn(context string) *connection {
 	m.contexts = append(m.contexts, context)
 	m.conns = append(m.conns, connection{state: watch.ConnConnecting, since: m.now})
 	return &m.conns[len(m.conns)-1]
+}
+
+// syncDetail refreshes the detail view from the store when it is shown.
+func (m *model) syncDetail() {
+	if m.screen != screenDetail {
+		return
+	}
+	m.detail = m.detail.sync(m.store.rows, m.layout().detail)
 }
 
 // rowContext is the context a Lease row is filed under: "" with one.

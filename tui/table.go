@@ -138,23 +138,23 @@ func heldFor(r *row, bd badge, now time.Time) string {
 // expiresCell is the countdown: a bar of the time left out of the lease
 // duration and the seconds left, judged on our clock from when we observed
 // the renewal; "late 3.2s" once past; "-" when nobody holds it.
-func (m *model) expiresCell(l *leaseState, bd badge, w int) (string, paint) {
+func (c *common) expiresCell(l *leaseState, bd badge, w int) (string, paint) {
 	if l.Holder == "" || l.ExpiresAt.IsZero() {
-		return fit("-", w), m.p.dim
+		return fit("-", w), c.p.dim
 	}
-	left := l.ExpiresAt.Sub(m.now)
+	left := l.ExpiresAt.Sub(c.now)
 	if left <= 0 {
-		return fit("late "+age(-left), w), m.p.bad
+		return fit("late "+age(-left), w), c.p.bad
 	}
 	text := age(left)
-	p := m.p.good
+	p := c.p.good
 	dur := time.Duration(l.LeaseDurationSeconds) * time.Second
 	frac := 1.0
 	if dur > 0 {
 		frac = float64(left) / float64(dur)
 	}
 	if frac < 0.34 {
-		p = m.p.warn
+		p = c.p.warn
 	}
 	if barW := w - 6; barW >= 4 {
 		return bar(frac, barW) + " " + fitRight(text, 5), p

@@ -82,7 +82,9 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	if m.screen == screenDetail {
-		return m.updateDetailKey(msg)
+		var cmd tea.Cmd
+		m.detail, cmd = m.detail.Update(msg)
+		return cmd
 	}
 	switch {
 	case m.focus == paneTransitions && key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom):
@@ -102,8 +104,7 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Detail):
 		if r := m.selected(); r != nil {
 			m.screen = screenDetail
-			m.detailKey = r.key
-			m.detail.GotoTop()
+			m.detail = m.detail.open(r.key)
 			m.syncDetail()
 		}
 	case key.Matches(msg, k.Filter):
@@ -143,24 +144,4 @@ func (m *model) updateFilter(msg tea.Msg) tea.Cmd {
 		m.refresh()
 	}
 	return cmd
-}
-
-// updateDetailKey scrolls the detail view.
-func (m *model) updateDetailKey(msg tea.KeyMsg) tea.Cmd {
-	k := m.keys
-	switch {
-	case key.Matches(msg, k.Up):
-		m.detail.ScrollUp(1)
-	case key.Matches(msg, k.Down):
-		m.detail.ScrollDown(1)
-	case key.Matches(msg, k.PageUp):
-		m.detail.PageUp()
-	case key.Matches(msg, k.PageDown):
-		m.detail.PageDown()
-	case key.Matches(msg, k.Top):
-		m.detail.GotoTop()
-	case key.Matches(msg, k.Bottom):
-		m.detail.GotoBottom()
-	}
-	return nil
 }

@@ -252,8 +252,8 @@ func TestUpdate(t *testing.T) {
 			name: "enter opens the selected Lease and esc goes back",
 			msgs: []tea.Msg{three, press("j"), press("enter")},
 			check: func(t *testing.T, m *model) {
-				if m.screen != screenDetail || m.detailKey != "default/bravo" {
-					t.Errorf("screen %v detail %q, want detail of default/bravo", m.screen, m.detailKey)
+				if m.screen != screenDetail || m.detail.key != "default/bravo" {
+					t.Errorf("screen %v detail %q, want detail of default/bravo", m.screen, m.detail.key)
 				}
 				m.Update(press("esc"))
 				if m.screen != screenTable {
@@ -432,19 +432,19 @@ func TestPositionShown(t *testing.T) {
 func TestDetailScrolls(t *testing.T) {
 	m := newTestModel(t, Options{AllNamespaces: true}, 80, 24)
 	send(m, events(fleet()...), press("j"), press("j"), press("j"), press("enter"))
-	if m.detailKey != "default/my-controller" {
-		t.Fatalf("detail of %q, want default/my-controller", m.detailKey)
+	if m.detail.key != "default/my-controller" {
+		t.Fatalf("detail of %q, want default/my-controller", m.detail.key)
 	}
-	if m.detail.AtBottom() || !strings.Contains(m.viewFooter(false), "more ↓") {
+	if m.detail.vp.AtBottom() || !strings.Contains(m.viewFooter(false), "more ↓") {
 		t.Fatalf("a record taller than the screen should say there is more: footer %q", m.viewFooter(false))
 	}
 	send(m, press("j"))
-	if m.detail.YOffset != 1 {
-		t.Errorf("after j the detail is at line %d, want 1", m.detail.YOffset)
+	if m.detail.vp.YOffset != 1 {
+		t.Errorf("after j the detail is at line %d, want 1", m.detail.vp.YOffset)
 	}
 	send(m, press("G"))
-	if !m.detail.AtBottom() || !strings.Contains(m.viewFooter(false), "end") {
-		t.Errorf("after G: at bottom %v, footer %q; want the end", m.detail.AtBottom(), m.viewFooter(false))
+	if !m.detail.vp.AtBottom() || !strings.Contains(m.viewFooter(false), "end") {
+		t.Errorf("after G: at bottom %v, footer %q; want the end", m.detail.vp.AtBottom(), m.viewFooter(false))
 	}
 	if !strings.Contains(m.View(), "my-controller-7d9f8b6c4-p8q2m   1.37.2") {
 		t.Errorf("after G the second candidate is not on screen:\n%s", m.View())

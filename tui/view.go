@@ -18,7 +18,7 @@ func (m *model) View() string {
 	}
 	m.viewErrLines(&b, l.errLine)
 	if m.screen == screenDetail {
-		m.viewDetail(&b, l.detail)
+		b.WriteString(m.detail.sized(l.detail).View())
 	} else {
 		m.viewTable(&b, l.table)
 		b.WriteString(m.trans.sized(l.trans, m.focus == paneTransitions).View())
