@@ -25,7 +25,7 @@ func (m *model) apply(ev *watch.Event) {
 		m.applyError(conn, ev)
 		return
 	case watch.EventDeleted:
-		m.store.remove(rowKey(ctx, &ev.Lease))
+		m.table.remove(rowKey(ctx, &ev.Lease))
 		return
 	}
 	if ev.Connection != "" {
@@ -38,17 +38,7 @@ func (m *model) apply(ev *watch.Event) {
 		// A Lease update proves the watch is through again.
 		*conn = connection{state: watch.ConnConnected, since: ev.Time, synced: conn.synced}
 	}
-	var prevHolder string
-	if old, ok := m.store.rows[rowKey(ctx, &ev.Lease)]; ok {
-		prevHolder = old.lease.Holder
-	}
-	r, _, holderChanged := m.store.upsert(ctx, &ev.Lease, m.now)
-	switch {
-	case holderChanged && m.filter.text != "":
-		m.store.dirty = true // the row may enter or leave the filter
-	case m.sortBy != sortName:
-		m.store.markMoved(r) // any other order may depend on what changed
-	}
+	r, prevHolder := m.table.upsert(ctx, &ev.Lease, m.now)
 	switch ev.Type {
 	case watch.EventTransition:
 		m.addTransition(r, transition{at: ev.Time, key: m.paneKey(r), from: Inert(ev.From), to: Inert(ev.To), gap: ev.Gap, hasGap: ev.GapFrom != ""})

@@ -1,9 +1,6 @@
 package tui
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // viewFooter is the key hints, the full help, or the filter prompt.
 func (m *model) viewFooter(fullHelp bool) string {
@@ -39,10 +36,10 @@ func (m *model) viewFooter(fullHelp bool) string {
 		return truncate(hint+strings.Repeat(" ", pad)+m.p.warn.on(right), m.width)
 	}
 	hint := truncate(m.help.hints(hints), m.width)
-	right := "sort: " + m.sortBy.String()
-	if n := len(m.store.visible); n > m.tableRows() {
+	right := "sort: " + m.table.sortBy.String()
+	if pos := m.table.sized(m.layout().table).position(); pos != "" {
 		// More Leases than rows: where the cursor is among them.
-		right = strconv.Itoa(m.cursor+1) + "/" + strconv.Itoa(n) + "  " + right
+		right = pos + "  " + right
 	}
 	pad := m.width - cells(hint) - cells(right)
 	if pad < 2 {

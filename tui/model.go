@@ -72,7 +72,7 @@ type model struct {
 	src   *source // nil in tests that feed events by hand
 	help  helpView
 
-	store *store
+	table tableView
 	trans transitionsPane
 	// contexts names the contexts watched and conns is each one's link,
 	// in the same order; one context (possibly unnamed) at least.
@@ -88,13 +88,6 @@ type model struct {
 	focus  pane
 
 	filter filterInput
-
-	sortBy   sortKey
-	showNode bool
-
-	cursor int // index into store.visible
-	offset int // first visible row
-
 	detail detailView
 }
 
@@ -131,12 +124,11 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 		},
 		clock:    c,
 		src:      src,
-		store:    newStore(),
 		contexts: slices.Clone(contexts),
 		conns:    conns,
-		showNode: opts.ShowNodeLeases,
 	}
 	m.help = newHelpView(m.common)
+	m.table = newTableView(m.common)
 	m.filter = newFilterInput(m.common)
 	m.trans = newTransitionsPane(m.common)
 	m.detail = newDetailView(m.common)
@@ -173,7 +165,7 @@ func (m *model) syncDetail() {
 	if m.screen != screenDetail {
 		return
 	}
-	m.detail = m.detail.sync(m.store.rows, m.layout().detail)
+	m.detail = m.detail.sync(m.table.store.rows, m.layout().detail)
 }
 
 // rowContext is the context a Lease row is filed under: "" with one.
@@ -209,56 +201,23 @@ func (m *model) listen() tea.Cmd {
 	return m.src.next
 }
 
-// hideNodeLeases reports whether kube-node-lease rows are left out: under -A
-// unless shown with `n`. Watching kube-node-lease itself shows them.
-func (m *model) hideNodeLeases() bool {
-	return m.opts.AllNamespaces && !m.showNode
+// sizeTable gives the table its height from the layout, before it moves
+// its cursor, and returns it.
+func (m *model) sizeTable() *tableView {
+	m.table.height = m.layout().table
+	return &m.table
 }
 
-// selectedKey is the key of the row under the cursor, "" when none.
-func (m *model) selectedKey() string {
-	if m.cursor < 0 || m.cursor >= len(m.store.visible) {
-		return ""
-	}
-	return m.store.visible[m.cursor].key
+// spinner animates on the frame clock, so it is exact in tests.
+func (c *common) spinner() string {
+	frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+	return frames[int(c.now.UnixMilli()/100)%len(frames)]
 }
 
-// selected is the row under the cursor, nil when none.
-func (m *model) selected() *row {
-	if m.cursor < 0 || m.cursor >= len(m.store.visible) {
-		return nil
+// scope names what is watched: "namespace default" or "all namespaces".
+func (c *common) scope() string {
+	if c.opts.AllNamespaces {
+		return "all namespaces"
 	}
-	return m.store.visible[m.cursor]
-}
-
-// reselect keeps the cursor on the same Lease after a re-sort (rows are
-// compared by pointer: a deleted Lease's row is never reused).
-func (m *model) reselect(sel *row) {
-	if sel != nil {
-		if m.cursor < len(m.store.visible) && m.store.visible[m.cursor] == sel {
-			m.clampCursor()
-			return
-		}
-		for i, r := range m.store.visible {
-			if r == sel {
-				m.cursor = i
-				m.clampCursor()
-				return
-			}
-		}
-	}
-	m.clampCursor()
-}
-
-func (m *model) clampCursor() {
-	n := len(m.store.visible)
-	m.cursor = max(0, min(m.cursor, n-1))
-	rows := m.tableRows()
-	if m.cursor < m.offset {
-		m.offset = m.cursor
-	}
-	if rows > 0 && m.cursor >= m.offset+rows {
-		m.offset = m.cursor - rows + 1
-	}
-	m.offset = max(0, min(m.offset, n-rows))
+	return "namespace " + Inert(c.opts.Namespace)
 }

@@ -120,7 +120,7 @@ func (m *model) playTo(t time.Time) {
 	}
 	m.applyBatch(batch)
 	m.now = p.at
-	m.store.recount(m.now, m.sortBy == sortStatus)
+	m.table.recount(m.now)
 	m.refresh()
 	m.syncDetail()
 }
@@ -141,13 +141,13 @@ func (m *model) seek(t time.Time) {
 		t = p.start
 	}
 	if t.Before(p.at) {
-		key := m.selectedKey()
+		key := m.table.selectedKey()
 		m.resetData()
 		p.next, p.at = 0, p.start
 		m.now = p.start
 		m.playTo(t)
-		if r, ok := m.store.rows[key]; ok {
-			m.reselect(r)
+		if r, ok := m.table.store.rows[key]; ok {
+			m.sizeTable().reselect(r)
 		}
 		return
 	}
@@ -157,7 +157,7 @@ func (m *model) seek(t time.Time) {
 // resetData forgets every Lease, transition and link state, keeping what
 // the user chose (filter, sort, screen, cursor place).
 func (m *model) resetData() {
-	m.store = newStore()
+	m.table.reset()
 	m.trans = newTransitionsPane(m.common)
 	m.synced = false
 	m.note = ""

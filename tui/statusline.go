@@ -27,8 +27,8 @@ func (m *model) viewTop() string {
 		scope = "ns " + truncate(Inert(m.opts.Namespace), 24)
 	}
 	pieces = append(pieces, piece{styled: scope, plain: scope, drop: 1})
-	if m.synced || len(m.store.rows) > 0 {
-		full, short := m.counts()
+	if m.synced || len(m.table.store.rows) > 0 {
+		full, short := m.table.counts()
 		pieces = append(pieces, piece{styled: full.styled, plain: full.plain, drop: 2,
 			short: &piece{styled: short.styled, plain: short.plain, drop: 2}})
 	}
@@ -80,11 +80,12 @@ func (t *text) add(p paint, s string) {
 
 // counts is "12 leases 9 held 1 expired ..." over the rows not hidden, and
 // a short form with the problems only ("12 leases, 1 expired").
-func (m *model) counts() (full, short text) {
-	hide := m.hideNodeLeases()
-	n := m.store.tally[0]
+func (t *tableView) counts() (full, short text) {
+	p := t.c.p
+	hide := t.hideNodeLeases()
+	n := t.store.tally[0]
 	if !hide {
-		for i, c := range m.store.tally[1] {
+		for i, c := range t.store.tally[1] {
 			n[i] += c
 		}
 	}
@@ -104,14 +105,14 @@ func (m *model) counts() (full, short text) {
 		}
 		s := strconv.Itoa(n[bd]) + " " + bd.String()
 		full.add(paint{}, " ")
-		full.add(m.p.badges[bd], s)
+		full.add(p.badges[bd], s)
 		if bd == badgeExpired || bd == badgeFlapping || bd == badgeOrphan {
 			short.add(paint{}, " ")
-			short.add(m.p.badges[bd], s)
+			short.add(p.badges[bd], s)
 		}
 	}
-	if hide && m.store.nodeRows > 0 {
-		full.add(m.p.dim, " (+"+strconv.Itoa(m.store.nodeRows)+" node: n)")
+	if hide && t.store.nodeRows > 0 {
+		full.add(p.dim, " (+"+strconv.Itoa(t.store.nodeRows)+" node: n)")
 	}
 	return full, short
 }

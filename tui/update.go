@@ -14,7 +14,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help, _ = m.help.Update(msg)
-		m.clampCursor()
+		m.sizeTable().clamp()
 		m.syncDetail()
 		return m, nil
 	case replayTickMsg:
@@ -29,7 +29,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		// A countdown reaching zero changes a badge: recount, and under the
 		// status order move the rows it changed.
-		m.store.recount(m.now, m.sortBy == sortStatus)
+		m.table.recount(m.now)
 		m.refresh()
 		m.syncDetail()
 		return m, m.tick()
@@ -63,7 +63,7 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		return tea.Quit
 	case key.Matches(msg, k.Help):
 		m.help, _ = m.help.Update(msg)
-		m.clampCursor()
+		m.sizeTable().clamp()
 		m.syncDetail()
 		return nil
 	case key.Matches(msg, k.Back):
@@ -75,7 +75,7 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		case m.filter.text != "":
 			m.updateFilter(msg)
 		}
-		m.clampCursor()
+		m.sizeTable().clamp()
 		return nil
 	}
 	if m.replay != nil && m.updateReplayKey(msg) {
@@ -89,20 +89,8 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case m.focus == paneTransitions && key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom):
 		m.trans, _ = m.trans.sized(m.layout().trans, true).Update(msg)
-	case key.Matches(msg, k.Up):
-		m.move(-1)
-	case key.Matches(msg, k.Down):
-		m.move(1)
-	case key.Matches(msg, k.PageUp):
-		m.move(-max(1, m.tableRows()))
-	case key.Matches(msg, k.PageDown):
-		m.move(max(1, m.tableRows()))
-	case key.Matches(msg, k.Top):
-		m.move(-1 << 30)
-	case key.Matches(msg, k.Bottom):
-		m.move(1 << 30)
 	case key.Matches(msg, k.Detail):
-		if r := m.selected(); r != nil {
+		if r := m.table.selected(); r != nil {
 			m.screen = screenDetail
 			m.detail = m.detail.open(r.key)
 			m.syncDetail()
@@ -111,26 +99,12 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		var cmd tea.Cmd
 		m.filter, cmd = m.filter.open()
 		return cmd
-	case key.Matches(msg, k.Sort):
-		m.sortBy = (m.sortBy + 1) % sortKeys
-		m.store.resort = true
-		m.refresh()
 	case key.Matches(msg, k.Pane):
 		m.focus = 1 - m.focus
-	case key.Matches(msg, k.NodeLeases):
-		if m.opts.AllNamespaces {
-			m.showNode = !m.showNode
-			m.store.dirty = true
-			m.refresh()
-		}
+	default:
+		m.table, _ = m.sizeTable().Update(msg)
 	}
 	return nil
-}
-
-// move shifts the table's cursor by delta rows.
-func (m *model) move(delta int) {
-	m.cursor += delta
-	m.clampCursor()
 }
 
 // updateFilter routes a key to the filter; the table follows as the user
@@ -140,8 +114,16 @@ func (m *model) updateFilter(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	m.filter, cmd = m.filter.Update(msg)
 	if m.filter.text != before {
-		m.store.dirty = true
-		m.refresh()
+		m.sizeTable().setFilter(m.filter.text)
 	}
 	return cmd
+}
+
+// refresh brings the table's rows up to date after a batch of events, a
+// tick or a key.
+func (m *model) refresh() {
+	if m.table.fresh() {
+		return
+	}
+	m.sizeTable().refresh()
 }

@@ -14,7 +14,7 @@ import (
 // visibleKeys lists the table's rows in order.
 func visibleKeys(m *model) []string {
 	var keys []string
-	for _, r := range m.store.visible {
+	for _, r := range m.table.store.visible {
 		keys = append(keys, r.key)
 	}
 	return keys
@@ -45,8 +45,8 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "before the first list it is connecting",
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnConnecting || m.synced || len(m.store.rows) != 0 {
-					t.Errorf("conn %q synced %v rows %d, want connecting, false, 0", m.conns[0].state, m.synced, len(m.store.rows))
+				if m.conns[0].state != watch.ConnConnecting || m.synced || len(m.table.store.rows) != 0 {
+					t.Errorf("conn %q synced %v rows %d, want connecting, false, 0", m.conns[0].state, m.synced, len(m.table.store.rows))
 				}
 			},
 		},
@@ -76,7 +76,7 @@ func TestUpdate(t *testing.T) {
 			name: "a transition updates the row and heads the transitions pane and the Lease's history",
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventTransition, Time: at(time.Second), Lease: bToD, From: "pod-b", To: "pod-d", Gap: 2500 * time.Millisecond, GapFrom: watch.GapFromRenewal})},
 			check: func(t *testing.T, m *model) {
-				r := m.store.rows["default/bravo"]
+				r := m.table.store.rows["default/bravo"]
 				if r.holder != "pod-d" || r.lease.Transitions != 3 {
 					t.Errorf("row holder %q transitions %d, want pod-d 3", r.holder, r.lease.Transitions)
 				}
@@ -100,7 +100,7 @@ func TestUpdate(t *testing.T) {
 				if len(m.trans.list) != 1 || m.trans.list[0] != want {
 					t.Errorf("transitions %+v, want [%+v]", m.trans.list, want)
 				}
-				if bd := badgeOf(&m.store.rows["default/bravo"].lease, m.now); bd != badgeReleased {
+				if bd := badgeOf(&m.table.store.rows["default/bravo"].lease, m.now); bd != badgeReleased {
 					t.Errorf("badge %v, want released", bd)
 				}
 			},
@@ -109,11 +109,11 @@ func TestUpdate(t *testing.T) {
 			name: "a held Lease shows expired as soon as the clock passes its expiry",
 			msgs: []tea.Msg{three, tickMsg(at(999 * time.Millisecond))},
 			check: func(t *testing.T, m *model) {
-				if bd := badgeOf(&m.store.rows["default/charlie"].lease, m.now); bd != badgeHeld {
+				if bd := badgeOf(&m.table.store.rows["default/charlie"].lease, m.now); bd != badgeHeld {
 					t.Errorf("at +999ms badge %v, want held", bd)
 				}
 				m.Update(tickMsg(at(time.Second)))
-				if bd := badgeOf(&m.store.rows["default/charlie"].lease, m.now); bd != badgeExpired {
+				if bd := badgeOf(&m.table.store.rows["default/charlie"].lease, m.now); bd != badgeExpired {
 					t.Errorf("at +1s badge %v, want expired", bd)
 				}
 			},
@@ -137,8 +137,8 @@ func TestUpdate(t *testing.T) {
 				events(watch.Event{Type: watch.EventError, Time: t0, Connection: watch.ConnLost, Message: "lost"}),
 				events(watch.Event{Type: watch.EventConnected, Time: at(time.Second), Connection: watch.ConnConnected})},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnConnected || m.conns[0].message != "" || len(m.store.rows) != 3 {
-					t.Errorf("conn %+v rows %d, want connected, no message, 3 rows", m.conns[0], len(m.store.rows))
+				if m.conns[0].state != watch.ConnConnected || m.conns[0].message != "" || len(m.table.store.rows) != 3 {
+					t.Errorf("conn %+v rows %d, want connected, no message, 3 rows", m.conns[0], len(m.table.store.rows))
 				}
 			},
 		},
@@ -188,16 +188,16 @@ func TestUpdate(t *testing.T) {
 			name: "j, k and arrows move the cursor within bounds",
 			msgs: []tea.Msg{three, press("j"), press("down"), press("j"), press("j")},
 			check: func(t *testing.T, m *model) {
-				if m.cursor != 2 {
-					t.Errorf("cursor %d, want 2 (last row)", m.cursor)
+				if m.table.cursor != 2 {
+					t.Errorf("cursor %d, want 2 (last row)", m.table.cursor)
 				}
 				send(m, press("k"), press("up"), press("up"))
-				if m.cursor != 0 {
-					t.Errorf("cursor %d, want 0", m.cursor)
+				if m.table.cursor != 0 {
+					t.Errorf("cursor %d, want 0", m.table.cursor)
 				}
 				send(m, press("G"))
-				if m.cursor != 2 {
-					t.Errorf("after G cursor %d, want 2", m.cursor)
+				if m.table.cursor != 2 {
+					t.Errorf("after G cursor %d, want 2", m.table.cursor)
 				}
 			},
 		},
@@ -205,11 +205,11 @@ func TestUpdate(t *testing.T) {
 			name: "the cursor stays on its Lease when the order changes",
 			msgs: []tea.Msg{three, press("j"), press("s")}, // on bravo; sort by status puts expired first
 			check: func(t *testing.T, m *model) {
-				if m.sortBy != sortStatus {
-					t.Fatalf("sort %v, want status", m.sortBy)
+				if m.table.sortBy != sortStatus {
+					t.Fatalf("sort %v, want status", m.table.sortBy)
 				}
 				m.Update(tickMsg(at(2 * time.Second))) // charlie expires
-				if got := m.selectedKey(); got != "default/bravo" {
+				if got := m.table.selectedKey(); got != "default/bravo" {
 					t.Errorf("selected %q, want default/bravo; rows %v", got, visibleKeys(m))
 				}
 				if got := visibleKeys(m)[0]; got != "default/charlie" {
@@ -224,7 +224,7 @@ func TestUpdate(t *testing.T) {
 				var seen []string
 				for range sortKeys {
 					m.Update(press("s"))
-					seen = append(seen, m.sortBy.String())
+					seen = append(seen, m.table.sortBy.String())
 				}
 				want := []string{"status", "expiry", "renewed", "transitions", "holder", "name"}
 				if !slices.Equal(seen, want) {
@@ -306,8 +306,8 @@ func TestUpdate(t *testing.T) {
 			msgs: []tea.Msg{manyLeases(100), press("G"), tea.WindowSizeMsg{Width: 80, Height: 12}},
 			check: func(t *testing.T, m *model) {
 				rows := m.tableRows()
-				if m.cursor != 99 || m.offset > m.cursor || m.cursor >= m.offset+rows {
-					t.Errorf("cursor %d offset %d rows %d: cursor off screen", m.cursor, m.offset, rows)
+				if m.table.cursor != 99 || m.table.offset > m.table.cursor || m.table.cursor >= m.table.offset+rows {
+					t.Errorf("cursor %d offset %d rows %d: cursor off screen", m.table.cursor, m.table.offset, rows)
 				}
 				if m.width != 80 || m.height != 12 {
 					t.Errorf("size %dx%d, want 80x12", m.width, m.height)
@@ -342,7 +342,7 @@ func TestUpdate(t *testing.T) {
 				if last := m.trans.list[len(m.trans.list)-1]; last.to != "pod-509" {
 					t.Errorf("newest kept %+v, want the last one (to pod-509)", last)
 				}
-				if h := m.store.rows["default/flappy"].history; len(h) != historyPerLease {
+				if h := m.table.store.rows["default/flappy"].history; len(h) != historyPerLease {
 					t.Errorf("history of %d, want bounded to %d", len(h), historyPerLease)
 				}
 			},
@@ -465,7 +465,7 @@ func TestRenewedOnOurClock(t *testing.T) {
 	taken := l
 	taken.Holder, taken.AcquireTime = "pod-b", t0.Add(29*time.Second)
 	send(m, events(watch.Event{Type: watch.EventTransition, Time: at(-2 * time.Second), Lease: taken, From: "pod-a", To: "pod-b"}))
-	r := m.store.rows["default/skewed"]
+	r := m.table.store.rows["default/skewed"]
 	if got := heldFor(r, badgeHeld, t0); got != "2.0s" {
 		t.Errorf("held for %q after a handover seen 2 s ago, want 2.0s", got)
 	}
