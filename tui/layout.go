@@ -18,8 +18,8 @@ type layout struct {
 func (m *model) layout() layout {
 	l := layout{top: 1, footer: 1}
 	if m.height >= 8 {
-		l.errLine = len(m.errLines())
-	} else if (m.hasProblem() || m.note != "") && m.height >= 4 {
+		l.errLine = len(m.links.errLines(m.damage()))
+	} else if (m.links.hasProblem(m.damage()) || m.links.note != "") && m.height >= 4 {
 		l.errLine = 1
 	}
 	if m.help.show && !m.filter.active {

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"slices"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -35,20 +34,6 @@ const (
 
 func (p pane) String() string { return [...]string{"leases", "transitions"}[p] }
 
-// connEnded is the link's state once the events channel closed (the
-// watch stopped, or a replay reached the end of its recording). It is the
-// dashboard's own: no event carries it.
-const connEnded watch.ConnState = "ended"
-
-// connection is one context's link to its API server as the status line
-// shows it.
-type connection struct {
-	state   watch.ConnState // one of watch's, or connEnded
-	since   time.Time       // when it entered this state, our clock
-	message string          // Inert; what failed and how to fix it
-	synced  bool            // its initial states are complete
-}
-
 // common is what every component of the dashboard reads, as glow's
 // commonModel: the options, the styles, the key bindings, the size and the
 // time every figure is judged at. The root model owns it and alone writes
@@ -74,12 +59,7 @@ type model struct {
 
 	table tableView
 	trans transitionsPane
-	// contexts names the contexts watched and conns is each one's link,
-	// in the same order; one context (possibly unnamed) at least.
-	contexts []string
-	conns    []connection
-	note     string // Inert; a side problem (no Pods to judge orphans)
-	synced   bool   // some context's initial states are complete
+	links linksView
 
 	// replay is set when a recording drives the dashboard.
 	replay *player
@@ -107,10 +87,6 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 	if len(contexts) == 0 {
 		contexts = []string{opts.Context}
 	}
-	conns := make([]connection, len(contexts))
-	for i := range conns {
-		conns[i] = connection{state: watch.ConnConnecting, since: c.Now()}
-	}
 	m := &model{
 		common: &common{
 			opts:   opts,
@@ -122,12 +98,11 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 			now:    c.Now(),
 			multi:  len(contexts) > 1,
 		},
-		clock:    c,
-		src:      src,
-		contexts: slices.Clone(contexts),
-		conns:    conns,
+		clock: c,
+		src:   src,
 	}
 	m.help = newHelpView(m.common)
+	m.links = newLinksView(m.common, contexts, c.Now())
 	m.table = newTableView(m.common)
 	m.filter = newFilterInput(m.common)
 	m.trans = newTransitionsPane(m.common)
@@ -136,28 +111,12 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 		m.replay = newPlayer(opts.Replay)
 		m.keys.replay = true
 		m.now = m.replay.at
-		for i := range m.conns {
-			m.conns[i].since = m.now
+		for i := range m.links.conns {
+			m.links.conns[i].since = m.now
 		}
 		m.playTo(m.replay.start) // what the recording holds at its start
 	}
 	return m
-}
-
-// conn is the link of the context an event names; with one context, its
-// only link. A context not named at start gets a link of its own.
-func (m *model) conn(context string) *connection {
-	if !m.multi {
-		return &m.conns[0]
-	}
-	for i, c := range m.contexts {
-		if c == context {
-			return &m.conns[i]
-		}
-	}
-	m.contexts = append(m.contexts, context)
-	m.conns = append(m.conns, connection{state: watch.ConnConnecting, since: m.now})
-	return &m.conns[len(m.conns)-1]
 }
 
 // syncDetail refreshes the detail view from the store when it is shown.

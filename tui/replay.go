@@ -63,6 +63,15 @@ func (p *player) done() bool {
 	return p.next >= len(p.events) && !p.at.Before(p.end)
 }
 
+// damage is where the recording stopped being readable once the replay
+// reached that point, else "".
+func (m *model) damage() string {
+	if m.replay != nil && m.replay.done() {
+		return m.replay.damage
+	}
+	return ""
+}
+
 // replayTickMsg is a frame of the replay, carrying the wall time: how far
 // the replay clock moves is that time since the last frame times speed.
 type replayTickMsg time.Time
@@ -159,11 +168,7 @@ func (m *model) seek(t time.Time) {
 func (m *model) resetData() {
 	m.table.reset()
 	m.trans = newTransitionsPane(m.common)
-	m.synced = false
-	m.note = ""
-	for i := range m.conns {
-		m.conns[i] = connection{state: watch.ConnConnecting, since: m.replay.start}
-	}
+	m.links.reset(m.replay.start)
 }
 
 // nextTransition is the time of the next change of holder (a transition

@@ -96,8 +96,8 @@ func TestReplay(t *testing.T) {
 		name: "it opens at the recording's start, before any event",
 		at:   -time.Second,
 		check: func(t *testing.T, m *model) {
-			if len(m.table.store.rows) != 0 || m.conns[0].state != watch.ConnConnecting || m.replay.paused {
-				t.Errorf("rows %d link %q paused %v, want 0, connecting, playing", len(m.table.store.rows), m.conns[0].state, m.replay.paused)
+			if len(m.table.store.rows) != 0 || m.links.conns[0].state != watch.ConnConnecting || m.replay.paused {
+				t.Errorf("rows %d link %q paused %v, want 0, connecting, playing", len(m.table.store.rows), m.links.conns[0].state, m.replay.paused)
 			}
 		},
 	}, {
@@ -105,8 +105,8 @@ func TestReplay(t *testing.T) {
 		msgs: []tea.Msg{wall(0), wall(time.Second), press("+"), wall(3 * time.Second)},
 		at:   4 * time.Second,
 		check: func(t *testing.T, m *model) {
-			if len(m.table.store.rows) != 2 || m.conns[0].state != watch.ConnConnected || m.conns[1].state != watch.ConnConnected || m.replay.speed != 2 {
-				t.Errorf("rows %d links %q %q speed %v, want 2 rows, both connected, x2", len(m.table.store.rows), m.conns[0].state, m.conns[1].state, m.replay.speed)
+			if len(m.table.store.rows) != 2 || m.links.conns[0].state != watch.ConnConnected || m.links.conns[1].state != watch.ConnConnected || m.replay.speed != 2 {
+				t.Errorf("rows %d links %q %q speed %v, want 2 rows, both connected, x2", len(m.table.store.rows), m.links.conns[0].state, m.links.conns[1].state, m.replay.speed)
 			}
 		},
 	}, {

@@ -27,12 +27,17 @@ func (m *model) viewTop() string {
 		scope = "ns " + truncate(Inert(m.opts.Namespace), 24)
 	}
 	pieces = append(pieces, piece{styled: scope, plain: scope, drop: 1})
-	if m.synced || len(m.table.store.rows) > 0 {
+	if m.links.synced || len(m.table.store.rows) > 0 {
 		full, short := m.table.counts()
 		pieces = append(pieces, piece{styled: full.styled, plain: full.plain, drop: 2,
 			short: &piece{styled: short.styled, plain: short.plain, drop: 2}})
 	}
-	conn, plainConn := m.connText()
+	var replay text
+	if m.replay != nil {
+		s, p := m.replayText()
+		replay = text{styled: s + "  ", plain: p + "  "}
+	}
+	conn, plainConn := m.links.text(replay)
 	const sep = "  │  "
 	width := func() int {
 		n := cells(plainConn) + 2
@@ -117,25 +122,22 @@ func (t *tableView) counts() (full, short text) {
 	return full, short
 }
 
-// connText is the right of the status line: the replay's clock when
-// replaying, then the link: "● connected", "✗ lost, retrying 3s" and the
-// like, or with several contexts each one's ("eu ● us ✗ lost 3.0s").
-func (m *model) connText() (styled, plain string) {
-	var t text
-	if m.replay != nil {
-		s, p := m.replayText()
-		t.styled, t.plain = s+"  ", p+"  "
-	}
-	if !m.multi {
-		s, p := m.linkText(&m.conns[0], false)
+// text is the right of the status line after prefix (the replay's
+// clock when replaying): the link, "● connected", "✗ lost, retrying 3s"
+// and the like, or with several contexts each one's ("eu ● us ✗ lost
+// 3.0s").
+func (v *linksView) text(prefix text) (styled, plain string) {
+	t := prefix
+	if !v.c.multi {
+		s, p := v.linkText(&v.conns[0], false)
 		return t.styled + s, t.plain + p
 	}
-	for i := range m.conns {
+	for i := range v.conns {
 		if i > 0 {
 			t.add(paint{}, "  ")
 		}
-		t.add(paint{}, truncate(Inert(m.contexts[i]), 16)+" ")
-		s, p := m.linkText(&m.conns[i], true)
+		t.add(paint{}, truncate(Inert(v.contexts[i]), 16)+" ")
+		s, p := v.linkText(&v.conns[i], true)
 		t.styled += s
 		t.plain += p
 	}
@@ -143,31 +145,31 @@ func (m *model) connText() (styled, plain string) {
 }
 
 // linkText is one link's state; short drops the words of a good state.
-func (m *model) linkText(c *connection, short bool) (styled, plain string) {
-	for_ := age(m.now.Sub(c.since))
+func (v *linksView) linkText(c *connection, short bool) (styled, plain string) {
+	for_ := age(v.c.now.Sub(c.since))
 	switch c.state {
 	case watch.ConnConnected:
 		plain = "● connected"
 		if short {
 			plain = "●"
 		}
-		return m.p.good.on(plain), plain
+		return v.c.p.good.on(plain), plain
 	case watch.ConnConnecting:
-		plain = m.spinner() + " connecting " + for_
-		return m.p.warn.on(plain), plain
+		plain = v.c.spinner() + " connecting " + for_
+		return v.c.p.warn.on(plain), plain
 	case watch.ConnLost:
 		plain = "✗ lost, retrying " + for_
-		return m.p.bad.on(plain), plain
+		return v.c.p.bad.on(plain), plain
 	case watch.ConnForbidden:
 		plain = "✗ forbidden"
-		return m.p.bad.on(plain), plain
+		return v.c.p.bad.on(plain), plain
 	case watch.ConnStopped:
 		plain = "✗ stopped"
-		return m.p.bad.on(plain), plain
+		return v.c.p.bad.on(plain), plain
 	case connEnded:
 		plain = "■ watch ended"
-		return m.p.dim.on(plain), plain
+		return v.c.p.dim.on(plain), plain
 	}
 	plain = "✗ " + Inert(string(c.state))
-	return m.p.bad.on(plain), plain
+	return v.c.p.bad.on(plain), plain
 }

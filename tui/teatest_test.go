@@ -115,8 +115,8 @@ func TestInteraction(t *testing.T) {
 	if r := final.table.store.rows["default/bravo"]; r == nil || r.holder != "pod-c" || len(r.history) != 1 {
 		t.Errorf("bravo %+v, want held by pod-c with one transition in its history", r)
 	}
-	if final.conns[0].state != watch.ConnConnected || final.width != 80 || final.height != 24 {
-		t.Errorf("conn %q size %dx%d, want connected 80x24", final.conns[0].state, final.width, final.height)
+	if final.links.conns[0].state != watch.ConnConnected || final.width != 80 || final.height != 24 {
+		t.Errorf("conn %q size %dx%d, want connected 80x24", final.links.conns[0].state, final.width, final.height)
 	}
 }
 

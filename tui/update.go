@@ -40,9 +40,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.refresh()
 		m.syncDetail()
 		if msg.closed {
-			for i := range m.conns {
-				m.conns[i] = connection{state: connEnded, since: m.now, message: "the watch stopped; press q to quit", synced: m.conns[i].synced}
-			}
+			m.links.end()
 			return m, nil
 		}
 		return m, m.listen()

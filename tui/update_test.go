@@ -45,8 +45,8 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "before the first list it is connecting",
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnConnecting || m.synced || len(m.table.store.rows) != 0 {
-					t.Errorf("conn %q synced %v rows %d, want connecting, false, 0", m.conns[0].state, m.synced, len(m.table.store.rows))
+				if m.links.conns[0].state != watch.ConnConnecting || m.links.synced || len(m.table.store.rows) != 0 {
+					t.Errorf("conn %q synced %v rows %d, want connecting, false, 0", m.links.conns[0].state, m.links.synced, len(m.table.store.rows))
 				}
 			},
 		},
@@ -58,8 +58,8 @@ func TestUpdate(t *testing.T) {
 				if got := visibleKeys(m); !slices.Equal(got, want) {
 					t.Errorf("rows %v, want %v", got, want)
 				}
-				if !m.synced || m.conns[0].state != watch.ConnConnected {
-					t.Errorf("synced %v conn %q, want true connected", m.synced, m.conns[0].state)
+				if !m.links.synced || m.links.conns[0].state != watch.ConnConnected {
+					t.Errorf("synced %v conn %q, want true connected", m.links.synced, m.links.conns[0].state)
 				}
 			},
 		},
@@ -122,12 +122,12 @@ func TestUpdate(t *testing.T) {
 			name: "lost connection, then a Lease event shows it connected again",
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventError, Time: at(time.Second), Connection: watch.ConnLost, Message: "lost connection to https://10.0.0.1:6443, retrying"})},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnLost || !m.conns[0].since.Equal(at(time.Second)) || m.conns[0].message == "" {
-					t.Errorf("conn %+v, want lost since +1s with a message", m.conns[0])
+				if m.links.conns[0].state != watch.ConnLost || !m.links.conns[0].since.Equal(at(time.Second)) || m.links.conns[0].message == "" {
+					t.Errorf("conn %+v, want lost since +1s with a message", m.links.conns[0])
 				}
 				m.Update(events(watch.Event{Type: watch.EventRenewed, Time: at(2 * time.Second), Lease: a}))
-				if m.conns[0].state != watch.ConnConnected {
-					t.Errorf("after a renewal conn %q, want connected", m.conns[0].state)
+				if m.links.conns[0].state != watch.ConnConnected {
+					t.Errorf("after a renewal conn %q, want connected", m.links.conns[0].state)
 				}
 			},
 		},
@@ -137,8 +137,8 @@ func TestUpdate(t *testing.T) {
 				events(watch.Event{Type: watch.EventError, Time: t0, Connection: watch.ConnLost, Message: "lost"}),
 				events(watch.Event{Type: watch.EventConnected, Time: at(time.Second), Connection: watch.ConnConnected})},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnConnected || m.conns[0].message != "" || len(m.table.store.rows) != 3 {
-					t.Errorf("conn %+v rows %d, want connected, no message, 3 rows", m.conns[0], len(m.table.store.rows))
+				if m.links.conns[0].state != watch.ConnConnected || m.links.conns[0].message != "" || len(m.table.store.rows) != 3 {
+					t.Errorf("conn %+v rows %d, want connected, no message, 3 rows", m.links.conns[0], len(m.table.store.rows))
 				}
 			},
 		},
@@ -146,8 +146,8 @@ func TestUpdate(t *testing.T) {
 			name: "forbidden keeps its message, made inert",
 			msgs: []tea.Msg{events(watch.Event{Type: watch.EventError, Time: t0, Connection: watch.ConnForbidden, Resource: watch.ResourceLeases, Message: "forbidden: \x1b[2Jcannot watch leases"})},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnForbidden || m.conns[0].message != `forbidden: \x1b[2Jcannot watch leases` {
-					t.Errorf("conn %+v", m.conns[0])
+				if m.links.conns[0].state != watch.ConnForbidden || m.links.conns[0].message != `forbidden: \x1b[2Jcannot watch leases` {
+					t.Errorf("conn %+v", m.links.conns[0])
 				}
 			},
 		},
@@ -155,8 +155,8 @@ func TestUpdate(t *testing.T) {
 			name: "no right to list Pods is a note, not a broken link",
 			msgs: []tea.Msg{three, events(podsDenied("default"))},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnConnected || m.conns[0].message != "" || !strings.HasPrefix(m.note, "forbidden: cannot list pods") {
-					t.Errorf("conn %+v note %q, want connected with the note kept apart", m.conns[0], m.note)
+				if m.links.conns[0].state != watch.ConnConnected || m.links.conns[0].message != "" || !strings.HasPrefix(m.links.note, "forbidden: cannot list pods") {
+					t.Errorf("conn %+v note %q, want connected with the note kept apart", m.links.conns[0], m.links.note)
 				}
 			},
 		},
@@ -318,8 +318,8 @@ func TestUpdate(t *testing.T) {
 			name: "a closed events channel marks the watch ended and stops listening",
 			msgs: []tea.Msg{three, eventsMsg{closed: true}},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != connEnded {
-					t.Errorf("conn %q, want ended", m.conns[0].state)
+				if m.links.conns[0].state != connEnded {
+					t.Errorf("conn %q, want ended", m.links.conns[0].state)
 				}
 			},
 		},

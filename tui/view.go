@@ -17,7 +17,7 @@ func (m *model) View() string {
 		b.WriteString(m.viewTop())
 		b.WriteByte('\n')
 	}
-	m.viewErrLines(&b, l.errLine)
+	b.WriteString(m.links.View(l.errLine, m.damage()))
 	if m.screen == screenDetail {
 		b.WriteString(m.detail.sized(l.detail).View())
 	} else {
@@ -44,9 +44,9 @@ func truncate(s string, w int) string {
 // emptyTableText says why there are no rows.
 func (m *model) emptyTableText() string {
 	switch {
-	case !m.synced && len(m.table.store.rows) == 0 && len(m.problemLines()) > 0:
+	case !m.links.synced && len(m.table.store.rows) == 0 && len(m.links.problemLines(m.damage())) > 0:
 		return m.p.dim.on("  No Leases to show until the problem above is fixed.")
-	case !m.synced && len(m.table.store.rows) == 0:
+	case !m.links.synced && len(m.table.store.rows) == 0:
 		return "  " + m.spinner() + " listing Leases in " + m.scope() + "…"
 	case m.table.filter != "":
 		return m.p.dim.on("  No Lease matches " + strconv.Quote(m.table.filter) + " (esc clears the filter)")
