@@ -108,7 +108,7 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 	m.trans = newTransitionsPane(m.common)
 	m.detail = newDetailView(m.common)
 	if opts.Replay != nil {
-		m.replay = newPlayer(opts.Replay)
+		m.replay = newPlayer(m.common, opts.Replay)
 		m.keys.replay = true
 		m.now = m.replay.at
 		for i := range m.links.conns {

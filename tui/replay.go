@@ -31,8 +31,10 @@ type Replay struct {
 // replaySpeeds are the speeds + and - step through; 0 is "max".
 var replaySpeeds = []float64{0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 0}
 
-// player is the replay's position: pure data, moved by messages.
+// player is the replay's position and its controls: pure data, moved by
+// messages. It says where the replay goes; the root applies the events.
 type player struct {
+	c          *common
 	events     []watch.Event
 	next       int       // the first event not applied yet
 	at         time.Time // the replay clock
@@ -43,8 +45,8 @@ type player struct {
 	damage     string
 }
 
-func newPlayer(r *Replay) *player {
-	p := &player{events: r.Events, speed: r.Speed, start: r.Start, damage: r.Damage}
+func newPlayer(c *common, r *Replay) *player {
+	p := &player{c: c, events: r.Events, speed: r.Speed, start: r.Start, damage: r.Damage}
 	if len(r.Events) > 0 && (p.start.IsZero() || r.Events[0].Time.Before(p.start)) {
 		p.start = r.Events[0].Time
 	}
@@ -81,22 +83,21 @@ func (m *model) replayTick() tea.Cmd {
 	return tea.Tick(tickInterval, func(t time.Time) tea.Msg { return replayTickMsg(t) })
 }
 
-// replayFrame moves the replay clock by the wall time since the last frame.
-func (m *model) replayFrame(wall time.Time) {
-	p := m.replay
+// frame moves the replay clock by the wall time since the last frame:
+// it returns where to play to, and false when paused or at the end.
+func (p *player) frame(wall time.Time) (to time.Time, move bool) {
 	elapsed := time.Duration(0)
 	if !p.wall.IsZero() {
 		elapsed = max(0, wall.Sub(p.wall))
 	}
 	p.wall = wall
 	if p.paused || p.done() {
-		return
+		return time.Time{}, false
 	}
 	if p.speed == 0 {
-		m.playTo(p.nextInstant())
-		return
+		return p.nextInstant(), true
 	}
-	m.playTo(p.at.Add(time.Duration(float64(elapsed) * p.speed)))
+	return p.at.Add(time.Duration(float64(elapsed) * p.speed)), true
 }
 
 // nextInstant is the time of the next event not applied (never before the
@@ -115,7 +116,16 @@ func (p *player) nextInstant() time.Time {
 // recorded order, every event up to the first one later than t, then
 // judges the screen at t, as a tick of a live dashboard does.
 func (m *model) playTo(t time.Time) {
-	p := m.replay
+	m.applyBatch(m.replay.advance(t))
+	m.now = m.replay.at
+	m.table.recount(m.now)
+	m.refresh()
+	m.syncDetail()
+}
+
+// advance moves the clock to t (at most the end) and returns, in
+// recorded order, every event up to the first one later than t.
+func (p *player) advance(t time.Time) []watch.Event {
 	if t.After(p.end) {
 		t = p.end
 	}
@@ -127,11 +137,7 @@ func (m *model) playTo(t time.Time) {
 	if t.After(p.at) {
 		p.at = t
 	}
-	m.applyBatch(batch)
-	m.now = p.at
-	m.table.recount(m.now)
-	m.refresh()
-	m.syncDetail()
+	return batch
 }
 
 // applyBatch folds a batch of events into the model, as a live batch is.
@@ -152,7 +158,7 @@ func (m *model) seek(t time.Time) {
 	if t.Before(p.at) {
 		key := m.table.selectedKey()
 		m.resetData()
-		p.next, p.at = 0, p.start
+		p.rewind()
 		m.now = p.start
 		m.playTo(t)
 		if r, ok := m.table.store.rows[key]; ok {
@@ -162,6 +168,9 @@ func (m *model) seek(t time.Time) {
 	}
 	m.playTo(t)
 }
+
+// rewind goes back to the start: no event applied.
+func (p *player) rewind() { p.next, p.at = 0, p.start }
 
 // resetData forgets every Lease, transition and link state, keeping what
 // the user chose (filter, sort, screen, cursor place).
@@ -182,16 +191,16 @@ func (p *player) nextTransition() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// updateReplayKey handles the replay's keys; it reports whether msg was one.
-func (m *model) updateReplayKey(msg tea.KeyMsg) bool {
-	p := m.replay
-	k := m.keys
+// Update handles the replay's keys: pause, step, speed and seeking. It
+// reports whether msg was one, and where the replay goes when it moves.
+func (p *player) Update(msg tea.KeyMsg) (to time.Time, move, handled bool) {
+	k := p.c.keys
 	switch {
 	case key.Matches(msg, k.Pause):
 		p.paused = !p.paused
 	case key.Matches(msg, k.Step):
 		p.paused = true
-		m.playTo(p.nextInstant())
+		return p.nextInstant(), true, true
 	case key.Matches(msg, k.Faster), key.Matches(msg, k.Slower):
 		i := slices.Index(replaySpeeds, p.speed)
 		if i < 0 {
@@ -204,33 +213,33 @@ func (m *model) updateReplayKey(msg tea.KeyMsg) bool {
 		}
 		p.speed = replaySpeeds[i]
 	case key.Matches(msg, k.Back10):
-		m.seek(p.at.Add(-10 * time.Second))
+		return p.at.Add(-10 * time.Second), true, true
 	case key.Matches(msg, k.Forward10):
-		m.seek(p.at.Add(10 * time.Second))
+		return p.at.Add(10 * time.Second), true, true
 	case key.Matches(msg, k.Back1m):
-		m.seek(p.at.Add(-time.Minute))
+		return p.at.Add(-time.Minute), true, true
 	case key.Matches(msg, k.Forward1m):
-		m.seek(p.at.Add(time.Minute))
+		return p.at.Add(time.Minute), true, true
 	case key.Matches(msg, k.NextTransition):
 		if t, ok := p.nextTransition(); ok {
 			p.paused = true
-			m.seek(t)
+			return t, true, true
 		}
 	case key.Matches(msg, k.Start):
-		m.seek(p.start)
+		return p.start, true, true
 	case key.Matches(msg, k.End):
-		m.seek(p.end)
+		return p.end, true, true
 	default:
-		return false
+		return time.Time{}, false, false
 	}
-	return true
+	return time.Time{}, false, true
 }
 
-// replayText is the replay's part of the status line: state, the
-// recording's clock and the speed.
-func (m *model) replayText() (styled, plain string) {
-	p := m.replay
-	clock := m.now.Local().Format("15:04:05.0")
+// View is the replay's part of the status line: state, the recording's
+// clock and the speed.
+func (p *player) View() (styled, plain string) {
+	c := p.c
+	clock := c.now.Local().Format("15:04:05.0")
 	speed := "×max"
 	if p.speed > 0 {
 		speed = "×" + strconv.FormatFloat(p.speed, 'f', -1, 64)
@@ -238,11 +247,11 @@ func (m *model) replayText() (styled, plain string) {
 	switch {
 	case p.done():
 		plain = "■ end " + clock
-		return m.p.dim.on(plain), plain
+		return c.p.dim.on(plain), plain
 	case p.paused:
 		plain = "‖ paused " + clock + " " + speed
-		return m.p.warn.on(plain), plain
+		return c.p.warn.on(plain), plain
 	}
 	plain = "▶ replay " + clock + " " + speed
-	return m.p.good.on(plain), plain
+	return c.p.good.on(plain), plain
 }

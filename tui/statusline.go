@@ -34,7 +34,7 @@ func (m *model) viewTop() string {
 	}
 	var replay text
 	if m.replay != nil {
-		s, p := m.replayText()
+		s, p := m.replay.View()
 		replay = text{styled: s + "  ", plain: p + "  "}
 	}
 	conn, plainConn := m.links.text(replay)

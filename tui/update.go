@@ -19,7 +19,9 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case replayTickMsg:
 		if m.replay != nil {
-			m.replayFrame(time.Time(msg))
+			if to, move := m.replay.frame(time.Time(msg)); move {
+				m.playTo(to)
+			}
 			return m, m.replayTick()
 		}
 		return m, nil
@@ -76,8 +78,13 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		m.sizeTable().clamp()
 		return nil
 	}
-	if m.replay != nil && m.updateReplayKey(msg) {
-		return nil
+	if m.replay != nil {
+		if to, move, handled := m.replay.Update(msg); handled {
+			if move {
+				m.seek(to)
+			}
+			return nil
+		}
 	}
 	if m.screen == screenDetail {
 		var cmd tea.Cmd
