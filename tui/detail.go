@@ -48,18 +48,18 @@ func (d detailView) Update(msg tea.Msg) (detailView, tea.Cmd) {
 	}
 	keys := d.c.keys
 	switch {
-	case key.Matches(k, keys.Up):
-		d.vp.ScrollUp(1)
-	case key.Matches(k, keys.Down):
-		d.vp.ScrollDown(1)
-	case key.Matches(k, keys.PageUp):
-		d.vp.PageUp()
-	case key.Matches(k, keys.PageDown):
-		d.vp.PageDown()
 	case key.Matches(k, keys.Top):
 		d.vp.GotoTop()
 	case key.Matches(k, keys.Bottom):
 		d.vp.GotoBottom()
+	default:
+		// A row or a page (the viewport's height), as the viewport's own
+		// ScrollUp, ScrollDown, PageUp and PageDown do.
+		if delta, ok := keys.motion(k, d.vp.Height); ok && delta < 0 {
+			d.vp.ScrollUp(-delta)
+		} else if ok {
+			d.vp.ScrollDown(delta)
+		}
 	}
 	return d, nil
 }

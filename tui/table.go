@@ -52,20 +52,11 @@ func (t tableView) Update(msg tea.Msg) (tableView, tea.Cmd) {
 		return t, nil
 	}
 	keys := t.c.keys
-	page := max(1, t.rows())
+	if delta, ok := keys.motion(k, max(1, t.rows())); ok {
+		t.move(delta)
+		return t, nil
+	}
 	switch {
-	case key.Matches(k, keys.Up):
-		t.move(-1)
-	case key.Matches(k, keys.Down):
-		t.move(1)
-	case key.Matches(k, keys.PageUp):
-		t.move(-page)
-	case key.Matches(k, keys.PageDown):
-		t.move(page)
-	case key.Matches(k, keys.Top):
-		t.move(-1 << 30)
-	case key.Matches(k, keys.Bottom):
-		t.move(1 << 30)
 	case key.Matches(k, keys.Sort):
 		t.sortBy = (t.sortBy + 1) % sortKeys
 		t.store.resort = true

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -57,21 +56,8 @@ func (p transitionsPane) Update(msg tea.Msg) (transitionsPane, tea.Cmd) {
 	if !ok {
 		return p, nil
 	}
-	keys := p.c.keys
-	page := max(1, p.rows())
-	switch {
-	case key.Matches(k, keys.Up):
-		p = p.scroll(-1)
-	case key.Matches(k, keys.Down):
-		p = p.scroll(1)
-	case key.Matches(k, keys.PageUp):
-		p = p.scroll(-page)
-	case key.Matches(k, keys.PageDown):
-		p = p.scroll(page)
-	case key.Matches(k, keys.Top):
-		p = p.scroll(-1 << 30)
-	case key.Matches(k, keys.Bottom):
-		p = p.scroll(1 << 30)
+	if delta, ok := p.c.keys.motion(k, max(1, p.rows())); ok {
+		p = p.scroll(delta)
 	}
 	return p, nil
 }
