@@ -189,6 +189,7 @@ func (t tableView) View() string {
 		return ""
 	}
 	var b strings.Builder
+	b.Grow(t.c.width * height * 2)
 	ids, widths := t.columns(t.c.width)
 	// Header.
 	var h strings.Builder

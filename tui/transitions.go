@@ -75,6 +75,7 @@ func (p transitionsPane) View() string {
 	}
 	c := p.c
 	var b strings.Builder
+	b.Grow(c.width * height * 2)
 	title := "TRANSITIONS"
 	style := c.p.header
 	if p.focused {
