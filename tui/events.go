@@ -26,13 +26,13 @@ func (m *model) apply(ev *watch.Event) {
 	r, prevHolder := m.table.upsert(ctx, &ev.Lease, m.now)
 	switch ev.Type {
 	case watch.EventTransition:
-		m.addTransition(r, transition{at: ev.Time, key: m.paneKey(r), from: Inert(ev.From), to: Inert(ev.To), gap: ev.Gap, hasGap: ev.GapFrom != ""})
+		m.addTransition(r, transition{at: ev.Time, key: m.trans.keyOf(r), from: Inert(ev.From), to: Inert(ev.To), gap: ev.Gap, hasGap: ev.GapFrom != ""})
 	case watch.EventReleased:
 		from := ev.From
 		if from == "" {
 			from = prevHolder
 		}
-		m.addTransition(r, transition{at: ev.Time, key: m.paneKey(r), from: Inert(from), released: true})
+		m.addTransition(r, transition{at: ev.Time, key: m.trans.keyOf(r), from: Inert(from), released: true})
 	}
 }
 
@@ -40,18 +40,4 @@ func (m *model) apply(ev *watch.Event) {
 func (m *model) addTransition(r *row, t transition) {
 	m.trans = m.trans.add(t)
 	r.addHistory(t)
-}
-
-// paneKey names a Lease in the transitions pane: its name alone when one
-// namespace is watched (the status line names it), else "ns/name"; with
-// several contexts, the context first.
-func (m *model) paneKey(r *row) string {
-	key := r.name
-	if m.opts.AllNamespaces {
-		key = r.ns + "/" + r.name
-	}
-	if m.multi {
-		key = r.ctxName + "  " + key
-	}
-	return key
 }

@@ -49,26 +49,29 @@ type common struct {
 	multi         bool // several contexts: a CONTEXT column, a link each
 }
 
-// model is the dashboard's root. Update is pure (no I/O, time only from
-// messages), so tests drive it with messages and compare View with goldens.
+// model is the dashboard's root, as glow's: it routes and composes. Each
+// pane is a component with its own state, Update and View (the table of
+// Leases, the transitions pane, the detail screen, the filter prompt, the
+// help, the links to the API servers, the replay's player); the root
+// feeds events to them, routes keys by screen and focus, shares out the
+// lines (layout.go) and stacks their views. Update is pure (no I/O, time
+// only from messages), so tests drive it with messages and compare View
+// with goldens.
 type model struct {
 	*common
 	clock clock.PassiveClock
 	src   *source // nil in tests that feed events by hand
-	help  helpView
 
-	table tableView
-	trans transitionsPane
-	links linksView
+	table  tableView       // the Leases: store, order, filter, cursor
+	trans  transitionsPane // holder changes under the table
+	detail detailView      // one Lease in full
+	filter filterInput     // the / prompt
+	help   helpView        // key hints and the full help
+	links  linksView       // each context's link and its problems
+	replay *player         // set when a recording drives the dashboard
 
-	// replay is set when a recording drives the dashboard.
-	replay *player
-
-	screen screen
-	focus  pane
-
-	filter filterInput
-	detail detailView
+	screen screen // what fills the body
+	focus  pane   // which half of the table screen has the keys
 }
 
 // newModel builds the dashboard model. src is nil when the caller feeds

@@ -50,6 +50,20 @@ func (p transitionsPane) add(t transition) transitionsPane {
 	return p
 }
 
+// keyOf names a Lease in the pane: its name alone when one
+// namespace is watched (the status line names it), else "ns/name"; with
+// several contexts, the context first.
+func (p transitionsPane) keyOf(r *row) string {
+	key := r.name
+	if p.c.opts.AllNamespaces {
+		key = r.ns + "/" + r.name
+	}
+	if p.c.multi {
+		key = r.ctxName + "  " + key
+	}
+	return key
+}
+
 // Update scrolls the pane.
 func (p transitionsPane) Update(msg tea.Msg) (transitionsPane, tea.Cmd) {
 	k, ok := msg.(tea.KeyMsg)
