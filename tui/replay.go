@@ -161,9 +161,7 @@ func (m *model) seek(t time.Time) {
 		p.rewind()
 		m.now = p.start
 		m.playTo(t)
-		if r, ok := m.table.store.rows[key]; ok {
-			m.sizeTable().reselect(r)
-		}
+		m.sizeTable().reselectKey(key)
 		return
 	}
 	m.playTo(t)

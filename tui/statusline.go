@@ -27,7 +27,7 @@ func (m *model) viewTop() string {
 		scope = "ns " + truncate(Inert(m.opts.Namespace), 24)
 	}
 	pieces = append(pieces, piece{styled: scope, plain: scope, drop: 1})
-	if m.links.synced || len(m.table.store.rows) > 0 {
+	if m.links.synced || m.table.leases() > 0 {
 		full, short := m.table.counts()
 		pieces = append(pieces, piece{styled: full.styled, plain: full.plain, drop: 2,
 			short: &piece{styled: short.styled, plain: short.plain, drop: 2}})

@@ -114,6 +114,19 @@ func (t *tableView) recount(now time.Time) {
 	t.store.recount(now, t.sortBy == sortStatus)
 }
 
+// leases is how many Leases the store holds, hidden or not.
+func (t *tableView) leases() int { return len(t.store.rows) }
+
+// shown is how many rows pass the filter and the node-Lease toggle.
+func (t *tableView) shown() int { return len(t.store.visible) }
+
+// reselectKey puts the cursor back on the Lease key, if it is still there.
+func (t *tableView) reselectKey(key string) {
+	if r, ok := t.store.rows[key]; ok {
+		t.reselect(r)
+	}
+}
+
 // reset forgets every Lease, keeping the filter, order and cursor place.
 func (t *tableView) reset() { t.store = newStore() }
 

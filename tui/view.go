@@ -23,7 +23,7 @@ func (m *model) View() string {
 	} else {
 		t := m.table.sized(l.table)
 		t.focused = m.focus == paneLeases
-		if len(t.store.visible) == 0 {
+		if t.shown() == 0 {
 			t.empty = m.emptyTableText()
 		}
 		b.WriteString(t.View())
@@ -44,13 +44,13 @@ func truncate(s string, w int) string {
 // emptyTableText says why there are no rows.
 func (m *model) emptyTableText() string {
 	switch {
-	case !m.links.synced && len(m.table.store.rows) == 0 && len(m.links.problemLines(m.damage())) > 0:
+	case !m.links.synced && m.table.leases() == 0 && len(m.links.problemLines(m.damage())) > 0:
 		return m.p.dim.on("  No Leases to show until the problem above is fixed.")
-	case !m.links.synced && len(m.table.store.rows) == 0:
+	case !m.links.synced && m.table.leases() == 0:
 		return "  " + m.spinner() + " listing Leases in " + m.scope() + "…"
 	case m.table.filter != "":
 		return m.p.dim.on("  No Lease matches " + strconv.Quote(m.table.filter) + " (esc clears the filter)")
-	case len(m.table.store.rows) > 0:
+	case m.table.leases() > 0:
 		return m.p.dim.on("  Only node Leases here: press n to show them")
 	}
 	return m.p.dim.on("  No Leases in " + m.scope() + ".")
