@@ -27,10 +27,10 @@ func benchModel(b *testing.B, w, h int, by sortKey) (*model, []watch.LeaseState)
 		evs[i] = added(ls[i])
 	}
 	evs = append(evs, watch.Event{Type: watch.EventSynced, Time: t0})
-	m.sortBy = by
+	m.table.sortBy = by
 	m.Update(eventsMsg{events: evs})
-	if len(m.store.visible) != 5000 {
-		b.Fatalf("%d rows, want 5000", len(m.store.visible))
+	if len(m.table.store.visible) != 5000 {
+		b.Fatalf("%d rows, want 5000", len(m.table.store.visible))
 	}
 	return m, ls
 }

@@ -47,9 +47,9 @@ const (
 // columns picks the columns that fit in width and their widths: drop the
 // least needed until the minimums fit, then widen name, holder, namespace
 // (to their longest value), the countdown bar and the heartbeat.
-func (m *model) columns(width int) (ids []colID, widths []int) {
+func (t *tableView) columns(width int) (ids []colID, widths []int) {
 	for id := colID(0); id < numCols; id++ {
-		if id == colNamespace && !m.opts.AllNamespaces || id == colContext && !m.multi {
+		if id == colNamespace && !t.c.opts.AllNamespaces || id == colContext && !t.c.multi {
 			continue
 		}
 		ids = append(ids, id)
@@ -70,7 +70,7 @@ func (m *model) columns(width int) (ids []colID, widths []int) {
 		}
 		ids = append(ids[:worst], ids[worst+1:]...)
 	}
-	w := m.widest()
+	w := t.store.widest
 	want := map[colID]int{colName: w.name, colHolder: w.holder, colNamespace: w.ns, colContext: w.ctx}
 	// A whole holder beats a heartbeat: drop the optional columns (held
 	// for, transitions, heartbeat) while names and holders are cut.
@@ -120,5 +120,3 @@ func (m *model) columns(width int) (ids []colID, widths []int) {
 	}
 	return ids, widths
 }
-
-func (m *model) widest() widestStrings { return m.store.widest }

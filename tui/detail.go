@@ -5,53 +5,118 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
-// syncDetail refreshes the detail viewport's size and content from the
-// selected Lease; it runs in Update (after events, ticks, resizes) so View
-// only reads.
-func (m *model) syncDetail() {
-	if m.screen != screenDetail {
-		return
-	}
-	l := m.layout()
-	m.detail.Width, m.detail.Height = m.width, max(1, l.detail)
-	m.detail.SetContent(m.detailContent())
+// detailView is the detail screen: one Lease in full, in a viewport.
+type detailView struct {
+	c   *common
+	vp  viewport.Model
+	key string // the Lease shown
+
+	height int // lines to draw, set by the root from its layout in View
 }
 
-// viewDetail renders the detail screen into height lines.
-func (m *model) viewDetail(b *strings.Builder, height int) {
-	if height <= 0 {
-		return
+func newDetailView(c *common) detailView {
+	return detailView{c: c, vp: viewport.New(80, 20)}
+}
+
+// open shows the Lease key from its top.
+func (d detailView) open(key string) detailView {
+	d.key = key
+	d.vp.GotoTop()
+	return d
+}
+
+// sync refreshes the viewport's size and content from the Lease in rows;
+// the root calls it in Update (after events, ticks, resizes) so View only
+// reads.
+func (d detailView) sync(rows map[string]*row, height int) detailView {
+	d.vp.Width, d.vp.Height = d.c.width, max(1, height)
+	d.vp.SetContent(d.content(rows))
+	return d
+}
+
+// Update scrolls the record.
+func (d detailView) Update(msg tea.Msg) (detailView, tea.Cmd) {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return d, nil
 	}
-	v := m.detail.View()
-	lines := strings.Split(v, "\n")
-	for i := 0; i < height; i++ {
+	keys := d.c.keys
+	switch {
+	case key.Matches(k, keys.Top):
+		d.vp.GotoTop()
+	case key.Matches(k, keys.Bottom):
+		d.vp.GotoBottom()
+	default:
+		// A row or a page (the viewport's height), as the viewport's own
+		// ScrollUp, ScrollDown, PageUp and PageDown do.
+		if delta, ok := keys.motion(k, d.vp.Height); ok && delta < 0 {
+			d.vp.ScrollUp(-delta)
+		} else if ok {
+			d.vp.ScrollDown(delta)
+		}
+	}
+	return d, nil
+}
+
+// sized is the view drawn in height lines.
+func (d detailView) sized(height int) detailView {
+	d.height = height
+	return d
+}
+
+// View renders the record into d.height lines.
+func (d detailView) View() string {
+	if d.height <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	lines := strings.Split(d.vp.View(), "\n")
+	for i := 0; i < d.height; i++ {
 		if i < len(lines) {
 			b.WriteString(strings.TrimRight(lines[i], " "))
 		}
 		b.WriteByte('\n')
 	}
+	return b.String()
+}
+
+// scrollHint says whether there is more below when the record is taller
+// than the screen ("more ↓" or "end"), "" when it fits.
+func (d detailView) scrollHint() string {
+	if d.vp.TotalLineCount() <= d.vp.VisibleLineCount() {
+		return ""
+	}
+	if !d.vp.AtBottom() {
+		return "more ↓"
+	}
+	return "end"
 }
 
 // detailContent is the whole record of one Lease, its labels, its own
 // transitions and its LeaseCandidates. Every API string is inert.
-func (m *model) detailContent() string {
-	r, ok := m.store.rows[m.detailKey]
+func (d detailView) content(rows map[string]*row) string {
+	c := d.c
+	r, ok := rows[d.key]
 	if !ok {
-		return m.p.dim.on("  Lease " + Inert(m.detailKey) + " was deleted. esc goes back.")
+		return c.p.dim.on("  Lease " + Inert(d.key) + " was deleted. esc goes back.")
 	}
 	l := &r.lease
-	now := m.now
+	now := c.now
 	bd := badgeOf(l, now)
 	var b strings.Builder
-	b.WriteString(m.p.title.on("Lease " + r.ns + "/" + r.name))
+	b.WriteString(c.p.title.on("Lease " + r.ns + "/" + r.name))
 	b.WriteString("  ")
-	b.WriteString(m.p.badges[bd].on("[" + bd.String() + "]"))
+	b.WriteString(c.p.badges[bd].on("[" + bd.String() + "]"))
 	b.WriteString("\n\n")
 	field := func(name, value string) {
 		b.WriteString("  ")
-		b.WriteString(m.p.dim.on(fit(name, 18)))
+		b.WriteString(c.p.dim.on(fit(name, 18)))
 		b.WriteString(value)
 		b.WriteByte('\n')
 	}
@@ -59,7 +124,7 @@ func (m *model) detailContent() string {
 	if holder == "" {
 		holder = "(none)"
 	}
-	if m.multi {
+	if c.multi {
 		field("context", r.ctxName)
 	}
 	field("holder", holder)
@@ -80,10 +145,10 @@ func (m *model) detailContent() string {
 	}
 	field("renewed", renewed)
 	field("lease duration", strconv.Itoa(int(l.LeaseDurationSeconds))+"s")
-	expires, p := m.expiresCell(l, bd, 20)
+	expires, p := c.expiresCell(l, bd, 20)
 	field("expires", p.on(strings.TrimRight(expires, " ")))
 	if !l.Observed.IsZero() {
-		field("observed", l.Observed.Local().Format("15:04:05.0")+m.p.dim.on("  (our clock: the countdown starts here)"))
+		field("observed", l.Observed.Local().Format("15:04:05.0")+c.p.dim.on("  (our clock: the countdown starts here)"))
 	}
 	field("transitions", strconv.Itoa(int(l.Transitions)))
 	if l.Flapping {
@@ -95,9 +160,9 @@ func (m *model) detailContent() string {
 	if l.ResourceVersion != "" {
 		field("resourceVersion", Inert(l.ResourceVersion))
 	}
-	field("heartbeat", heartbeat(now, l.Renewals, 40)+m.p.dim.on(" (last 40s)"))
+	field("heartbeat", heartbeat(now, l.Renewals, 40)+c.p.dim.on(" (last 40s)"))
 
-	m.detailSection(&b, "LABELS", len(l.Labels) == 0, "none")
+	c.detailSection(&b, "LABELS", len(l.Labels) == 0, "none")
 	keys := make([]string, 0, len(l.Labels))
 	for k := range l.Labels {
 		keys = append(keys, k)
@@ -107,16 +172,16 @@ func (m *model) detailContent() string {
 		b.WriteString("  " + Inert(k) + "=" + Inert(l.Labels[k]) + "\n")
 	}
 
-	m.detailSection(&b, "TRANSITIONS (newest first)", len(r.history) == 0, "none seen since the dashboard started")
+	c.detailSection(&b, "TRANSITIONS (newest first)", len(r.history) == 0, "none seen since the dashboard started")
 	for i := len(r.history) - 1; i >= 0; i-- {
 		t := r.history[i]
-		b.WriteString(m.transitionLine(&t, 0, m.width))
+		b.WriteString(c.transitionLine(&t, 0, c.width))
 		b.WriteByte('\n')
 	}
 
-	m.detailSection(&b, "CANDIDATES", len(l.Candidates) == 0, "none (no LeaseCandidates name this Lease, or the cluster does not serve them)")
+	c.detailSection(&b, "CANDIDATES", len(l.Candidates) == 0, "none (no LeaseCandidates name this Lease, or the cluster does not serve them)")
 	if len(l.Candidates) > 0 {
-		b.WriteString(m.p.dim.on("  " + fit("NAME", 30) + "  " + fit("BINARY", 10) + "  " + fit("EMULATION", 10) + "  " + fit("STRATEGY", 22) + "  " + "RENEWED"))
+		b.WriteString(c.p.dim.on("  " + fit("NAME", 30) + "  " + fit("BINARY", 10) + "  " + fit("EMULATION", 10) + "  " + fit("STRATEGY", 22) + "  " + "RENEWED"))
 		b.WriteByte('\n')
 	}
 	for _, c := range l.Candidates {
@@ -128,12 +193,12 @@ func (m *model) detailContent() string {
 
 // detailSection starts a section of the detail view with its heading, and
 // says what stands for nothing when the section is empty.
-func (m *model) detailSection(b *strings.Builder, title string, empty bool, none string) {
+func (c *common) detailSection(b *strings.Builder, title string, empty bool, none string) {
 	b.WriteString("\n")
-	b.WriteString(m.p.header.on(title))
+	b.WriteString(c.p.header.on(title))
 	b.WriteByte('\n')
 	if empty {
-		b.WriteString(m.p.dim.on("  " + none))
+		b.WriteString(c.p.dim.on("  " + none))
 		b.WriteByte('\n')
 	}
 }

@@ -99,36 +99,36 @@ func TestGoldenFleet(t *testing.T) {
 func TestFleetLinksAreSeparate(t *testing.T) {
 	m := newTestModel(t, fleetOpts, 160, 48)
 	send(m, events(twoClusters()...))
-	if len(m.store.rows) != 4 {
-		t.Fatalf("%d rows, want the 2 Leases of each of 2 contexts", len(m.store.rows))
+	if len(m.table.store.rows) != 4 {
+		t.Fatalf("%d rows, want the 2 Leases of each of 2 contexts", len(m.table.store.rows))
 	}
-	states := []watch.ConnState{m.conns[0].state, m.conns[1].state, m.conns[2].state}
+	states := []watch.ConnState{m.links.conns[0].state, m.links.conns[1].state, m.links.conns[2].state}
 	if !slices.Equal(states, []watch.ConnState{watch.ConnConnected, watch.ConnConnected, watch.ConnLost}) {
 		t.Errorf("links %v, want connected, connected, lost", states)
 	}
 	// prod-us loses its link: prod-eu's rows and link stay as they were.
 	send(m, events(watch.Event{Type: watch.EventError, Time: t0, Context: "prod-us", Connection: watch.ConnLost, Message: "lost connection, retrying"}))
-	if m.conns[0].state != watch.ConnConnected || m.conns[1].state != watch.ConnLost || len(m.store.rows) != 4 {
-		t.Errorf("links %q %q rows %d, want connected, lost, 4", m.conns[0].state, m.conns[1].state, len(m.store.rows))
+	if m.links.conns[0].state != watch.ConnConnected || m.links.conns[1].state != watch.ConnLost || len(m.table.store.rows) != 4 {
+		t.Errorf("links %q %q rows %d, want connected, lost, 4", m.links.conns[0].state, m.links.conns[1].state, len(m.table.store.rows))
 	}
 	// A renewal from prod-us proves its link again; prod-eu's is unchanged.
-	r := m.store.rows["prod-us\x00kube-system/kube-scheduler"]
+	r := m.table.store.rows["prod-us\x00kube-system/kube-scheduler"]
 	if r == nil {
 		t.Fatal("no row for prod-us kube-system/kube-scheduler")
 	}
 	l := r.lease
 	l.RenewTime = t0.Add(time.Second)
 	send(m, events(watch.Event{Type: watch.EventRenewed, Time: t0.Add(time.Second), Context: "prod-us", Lease: l}))
-	if m.conns[1].state != watch.ConnConnected || m.conns[1].message != "" {
-		t.Errorf("prod-us link %+v, want connected without a message", m.conns[1])
+	if m.links.conns[1].state != watch.ConnConnected || m.links.conns[1].message != "" {
+		t.Errorf("prod-us link %+v, want connected without a message", m.links.conns[1])
 	}
 	// A transition in one context is named with it in the pane.
 	l.Holder = "us-cp-9"
 	send(m, events(watch.Event{Type: watch.EventTransition, Time: t0.Add(2 * time.Second), Context: "prod-us", Lease: l, From: "x", To: "us-cp-9"}))
-	if last := m.transitions[len(m.transitions)-1]; last.key != "prod-us  kube-scheduler" {
+	if last := m.trans.list[len(m.trans.list)-1]; last.key != "prod-us  kube-scheduler" {
 		t.Errorf("transition key %q, want the context first", last.key)
 	}
-	if m.store.rows["prod-eu\x00kube-system/kube-scheduler"].lease.Holder == "us-cp-9" {
+	if m.table.store.rows["prod-eu\x00kube-system/kube-scheduler"].lease.Holder == "us-cp-9" {
 		t.Error("prod-us's transition changed prod-eu's row")
 	}
 }

@@ -1,36 +1,26 @@
 package tui
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // viewFooter is the key hints, the full help, or the filter prompt.
 func (m *model) viewFooter(fullHelp bool) string {
 	switch {
-	case m.filtering:
-		return truncate(m.filter.View()+m.p.dim.on("  enter keeps • esc clears"), m.width)
+	case m.filter.active:
+		return m.filter.View()
 	case fullHelp:
-		lines := strings.Split(m.help.FullHelpView(m.keys.FullHelp()), "\n")
-		for i := range lines {
-			lines[i] = strings.TrimRight(lines[i], " ")
-		}
-		return strings.Join(lines, "\n")
+		return m.help.View()
 	}
 	hints := m.keys.ShortHelp()
 	if m.screen == screenDetail {
 		hints = m.keys.detailHelp()
 	}
 	if m.screen == screenDetail {
-		hint := truncate(m.help.ShortHelpView(hints), m.width)
-		if m.detail.TotalLineCount() <= m.detail.VisibleLineCount() {
+		hint := truncate(m.help.hints(hints), m.width)
+		right := m.detail.scrollHint()
+		if right == "" {
 			return hint
 		}
 		// The record is taller than the screen: say there is more below.
-		right := "end"
-		if !m.detail.AtBottom() {
-			right = "more ↓"
-		}
 		if pad := m.width - cells(hint) - cells(right); pad >= 2 {
 			return hint + strings.Repeat(" ", pad) + m.p.dim.on(right)
 		}
@@ -38,19 +28,18 @@ func (m *model) viewFooter(fullHelp bool) string {
 	}
 	// An active filter must stay in sight: the hints make room for it. The
 	// sort is shown when it fits (the header's arrow shows it anyway).
-	if m.filterText != "" {
-		right := "filter: " + truncate(Inert(m.filterText), max(1, m.width/3))
-		h := m.help
-		h.Width = max(1, m.width-cells(right)-2)
-		hint := truncate(h.ShortHelpView(hints), h.Width)
+	if m.filter.text != "" {
+		right := m.filter.label()
+		w := max(1, m.width-cells(right)-2)
+		hint := truncate(m.help.hintsIn(hints, w), w)
 		pad := max(1, m.width-cells(hint)-cells(right))
 		return truncate(hint+strings.Repeat(" ", pad)+m.p.warn.on(right), m.width)
 	}
-	hint := truncate(m.help.ShortHelpView(hints), m.width)
-	right := "sort: " + m.sortBy.String()
-	if n := len(m.store.visible); n > m.tableRows() {
+	hint := truncate(m.help.hints(hints), m.width)
+	right := "sort: " + m.table.sortBy.String()
+	if pos := m.table.sized(m.layout().table).position(); pos != "" {
 		// More Leases than rows: where the cursor is among them.
-		right = strconv.Itoa(m.cursor+1) + "/" + strconv.Itoa(n) + "  " + right
+		right = pos + "  " + right
 	}
 	pad := m.width - cells(hint) - cells(right)
 	if pad < 2 {

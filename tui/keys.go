@@ -1,6 +1,9 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // keyMap holds the dashboard's bindings, chosen as k9s and kubectl users
 // expect them. It implements help.KeyMap so `?` shows them all.
@@ -81,4 +84,25 @@ func (k keyMap) FullHelp() [][]key.Binding {
 // detailHelp is the hint line of the detail screen.
 func (k keyMap) detailHelp() []key.Binding {
 	return []key.Binding{k.Move, k.PageDown, k.Back, k.Help, k.Quit}
+}
+
+// motion is how far a movement key moves a list of page rows a page: a
+// row, a page, or to either end (a delta past any list); ok is false for
+// any other key.
+func (k keyMap) motion(msg tea.KeyMsg, page int) (delta int, ok bool) {
+	switch {
+	case key.Matches(msg, k.Up):
+		return -1, true
+	case key.Matches(msg, k.Down):
+		return 1, true
+	case key.Matches(msg, k.PageUp):
+		return -page, true
+	case key.Matches(msg, k.PageDown):
+		return page, true
+	case key.Matches(msg, k.Top):
+		return -1 << 30, true
+	case key.Matches(msg, k.Bottom):
+		return 1 << 30, true
+	}
+	return 0, false
 }

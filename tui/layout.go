@@ -1,7 +1,5 @@
 package tui
 
-import "strings"
-
 // layout is how the screen's lines are shared out, computed from the size
 // and what is open (help, filter, an error line).
 type layout struct {
@@ -13,7 +11,6 @@ type layout struct {
 	fullHelp  bool
 	detail    int // detail screen body
 	tableRows int
-	transRows int
 }
 
 // layout shares out m.height. The transitions pane takes a third of the
@@ -21,13 +18,13 @@ type layout struct {
 func (m *model) layout() layout {
 	l := layout{top: 1, footer: 1}
 	if m.height >= 8 {
-		l.errLine = len(m.errLines())
-	} else if (m.hasProblem() || m.note != "") && m.height >= 4 {
+		l.errLine = len(m.links.errLines(m.damage()))
+	} else if (m.links.hasProblem(m.damage()) || m.links.note != "") && m.height >= 4 {
 		l.errLine = 1
 	}
-	if m.showHelp && !m.filtering {
+	if m.help.show && !m.filter.active {
 		// Full help only when it leaves room for a few rows.
-		if n := strings.Count(m.help.FullHelpView(m.keys.FullHelp()), "\n") + 1; n <= m.height-l.top-l.errLine-3 {
+		if n := m.help.fullHeight(); n <= m.height-l.top-l.errLine-3 {
 			l.footer, l.fullHelp = n, true
 		}
 	}
@@ -44,12 +41,8 @@ func (m *model) layout() layout {
 	}
 	l.table = body - l.trans
 	l.tableRows = max(0, l.table-1)
-	l.transRows = max(0, l.trans-1)
 	return l
 }
 
 // tableRows is how many Lease rows fit.
 func (m *model) tableRows() int { return m.layout().tableRows }
-
-// transRows is how many transitions fit.
-func (m *model) transRows() int { return m.layout().transRows }

@@ -1,22 +1,14 @@
 package tui
 
 import (
-	"slices"
 	"time"
 
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/textinput"
-	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"k8s.io/utils/clock"
 
 	"github.com/leader-elector/leader-elector/watch"
 )
-
-// maxTransitions bounds the transitions pane's memory.
-const maxTransitions = 500
 
 // tickInterval paces countdowns and "ago" figures: ten frames a second
 // keeps "1.8s ago" honest; event batches add at most ten more.
@@ -42,64 +34,44 @@ const (
 
 func (p pane) String() string { return [...]string{"leases", "transitions"}[p] }
 
-// connEnded is the link's state once the events channel closed (the
-// watch stopped, or a replay reached the end of its recording). It is the
-// dashboard's own: no event carries it.
-const connEnded watch.ConnState = "ended"
-
-// connection is one context's link to its API server as the status line
-// shows it.
-type connection struct {
-	state   watch.ConnState // one of watch's, or connEnded
-	since   time.Time       // when it entered this state, our clock
-	message string          // Inert; what failed and how to fix it
-	synced  bool            // its initial states are complete
-}
-
-// model is the dashboard's state. Update is pure (no I/O, time only from
-// messages), so tests drive it with messages and compare View with goldens.
-type model struct {
-	opts  Options
-	clock clock.PassiveClock
-	src   *source // nil in tests that feed events by hand
-	st    styles
-	p     paints
-	keys  keyMap
-	help  help.Model
+// common is what every component of the dashboard reads, as glow's
+// commonModel: the options, the styles, the key bindings, the size and the
+// time every figure is judged at. The root model owns it and alone writes
+// it; components hold a pointer to it.
+type common struct {
+	opts Options
+	st   styles
+	p    paints
+	keys keyMap
 
 	width, height int
 	now           time.Time
+	multi         bool // several contexts: a CONTEXT column, a link each
+}
 
-	store       *store
-	transitions []transition // oldest first, bounded by maxTransitions
-	// contexts names the contexts watched and conns is each one's link,
-	// in the same order; one context (possibly unnamed) at least.
-	contexts []string
-	conns    []connection
-	multi    bool   // several contexts: a CONTEXT column, a link each
-	note     string // Inert; a side problem (no Pods to judge orphans)
-	synced   bool   // some context's initial states are complete
+// model is the dashboard's root, as glow's: it routes and composes. Each
+// pane is a component with its own state, Update and View (the table of
+// Leases, the transitions pane, the detail screen, the filter prompt, the
+// help, the links to the API servers, the replay's player); the root
+// feeds events to them, routes keys by screen and focus, shares out the
+// lines (layout.go) and stacks their views. Update is pure (no I/O, time
+// only from messages), so tests drive it with messages and compare View
+// with goldens.
+type model struct {
+	*common
+	clock clock.PassiveClock
+	src   *source // nil in tests that feed events by hand
 
-	// replay is set when a recording drives the dashboard.
-	replay *player
+	table  tableView       // the Leases: store, order, filter, cursor
+	trans  transitionsPane // holder changes under the table
+	detail detailView      // one Lease in full
+	filter filterInput     // the / prompt
+	help   helpView        // key hints and the full help
+	links  linksView       // each context's link and its problems
+	replay *player         // set when a recording drives the dashboard
 
-	screen   screen
-	focus    pane
-	showHelp bool
-
-	filtering  bool
-	filter     textinput.Model
-	filterText string
-
-	sortBy   sortKey
-	showNode bool
-
-	cursor      int // index into store.visible
-	offset      int // first visible row
-	transOffset int // first visible transition (0 = newest)
-
-	detail    viewport.Model
-	detailKey string
+	screen screen // what fills the body
+	focus  pane   // which half of the table screen has the keys
 }
 
 // newModel builds the dashboard model. src is nil when the caller feeds
@@ -114,65 +86,48 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 		r = lipgloss.DefaultRenderer()
 	}
 	st := newStyles(r)
-	f := textinput.New()
-	f.Prompt = "/"
-	f.Placeholder = "namespace/name or holder"
-	f.Cursor.SetMode(cursor.CursorStatic)
-	h := help.New()
-	h.Styles = st.help
 	contexts := opts.Contexts
 	if len(contexts) == 0 {
 		contexts = []string{opts.Context}
 	}
-	conns := make([]connection, len(contexts))
-	for i := range conns {
-		conns[i] = connection{state: watch.ConnConnecting, since: c.Now()}
-	}
 	m := &model{
-		opts:     opts,
-		clock:    c,
-		src:      src,
-		st:       st,
-		p:        st.paints(),
-		keys:     defaultKeys(),
-		help:     h,
-		width:    80,
-		height:   24,
-		now:      c.Now(),
-		store:    newStore(),
-		contexts: slices.Clone(contexts),
-		conns:    conns,
-		multi:    len(contexts) > 1,
-		filter:   f,
-		showNode: opts.ShowNodeLeases,
-		detail:   viewport.New(80, 20),
+		common: &common{
+			opts:   opts,
+			st:     st,
+			p:      st.paints(),
+			keys:   defaultKeys(),
+			width:  80,
+			height: 24,
+			now:    c.Now(),
+			multi:  len(contexts) > 1,
+		},
+		clock: c,
+		src:   src,
 	}
+	m.help = newHelpView(m.common)
+	m.links = newLinksView(m.common, contexts, c.Now())
+	m.table = newTableView(m.common)
+	m.filter = newFilterInput(m.common)
+	m.trans = newTransitionsPane(m.common)
+	m.detail = newDetailView(m.common)
 	if opts.Replay != nil {
-		m.replay = newPlayer(opts.Replay)
+		m.replay = newPlayer(m.common, opts.Replay)
 		m.keys.replay = true
 		m.now = m.replay.at
-		for i := range m.conns {
-			m.conns[i].since = m.now
+		for i := range m.links.conns {
+			m.links.conns[i].since = m.now
 		}
 		m.playTo(m.replay.start) // what the recording holds at its start
 	}
 	return m
 }
 
-// conn is the link of the context an event names; with one context, its
-// only link. A context not named at start gets a link of its own.
-func (m *model) conn(context string) *connection {
-	if !m.multi {
-		return &m.conns[0]
+// syncDetail refreshes the detail view from the store when it is shown.
+func (m *model) syncDetail() {
+	if m.screen != screenDetail {
+		return
 	}
-	for i, c := range m.contexts {
-		if c == context {
-			return &m.conns[i]
-		}
-	}
-	m.contexts = append(m.contexts, context)
-	m.conns = append(m.conns, connection{state: watch.ConnConnecting, since: m.now})
-	return &m.conns[len(m.conns)-1]
+	m.detail = m.detail.sync(m.table.store.rows, m.layout().detail)
 }
 
 // rowContext is the context a Lease row is filed under: "" with one.
@@ -208,56 +163,23 @@ func (m *model) listen() tea.Cmd {
 	return m.src.next
 }
 
-// hideNodeLeases reports whether kube-node-lease rows are left out: under -A
-// unless shown with `n`. Watching kube-node-lease itself shows them.
-func (m *model) hideNodeLeases() bool {
-	return m.opts.AllNamespaces && !m.showNode
+// sizeTable gives the table its height from the layout, before it moves
+// its cursor, and returns it.
+func (m *model) sizeTable() *tableView {
+	m.table.height = m.layout().table
+	return &m.table
 }
 
-// selectedKey is the key of the row under the cursor, "" when none.
-func (m *model) selectedKey() string {
-	if m.cursor < 0 || m.cursor >= len(m.store.visible) {
-		return ""
-	}
-	return m.store.visible[m.cursor].key
+// spinner animates on the frame clock, so it is exact in tests.
+func (c *common) spinner() string {
+	frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+	return frames[int(c.now.UnixMilli()/100)%len(frames)]
 }
 
-// selected is the row under the cursor, nil when none.
-func (m *model) selected() *row {
-	if m.cursor < 0 || m.cursor >= len(m.store.visible) {
-		return nil
+// scope names what is watched: "namespace default" or "all namespaces".
+func (c *common) scope() string {
+	if c.opts.AllNamespaces {
+		return "all namespaces"
 	}
-	return m.store.visible[m.cursor]
-}
-
-// reselect keeps the cursor on the same Lease after a re-sort (rows are
-// compared by pointer: a deleted Lease's row is never reused).
-func (m *model) reselect(sel *row) {
-	if sel != nil {
-		if m.cursor < len(m.store.visible) && m.store.visible[m.cursor] == sel {
-			m.clampCursor()
-			return
-		}
-		for i, r := range m.store.visible {
-			if r == sel {
-				m.cursor = i
-				m.clampCursor()
-				return
-			}
-		}
-	}
-	m.clampCursor()
-}
-
-func (m *model) clampCursor() {
-	n := len(m.store.visible)
-	m.cursor = max(0, min(m.cursor, n-1))
-	rows := m.tableRows()
-	if m.cursor < m.offset {
-		m.offset = m.cursor
-	}
-	if rows > 0 && m.cursor >= m.offset+rows {
-		m.offset = m.cursor - rows + 1
-	}
-	m.offset = max(0, min(m.offset, n-rows))
+	return "namespace " + Inert(c.opts.Namespace)
 }

@@ -39,10 +39,10 @@ func TestErrorMeaningComesFromFields(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newTestModel(t, Options{Namespace: tc.ns}, 200, 24)
 			send(m, events(added(held(tc.ns, "ctrl", "pod-a", 0, 0, 0)), watch.Event{Type: watch.EventSynced, Time: t0}), events(tc.ev))
-			if m.conns[0].state != tc.wantLink {
-				t.Errorf("link %q, want %q", m.conns[0].state, tc.wantLink)
+			if m.links.conns[0].state != tc.wantLink {
+				t.Errorf("link %q, want %q", m.links.conns[0].state, tc.wantLink)
 			}
-			shown := strings.Join(m.errLines(), "\n")
+			shown := strings.Join(m.links.errLines(m.damage()), "\n")
 			rest := shown
 			for _, w := range tc.want {
 				i := strings.Index(rest, w)

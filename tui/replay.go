@@ -31,8 +31,10 @@ type Replay struct {
 // replaySpeeds are the speeds + and - step through; 0 is "max".
 var replaySpeeds = []float64{0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 0}
 
-// player is the replay's position: pure data, moved by messages.
+// player is the replay's position and its controls: pure data, moved by
+// messages. It says where the replay goes; the root applies the events.
 type player struct {
+	c          *common
 	events     []watch.Event
 	next       int       // the first event not applied yet
 	at         time.Time // the replay clock
@@ -43,8 +45,8 @@ type player struct {
 	damage     string
 }
 
-func newPlayer(r *Replay) *player {
-	p := &player{events: r.Events, speed: r.Speed, start: r.Start, damage: r.Damage}
+func newPlayer(c *common, r *Replay) *player {
+	p := &player{c: c, events: r.Events, speed: r.Speed, start: r.Start, damage: r.Damage}
 	if len(r.Events) > 0 && (p.start.IsZero() || r.Events[0].Time.Before(p.start)) {
 		p.start = r.Events[0].Time
 	}
@@ -63,6 +65,15 @@ func (p *player) done() bool {
 	return p.next >= len(p.events) && !p.at.Before(p.end)
 }
 
+// damage is where the recording stopped being readable once the replay
+// reached that point, else "".
+func (m *model) damage() string {
+	if m.replay != nil && m.replay.done() {
+		return m.replay.damage
+	}
+	return ""
+}
+
 // replayTickMsg is a frame of the replay, carrying the wall time: how far
 // the replay clock moves is that time since the last frame times speed.
 type replayTickMsg time.Time
@@ -72,22 +83,21 @@ func (m *model) replayTick() tea.Cmd {
 	return tea.Tick(tickInterval, func(t time.Time) tea.Msg { return replayTickMsg(t) })
 }
 
-// replayFrame moves the replay clock by the wall time since the last frame.
-func (m *model) replayFrame(wall time.Time) {
-	p := m.replay
+// frame moves the replay clock by the wall time since the last frame:
+// it returns where to play to, and false when paused or at the end.
+func (p *player) frame(wall time.Time) (to time.Time, move bool) {
 	elapsed := time.Duration(0)
 	if !p.wall.IsZero() {
 		elapsed = max(0, wall.Sub(p.wall))
 	}
 	p.wall = wall
 	if p.paused || p.done() {
-		return
+		return time.Time{}, false
 	}
 	if p.speed == 0 {
-		m.playTo(p.nextInstant())
-		return
+		return p.nextInstant(), true
 	}
-	m.playTo(p.at.Add(time.Duration(float64(elapsed) * p.speed)))
+	return p.at.Add(time.Duration(float64(elapsed) * p.speed)), true
 }
 
 // nextInstant is the time of the next event not applied (never before the
@@ -106,7 +116,16 @@ func (p *player) nextInstant() time.Time {
 // recorded order, every event up to the first one later than t, then
 // judges the screen at t, as a tick of a live dashboard does.
 func (m *model) playTo(t time.Time) {
-	p := m.replay
+	m.applyBatch(m.replay.advance(t))
+	m.now = m.replay.at
+	m.table.recount(m.now)
+	m.refresh()
+	m.syncDetail()
+}
+
+// advance moves the clock to t (at most the end) and returns, in
+// recorded order, every event up to the first one later than t.
+func (p *player) advance(t time.Time) []watch.Event {
 	if t.After(p.end) {
 		t = p.end
 	}
@@ -118,11 +137,7 @@ func (m *model) playTo(t time.Time) {
 	if t.After(p.at) {
 		p.at = t
 	}
-	m.applyBatch(batch)
-	m.now = p.at
-	m.store.recount(m.now, m.sortBy == sortStatus)
-	m.refresh()
-	m.syncDetail()
+	return batch
 }
 
 // applyBatch folds a batch of events into the model, as a live batch is.
@@ -141,30 +156,26 @@ func (m *model) seek(t time.Time) {
 		t = p.start
 	}
 	if t.Before(p.at) {
-		key := m.selectedKey()
+		key := m.table.selectedKey()
 		m.resetData()
-		p.next, p.at = 0, p.start
+		p.rewind()
 		m.now = p.start
 		m.playTo(t)
-		if r, ok := m.store.rows[key]; ok {
-			m.reselect(r)
-		}
+		m.sizeTable().reselectKey(key)
 		return
 	}
 	m.playTo(t)
 }
 
+// rewind goes back to the start: no event applied.
+func (p *player) rewind() { p.next, p.at = 0, p.start }
+
 // resetData forgets every Lease, transition and link state, keeping what
 // the user chose (filter, sort, screen, cursor place).
 func (m *model) resetData() {
-	m.store = newStore()
-	m.transitions = nil
-	m.transOffset = 0
-	m.synced = false
-	m.note = ""
-	for i := range m.conns {
-		m.conns[i] = connection{state: watch.ConnConnecting, since: m.replay.start}
-	}
+	m.table.reset()
+	m.trans = newTransitionsPane(m.common)
+	m.links.reset(m.replay.start)
 }
 
 // nextTransition is the time of the next change of holder (a transition
@@ -178,16 +189,16 @@ func (p *player) nextTransition() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// updateReplayKey handles the replay's keys; it reports whether msg was one.
-func (m *model) updateReplayKey(msg tea.KeyMsg) bool {
-	p := m.replay
-	k := m.keys
+// Update handles the replay's keys: pause, step, speed and seeking. It
+// reports whether msg was one, and where the replay goes when it moves.
+func (p *player) Update(msg tea.KeyMsg) (to time.Time, move, handled bool) {
+	k := p.c.keys
 	switch {
 	case key.Matches(msg, k.Pause):
 		p.paused = !p.paused
 	case key.Matches(msg, k.Step):
 		p.paused = true
-		m.playTo(p.nextInstant())
+		return p.nextInstant(), true, true
 	case key.Matches(msg, k.Faster), key.Matches(msg, k.Slower):
 		i := slices.Index(replaySpeeds, p.speed)
 		if i < 0 {
@@ -200,33 +211,33 @@ func (m *model) updateReplayKey(msg tea.KeyMsg) bool {
 		}
 		p.speed = replaySpeeds[i]
 	case key.Matches(msg, k.Back10):
-		m.seek(p.at.Add(-10 * time.Second))
+		return p.at.Add(-10 * time.Second), true, true
 	case key.Matches(msg, k.Forward10):
-		m.seek(p.at.Add(10 * time.Second))
+		return p.at.Add(10 * time.Second), true, true
 	case key.Matches(msg, k.Back1m):
-		m.seek(p.at.Add(-time.Minute))
+		return p.at.Add(-time.Minute), true, true
 	case key.Matches(msg, k.Forward1m):
-		m.seek(p.at.Add(time.Minute))
+		return p.at.Add(time.Minute), true, true
 	case key.Matches(msg, k.NextTransition):
 		if t, ok := p.nextTransition(); ok {
 			p.paused = true
-			m.seek(t)
+			return t, true, true
 		}
 	case key.Matches(msg, k.Start):
-		m.seek(p.start)
+		return p.start, true, true
 	case key.Matches(msg, k.End):
-		m.seek(p.end)
+		return p.end, true, true
 	default:
-		return false
+		return time.Time{}, false, false
 	}
-	return true
+	return time.Time{}, false, true
 }
 
-// replayText is the replay's part of the status line: state, the
-// recording's clock and the speed.
-func (m *model) replayText() (styled, plain string) {
-	p := m.replay
-	clock := m.now.Local().Format("15:04:05.0")
+// View is the replay's part of the status line: state, the recording's
+// clock and the speed.
+func (p *player) View() (styled, plain string) {
+	c := p.c
+	clock := c.now.Local().Format("15:04:05.0")
 	speed := "×max"
 	if p.speed > 0 {
 		speed = "×" + strconv.FormatFloat(p.speed, 'f', -1, 64)
@@ -234,11 +245,11 @@ func (m *model) replayText() (styled, plain string) {
 	switch {
 	case p.done():
 		plain = "■ end " + clock
-		return m.p.dim.on(plain), plain
+		return c.p.dim.on(plain), plain
 	case p.paused:
 		plain = "‖ paused " + clock + " " + speed
-		return m.p.warn.on(plain), plain
+		return c.p.warn.on(plain), plain
 	}
 	plain = "▶ replay " + clock + " " + speed
-	return m.p.good.on(plain), plain
+	return c.p.good.on(plain), plain
 }

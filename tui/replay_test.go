@@ -86,7 +86,7 @@ func wall(d time.Duration) replayTickMsg { return replayTickMsg(time.Unix(1e9, 0
 
 func TestReplay(t *testing.T) {
 	rec := incident(t)
-	euRow := func(m *model) *row { return m.store.rows["prod-eu\x00kube-system/kube-scheduler"] }
+	euRow := func(m *model) *row { return m.table.store.rows["prod-eu\x00kube-system/kube-scheduler"] }
 	tests := []struct {
 		name  string
 		msgs  []tea.Msg
@@ -96,8 +96,8 @@ func TestReplay(t *testing.T) {
 		name: "it opens at the recording's start, before any event",
 		at:   -time.Second,
 		check: func(t *testing.T, m *model) {
-			if len(m.store.rows) != 0 || m.conns[0].state != watch.ConnConnecting || m.replay.paused {
-				t.Errorf("rows %d link %q paused %v, want 0, connecting, playing", len(m.store.rows), m.conns[0].state, m.replay.paused)
+			if len(m.table.store.rows) != 0 || m.links.conns[0].state != watch.ConnConnecting || m.replay.paused {
+				t.Errorf("rows %d link %q paused %v, want 0, connecting, playing", len(m.table.store.rows), m.links.conns[0].state, m.replay.paused)
 			}
 		},
 	}, {
@@ -105,8 +105,8 @@ func TestReplay(t *testing.T) {
 		msgs: []tea.Msg{wall(0), wall(time.Second), press("+"), wall(3 * time.Second)},
 		at:   4 * time.Second,
 		check: func(t *testing.T, m *model) {
-			if len(m.store.rows) != 2 || m.conns[0].state != watch.ConnConnected || m.conns[1].state != watch.ConnConnected || m.replay.speed != 2 {
-				t.Errorf("rows %d links %q %q speed %v, want 2 rows, both connected, x2", len(m.store.rows), m.conns[0].state, m.conns[1].state, m.replay.speed)
+			if len(m.table.store.rows) != 2 || m.links.conns[0].state != watch.ConnConnected || m.links.conns[1].state != watch.ConnConnected || m.replay.speed != 2 {
+				t.Errorf("rows %d links %q %q speed %v, want 2 rows, both connected, x2", len(m.table.store.rows), m.links.conns[0].state, m.links.conns[1].state, m.replay.speed)
 			}
 		},
 	}, {
@@ -118,8 +118,8 @@ func TestReplay(t *testing.T) {
 		msgs: []tea.Msg{press("."), press(".")},
 		at:   30 * time.Millisecond,
 		check: func(t *testing.T, m *model) {
-			if !m.replay.paused || len(m.store.rows) != 2 {
-				t.Errorf("paused %v rows %d, want paused with both contexts' Lease", m.replay.paused, len(m.store.rows))
+			if !m.replay.paused || len(m.table.store.rows) != 2 {
+				t.Errorf("paused %v rows %d, want paused with both contexts' Lease", m.replay.paused, len(m.table.store.rows))
 			}
 		},
 	}, {
@@ -127,8 +127,8 @@ func TestReplay(t *testing.T) {
 		msgs: []tea.Msg{press("t")},
 		at:   27*time.Second + 80*time.Millisecond,
 		check: func(t *testing.T, m *model) {
-			if len(m.transitions) != 1 || m.transitions[0].to != "cp-2" || !m.replay.paused {
-				t.Errorf("transitions %+v paused %v, want cp-1 -> cp-2, paused", m.transitions, m.replay.paused)
+			if len(m.trans.list) != 1 || m.trans.list[0].to != "cp-2" || !m.replay.paused {
+				t.Errorf("transitions %+v paused %v, want cp-1 -> cp-2, paused", m.trans.list, m.replay.paused)
 			}
 		},
 	}, {
@@ -137,8 +137,8 @@ func TestReplay(t *testing.T) {
 		at:   17*time.Second + 80*time.Millisecond,
 		check: func(t *testing.T, m *model) {
 			r := euRow(m)
-			if len(m.transitions) != 0 || r == nil || r.lease.Holder != "cp-1" || badgeOf(&r.lease, m.now) != badgeHeld {
-				t.Errorf("transitions %d row %+v, want cp-1 still holding", len(m.transitions), r)
+			if len(m.trans.list) != 0 || r == nil || r.lease.Holder != "cp-1" || badgeOf(&r.lease, m.now) != badgeHeld {
+				t.Errorf("transitions %d row %+v, want cp-1 still holding", len(m.trans.list), r)
 			}
 		},
 	}, {
@@ -155,8 +155,8 @@ func TestReplay(t *testing.T) {
 		msgs: []tea.Msg{press("]"), press("b")},
 		at:   -time.Second,
 		check: func(t *testing.T, m *model) {
-			if len(m.store.rows) != 0 {
-				t.Errorf("%d rows at the start", len(m.store.rows))
+			if len(m.table.store.rows) != 0 {
+				t.Errorf("%d rows at the start", len(m.table.store.rows))
 			}
 		},
 	}, {

@@ -29,17 +29,17 @@ func (k sortKey) String() string {
 // have changed, a full sort when the order did, and otherwise a merge of
 // the few rows that moved (O(n + k log k) for k moved rows, where a full
 // sort of 5,000 rows would cost a millisecond per batch).
-func (m *model) refresh() {
-	s := m.store
-	if !s.dirty && !s.resort && len(s.moved) == 0 {
+func (t *tableView) refresh() {
+	s := t.store
+	if t.fresh() {
 		return
 	}
-	selected := m.selected()
+	selected := t.selected()
 	if s.dirty {
 		s.visible = s.visible[:0]
 		s.widest = widestStrings{}
-		needle := strings.ToLower(m.filterText)
-		hideNodes := m.hideNodeLeases()
+		needle := strings.ToLower(t.filter)
+		hideNodes := t.hideNodeLeases()
 		for _, r := range s.all {
 			if hideNodes && r.node {
 				continue
@@ -51,7 +51,7 @@ func (m *model) refresh() {
 			s.widest.grow(r)
 		}
 	}
-	less := m.rowOrder()
+	less := t.rowOrder()
 	if s.dirty || s.resort || len(s.moved) > len(s.visible)/4 {
 		slices.SortFunc(s.visible, less)
 	} else {
@@ -62,12 +62,18 @@ func (m *model) refresh() {
 	}
 	s.moved = s.moved[:0]
 	s.dirty, s.resort = false, false
-	m.reselect(selected)
+	t.reselect(selected)
+}
+
+// fresh says whether the visible rows are up to date.
+func (t *tableView) fresh() bool {
+	s := t.store
+	return !s.dirty && !s.resort && len(s.moved) == 0
 }
 
 // rowOrder is the comparison of the current sort, ties broken by key.
-func (m *model) rowOrder() func(a, b *row) int {
-	by := m.sortBy
+func (t *tableView) rowOrder() func(a, b *row) int {
+	by := t.sortBy
 	return func(a, b *row) int {
 		if c := compareRows(by, a, b); c != 0 {
 			return c

@@ -45,7 +45,7 @@ func TestIncrementalOrderMatchesFullSort(t *testing.T) {
 				case k < 7:
 					f := []string{"", "team-0", "x2x9k", "controller-001"}[rnd.IntN(4)]
 					send(m, press("/"))
-					for range len(m.filterText) {
+					for range len(m.filter.text) {
 						send(m, press("backspace"))
 					}
 					for _, r := range f {
@@ -96,24 +96,24 @@ func TestIncrementalOrderMatchesFullSort(t *testing.T) {
 func checkOrder(t *testing.T, m *model, step int) {
 	t.Helper()
 	var want []*row
-	needle := strings.ToLower(m.filterText)
-	for _, r := range m.store.rows {
-		if m.hideNodeLeases() && r.node || needle != "" && !strings.Contains(r.lowerKey, needle) {
+	needle := strings.ToLower(m.filter.text)
+	for _, r := range m.table.store.rows {
+		if m.table.hideNodeLeases() && r.node || needle != "" && !strings.Contains(r.lowerKey, needle) {
 			continue
 		}
 		want = append(want, r)
 	}
-	slices.SortFunc(want, m.rowOrder())
-	got := m.store.visible
+	slices.SortFunc(want, m.table.rowOrder())
+	got := m.table.store.visible
 	if len(got) != len(want) {
-		t.Fatalf("step %d (sort %v, filter %q): %d rows, want %d", step, m.sortBy, m.filterText, len(got), len(want))
+		t.Fatalf("step %d (sort %v, filter %q): %d rows, want %d", step, m.table.sortBy, m.filter.text, len(got), len(want))
 	}
 	for i := range want {
 		if got[i] != want[i] {
-			t.Fatalf("step %d (sort %v): row %d is %s, want %s", step, m.sortBy, i, got[i].key, want[i].key)
+			t.Fatalf("step %d (sort %v): row %d is %s, want %s", step, m.table.sortBy, i, got[i].key, want[i].key)
 		}
 	}
-	if len(m.store.moved) != 0 {
-		t.Fatalf("step %d: %d rows still marked moved after refresh", step, len(m.store.moved))
+	if len(m.table.store.moved) != 0 {
+		t.Fatalf("step %d: %d rows still marked moved after refresh", step, len(m.table.store.moved))
 	}
 }

@@ -27,12 +27,17 @@ func (m *model) viewTop() string {
 		scope = "ns " + truncate(Inert(m.opts.Namespace), 24)
 	}
 	pieces = append(pieces, piece{styled: scope, plain: scope, drop: 1})
-	if m.synced || len(m.store.rows) > 0 {
-		full, short := m.counts()
+	if m.links.synced || m.table.leases() > 0 {
+		full, short := m.table.counts()
 		pieces = append(pieces, piece{styled: full.styled, plain: full.plain, drop: 2,
 			short: &piece{styled: short.styled, plain: short.plain, drop: 2}})
 	}
-	conn, plainConn := m.connText()
+	var replay text
+	if m.replay != nil {
+		s, p := m.replay.View()
+		replay = text{styled: s + "  ", plain: p + "  "}
+	}
+	conn, plainConn := m.links.text(replay)
 	const sep = "  │  "
 	width := func() int {
 		n := cells(plainConn) + 2
@@ -80,11 +85,12 @@ func (t *text) add(p paint, s string) {
 
 // counts is "12 leases 9 held 1 expired ..." over the rows not hidden, and
 // a short form with the problems only ("12 leases, 1 expired").
-func (m *model) counts() (full, short text) {
-	hide := m.hideNodeLeases()
-	n := m.store.tally[0]
+func (t *tableView) counts() (full, short text) {
+	p := t.c.p
+	hide := t.hideNodeLeases()
+	n := t.store.tally[0]
 	if !hide {
-		for i, c := range m.store.tally[1] {
+		for i, c := range t.store.tally[1] {
 			n[i] += c
 		}
 	}
@@ -104,37 +110,34 @@ func (m *model) counts() (full, short text) {
 		}
 		s := strconv.Itoa(n[bd]) + " " + bd.String()
 		full.add(paint{}, " ")
-		full.add(m.p.badges[bd], s)
+		full.add(p.badges[bd], s)
 		if bd == badgeExpired || bd == badgeFlapping || bd == badgeOrphan {
 			short.add(paint{}, " ")
-			short.add(m.p.badges[bd], s)
+			short.add(p.badges[bd], s)
 		}
 	}
-	if hide && m.store.nodeRows > 0 {
-		full.add(m.p.dim, " (+"+strconv.Itoa(m.store.nodeRows)+" node: n)")
+	if hide && t.store.nodeRows > 0 {
+		full.add(p.dim, " (+"+strconv.Itoa(t.store.nodeRows)+" node: n)")
 	}
 	return full, short
 }
 
-// connText is the right of the status line: the replay's clock when
-// replaying, then the link: "● connected", "✗ lost, retrying 3s" and the
-// like, or with several contexts each one's ("eu ● us ✗ lost 3.0s").
-func (m *model) connText() (styled, plain string) {
-	var t text
-	if m.replay != nil {
-		s, p := m.replayText()
-		t.styled, t.plain = s+"  ", p+"  "
-	}
-	if !m.multi {
-		s, p := m.linkText(&m.conns[0], false)
+// text is the right of the status line after prefix (the replay's
+// clock when replaying): the link, "● connected", "✗ lost, retrying 3s"
+// and the like, or with several contexts each one's ("eu ● us ✗ lost
+// 3.0s").
+func (v *linksView) text(prefix text) (styled, plain string) {
+	t := prefix
+	if !v.c.multi {
+		s, p := v.linkText(&v.conns[0], false)
 		return t.styled + s, t.plain + p
 	}
-	for i := range m.conns {
+	for i := range v.conns {
 		if i > 0 {
 			t.add(paint{}, "  ")
 		}
-		t.add(paint{}, truncate(Inert(m.contexts[i]), 16)+" ")
-		s, p := m.linkText(&m.conns[i], true)
+		t.add(paint{}, truncate(Inert(v.contexts[i]), 16)+" ")
+		s, p := v.linkText(&v.conns[i], true)
 		t.styled += s
 		t.plain += p
 	}
@@ -142,31 +145,31 @@ func (m *model) connText() (styled, plain string) {
 }
 
 // linkText is one link's state; short drops the words of a good state.
-func (m *model) linkText(c *connection, short bool) (styled, plain string) {
-	for_ := age(m.now.Sub(c.since))
+func (v *linksView) linkText(c *connection, short bool) (styled, plain string) {
+	for_ := age(v.c.now.Sub(c.since))
 	switch c.state {
 	case watch.ConnConnected:
 		plain = "● connected"
 		if short {
 			plain = "●"
 		}
-		return m.p.good.on(plain), plain
+		return v.c.p.good.on(plain), plain
 	case watch.ConnConnecting:
-		plain = m.spinner() + " connecting " + for_
-		return m.p.warn.on(plain), plain
+		plain = v.c.spinner() + " connecting " + for_
+		return v.c.p.warn.on(plain), plain
 	case watch.ConnLost:
 		plain = "✗ lost, retrying " + for_
-		return m.p.bad.on(plain), plain
+		return v.c.p.bad.on(plain), plain
 	case watch.ConnForbidden:
 		plain = "✗ forbidden"
-		return m.p.bad.on(plain), plain
+		return v.c.p.bad.on(plain), plain
 	case watch.ConnStopped:
 		plain = "✗ stopped"
-		return m.p.bad.on(plain), plain
+		return v.c.p.bad.on(plain), plain
 	case connEnded:
 		plain = "■ watch ended"
-		return m.p.dim.on(plain), plain
+		return v.c.p.dim.on(plain), plain
 	}
 	plain = "✗ " + Inert(string(c.state))
-	return m.p.bad.on(plain), plain
+	return v.c.p.bad.on(plain), plain
 }

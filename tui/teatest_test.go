@@ -106,17 +106,17 @@ func TestInteraction(t *testing.T) {
 	tm.Type("s")
 	waitScreen(t, tm, "STATUS↓")
 	final := finalModel(t, tm)
-	if final.screen != screenTable || final.filterText != "alp" || final.sortBy != sortStatus {
-		t.Errorf("screen %v filter %q sort %v, want table, alp, status", final.screen, final.filterText, final.sortBy)
+	if final.screen != screenTable || final.filter.text != "alp" || final.table.sortBy != sortStatus {
+		t.Errorf("screen %v filter %q sort %v, want table, alp, status", final.screen, final.filter.text, final.table.sortBy)
 	}
 	if got := visibleKeys(final); len(got) != 1 || got[0] != "default/alpha" {
 		t.Errorf("rows %v, want only default/alpha", got)
 	}
-	if r := final.store.rows["default/bravo"]; r == nil || r.holder != "pod-c" || len(r.history) != 1 {
+	if r := final.table.store.rows["default/bravo"]; r == nil || r.holder != "pod-c" || len(r.history) != 1 {
 		t.Errorf("bravo %+v, want held by pod-c with one transition in its history", r)
 	}
-	if final.conns[0].state != watch.ConnConnected || final.width != 80 || final.height != 24 {
-		t.Errorf("conn %q size %dx%d, want connected 80x24", final.conns[0].state, final.width, final.height)
+	if final.links.conns[0].state != watch.ConnConnected || final.width != 80 || final.height != 24 {
+		t.Errorf("conn %q size %dx%d, want connected 80x24", final.links.conns[0].state, final.width, final.height)
 	}
 }
 

@@ -13,13 +13,15 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
-		m.clampCursor()
+		m.help, _ = m.help.Update(msg)
+		m.sizeTable().clamp()
 		m.syncDetail()
 		return m, nil
 	case replayTickMsg:
 		if m.replay != nil {
-			m.replayFrame(time.Time(msg))
+			if to, move := m.replay.frame(time.Time(msg)); move {
+				m.playTo(to)
+			}
 			return m, m.replayTick()
 		}
 		return m, nil
@@ -29,7 +31,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		// A countdown reaching zero changes a badge: recount, and under the
 		// status order move the rows it changed.
-		m.store.recount(m.now, m.sortBy == sortStatus)
+		m.table.recount(m.now)
 		m.refresh()
 		m.syncDetail()
 		return m, m.tick()
@@ -40,9 +42,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.refresh()
 		m.syncDetail()
 		if msg.closed {
-			for i := range m.conns {
-				m.conns[i] = connection{state: connEnded, since: m.now, message: "the watch stopped; press q to quit", synced: m.conns[i].synced}
-			}
+			m.links.end()
 			return m, nil
 		}
 		return m, m.listen()
@@ -54,142 +54,81 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // updateKey handles a key press in the current screen.
 func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
-	if m.filtering {
-		return m.updateFilterKey(msg)
+	if m.filter.active {
+		return m.updateFilter(msg)
 	}
 	k := m.keys
 	switch {
 	case msg.String() == "ctrl+c" || key.Matches(msg, k.Quit):
 		return tea.Quit
 	case key.Matches(msg, k.Help):
-		m.showHelp = !m.showHelp
-		m.clampCursor()
+		m.help, _ = m.help.Update(msg)
+		m.sizeTable().clamp()
 		m.syncDetail()
 		return nil
 	case key.Matches(msg, k.Back):
 		switch {
-		case m.showHelp:
-			m.showHelp = false
+		case m.help.show:
+			m.help, _ = m.help.Update(msg)
 		case m.screen == screenDetail:
 			m.screen = screenTable
-		case m.filterText != "":
-			m.setFilter("")
+		case m.filter.text != "":
+			m.updateFilter(msg)
 		}
-		m.clampCursor()
+		m.sizeTable().clamp()
 		return nil
 	}
-	if m.replay != nil && m.updateReplayKey(msg) {
-		return nil
+	if m.replay != nil {
+		if to, move, handled := m.replay.Update(msg); handled {
+			if move {
+				m.seek(to)
+			}
+			return nil
+		}
 	}
 	if m.screen == screenDetail {
-		return m.updateDetailKey(msg)
+		var cmd tea.Cmd
+		m.detail, cmd = m.detail.Update(msg)
+		return cmd
 	}
 	switch {
-	case key.Matches(msg, k.Up):
-		m.move(-1)
-	case key.Matches(msg, k.Down):
-		m.move(1)
-	case key.Matches(msg, k.PageUp):
-		m.move(-m.paneRows())
-	case key.Matches(msg, k.PageDown):
-		m.move(m.paneRows())
-	case key.Matches(msg, k.Top):
-		m.move(-1 << 30)
-	case key.Matches(msg, k.Bottom):
-		m.move(1 << 30)
+	case m.focus == paneTransitions && key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom):
+		m.trans, _ = m.trans.sized(m.layout().trans, true).Update(msg)
 	case key.Matches(msg, k.Detail):
-		if r := m.selected(); r != nil {
+		if r := m.table.selected(); r != nil {
 			m.screen = screenDetail
-			m.detailKey = r.key
-			m.detail.GotoTop()
+			m.detail = m.detail.open(r.key)
 			m.syncDetail()
 		}
 	case key.Matches(msg, k.Filter):
-		m.filtering = true
-		m.filter.SetValue(m.filterText)
-		m.filter.CursorEnd()
-		return m.filter.Focus()
-	case key.Matches(msg, k.Sort):
-		m.sortBy = (m.sortBy + 1) % sortKeys
-		m.store.resort = true
-		m.refresh()
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.open()
+		return cmd
 	case key.Matches(msg, k.Pane):
 		m.focus = 1 - m.focus
-	case key.Matches(msg, k.NodeLeases):
-		if m.opts.AllNamespaces {
-			m.showNode = !m.showNode
-			m.store.dirty = true
-			m.refresh()
-		}
+	default:
+		m.table, _ = m.sizeTable().Update(msg)
 	}
 	return nil
 }
 
-// move shifts the cursor of the focused pane by delta rows.
-func (m *model) move(delta int) {
-	if m.focus == paneTransitions {
-		m.transOffset = max(0, min(m.transOffset+delta, len(m.transitions)-m.transRows()))
-		return
-	}
-	m.cursor += delta
-	m.clampCursor()
-}
-
-// paneRows is how many rows a page is in the focused pane.
-func (m *model) paneRows() int {
-	if m.focus == paneTransitions {
-		return max(1, m.transRows())
-	}
-	return max(1, m.tableRows())
-}
-
-// updateFilterKey edits the filter; the table follows as the user types.
-func (m *model) updateFilterKey(msg tea.KeyMsg) tea.Cmd {
-	switch msg.String() {
-	case "enter":
-		m.filtering = false
-		m.filter.Blur()
-		return nil
-	case "esc":
-		m.filtering = false
-		m.filter.Blur()
-		m.setFilter("")
-		return nil
-	case "ctrl+c":
-		return tea.Quit
-	}
+// updateFilter routes a key to the filter; the table follows as the user
+// types.
+func (m *model) updateFilter(msg tea.Msg) tea.Cmd {
+	before := m.filter.text
 	var cmd tea.Cmd
 	m.filter, cmd = m.filter.Update(msg)
-	m.setFilter(m.filter.Value())
+	if m.filter.text != before {
+		m.sizeTable().setFilter(m.filter.text)
+	}
 	return cmd
 }
 
-// setFilter narrows the table to rows whose "ns/name holder" contains text.
-func (m *model) setFilter(text string) {
-	if text == m.filterText {
+// refresh brings the table's rows up to date after a batch of events, a
+// tick or a key.
+func (m *model) refresh() {
+	if m.table.fresh() {
 		return
 	}
-	m.filterText = text
-	m.store.dirty = true
-	m.refresh()
-}
-
-// updateDetailKey scrolls the detail view.
-func (m *model) updateDetailKey(msg tea.KeyMsg) tea.Cmd {
-	k := m.keys
-	switch {
-	case key.Matches(msg, k.Up):
-		m.detail.ScrollUp(1)
-	case key.Matches(msg, k.Down):
-		m.detail.ScrollDown(1)
-	case key.Matches(msg, k.PageUp):
-		m.detail.PageUp()
-	case key.Matches(msg, k.PageDown):
-		m.detail.PageDown()
-	case key.Matches(msg, k.Top):
-		m.detail.GotoTop()
-	case key.Matches(msg, k.Bottom):
-		m.detail.GotoBottom()
-	}
-	return nil
+	m.sizeTable().refresh()
 }

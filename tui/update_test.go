@@ -14,7 +14,7 @@ import (
 // visibleKeys lists the table's rows in order.
 func visibleKeys(m *model) []string {
 	var keys []string
-	for _, r := range m.store.visible {
+	for _, r := range m.table.store.visible {
 		keys = append(keys, r.key)
 	}
 	return keys
@@ -45,8 +45,8 @@ func TestUpdate(t *testing.T) {
 		{
 			name: "before the first list it is connecting",
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnConnecting || m.synced || len(m.store.rows) != 0 {
-					t.Errorf("conn %q synced %v rows %d, want connecting, false, 0", m.conns[0].state, m.synced, len(m.store.rows))
+				if m.links.conns[0].state != watch.ConnConnecting || m.links.synced || len(m.table.store.rows) != 0 {
+					t.Errorf("conn %q synced %v rows %d, want connecting, false, 0", m.links.conns[0].state, m.links.synced, len(m.table.store.rows))
 				}
 			},
 		},
@@ -58,8 +58,8 @@ func TestUpdate(t *testing.T) {
 				if got := visibleKeys(m); !slices.Equal(got, want) {
 					t.Errorf("rows %v, want %v", got, want)
 				}
-				if !m.synced || m.conns[0].state != watch.ConnConnected {
-					t.Errorf("synced %v conn %q, want true connected", m.synced, m.conns[0].state)
+				if !m.links.synced || m.links.conns[0].state != watch.ConnConnected {
+					t.Errorf("synced %v conn %q, want true connected", m.links.synced, m.links.conns[0].state)
 				}
 			},
 		},
@@ -76,13 +76,13 @@ func TestUpdate(t *testing.T) {
 			name: "a transition updates the row and heads the transitions pane and the Lease's history",
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventTransition, Time: at(time.Second), Lease: bToD, From: "pod-b", To: "pod-d", Gap: 2500 * time.Millisecond, GapFrom: watch.GapFromRenewal})},
 			check: func(t *testing.T, m *model) {
-				r := m.store.rows["default/bravo"]
+				r := m.table.store.rows["default/bravo"]
 				if r.holder != "pod-d" || r.lease.Transitions != 3 {
 					t.Errorf("row holder %q transitions %d, want pod-d 3", r.holder, r.lease.Transitions)
 				}
 				want := transition{at: at(time.Second), key: "bravo", from: "pod-b", to: "pod-d", gap: 2500 * time.Millisecond, hasGap: true}
-				if len(m.transitions) != 1 || m.transitions[0] != want {
-					t.Errorf("transitions %+v, want [%+v]", m.transitions, want)
+				if len(m.trans.list) != 1 || m.trans.list[0] != want {
+					t.Errorf("transitions %+v, want [%+v]", m.trans.list, want)
 				}
 				if len(r.history) != 1 || r.history[0] != want {
 					t.Errorf("history %+v, want [%+v]", r.history, want)
@@ -97,10 +97,10 @@ func TestUpdate(t *testing.T) {
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventReleased, Time: t0, Lease: bReleased})},
 			check: func(t *testing.T, m *model) {
 				want := transition{at: t0, key: "bravo", from: "pod-b", released: true}
-				if len(m.transitions) != 1 || m.transitions[0] != want {
-					t.Errorf("transitions %+v, want [%+v]", m.transitions, want)
+				if len(m.trans.list) != 1 || m.trans.list[0] != want {
+					t.Errorf("transitions %+v, want [%+v]", m.trans.list, want)
 				}
-				if bd := badgeOf(&m.store.rows["default/bravo"].lease, m.now); bd != badgeReleased {
+				if bd := badgeOf(&m.table.store.rows["default/bravo"].lease, m.now); bd != badgeReleased {
 					t.Errorf("badge %v, want released", bd)
 				}
 			},
@@ -109,11 +109,11 @@ func TestUpdate(t *testing.T) {
 			name: "a held Lease shows expired as soon as the clock passes its expiry",
 			msgs: []tea.Msg{three, tickMsg(at(999 * time.Millisecond))},
 			check: func(t *testing.T, m *model) {
-				if bd := badgeOf(&m.store.rows["default/charlie"].lease, m.now); bd != badgeHeld {
+				if bd := badgeOf(&m.table.store.rows["default/charlie"].lease, m.now); bd != badgeHeld {
 					t.Errorf("at +999ms badge %v, want held", bd)
 				}
 				m.Update(tickMsg(at(time.Second)))
-				if bd := badgeOf(&m.store.rows["default/charlie"].lease, m.now); bd != badgeExpired {
+				if bd := badgeOf(&m.table.store.rows["default/charlie"].lease, m.now); bd != badgeExpired {
 					t.Errorf("at +1s badge %v, want expired", bd)
 				}
 			},
@@ -122,12 +122,12 @@ func TestUpdate(t *testing.T) {
 			name: "lost connection, then a Lease event shows it connected again",
 			msgs: []tea.Msg{three, events(watch.Event{Type: watch.EventError, Time: at(time.Second), Connection: watch.ConnLost, Message: "lost connection to https://10.0.0.1:6443, retrying"})},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnLost || !m.conns[0].since.Equal(at(time.Second)) || m.conns[0].message == "" {
-					t.Errorf("conn %+v, want lost since +1s with a message", m.conns[0])
+				if m.links.conns[0].state != watch.ConnLost || !m.links.conns[0].since.Equal(at(time.Second)) || m.links.conns[0].message == "" {
+					t.Errorf("conn %+v, want lost since +1s with a message", m.links.conns[0])
 				}
 				m.Update(events(watch.Event{Type: watch.EventRenewed, Time: at(2 * time.Second), Lease: a}))
-				if m.conns[0].state != watch.ConnConnected {
-					t.Errorf("after a renewal conn %q, want connected", m.conns[0].state)
+				if m.links.conns[0].state != watch.ConnConnected {
+					t.Errorf("after a renewal conn %q, want connected", m.links.conns[0].state)
 				}
 			},
 		},
@@ -137,8 +137,8 @@ func TestUpdate(t *testing.T) {
 				events(watch.Event{Type: watch.EventError, Time: t0, Connection: watch.ConnLost, Message: "lost"}),
 				events(watch.Event{Type: watch.EventConnected, Time: at(time.Second), Connection: watch.ConnConnected})},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnConnected || m.conns[0].message != "" || len(m.store.rows) != 3 {
-					t.Errorf("conn %+v rows %d, want connected, no message, 3 rows", m.conns[0], len(m.store.rows))
+				if m.links.conns[0].state != watch.ConnConnected || m.links.conns[0].message != "" || len(m.table.store.rows) != 3 {
+					t.Errorf("conn %+v rows %d, want connected, no message, 3 rows", m.links.conns[0], len(m.table.store.rows))
 				}
 			},
 		},
@@ -146,8 +146,8 @@ func TestUpdate(t *testing.T) {
 			name: "forbidden keeps its message, made inert",
 			msgs: []tea.Msg{events(watch.Event{Type: watch.EventError, Time: t0, Connection: watch.ConnForbidden, Resource: watch.ResourceLeases, Message: "forbidden: \x1b[2Jcannot watch leases"})},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnForbidden || m.conns[0].message != `forbidden: \x1b[2Jcannot watch leases` {
-					t.Errorf("conn %+v", m.conns[0])
+				if m.links.conns[0].state != watch.ConnForbidden || m.links.conns[0].message != `forbidden: \x1b[2Jcannot watch leases` {
+					t.Errorf("conn %+v", m.links.conns[0])
 				}
 			},
 		},
@@ -155,8 +155,8 @@ func TestUpdate(t *testing.T) {
 			name: "no right to list Pods is a note, not a broken link",
 			msgs: []tea.Msg{three, events(podsDenied("default"))},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != watch.ConnConnected || m.conns[0].message != "" || !strings.HasPrefix(m.note, "forbidden: cannot list pods") {
-					t.Errorf("conn %+v note %q, want connected with the note kept apart", m.conns[0], m.note)
+				if m.links.conns[0].state != watch.ConnConnected || m.links.conns[0].message != "" || !strings.HasPrefix(m.links.note, "forbidden: cannot list pods") {
+					t.Errorf("conn %+v note %q, want connected with the note kept apart", m.links.conns[0], m.links.note)
 				}
 			},
 		},
@@ -188,16 +188,16 @@ func TestUpdate(t *testing.T) {
 			name: "j, k and arrows move the cursor within bounds",
 			msgs: []tea.Msg{three, press("j"), press("down"), press("j"), press("j")},
 			check: func(t *testing.T, m *model) {
-				if m.cursor != 2 {
-					t.Errorf("cursor %d, want 2 (last row)", m.cursor)
+				if m.table.cursor != 2 {
+					t.Errorf("cursor %d, want 2 (last row)", m.table.cursor)
 				}
 				send(m, press("k"), press("up"), press("up"))
-				if m.cursor != 0 {
-					t.Errorf("cursor %d, want 0", m.cursor)
+				if m.table.cursor != 0 {
+					t.Errorf("cursor %d, want 0", m.table.cursor)
 				}
 				send(m, press("G"))
-				if m.cursor != 2 {
-					t.Errorf("after G cursor %d, want 2", m.cursor)
+				if m.table.cursor != 2 {
+					t.Errorf("after G cursor %d, want 2", m.table.cursor)
 				}
 			},
 		},
@@ -205,11 +205,11 @@ func TestUpdate(t *testing.T) {
 			name: "the cursor stays on its Lease when the order changes",
 			msgs: []tea.Msg{three, press("j"), press("s")}, // on bravo; sort by status puts expired first
 			check: func(t *testing.T, m *model) {
-				if m.sortBy != sortStatus {
-					t.Fatalf("sort %v, want status", m.sortBy)
+				if m.table.sortBy != sortStatus {
+					t.Fatalf("sort %v, want status", m.table.sortBy)
 				}
 				m.Update(tickMsg(at(2 * time.Second))) // charlie expires
-				if got := m.selectedKey(); got != "default/bravo" {
+				if got := m.table.selectedKey(); got != "default/bravo" {
 					t.Errorf("selected %q, want default/bravo; rows %v", got, visibleKeys(m))
 				}
 				if got := visibleKeys(m)[0]; got != "default/charlie" {
@@ -224,7 +224,7 @@ func TestUpdate(t *testing.T) {
 				var seen []string
 				for range sortKeys {
 					m.Update(press("s"))
-					seen = append(seen, m.sortBy.String())
+					seen = append(seen, m.table.sortBy.String())
 				}
 				want := []string{"status", "expiry", "renewed", "transitions", "holder", "name"}
 				if !slices.Equal(seen, want) {
@@ -252,8 +252,8 @@ func TestUpdate(t *testing.T) {
 			name: "enter opens the selected Lease and esc goes back",
 			msgs: []tea.Msg{three, press("j"), press("enter")},
 			check: func(t *testing.T, m *model) {
-				if m.screen != screenDetail || m.detailKey != "default/bravo" {
-					t.Errorf("screen %v detail %q, want detail of default/bravo", m.screen, m.detailKey)
+				if m.screen != screenDetail || m.detail.key != "default/bravo" {
+					t.Errorf("screen %v detail %q, want detail of default/bravo", m.screen, m.detail.key)
 				}
 				m.Update(press("esc"))
 				if m.screen != screenTable {
@@ -269,12 +269,12 @@ func TestUpdate(t *testing.T) {
 					t.Errorf("filtering pod-c rows %v, want %v", got, want)
 				}
 				m.Update(press("enter"))
-				if m.filtering || m.filterText != "pod-c" {
-					t.Errorf("after enter filtering %v text %q, want false pod-c", m.filtering, m.filterText)
+				if m.filter.active || m.filter.text != "pod-c" {
+					t.Errorf("after enter filtering %v text %q, want false pod-c", m.filter.active, m.filter.text)
 				}
 				m.Update(press("esc"))
-				if m.filterText != "" || len(visibleKeys(m)) != 3 {
-					t.Errorf("after esc filter %q rows %v, want none and 3 rows", m.filterText, visibleKeys(m))
+				if m.filter.text != "" || len(visibleKeys(m)) != 3 {
+					t.Errorf("after esc filter %q rows %v, want none and 3 rows", m.filter.text, visibleKeys(m))
 				}
 			},
 		},
@@ -292,12 +292,12 @@ func TestUpdate(t *testing.T) {
 			name: "tab switches panes, ? toggles the help",
 			msgs: []tea.Msg{three, press("tab"), press("?")},
 			check: func(t *testing.T, m *model) {
-				if m.focus != paneTransitions || !m.showHelp {
-					t.Errorf("focus %v help %v, want transitions true", m.focus, m.showHelp)
+				if m.focus != paneTransitions || !m.help.show {
+					t.Errorf("focus %v help %v, want transitions true", m.focus, m.help.show)
 				}
 				send(m, press("tab"), press("?"))
-				if m.focus != paneLeases || m.showHelp {
-					t.Errorf("focus %v help %v, want leases false", m.focus, m.showHelp)
+				if m.focus != paneLeases || m.help.show {
+					t.Errorf("focus %v help %v, want leases false", m.focus, m.help.show)
 				}
 			},
 		},
@@ -306,8 +306,8 @@ func TestUpdate(t *testing.T) {
 			msgs: []tea.Msg{manyLeases(100), press("G"), tea.WindowSizeMsg{Width: 80, Height: 12}},
 			check: func(t *testing.T, m *model) {
 				rows := m.tableRows()
-				if m.cursor != 99 || m.offset > m.cursor || m.cursor >= m.offset+rows {
-					t.Errorf("cursor %d offset %d rows %d: cursor off screen", m.cursor, m.offset, rows)
+				if m.table.cursor != 99 || m.table.offset > m.table.cursor || m.table.cursor >= m.table.offset+rows {
+					t.Errorf("cursor %d offset %d rows %d: cursor off screen", m.table.cursor, m.table.offset, rows)
 				}
 				if m.width != 80 || m.height != 12 {
 					t.Errorf("size %dx%d, want 80x12", m.width, m.height)
@@ -318,8 +318,8 @@ func TestUpdate(t *testing.T) {
 			name: "a closed events channel marks the watch ended and stops listening",
 			msgs: []tea.Msg{three, eventsMsg{closed: true}},
 			check: func(t *testing.T, m *model) {
-				if m.conns[0].state != connEnded {
-					t.Errorf("conn %q, want ended", m.conns[0].state)
+				if m.links.conns[0].state != connEnded {
+					t.Errorf("conn %q, want ended", m.links.conns[0].state)
 				}
 			},
 		},
@@ -336,13 +336,13 @@ func TestUpdate(t *testing.T) {
 			name: "the transitions pane keeps the newest, bounded",
 			msgs: []tea.Msg{manyTransitions(maxTransitions + 10)},
 			check: func(t *testing.T, m *model) {
-				if n := len(m.transitions); n > maxTransitions || n < maxTransitions/2 {
+				if n := len(m.trans.list); n > maxTransitions || n < maxTransitions/2 {
 					t.Errorf("%d transitions kept, want between %d and %d", n, maxTransitions/2, maxTransitions)
 				}
-				if last := m.transitions[len(m.transitions)-1]; last.to != "pod-509" {
+				if last := m.trans.list[len(m.trans.list)-1]; last.to != "pod-509" {
 					t.Errorf("newest kept %+v, want the last one (to pod-509)", last)
 				}
-				if h := m.store.rows["default/flappy"].history; len(h) != historyPerLease {
+				if h := m.table.store.rows["default/flappy"].history; len(h) != historyPerLease {
 					t.Errorf("history of %d, want bounded to %d", len(h), historyPerLease)
 				}
 			},
@@ -378,8 +378,8 @@ func TestQuitKeys(t *testing.T) {
 			t.Error("q while filtering quit, want it typed")
 		}
 	}
-	if m.filterText != "q" {
-		t.Errorf("filter %q, want q", m.filterText)
+	if m.filter.text != "q" {
+		t.Errorf("filter %q, want q", m.filter.text)
 	}
 }
 
@@ -432,19 +432,19 @@ func TestPositionShown(t *testing.T) {
 func TestDetailScrolls(t *testing.T) {
 	m := newTestModel(t, Options{AllNamespaces: true}, 80, 24)
 	send(m, events(fleet()...), press("j"), press("j"), press("j"), press("enter"))
-	if m.detailKey != "default/my-controller" {
-		t.Fatalf("detail of %q, want default/my-controller", m.detailKey)
+	if m.detail.key != "default/my-controller" {
+		t.Fatalf("detail of %q, want default/my-controller", m.detail.key)
 	}
-	if m.detail.AtBottom() || !strings.Contains(m.viewFooter(false), "more ↓") {
+	if m.detail.vp.AtBottom() || !strings.Contains(m.viewFooter(false), "more ↓") {
 		t.Fatalf("a record taller than the screen should say there is more: footer %q", m.viewFooter(false))
 	}
 	send(m, press("j"))
-	if m.detail.YOffset != 1 {
-		t.Errorf("after j the detail is at line %d, want 1", m.detail.YOffset)
+	if m.detail.vp.YOffset != 1 {
+		t.Errorf("after j the detail is at line %d, want 1", m.detail.vp.YOffset)
 	}
 	send(m, press("G"))
-	if !m.detail.AtBottom() || !strings.Contains(m.viewFooter(false), "end") {
-		t.Errorf("after G: at bottom %v, footer %q; want the end", m.detail.AtBottom(), m.viewFooter(false))
+	if !m.detail.vp.AtBottom() || !strings.Contains(m.viewFooter(false), "end") {
+		t.Errorf("after G: at bottom %v, footer %q; want the end", m.detail.vp.AtBottom(), m.viewFooter(false))
 	}
 	if !strings.Contains(m.View(), "my-controller-7d9f8b6c4-p8q2m   1.37.2") {
 		t.Errorf("after G the second candidate is not on screen:\n%s", m.View())
@@ -465,7 +465,7 @@ func TestRenewedOnOurClock(t *testing.T) {
 	taken := l
 	taken.Holder, taken.AcquireTime = "pod-b", t0.Add(29*time.Second)
 	send(m, events(watch.Event{Type: watch.EventTransition, Time: at(-2 * time.Second), Lease: taken, From: "pod-a", To: "pod-b"}))
-	r := m.store.rows["default/skewed"]
+	r := m.table.store.rows["default/skewed"]
 	if got := heldFor(r, badgeHeld, t0); got != "2.0s" {
 		t.Errorf("held for %q after a handover seen 2 s ago, want 2.0s", got)
 	}
