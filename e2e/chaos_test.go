@@ -633,7 +633,10 @@ func TestChaosPausedLeader(t *testing.T) {
 
 	h.pause(old)
 	var next *chaosCandidate
-	waitFor(t, chaosLeaseDuration+chaosSettle+chaosRenewDeadline, "another replica to take the Lease from the frozen leader", func() bool {
+	// A follower takes the Lease a lease duration after the last renewal it
+	// saw; the bound leaves a second lease duration for a loaded machine
+	// (at 9 s it ran out in two full runs while other builds ran).
+	waitFor(t, 2*chaosLeaseDuration+chaosSettle+chaosRenewDeadline, "another replica to take the Lease from the frozen leader", func() bool {
 		if l := h.leader(); l != nil && l != old {
 			if _, err := os.Lstat(l.statusFile); err == nil {
 				next = l
