@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"context"
-	"strings"
+	"encoding/json"
 	"syscall"
 	"testing"
 	"time"
@@ -82,7 +82,16 @@ func TestElectLeaseLabels(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("watch --once -l exited %d; stderr:\n%s", code, stderr)
 	}
-	if !strings.Contains(out, `"name":"`+s.lease+`"`) || strings.Contains(out, `"name":"unlabelled"`) {
+	// --once -o json is kubectl's List.
+	var list struct {
+		Items []struct {
+			Metadata struct{ Name string } `json:"metadata"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("watch --once -o json is not a List (%v); stdout:\n%s", err, out)
+	}
+	if len(list.Items) != 1 || list.Items[0].Metadata.Name != s.lease {
 		t.Errorf("watch -l app.kubernetes.io/name=shop should list %s alone; stdout:\n%s", s.lease, out)
 	}
 
