@@ -89,7 +89,8 @@ type Options struct {
 	CachedFirstList bool
 	// RetryWait is the first wait after a failed call; it doubles to
 	// MaxRetryWait, each wait jittered up to twice as long, and starts over
-	// once a watch opens. Default 800 ms, as the reflector's.
+	// once a watch has delivered an event or stayed open QuickEnd. Default
+	// 800 ms, as the reflector's.
 	RetryWait time.Duration
 	// Clock times the waits; nil: the real clock.
 	Clock clock.Clock
@@ -184,10 +185,16 @@ func Run(ctx context.Context, c Client, h Handler, o Options) {
 			}
 			return
 		}
-		wait = o.RetryWait
 		opened := o.Clock.Now()
 		var events int
 		rv, events, err = follow(ctx, stream, rv, h)
+		if events > 0 || o.Clock.Since(opened) >= QuickEnd {
+			// It worked for a while: the next failure waits the least
+			// again. A watch that fails at once does not count, or a
+			// server that opens watches only to end them would be asked
+			// as often as ever.
+			wait = o.RetryWait
+		}
 		switch {
 		case ctx.Err() != nil:
 			return

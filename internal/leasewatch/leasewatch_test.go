@@ -182,6 +182,7 @@ func TestLoop(t *testing.T) {
 	tooLarge := apierrors.NewTimeoutError("Too large resource version", 1)
 	tooLarge.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: metav1.CauseTypeResourceVersionTooLarge, Message: "Too large resource version"}}
 	refused := errors.New("connect: connection refused")
+	internal := watch.Event{Type: watch.Error, Object: &apierrors.NewInternalError(errors.New("etcd is down")).ErrStatus}
 	long := 10 * time.Minute
 
 	tests := []struct {
@@ -264,6 +265,16 @@ func TestLoop(t *testing.T) {
 		streams: []reply{{}, {lasts: QuickEnd}},
 		want: `list rv=""; answered; replace [] rv=10; watch rv=10 timeout=450s; answered; wait 1.5s;
 			watch rv=10 timeout=450s; answered; watch rv=10 timeout=450s`,
+	}, {
+		name:  "watches that open and fail at once: the waits still double",
+		lists: []reply{{rv: "10"}},
+		streams: []reply{{events: []watch.Event{internal}}, {events: []watch.Event{internal}}, {events: []watch.Event{internal}},
+			{events: []watch.Event{mod("a@11")}, end: io.ErrUnexpectedEOF}, {events: []watch.Event{internal}}},
+		want: `list rv=""; answered; replace [] rv=10; watch rv=10 timeout=450s; answered; failed: Internal error occurred: etcd is down; wait 1.5s;
+			watch rv=10 timeout=450s; answered; failed: Internal error occurred: etcd is down; wait 3s;
+			watch rv=10 timeout=450s; answered; failed: Internal error occurred: etcd is down; wait 6s;
+			watch rv=10 timeout=450s; answered; modified a@11; failed: reading the lease watch: unexpected EOF;
+			watch rv=11 timeout=450s; answered; failed: Internal error occurred: etcd is down; wait 1.5s; watch rv=11 timeout=450s`,
 	}, {
 		name:    "an event that is not a Lease breaks the stream",
 		lists:   []reply{{rv: "10"}},
