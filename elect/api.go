@@ -7,9 +7,9 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/leader-elector/leader-elector/internal/kubeclient"
+	"github.com/leader-elector/leader-elector/internal/leasewatch"
 )
 
 // API is every client Run calls, each already scoped to the Lease's
@@ -22,7 +22,7 @@ type API struct {
 	Leases LeaseClient
 	// Watches follows the Lease. It must not carry an overall request
 	// timeout, which would end every watch after it.
-	Watches LeaseClient
+	Watches LeaseWatcher
 	// Reviews asks SelfSubjectAccessReviews for the preflight.
 	Reviews AccessReviewer
 	// Events records leadership Events on the Lease.
@@ -35,10 +35,14 @@ type API struct {
 type LeaseClient interface {
 	Get(ctx context.Context, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
 	List(ctx context.Context, opts metav1.ListOptions) (*coordinationv1.LeaseList, error)
-	Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
 	Create(ctx context.Context, lease *coordinationv1.Lease, opts metav1.CreateOptions) (*coordinationv1.Lease, error)
 	Update(ctx context.Context, lease *coordinationv1.Lease, opts metav1.UpdateOptions) (*coordinationv1.Lease, error)
 }
+
+// LeaseWatcher lists the Lease and streams its changes, each event decoded
+// in the caller's goroutine; leasewatch.Kube makes one of internal/kubeclient's
+// Lease client.
+type LeaseWatcher = leasewatch.Client
 
 // AccessReviewer asks the API server whether we may do something.
 type AccessReviewer interface {

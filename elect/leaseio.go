@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/leader-elector/leader-elector/elect/leadership"
+	"github.com/leader-elector/leader-elector/internal/leasewatch"
 )
 
 // toLease converts a Lease object into what the machine judges.
@@ -87,7 +87,7 @@ func answered(err error) bool {
 // deadline.
 type leaseAPI struct {
 	leases    LeaseClient
-	watches   LeaseClient // without an overall request timeout
+	watches   LeaseWatcher // without an overall request timeout
 	namespace string
 	name      string
 	timeout   time.Duration
@@ -144,88 +144,70 @@ func (a *leaseAPI) read(ctx context.Context) (*coordinationv1.Lease, error) {
 }
 
 // watchEvent is one thing the watch saw: a state of the Lease (obj nil and
-// absent when deleted or not there), or a failure.
+// absent when deleted or not there), a failure (err), or only that a call
+// was answered (answered: nothing observed).
 type watchEvent struct {
-	lease leadership.Lease
-	obj   *coordinationv1.Lease
-	err   error
+	lease    leadership.Lease
+	obj      *coordinationv1.Lease
+	err      error
+	answered bool
 }
 
 // follow lists and watches the one Lease until ctx ends, sending what it
-// sees. The watch is what keeps followers from polling: a release or a
-// holder change wakes them at once. After any interruption it lists again,
-// so a lost event is replaced by the current state.
+// sees, with the loop the dashboard uses too (internal/leasewatch: the
+// reflector's contract). The watch is what keeps followers from polling: a
+// release or a holder change wakes them at once. Every list is consistent:
+// a stale Lease from the watch cache would only cost a conflict. retry is
+// the first wait after a failure.
 func (a *leaseAPI) follow(ctx context.Context, retry time.Duration, send func(watchEvent)) {
-	sel := fields.OneTermEqualSelector("metadata.name", a.name).String()
-	backoff := retry
-	for ctx.Err() == nil {
-		rv, err := a.list(ctx, sel, send)
-		if err == nil {
-			backoff = retry
-			err = a.watch(ctx, sel, rv, send)
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			send(watchEvent{err: err})
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 30*time.Second)
-		}
-	}
+	leasewatch.Run(ctx, boundedList{a}, followed{send}, leasewatch.Options{
+		FieldSelector: fields.OneTermEqualSelector("metadata.name", a.name).String(),
+		RetryWait:     retry,
+	})
 }
 
-func (a *leaseAPI) list(ctx context.Context, sel string, send func(watchEvent)) (string, error) {
-	lctx, cancel := context.WithTimeout(ctx, a.timeout)
+// boundedList bounds each list by the request timeout; the watch has none.
+type boundedList struct{ a *leaseAPI }
+
+func (c boundedList) List(ctx context.Context, opts metav1.ListOptions) (*coordinationv1.LeaseList, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.a.timeout)
 	defer cancel()
-	list, err := a.leases.List(lctx, metav1.ListOptions{FieldSelector: sel})
+	list, err := c.a.leases.List(ctx, opts)
 	if err != nil {
-		return "", fmt.Errorf("listing lease %s/%s: %w", a.namespace, a.name, err)
+		return nil, fmt.Errorf("listing lease %s/%s: %w", c.a.namespace, c.a.name, err)
 	}
-	if len(list.Items) == 0 {
-		send(watchEvent{lease: leadership.Lease{RV: list.ResourceVersion}})
-	} else {
-		obj := &list.Items[0]
-		send(watchEvent{lease: toLease(obj), obj: obj})
-	}
-	return list.ResourceVersion, nil
+	return list, nil
 }
 
-// watch follows from rv until the server ends the watch (nil: list again)
-// or it fails.
-func (a *leaseAPI) watch(ctx context.Context, sel, rv string, send func(watchEvent)) error {
-	// The server ends a watch after timeoutSeconds; jitter keeps replicas
-	// from relisting together.
-	timeout := int64(300 + rand.IntN(300))
-	w, err := a.watches.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: rv, TimeoutSeconds: &timeout, AllowWatchBookmarks: true})
+func (c boundedList) Stream(ctx context.Context, opts metav1.ListOptions) (leasewatch.Stream, error) {
+	s, err := c.a.watches.Stream(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("watching lease %s/%s: %w", a.namespace, a.name, err)
+		return nil, fmt.Errorf("watching lease %s/%s: %w", c.a.namespace, c.a.name, err)
 	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return nil
-			}
-			switch ev.Type {
-			case watch.Added, watch.Modified:
-				if obj, ok := ev.Object.(*coordinationv1.Lease); ok {
-					send(watchEvent{lease: toLease(obj), obj: obj})
-				}
-			case watch.Deleted:
-				if obj, ok := ev.Object.(*coordinationv1.Lease); ok {
-					send(watchEvent{lease: leadership.Lease{RV: obj.ResourceVersion}})
-				}
-			case watch.Error:
-				return fmt.Errorf("watching lease %s/%s: %w", a.namespace, a.name, apierrors.FromObject(ev.Object))
-			}
-		}
+	return s, nil
+}
+
+// followed turns what the loop sees into watchEvents.
+type followed struct{ send func(watchEvent) }
+
+func (f followed) Replace(leases []*coordinationv1.Lease, rv string) {
+	if len(leases) == 0 {
+		f.send(watchEvent{lease: leadership.Lease{RV: rv}})
+		return
 	}
+	f.send(watchEvent{lease: toLease(leases[0]), obj: leases[0]})
+}
+
+func (f followed) Apply(typ watch.EventType, obj *coordinationv1.Lease) {
+	if typ == watch.Deleted {
+		f.send(watchEvent{lease: leadership.Lease{RV: obj.ResourceVersion}})
+		return
+	}
+	f.send(watchEvent{lease: toLease(obj), obj: obj})
+}
+
+// Connection reports every call's outcome, so readiness returns as soon as
+// a watch opens again, though the Lease may not change for a while.
+func (f followed) Connection(err error) {
+	f.send(watchEvent{err: err, answered: err == nil})
 }

@@ -20,11 +20,14 @@ func (d *driver) run(ctx context.Context, rt *procHost) error {
 	rt.spawn(func() {
 		d.api.follow(watchCtx, d.cfg.RetryPeriod, func(ev watchEvent) {
 			if ev.err != nil {
-				d.log.Warn("watch of the Lease interrupted; listing it again", "err", ev.err)
+				d.log.Warn("watch of the Lease interrupted; following it again", "err", ev.err)
 				d.out.reachable(ev.err)
 				return
 			}
 			d.out.reachable(nil)
+			if ev.answered {
+				return
+			}
 			select {
 			case rt.inputs <- input{in: leadership.Observed{Lease: ev.lease}, obj: ev.obj}:
 			case <-watchCtx.Done():

@@ -4,14 +4,13 @@ import (
 	"context"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	coordinationv1beta1 "k8s.io/api/coordination/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apiwatch "k8s.io/apimachinery/pkg/watch"
 
 	"github.com/leader-elector/leader-elector/internal/kubeclient"
+	"github.com/leader-elector/leader-elector/internal/leasewatch"
 )
 
 // API is every client a Watcher calls, each scoped to the namespace it
@@ -25,21 +24,13 @@ type API struct {
 	Discovery  Discoverer
 }
 
-// LeaseClient lists Leases and streams their changes.
-type LeaseClient interface {
-	List(ctx context.Context, opts metav1.ListOptions) (*coordinationv1.LeaseList, error)
-	// Stream opens a watch whose events are read by calling Decode.
-	Stream(ctx context.Context, opts metav1.ListOptions) (EventStream, error)
-}
+// LeaseClient lists Leases and streams their changes (Stream opens a watch
+// whose events are read by calling Decode).
+type LeaseClient = leasewatch.Client
 
-// EventStream is an open watch, read in the caller's goroutine.
-type EventStream interface {
-	// Decode blocks for the next event; io.EOF means the server ended the
-	// watch (its timeout).
-	Decode() (apiwatch.EventType, runtime.Object, error)
-	// Close ends the watch; a Decode waiting on it returns an error.
-	Close() error
-}
+// EventStream is an open watch, read in the caller's goroutine; io.EOF from
+// Decode means the server ended the watch (its timeout).
+type EventStream = leasewatch.Stream
 
 // CandidateClient lists and watches LeaseCandidates.
 type CandidateClient interface {
@@ -60,22 +51,9 @@ type Discoverer interface {
 // NewAPI returns the clients of namespace ("" = all) from c.
 func NewAPI(c *kubeclient.Clients, namespace string) API {
 	return API{
-		Leases:     leaseClient{c.Leases(namespace)},
+		Leases:     leasewatch.Kube(c.Leases(namespace)),
 		Candidates: c.LeaseCandidates(namespace),
 		Reviews:    c.SelfSubjectAccessReviews(),
 		Discovery:  c,
 	}
-}
-
-// leaseClient returns kubeclient's decoder as an EventStream.
-type leaseClient struct {
-	*kubeclient.Resource[*coordinationv1.Lease, *coordinationv1.LeaseList]
-}
-
-func (c leaseClient) Stream(ctx context.Context, opts metav1.ListOptions) (EventStream, error) {
-	d, err := c.Resource.Stream(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
 }

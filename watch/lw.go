@@ -13,7 +13,7 @@ import (
 // outcome reaches report: the reflector retries a refused watch by itself
 // without calling its watch error handler, so the handler alone would miss
 // lost connections. The Pod and LeaseCandidate informers use it; the Leases
-// have their own loop (leases.go).
+// follow the loop elect uses too (internal/leasewatch, via leases.go).
 func reportingLW(report func(error),
 	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
 	watch func(context.Context, metav1.ListOptions) (apiwatch.Interface, error),

@@ -62,7 +62,7 @@ type Watcher struct {
 	clock clock.WithTicker
 	log   *slog.Logger
 	// retryWait is the first wait after a failed Lease call; it doubles
-	// (jittered) to maxRetryWait and starts over once a watch opens.
+	// (jittered) to leasewatch.MaxRetryWait and starts over once a watch opens.
 	retryWait time.Duration
 
 	mu       sync.Mutex // guards model, synced, armed, conn, buf

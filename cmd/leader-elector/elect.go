@@ -10,6 +10,7 @@ import (
 	"github.com/leader-elector/leader-elector/elect"
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 	"github.com/leader-elector/leader-elector/internal/kubeclient"
+	"github.com/leader-elector/leader-elector/internal/leasewatch"
 )
 
 // electCmd is the sidecar mode; its flags map onto elect.Config. Only
@@ -172,7 +173,7 @@ func newElectClient(cfg *rest.Config, namespace string, renewDeadline time.Durat
 	}
 	return elect.API{
 		Leases:  clients.Leases(namespace),
-		Watches: watches.Leases(namespace),
+		Watches: leasewatch.Kube(watches.Leases(namespace)),
 		Reviews: clients.SelfSubjectAccessReviews(),
 		Events:  clients.Events(namespace),
 		Pods:    pods,
