@@ -89,6 +89,7 @@ func newDriver(cfg Config, log *slog.Logger, rt host, api API, p ports) *driver 
 			namespace: cfg.Namespace,
 			name:      cfg.LeaseName,
 			timeout:   RequestTimeout(cfg.RenewDeadline),
+			bound:     rt.withTimeout,
 		},
 	}
 	d.fileGate, d.childGate = newTermGate(rt.mono), newTermGate(rt.mono)
@@ -104,6 +105,7 @@ func newDriver(cfg Config, log *slog.Logger, rt host, api API, p ports) *driver 
 			key:       key,
 			value:     value,
 			timeout:   RequestTimeout(cfg.RenewDeadline),
+			bound:     rt.withTimeout,
 			log:       log,
 		}
 		d.labelGate = newTermGate(rt.mono)

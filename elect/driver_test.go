@@ -31,8 +31,11 @@ func (h *scriptHost) detach(task func())       { h.tasks = append(h.tasks, task)
 func (h *scriptHost) report(in input)          { h.reports = append(h.reports, in.in) }
 func (h *scriptHost) sleep(time.Duration) bool { return h.wakes }
 func (h *scriptHost) setTimer(time.Duration)   {}
-func (h *scriptHost) runLastFirst()            { h.run(true) }
-func (h *scriptHost) runInOrder()              { h.run(false) }
+func (h *scriptHost) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
+func (h *scriptHost) runLastFirst() { h.run(true) }
+func (h *scriptHost) runInOrder()   { h.run(false) }
 
 // runOnce runs the tasks spawned so far, not those they spawn.
 func (h *scriptHost) runOnce() {

@@ -91,6 +91,9 @@ type leaseAPI struct {
 	namespace string
 	name      string
 	timeout   time.Duration
+	// bound makes the context of one request: context.WithTimeout, or the
+	// host's when the host keeps time (the simulation).
+	bound func(context.Context, time.Duration) (context.Context, context.CancelFunc)
 	// labels go on the Lease with every write (Config.LeaseLabels).
 	labels map[string]string
 }
@@ -109,7 +112,7 @@ func (a *leaseAPI) stamp(obj *coordinationv1.Lease) {
 }
 
 func (a *leaseAPI) write(ctx context.Context, w leadership.Write, base *coordinationv1.Lease) (*coordinationv1.Lease, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	ctx, cancel := a.bound(ctx, a.timeout)
 	defer cancel()
 	if w.Create {
 		obj := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: a.name, Namespace: a.namespace}}
@@ -138,7 +141,7 @@ func (a *leaseAPI) write(ctx context.Context, w leadership.Write, base *coordina
 }
 
 func (a *leaseAPI) read(ctx context.Context) (*coordinationv1.Lease, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	ctx, cancel := a.bound(ctx, a.timeout)
 	defer cancel()
 	return a.leases.Get(ctx, a.name, metav1.GetOptions{})
 }
@@ -170,7 +173,7 @@ func (a *leaseAPI) follow(ctx context.Context, retry time.Duration, send func(wa
 type boundedList struct{ a *leaseAPI }
 
 func (c boundedList) List(ctx context.Context, opts metav1.ListOptions) (*coordinationv1.LeaseList, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.a.timeout)
+	ctx, cancel := c.a.bound(ctx, c.a.timeout)
 	defer cancel()
 	list, err := c.a.leases.List(ctx, opts)
 	if err != nil {

@@ -28,6 +28,7 @@ type podLabel struct {
 	pod        string // this replica's Pod
 	key, value string
 	timeout    time.Duration // bounds every request
+	bound      func(context.Context, time.Duration) (context.Context, context.CancelFunc)
 	log        *slog.Logger
 }
 
@@ -41,7 +42,7 @@ func labelPatch(key string, value *string) []byte {
 }
 
 func (p *podLabel) patch(ctx context.Context, name string, value *string, bound time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, min(p.timeout, bound))
+	ctx, cancel := p.bound(ctx, min(p.timeout, bound))
 	defer cancel()
 	_, err := p.pods.Patch(ctx, name, types.MergePatchType, labelPatch(p.key, value), metav1.PatchOptions{})
 	return err
@@ -57,7 +58,7 @@ func (p *podLabel) label(ctx context.Context, open func() (time.Duration, bool))
 	if !ok {
 		return errTermClosed
 	}
-	lctx, cancel := context.WithTimeout(ctx, min(p.timeout, remaining))
+	lctx, cancel := p.bound(ctx, min(p.timeout, remaining))
 	list, err := p.pods.List(lctx, metav1.ListOptions{LabelSelector: labels.Set{p.key: p.value}.String()})
 	cancel()
 	if err != nil {

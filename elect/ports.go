@@ -35,6 +35,8 @@ type host interface {
 	sleep(d time.Duration) bool
 	// setTimer asks for a Tick at at on the mono clock; 0 cancels.
 	setTimer(at time.Duration)
+	// withTimeout bounds a request's context by d on the host's clock.
+	withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
 }
 
 // fileSystem writes the status and leader files.
@@ -129,6 +131,10 @@ func (p *procHost) mono() time.Duration { return time.Since(p.start) }
 func (p *procHost) wall() time.Time     { return time.Now() }
 func (p *procHost) spawn(task func())   { p.wg.Go(task) }
 func (p *procHost) detach(task func())  { go task() }
+
+func (p *procHost) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
 
 func (p *procHost) report(in input) {
 	select {

@@ -129,6 +129,18 @@ func (h simHost) sleep(d time.Duration) bool {
 	return !h.gone()
 }
 
+// simDeadline is a request's deadline in true time, carried by its
+// context: the world's clock, not the process's, bounds the request.
+type simDeadline struct{}
+
+func (h simHost) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	at := h.w.now + h.r.trueDur(d)
+	if prev, ok := ctx.Value(simDeadline{}).(time.Duration); ok && prev < at {
+		at = prev
+	}
+	return context.WithValue(ctx, simDeadline{}, at), func() {}
+}
+
 func (h simHost) setTimer(at time.Duration) {
 	r := h.r
 	r.timerGen++
@@ -274,15 +286,16 @@ func (w *world) latency(r *simReplica) time.Duration {
 var errSimTimeout = fmt.Errorf("simulated request: %w", context.DeadlineExceeded)
 
 // call sends one API request from the running task and parks it until the
-// answer or the client's deadline (ctx's, as the real code set it). serve
+// answer or the client's deadline (ctx's, as the real code set it through
+// the host's withTimeout). serve
 // runs on the server when the request arrives, if it does; a request that
 // arrives after its client gave up is applied only when lateApplies (a
 // write the server had begun); one from a process that died meanwhile too.
 func (w *world) call(r *simReplica, ctx context.Context, lateApplies bool, serve func() error) error {
 	sent := w.now
 	giveUp := sent + w.p.timeout
-	if dl, ok := ctx.Deadline(); ok {
-		giveUp = sent + r.trueDur(time.Until(dl))
+	if at, ok := ctx.Value(simDeadline{}).(time.Duration); ok {
+		giveUp = at
 	}
 	d1, d2 := w.latency(r), w.latency(r)
 	arrive, inc := sent+d1, r.inc

@@ -85,7 +85,7 @@ func TestSimulationCatches(t *testing.T) {
 		{"a renew deadline as long as the lease", func(p *simParams) {
 			p.base.RenewDeadline = p.base.LeaseDuration + time.Second
 		}, "two replicas act at once"},
-		{"pauses longer than the margin", func(p *simParams) { p.maxPause = 3 * time.Second }, "two replicas act at once"},
+		{"pauses longer than the margin", func(p *simParams) { p.maxPause = 3 * time.Second }, "act"},
 		{"clocks that drift 40%", func(p *simParams) { p.drift = 0.4 }, "act"},
 		{"removals that stall for a lease duration", func(p *simParams) { p.maxRemoveStall = p.base.LeaseDuration }, "act"},
 		{"a loop that falls behind by a lease duration", func(p *simParams) { p.maxLoopStall = p.base.LeaseDuration }, "act"},
