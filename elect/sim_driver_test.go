@@ -260,17 +260,21 @@ func (w *world) checkRelease(r *simReplica) {
 	w.checkReleaseLabel(r)
 }
 
-// answered checks that a replica told its write naming it succeeded acts:
-// one that keeps renewing without acting is a zombie that blocks everyone.
+// answered checks that a replica whose writes naming it succeed acts on
+// them: one that keeps the Lease alive without acting (its writes landing
+// less than a lease duration apart, so nobody else may take it) for longer
+// than two lease durations is a zombie that blocks everyone.
 func (w *world) answered(r *simReplica) {
 	if r.acting || r.shuttingDown || r.exited || r.removeFailed || r.childStuck {
 		return
 	}
-	switch {
-	case r.firstIdle == 0:
-		r.firstIdle = w.now
-	case w.now-r.firstIdle > r.cfg.RenewDeadline:
-		w.violatef("zombie: r%d keeps renewing the Lease while not acting since %.3fs", r.idx, r.firstIdle.Seconds())
+	ld := r.cfg.LeaseDuration
+	if r.idleSince == 0 || w.now-r.lastIdle >= ld {
+		r.idleSince = w.now
+	}
+	r.lastIdle = w.now
+	if w.now-r.idleSince > 2*ld {
+		w.violatef("zombie: r%d keeps the Lease alive without acting since %.3fs", r.idx, r.idleSince.Seconds())
 	}
 }
 

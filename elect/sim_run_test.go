@@ -106,7 +106,7 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	r.offset = time.Duration(w.rng.Int63n(int64(time.Hour)))
 	r.fileVisible, r.childRunning, r.published = false, false, false
 	r.watchBroken, r.watchLast = false, w.now
-	r.acting, r.deposedAt, r.knowsDeposed, r.firstIdle = false, 0, false, 0
+	r.acting, r.deposedAt, r.knowsDeposed, r.idleSince = false, 0, false, 0
 	r.actUntil, r.unknownAt, r.readServedAt, r.removeFailed, r.childStuck = 0, 0, 0, false, false
 	h := simHost{w: w, r: r, inc: r.inc}
 	api := API{Leases: simLeases{w: w, r: r}, Pods: simPods{w: w, r: r}}
@@ -187,7 +187,7 @@ func (w *world) check() {
 
 func (w *world) startedActing(r *simReplica) {
 	w.stats.terms++
-	r.actingSince, r.firstIdle = w.now, 0
+	r.actingSince, r.idleSince = w.now, 0
 	if r.deposedAt != 0 && r.knowsDeposed {
 		// It saw the foreign write before it began to act: acting now is
 		// its own doing, not the foreign write's.

@@ -62,8 +62,9 @@ func TestSimulation(t *testing.T) {
 		total.add(w.stats)
 	}
 	t.Logf("%d seeds x %v simulated: %d steps; %s", *simSeeds, *simDuration, steps, total)
-	if total.terms == 0 || total.crashes == 0 || total.shutdowns == 0 || total.partitions == 0 ||
-		total.loopStalls == 0 || total.ioFaults == 0 || total.failedIO == 0 || total.laggingReads == 0 || total.logDropped == 0 {
+	// A replay of one seed need not meet every fault; a run of many must.
+	if *simSeeds >= 20 && (total.terms == 0 || total.crashes == 0 || total.shutdowns == 0 || total.partitions == 0 ||
+		total.loopStalls == 0 || total.ioFaults == 0 || total.failedIO == 0 || total.laggingReads == 0 || total.logDropped == 0) {
 		t.Fatalf("the simulation exercised too little: %s", total)
 	}
 }

@@ -162,7 +162,8 @@ type simReplica struct {
 	deposedAt    time.Duration // acting when a foreign write deposed it (0: not)
 	deposeRV     uint64        // the foreign write's resourceVersion
 	knowsDeposed bool          // it has seen that write (or a later state)
-	firstIdle    time.Duration // first answered write naming it since it last acted
+	idleSince    time.Duration // its writes naming it have kept the Lease alive without it acting since
+	lastIdle     time.Duration // the last such write's answer
 }
 
 func (r *simReplica) mono(t time.Duration) time.Duration {

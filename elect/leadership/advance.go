@@ -121,7 +121,7 @@ func (m *Machine) acquireAt() time.Duration {
 	case rec.Holder == "":
 		return now // released: the graceful hand-over
 	case rec.Holder == m.cfg.Identity && m.wrote(rec):
-		return now // ours: resume
+		return max(now, m.resumeAt) // ours: resume, unless it keeps coming too late
 	}
 	return max(now, m.changedAt+leaseDuration(rec))
 }

@@ -64,6 +64,10 @@ type Machine struct {
 	held        Record // the record we last wrote as holder (acquire time, transitions)
 	lastRenew   time.Duration
 	nextAttempt time.Duration // no write before this (one per retry period)
+	// Writes naming us that came to light after their deadline, in a row,
+	// and when to take our own record again after too many (lateWrite).
+	lateWrites int
+	resumeAt   time.Duration
 
 	// The term.
 	term      uint64
@@ -260,6 +264,24 @@ func (m *Machine) adopt(rec Record, at time.Duration, rv string) {
 	case m.shutdownAt == 0 && !m.cleanupPending() && m.now.Mono < m.deadline():
 		m.logf(slog.LevelInfo, "a write of ours whose answer was lost renewed the Lease")
 		m.startTerm()
+	case m.shutdownAt == 0 && !m.cleanupPending():
+		m.lateWrite()
+	}
+}
+
+// lateWrite counts a write naming us that landed but came to light only
+// after its deadline, so no term could act on it. Taking the Lease again at
+// once is right after one such hiccup; but a replica whose every write
+// comes to light too late (a slow API server, a window shorter than a
+// request's round trip) would keep the Lease alive without ever acting, and
+// nobody else could lead. So after the second in a row it waits until the
+// Lease could expire for the others, who then take it.
+func (m *Machine) lateWrite() {
+	m.lateWrites++
+	if m.lateWrites >= 2 {
+		m.resumeAt = m.now.Mono + m.cfg.LeaseDuration + m.cfg.RetryPeriod
+		m.logf(slog.LevelWarn, "writes of ours keep coming to light after their deadline; leaving the Lease to expire before trying again",
+			"in", m.cfg.LeaseDuration+m.cfg.RetryPeriod)
 	}
 }
 
@@ -356,6 +378,7 @@ func (m *Machine) writeResult(r WriteResult) {
 			// Won a takeover while shutting down: no term, release at once.
 		case m.now.Mono >= m.deadline():
 			m.logf(slog.LevelWarn, "the write that took the Lease answered after the renew deadline; not acting on it", "sent", w.sentAt, "answered", m.now.Mono)
+			m.lateWrite()
 		case m.cleanupPending():
 			// A renewal answered after its term ended: that term's file,
 			// child or label may still be there, and a new term would take
@@ -420,6 +443,7 @@ func (m *Machine) writeResult(r WriteResult) {
 func (m *Machine) deadline() time.Duration { return m.lastRenew + m.cfg.actWindow() }
 
 func (m *Machine) startTerm() {
+	m.lateWrites, m.resumeAt = 0, 0
 	m.term++
 	m.acting = true
 	m.everShown = true

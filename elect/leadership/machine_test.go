@@ -1,6 +1,7 @@
 package leadership
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -424,5 +425,81 @@ func TestFailedRemovalIsRetriedBeforeTheRelease(t *testing.T) {
 	out = s.at(120*time.Millisecond+fastConfig.RetryPeriod, FileHidden{Term: 1})
 	if rel, ok := find[Write](out); !ok || rel.Record.Holder != "" {
 		t.Fatalf("no release once the file was gone:\n%s", s.trace())
+	}
+}
+
+// A replica whose writes naming it keep coming to light after their
+// deadline (a slow API server, an acting window shorter than a round trip)
+// must not keep the Lease alive without acting: after one late answer it
+// takes the Lease again at once, after the second in a row it leaves it to
+// expire (a lease duration and a retry period) so that another can lead.
+// Seed 4123 of the simulation found the zombie.
+func TestLateWritesLeaveTheLeaseToExpire(t *testing.T) {
+	s := newScript(t, Config{})
+	w := s.takeFree(0)
+	late := fastConfig.RenewDeadline + 100*time.Millisecond
+	rv := 11
+	answer := func(w Write, at time.Duration) []Effect {
+		rv++
+		return s.at(at, WriteResult{Seq: w.Seq, Outcome: OK, Lease: Lease{Exists: true, RV: fmt.Sprint(rv), Record: w.Record}})
+	}
+	out := answer(w, time.Millisecond+late)
+	again, ok := find[Write](out)
+	if !ok || s.m.Acting() {
+		t.Fatalf("after one late answer the Lease must be taken again at once, without acting:\n%s", s.trace())
+	}
+	out = answer(again, 2*late+10*time.Millisecond)
+	if _, ok := find[Write](out); ok || s.m.Acting() {
+		t.Fatalf("after a second late answer the Lease must be left to expire:\n%s", s.trace())
+	}
+	resume := 2*late + 10*time.Millisecond + fastConfig.LeaseDuration + fastConfig.RetryPeriod
+	for at := 2*late + 100*time.Millisecond; at < resume; at += 100 * time.Millisecond {
+		if w, ok := find[Write](s.at(at, Tick{})); ok {
+			t.Fatalf("wrote %s at %v, before the Lease could expire for the others (%v):\n%s", Describe(w), at, resume, s.trace())
+		}
+	}
+	if _, ok := find[Write](s.at(resume, Tick{})); !ok {
+		t.Fatalf("no new attempt once the Lease could have expired:\n%s", s.trace())
+	}
+}
+
+// The same when the late writes come to light on the watch, their answers
+// lost: each is adopted too late to act on, and the second in a row leaves
+// the Lease to expire.
+func TestLateWritesSeenOnTheWatchLeaveTheLeaseToExpire(t *testing.T) {
+	s := newScript(t, Config{})
+	w := s.takeFree(0)
+	at := time.Millisecond
+	rv := 11
+	for i := 0; i < 2; i++ {
+		at += time.Second
+		out := s.at(at, WriteResult{Seq: w.Seq, Outcome: Unknown, Err: "timeout"})
+		r, ok := find[Read](out)
+		if !ok {
+			t.Fatalf("an unanswered write must be read:\n%s", s.trace())
+		}
+		// The read fails too; the watch shows the write after its deadline.
+		s.at(at+500*time.Millisecond, ReadResult{Seq: r.Seq, Err: "timeout"})
+		at += fastConfig.RenewDeadline
+		rv++
+		seen := Lease{Exists: true, RV: fmt.Sprint(rv), Record: w.Record}
+		out = s.at(at, Observed{Lease: seen})
+		if r, ok := find[Read](out); ok { // still unsure: the read says it landed
+			out = append(out, s.at(at+10*time.Millisecond, ReadResult{Seq: r.Seq, Lease: seen})...)
+		}
+		if s.m.Acting() {
+			t.Fatalf("acted on a write seen after its deadline:\n%s", s.trace())
+		}
+		next, ok := find[Write](out)
+		if i == 1 {
+			if ok {
+				t.Fatalf("after the second late write the Lease must be left to expire:\n%s", s.trace())
+			}
+			break
+		}
+		if !ok {
+			t.Fatalf("after one late write the Lease must be taken again at once:\n%s", s.trace())
+		}
+		w = next
 	}
 }
