@@ -274,25 +274,19 @@ func (d *driver) labelPod(term uint64) leadership.Input {
 	return leadership.PodLabeled{Term: term, OK: true}
 }
 
-// unlabelPod takes the leader label off our Pod after term ended, and
-// tries again every retry period until it succeeds, a later term has asked
-// for the label (which then owns it), or the driver stops; the machine
-// hears of every attempt.
+// unlabelPod takes the leader label off our Pod after term ended, unless a
+// later term has asked for the label (which then owns it); the machine hears
+// of the attempt and asks again after a failure.
 func (d *driver) unlabelPod(term uint64) {
 	var err error
 	if d.labelBegun.Load() <= term {
 		err = d.label.unlabel(context.Background())
 	}
-	if err == nil {
-		d.rt.report(input{in: leadership.PodUnlabeled{Term: term}})
-		return
+	res := leadership.PodUnlabeled{Term: term}
+	if err != nil {
+		res.Err = err.Error()
 	}
-	d.rt.report(input{in: leadership.PodUnlabeled{Term: term, Err: err.Error()}})
-	d.rt.spawn(func() {
-		if d.rt.sleep(d.cfg.RetryPeriod) {
-			d.podOps.do(func() { d.unlabelPod(term) })
-		}
-	})
+	d.rt.report(input{in: res})
 }
 
 // healthz fails when the loop is stuck in one step: then neither deadlines

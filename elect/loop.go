@@ -28,10 +28,7 @@ func (d *driver) run(ctx context.Context, rt *procHost) error {
 			if ev.answered {
 				return
 			}
-			select {
-			case rt.inputs <- input{in: leadership.Observed{Lease: ev.lease}, obj: ev.obj}:
-			case <-watchCtx.Done():
-			}
+			rt.report(input{in: leadership.Observed{Lease: ev.lease}, obj: ev.obj})
 		})
 	})
 

@@ -31,8 +31,6 @@ type host interface {
 	// report hands a task's result to the loop; after the loop ended
 	// there is nobody to tell.
 	report(in input)
-	// sleep waits d and reports false if the driver stopped meanwhile.
-	sleep(d time.Duration) bool
 	// setTimer asks for a Tick at at on the mono clock; 0 cancels.
 	setTimer(at time.Duration)
 	// withTimeout bounds a request's context by d on the host's clock.
@@ -143,17 +141,6 @@ func (p *procHost) report(in input) {
 	}
 }
 
-func (p *procHost) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-p.quit:
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 func (p *procHost) setTimer(at time.Duration) {
 	p.timer.Stop()
 	if at > 0 {
@@ -161,7 +148,7 @@ func (p *procHost) setTimer(at time.Duration) {
 	}
 }
 
-// stop ends the host: reports are dropped, sleeps end, and it waits for
+// stop ends the host: reports are dropped, and it waits for
 // the spawned tasks (requests are bounded by their timeout).
 func (p *procHost) stop() {
 	close(p.quit)

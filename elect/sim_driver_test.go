@@ -124,11 +124,6 @@ func (h simHost) report(in input) {
 	h.w.onLoop(h.r, h.w.now, func() { h.w.deliver(h.r, in) })
 }
 
-func (h simHost) sleep(d time.Duration) bool {
-	h.w.park(h.w.now + h.r.trueDur(d))
-	return !h.gone()
-}
-
 // simDeadline is a request's deadline in true time, carried by its
 // context: the world's clock, not the process's, bounds the request.
 type simDeadline struct{}
@@ -208,7 +203,9 @@ func (w *world) traceEffect(r *simReplica) func(leadership.Effect) {
 				w.checkRelease(r)
 			}
 		case leadership.UnlabelPod:
-			r.unlabelAt = r.mono(w.now)
+			if e.Term != r.unlabelTerm { // the first ask, not a retry: the machine's bound runs from it
+				r.unlabelTerm, r.unlabelAt = e.Term, r.mono(w.now)
+			}
 		case leadership.LabelPod:
 			if r.deposedAt != 0 && !r.knowsDeposed {
 				// A term started by a write sent before the foreign one.

@@ -108,6 +108,7 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	r.watchBroken, r.watchLast = false, w.now
 	r.acting, r.deposedAt, r.knowsDeposed, r.idleSince = false, 0, false, 0
 	r.actUntil, r.unknownAt, r.readServedAt, r.removeFailed, r.childStuck = 0, 0, 0, false, false
+	r.unlabelTerm, r.unlabelAt = 0, 0
 	h := simHost{w: w, r: r, inc: r.inc}
 	api := API{Leases: simLeases{w: w, r: r}, Pods: simPods{w: w, r: r}}
 	r.d = newDriver(cfg, w.log, h, api, ports{

@@ -138,7 +138,8 @@ type simReplica struct {
 	fileVisible  bool
 	childRunning bool
 	published    bool
-	unlabelAt    time.Duration // its clock when the last UnlabelPod came
+	unlabelAt    time.Duration // its clock when its last term's label was first asked off
+	unlabelTerm  uint64
 
 	pausedUntil      time.Duration
 	loopStalledUntil time.Duration

@@ -47,6 +47,9 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 	if !m.acting && m.fileTerm != 0 && m.due(&m.hideRetryAt, wake) {
 		m.emit(HideFile{Term: m.fileTerm})
 	}
+	if m.labelTerm != 0 && !m.acting && m.due(&m.unlabelRetryAt, wake) {
+		m.emit(UnlabelPod{Term: m.labelTerm})
+	}
 	if m.shutdownAt != 0 {
 		m.advanceShutdown(wake)
 		return

@@ -115,8 +115,8 @@ type PodLabeled struct {
 }
 
 // PodUnlabeled answers UnlabelPod: the label is off this replica's Pod (Err
-// empty), or one attempt to remove it failed (Err); the driver keeps trying
-// every retry period and reports each failure.
+// empty), or the attempt to remove it failed (Err); the machine asks again a
+// retry period later.
 type PodUnlabeled struct {
 	Term uint64
 	Err  string
@@ -184,8 +184,8 @@ type LabelPod struct {
 
 // UnlabelPod removes the leader label from this replica's Pod after Term
 // ended (and stops a LabelPod of Term still in flight from labelling). It
-// never delays HideFile, which comes first; the driver retries until it
-// succeeds, answering each attempt with PodUnlabeled.
+// never delays HideFile, which comes first. The driver makes one attempt and
+// answers with PodUnlabeled; the machine asks again after a failure.
 type UnlabelPod struct{ Term uint64 }
 
 // StartChild starts the command for Term, unless the driver's clock is past

@@ -219,3 +219,27 @@ func TestLabelCheckedOnceAfterTheDeposedCanAct(t *testing.T) {
 		t.Fatalf("want one more LabelPod for term 1 while it leads, got %d:\n%s", len(labels), s.trace())
 	}
 }
+
+// A removal of the label that failed is asked for again a retry period
+// later, by the machine: the driver makes one attempt per UnlabelPod.
+func TestUnlabelRetriedByTheMachine(t *testing.T) {
+	s := newScript(t, Config{Label: true})
+	s.lead()
+	s.at(4*time.Millisecond, PodLabeled{Term: 1, OK: true})
+	s.at(100*time.Millisecond, Observed{Lease: lease("12", "", 100*time.Millisecond, 5)})
+	s.at(110*time.Millisecond, FileHidden{Term: 1})
+	out := s.at(200*time.Millisecond, PodUnlabeled{Term: 1, Err: "connection refused"})
+	if _, ok := find[UnlabelPod](out); ok {
+		t.Fatalf("the removal was asked for again at once:\n%s", s.trace())
+	}
+	out = s.at(200*time.Millisecond+fastConfig.RetryPeriod, Tick{})
+	if u, ok := find[UnlabelPod](out); !ok || u.Term != 1 {
+		t.Fatalf("the removal was not asked for again a retry period later:\n%s", s.trace())
+	}
+	s.at(300*time.Millisecond+fastConfig.RetryPeriod, PodUnlabeled{Term: 1})
+	for at := 400*time.Millisecond + fastConfig.RetryPeriod; at < 3*time.Second; at += 100 * time.Millisecond {
+		if u, ok := find[UnlabelPod](s.at(at, Tick{})); ok {
+			t.Fatalf("asked to remove the label again (%v) after it was off:\n%s", u, s.trace())
+		}
+	}
+}

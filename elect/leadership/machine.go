@@ -83,12 +83,13 @@ type Machine struct {
 	stuck       string // something of ours could not be removed or stopped
 
 	// The leader label (Config.Label).
-	labelTerm    uint64        // the term whose label may be on our Pod (0: none)
-	unlabelAt    time.Duration // when its UnlabelPod was asked for
-	unlabelErr   string        // the last failed attempt's error
-	labelRetryAt time.Duration // ask for LabelPod again then (0: not needed)
-	labelCheckAt time.Duration // check the label once more then (0: done)
-	labelGaveUp  bool          // shutdown stopped waiting for the removal
+	labelTerm      uint64        // the term whose label may be on our Pod (0: none)
+	unlabelAt      time.Duration // when its UnlabelPod was asked for
+	unlabelErr     string        // the last failed attempt's error
+	labelRetryAt   time.Duration // ask for LabelPod again then (0: not needed)
+	labelCheckAt   time.Duration // check the label once more then (0: done)
+	unlabelRetryAt time.Duration // ask for UnlabelPod again then (0: not needed)
+	labelGaveUp    bool          // shutdown stopped waiting for the removal
 
 	shutdownAt  time.Duration
 	releaseSent bool
@@ -451,7 +452,7 @@ func (m *Machine) startTerm() {
 	m.logf(slog.LevelInfo, "leading: showing the status file", "term", m.term)
 	m.emit(ShowFile{Term: m.term, Until: m.deadline()})
 	if m.cfg.Label {
-		m.labelTerm, m.labelRetryAt, m.unlabelErr = m.term, 0, ""
+		m.labelTerm, m.labelRetryAt, m.unlabelErr, m.unlabelRetryAt = m.term, 0, "", 0
 		// A deposed term that has not noticed yet may still take the
 		// label off every Pod but its own, ours included, until its
 		// deadline, which ends within a renew deadline of our start: so
@@ -545,11 +546,14 @@ func (m *Machine) podUnlabeled(r PodUnlabeled) {
 		return // an older term's removal: a later term owns the label now
 	}
 	if r.Err != "" {
+		// Asked for again a retry period later, until it is off or a later
+		// term owns the label (startTerm).
 		m.unlabelErr = r.Err
+		m.unlabelRetryAt = max(m.now.Mono+m.cfg.RetryPeriod, 1)
 		m.logf(slog.LevelWarn, "could not remove the leader label from this Pod; retrying", "err", r.Err, "in", m.cfg.RetryPeriod)
 		return
 	}
-	m.labelTerm, m.unlabelErr = 0, ""
+	m.labelTerm, m.unlabelErr, m.unlabelRetryAt = 0, "", 0
 	m.logf(slog.LevelInfo, "not leading: the leader label is off this Pod", "term", r.Term)
 }
 
