@@ -12,12 +12,10 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/rest"
 
 	"github.com/leader-elector/leader-elector/deploy"
 )
@@ -169,13 +167,7 @@ func runComponentSidecar(t *testing.T, ns, sa string, side corev1.Container) {
 	t.Helper()
 	ctx := context.Background()
 	admin := cp.Client(t, cp.Admin)
-	tr, err := admin.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: manifestPtr(int64(600))},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("requesting a token for ServiceAccount %s: %v", sa, err)
-	}
-	asSA := &rest.Config{Host: cp.Host, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: cp.Admin.CAData}}
+	asSA := asServiceAccount(t, ns, sa)
 	identity := "pod-0"
 	downward := map[string]string{"metadata.name": identity, "metadata.namespace": ns}
 	var env []string

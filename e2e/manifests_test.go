@@ -481,13 +481,7 @@ func TestManifestAppLoop(t *testing.T) {
 func checkSidecarRuns(t *testing.T, ns string) {
 	ctx := context.Background()
 	admin := cp.Client(t, cp.Admin)
-	tr, err := admin.CoreV1().ServiceAccounts(ns).CreateToken(ctx, exampleSA, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: manifestPtr(int64(600))},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("requesting a token for ServiceAccount %s: %v", exampleSA, err)
-	}
-	asSA := &rest.Config{Host: cp.Host, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: cp.Admin.CAData}}
+	asSA := asServiceAccount(t, ns, exampleSA)
 	status := filepath.Join(t.TempDir(), "status")
 	p := startBinary(t, nil, "--kubeconfig", cp.Kubeconfig(t, asSA, ns), "elect",
 		"--lease-name", exampleLease, "--identity", "myapp-0", "--status-file", status, "--http-addr=")
@@ -901,3 +895,17 @@ func mountHolding(c corev1.Container, path string) (corev1.VolumeMount, bool) {
 }
 
 func manifestPtr[T any](v T) *T { return &v }
+
+// asServiceAccount is a client configuration that authenticates as the
+// ServiceAccount sa of ns, with a token the API server issues for it: what
+// a Pod running under it would use.
+func asServiceAccount(t *testing.T, ns, sa string) *rest.Config {
+	t.Helper()
+	tr, err := cp.Client(t, cp.Admin).CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), sa, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: manifestPtr(int64(600))},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("requesting a token for ServiceAccount %s: %v", sa, err)
+	}
+	return &rest.Config{Host: cp.Host, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: cp.Admin.CAData}}
+}
