@@ -38,31 +38,17 @@ func SplitSidecar(spec *corev1.PodSpec, appSA string) Added {
 	a := Added{Mounts: map[string]corev1.VolumeMount{}, ServiceAccountName: spec.ServiceAccountName}
 	spec.ServiceAccountName = appSA
 	spec.DeprecatedServiceAccount = appSA
-	if i := slices.IndexFunc(spec.InitContainers, func(c corev1.Container) bool { return c.Name == SidecarName }); i >= 0 {
-		c := spec.InitContainers[i]
+	if c, ok := cut(&spec.InitContainers, func(c corev1.Container) bool { return c.Name == SidecarName }); ok {
 		a.Sidecar = &c
-		spec.InitContainers = slices.Delete(spec.InitContainers, i, i+1)
-		if len(spec.InitContainers) == 0 {
-			spec.InitContainers = nil
-		}
 	}
 	for ci := range spec.Containers {
 		c := &spec.Containers[ci]
-		if i := slices.IndexFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == VolumeName }); i >= 0 {
-			a.Mounts[c.Name] = c.VolumeMounts[i]
-			c.VolumeMounts = slices.Delete(c.VolumeMounts, i, i+1)
-			if len(c.VolumeMounts) == 0 {
-				c.VolumeMounts = nil
-			}
+		if m, ok := cut(&c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == VolumeName }); ok {
+			a.Mounts[c.Name] = m
 		}
 	}
-	if i := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == VolumeName }); i >= 0 {
-		v := spec.Volumes[i]
+	if v, ok := cut(&spec.Volumes, func(v corev1.Volume) bool { return v.Name == VolumeName }); ok {
 		a.Volume = &v
-		spec.Volumes = slices.Delete(spec.Volumes, i, i+1)
-		if len(spec.Volumes) == 0 {
-			spec.Volumes = nil
-		}
 	}
 	return a
 }
@@ -132,4 +118,20 @@ func (a Added) Problems(apps []string, sa, lease string) []string {
 		}
 	}
 	return out
+}
+
+// cut removes the first element of *s that match selects and returns it;
+// a slice left empty becomes nil, as the API server returns it.
+func cut[T any](s *[]T, match func(T) bool) (T, bool) {
+	i := slices.IndexFunc(*s, match)
+	if i < 0 {
+		var zero T
+		return zero, false
+	}
+	v := (*s)[i]
+	*s = slices.Delete(*s, i, i+1)
+	if len(*s) == 0 {
+		*s = nil
+	}
+	return v, true
 }
