@@ -30,7 +30,7 @@ shells:
 		echo "note: $$sh is not installed, so its completion test is skipped (apt-get install -y $$sh, or brew install $$sh)"; done
 
 controlplane:
-	@controlplane/build.sh >/dev/null
+	@internal/controlplane/build.sh >/dev/null
 
 # The elect and watch end-to-end tests against the oldest Kubernetes the
 # README claims (native sidecars: 1.29) and one in the middle. Not part of
@@ -41,7 +41,7 @@ COMPAT_VERSIONS ?= v1.29.6 v1.33.13
 COMPAT_RUN ?= ^(TestElect|TestInterop|TestWatch|TestKubectl|TestManifests|TestCompat)
 test-compat:
 	@set -e; for v in $(COMPAT_VERSIONS); do \
-		dir=$$(K8S_VERSION=$$v controlplane/build.sh); \
+		dir=$$(K8S_VERSION=$$v internal/controlplane/build.sh); \
 		echo "test-compat: kube-apiserver $$v"; \
 		LEADER_ELECTOR_CONTROLPLANE=$$dir $(GO) test $(GOTEST_FLAGS) -run '$(COMPAT_RUN)' ./e2e/ ./e2e/watche2e/; \
 	done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves the release configuration on every CI run, without publishing:
 #   1. installs goreleaser from the Go module proxy (cached by version, like
-#      controlplane/build.sh caches the control plane: a cold build takes
+#      internal/controlplane/build.sh caches the control plane: a cold build takes
 #      about 11 minutes on 2 cores, a warm run a second);
 #   2. `goreleaser check` validates goreleaser.yaml;
 #   3. `goreleaser release --snapshot` of this machine's platform only (a

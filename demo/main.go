@@ -45,7 +45,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.Interval, "interval", 15*time.Second, "stop the current leader this often")
 	fs.IntVar(&o.Replicas, "replicas", 3, "number of elect replicas")
 	fs.StringVar(&o.Bin, "bin", "", "a built leader-elector binary (default: build ./cmd/leader-elector)")
-	fs.StringVar(&o.ControlPlane, "controlplane", "", "directory holding etcd and kube-apiserver (default: build or reuse them with controlplane/build.sh)")
+	fs.StringVar(&o.ControlPlane, "controlplane", "", "directory holding etcd and kube-apiserver (default: build or reuse them with internal/controlplane/build.sh)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/controlplane"
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
@@ -143,7 +143,7 @@ func (d *demo) build(ctx context.Context, stderr io.Writer) (cpDir string, err e
 	}
 	cpDir = d.opts.ControlPlane
 	if cpDir == "" {
-		d.say.printf("building the local control plane, or reusing it (controlplane/build.sh: 10-20 minutes the first time, then cached)")
+		d.say.printf("building the local control plane, or reusing it (internal/controlplane/build.sh: 10-20 minutes the first time, then cached)")
 		if cpDir, err = buildControlPlane(ctx, root, stderr); err != nil {
 			return "", err
 		}

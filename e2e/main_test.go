@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/controlplane"
 	"github.com/leader-elector/leader-elector/internal/proc"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )

@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/controlplane"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 

@@ -32,7 +32,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/controlplane"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 

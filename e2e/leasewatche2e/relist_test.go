@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/controlplane"
 	"github.com/leader-elector/leader-elector/internal/kubeclient"
 	"github.com/leader-elector/leader-elector/internal/leasewatch"
 )

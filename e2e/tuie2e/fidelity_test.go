@@ -15,7 +15,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
-	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/controlplane"
 	"github.com/leader-elector/leader-elector/tui"
 	"github.com/leader-elector/leader-elector/watch"
 )

@@ -8,7 +8,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/controlplane"
 	"github.com/leader-elector/leader-elector/internal/kubeclient"
 	"github.com/leader-elector/leader-elector/tui"
 	"github.com/leader-elector/leader-elector/watch"

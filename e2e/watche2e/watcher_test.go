@@ -22,7 +22,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
-	"github.com/leader-elector/leader-elector/controlplane"
+	"github.com/leader-elector/leader-elector/internal/controlplane"
 	"github.com/leader-elector/leader-elector/internal/kubeclient"
 	"github.com/leader-elector/leader-elector/watch"
 )
