@@ -2,6 +2,7 @@ package elect
 
 import (
 	"context"
+	"hash/fnv"
 
 	"container/heap"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 
 // newWorld builds a world of p.replicas replicas, all started at time 0.
 func newWorld(p simParams) *world {
-	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed)), baton: make(chan struct{}), stalled: make(stalledWriter)}
+	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed)), baton: make(chan struct{}), stalled: make(stalledWriter), digest: fnv.New64a()}
 	w.logQueue = logging.NewQueue(w.stalled, func(n uint64) []byte { return fmt.Appendf(nil, "%d log lines dropped\n", n) }, 8<<10)
 	w.log = slog.New(slog.NewTextHandler(w.logQueue, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if p.randomTimings {

@@ -1,6 +1,7 @@
 package elect
 
 import (
+	"hash"
 	"io"
 	"log/slog"
 
@@ -250,6 +251,7 @@ type world struct {
 	lastEnds    []actEnd
 	trace       []string
 	traceAt     int
+	digest      hash.Hash64 // of every trace line: the same seed must give the same run
 	violations  []string
 	steps       int
 	stats       simStats
@@ -296,6 +298,7 @@ const traceKeep = 400
 
 func (w *world) tracef(format string, args ...any) {
 	line := fmt.Sprintf("%9.4fs ", w.now.Seconds()) + fmt.Sprintf(format, args...)
+	w.digest.Write([]byte(line))
 	if len(w.trace) < traceKeep {
 		w.trace = append(w.trace, line)
 		return
