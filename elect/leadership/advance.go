@@ -10,7 +10,7 @@ import (
 func (m *Machine) advance() {
 	wake := wakeTimes{}
 	m.advanceInto(&wake)
-	if m.stopped {
+	if m.phase == Done {
 		return
 	}
 	if wake.at != m.timerAt {
@@ -28,53 +28,91 @@ func (w *wakeTimes) add(t time.Duration) {
 	}
 }
 
+// advanceInto runs the phase's step function. A term that ends in
+// stepActing goes on to the next phase's at once; an ended term's
+// leftovers are retried whatever the phase after it.
 func (m *Machine) advanceInto(wake *wakeTimes) {
-	now := m.now.Mono
-	if m.acting {
-		if now >= m.deadline() {
-			m.logf(slog.LevelWarn, "no successful renewal within the renew deadline; stepping down before the Lease can expire", "lastRenewSent", m.lastRenew)
-			m.endTerm("renew deadline passed")
-		} else {
-			wake.add(m.deadline())
+	if m.phase == Acting {
+		if m.stepActing(wake) {
+			return
 		}
 	}
-	if m.acting && m.due(&m.labelCheckAt, wake) {
+	m.retryCleanup(wake)
+	switch m.phase {
+	case Releasing:
+		m.stepReleasing(wake)
+	case SteppingDown:
+		m.stepSteppingDown(wake)
+	case Following:
+		m.stepFollowing(wake)
+	}
+}
+
+// stepActing keeps the term within its deadline, the label on and the
+// Lease renewed; it reports whether the term still acts.
+func (m *Machine) stepActing(wake *wakeTimes) bool {
+	now := m.now.Mono
+	if now >= m.deadline() {
+		m.logf(slog.LevelWarn, "no successful renewal within the renew deadline; stepping down before the Lease can expire", "lastRenewSent", m.lastRenew)
+		m.endTerm("renew deadline passed")
+		return false
+	}
+	wake.add(m.deadline())
+	if m.due(&m.labelCheck, wake) {
 		m.emit(LabelPod{Term: m.term, Until: m.deadline()})
 	}
-	if m.acting && m.due(&m.labelRetryAt, wake) {
+	if m.due(&m.labelRetry, wake) {
 		m.emit(LabelPod{Term: m.term, Until: m.deadline()})
 	}
-	if !m.acting && m.fileTerm != 0 && m.due(&m.hideRetryAt, wake) {
+	if m.write != nil {
+		return true // one write at a time
+	}
+	if !m.view.Exists {
+		m.sendWrite(m.renewal(), true, "")
+		return true
+	}
+	if now >= m.nextAttempt {
+		m.sendWrite(m.renewal(), false, m.baseRV)
+		return true
+	}
+	wake.add(m.nextAttempt)
+	return true
+}
+
+// retryCleanup asks again for what an ended term showed to go, when a
+// failed attempt's retry is due.
+func (m *Machine) retryCleanup(wake *wakeTimes) {
+	if m.fileTerm != 0 && m.due(&m.hideRetry, wake) {
 		m.emit(HideFile{Term: m.fileTerm})
 	}
-	if m.labelTerm != 0 && !m.acting && m.due(&m.unlabelRetryAt, wake) {
+	if m.labelTerm != 0 && m.due(&m.unlabelRetry, wake) {
 		m.emit(UnlabelPod{Term: m.labelTerm})
 	}
-	if m.shutdownAt != 0 {
-		m.advanceShutdown(wake)
+}
+
+// stepSteppingDown waits for the ended term's file, child and label to be
+// gone (the label only within its bound: labelWait), then follows.
+func (m *Machine) stepSteppingDown(wake *wakeTimes) {
+	if until, waiting := m.labelWait(); waiting {
+		wake.add(until)
+	}
+	if m.cleanupPending() {
 		return
 	}
+	m.phase = Following
+	m.stepFollowing(wake)
+}
+
+// stepFollowing takes the Lease when it is free, expired or ours, one
+// write at a time and one per retry period, after learning what became of
+// a write that may have landed.
+func (m *Machine) stepFollowing(wake *wakeTimes) {
 	if !m.known {
 		m.readWhenDue(wake)
 		return
 	}
-	if until, waiting := m.labelWait(); waiting {
-		wake.add(until)
-	}
-	if m.write != nil || m.cleanupPending() {
-		return // one write at a time; no new term before the last one is cleaned up
-	}
-	if m.acting {
-		if !m.view.Exists {
-			m.sendWrite(m.renewal(), true, "")
-			return
-		}
-		if now >= m.nextAttempt {
-			m.sendWrite(m.renewal(), false, m.baseRV)
-			return
-		}
-		wake.add(m.nextAttempt)
-		return
+	if m.write != nil {
+		return // one write at a time
 	}
 	if m.unsure || (m.staleRV != "" && m.view.RV == m.staleRV) {
 		// A write naming us may have landed: learn that before writing
@@ -87,24 +125,24 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 	if at < m.nextAttempt {
 		at = m.nextAttempt
 	}
-	if now >= at {
+	if m.now.Mono >= at {
 		m.acquire()
 		return
 	}
 	wake.add(at)
 }
 
-// due says the moment *at (0: none) has come, and forgets it; until then
-// it arms the timer for it.
-func (m *Machine) due(at *time.Duration, wake *wakeTimes) bool {
+// due says the moment w has come, and forgets it; until then it arms the
+// timer for it.
+func (m *Machine) due(w *when, wake *wakeTimes) bool {
 	switch {
-	case *at == 0:
+	case !w.set:
 		return false
-	case m.now.Mono >= *at:
-		*at = 0
+	case m.now.Mono >= w.at:
+		*w = when{}
 		return true
 	}
-	wake.add(*at)
+	wake.add(w.at)
 	return false
 }
 
@@ -176,9 +214,9 @@ func (m *Machine) shutdownBound() time.Duration {
 	return m.shutdownAt + m.cfg.LeaseDuration + m.cfg.Grace + m.cfg.ReleaseDelay
 }
 
-// advanceShutdown: the term has ended; once the file is gone and the child
+// stepReleasing: the term has ended; once the file is gone and the child
 // stopped, wait the release delay, release the Lease if it is ours, exit.
-func (m *Machine) advanceShutdown(wake *wakeTimes) {
+func (m *Machine) stepReleasing(wake *wakeTimes) {
 	now := m.now.Mono
 	if m.write != nil || m.fileOrChildPending() || m.read != 0 {
 		if now >= m.shutdownBound() {
@@ -239,7 +277,7 @@ func (m *Machine) advanceShutdown(wake *wakeTimes) {
 
 // publish emits what the endpoints show when it changed.
 func (m *Machine) publish() {
-	p := Publish{Term: m.term, Leading: m.acting}
+	p := Publish{Term: m.term, Leading: m.phase == Acting}
 	if m.view.Exists {
 		p.Record = m.view.Record
 	}
@@ -247,7 +285,7 @@ func (m *Machine) publish() {
 		m.published, m.publishSet = p, true
 		m.emit(p)
 	}
-	if !m.stopped && m.known && p.Record.Holder != m.leaderFile {
+	if m.phase != Done && m.known && p.Record.Holder != m.leaderFile {
 		m.leaderFile = p.Record.Holder
 		m.emit(LeaderFile{Holder: p.Record.Holder})
 	}

@@ -259,17 +259,33 @@ func TestForeignRecordUnderOurIdentityWaits(t *testing.T) {
 	}
 }
 
-// one-write-at-a-time (no overlap: the second write conflicts or its
-// answer is ignored; but Write's contract is one in flight). A renewal
-// with no answer yet holds the next one back, however long it takes.
+// one-write-at-a-time, one-renewal-at-a-time (no overlap: the second
+// write conflicts or its answer is ignored; but Write's contract is one in
+// flight). A write with no answer yet holds the next one back, however long
+// it takes: a renewal while acting, a takeover while following.
 func TestOneWriteInFlight(t *testing.T) {
-	s := newScript(t, Config{})
-	s.lead()
-	if _, ok := find[Write](s.at(501*ms, Tick{})); !ok {
-		t.Fatalf("no renewal:\n%s", s.trace())
+	tests := []struct {
+		name  string
+		first func(s *script) // sends a write at 1ms, left unanswered
+	}{
+		{"a renewal", func(s *script) {
+			s.lead()
+			if _, ok := find[Write](s.at(501*ms, Tick{})); !ok {
+				t.Fatalf("no renewal:\n%s", s.trace())
+			}
+		}},
+		{"a takeover", func(s *script) { s.takeFree(0) }},
 	}
-	if _, ok := find[Write](s.at(1001*ms, Tick{})); ok {
-		t.Fatalf("a second write while the first had no answer:\n%s", s.trace())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newScript(t, Config{})
+			tt.first(s)
+			for at := 600 * ms; at < 3*time.Second; at += 100 * ms {
+				if w, ok := find[Write](s.at(at, Tick{})); ok {
+					t.Fatalf("a second write (%s) while the first had no answer:\n%s", Describe(w), s.trace())
+				}
+			}
+		})
 	}
 }
 

@@ -30,15 +30,29 @@ type pendingWrite struct {
 
 // Machine is one replica's leadership state. It is not safe for concurrent
 // use: one driver goroutine steps it.
+//
+// Its phase says what the replica is doing; each phase has its own step
+// function (advance.go). The rest of its state is grouped by what it is
+// about: what is known of the Lease, the requests in flight, our hold on
+// the Lease, the term and what it showed, the leader label, and the exit.
 type Machine struct {
-	cfg Config
-	now Now
-	out []Effect
+	cfg   Config
+	now   Now
+	out   []Effect
+	phase Phase
 
-	started, stopped bool
+	leaseView
+	requests
+	hold
+	termBooks
+	labelBooks
+	exitBooks
+	reporting
+}
 
-	// The Lease as last known, from the watch, reads and our own writes,
-	// whichever is newest by resourceVersion.
+// leaseView is the Lease as last known, from the watch, reads and our own
+// writes, whichever is newest by resourceVersion.
+type leaseView struct {
 	known     bool
 	view      Lease
 	changedAt time.Duration // when view's record last changed: the holder's lease starts then
@@ -46,7 +60,11 @@ type Machine struct {
 	// deletion, which does not end a holder's lease.
 	last   Record
 	lastAt time.Duration
+}
 
+// requests are the reads and writes sent and in flight: one of each at a
+// time.
+type requests struct {
 	seq         uint64
 	write       *pendingWrite
 	read        uint64 // the read in flight (0: none)
@@ -56,9 +74,11 @@ type Machine struct {
 	staleRV     string // a write based on this view failed: wait for a newer one
 	written     [writtenMemory]sent
 	nextWritten int
+}
 
-	// Holding: our last write naming us succeeded and nothing newer says
-	// otherwise.
+// hold is our hold on the Lease. holding: our last write naming us
+// succeeded and nothing newer says otherwise.
+type hold struct {
 	holding     bool
 	baseRV      string // what our next renewal is based on
 	held        Record // the record we last wrote as holder (acquire time, transitions)
@@ -68,34 +88,45 @@ type Machine struct {
 	// and when to take our own record again after too many (lateWrite).
 	lateWrites int
 	resumeAt   time.Duration
+}
 
-	// The term.
+// termBooks is the current (or last) term and what of it may still be
+// there after it ended.
+type termBooks struct {
 	term      uint64
-	acting    bool
 	fileTerm  uint64 // the term whose status file may be visible (0: none)
 	childTerm uint64 // the term whose child may run (0: none)
 	hiddenAt  time.Duration
 	everShown bool
-	// A failed removal of the status file: when to try again (0: none
-	// due) and why it failed.
-	hideRetryAt time.Duration
-	hideErr     string
-	stuck       string // something of ours could not be removed or stopped
+	// A failed removal of the status file: when to try again, and why it
+	// failed.
+	hideRetry when
+	hideErr   string
+	stuck     string // something of ours could not be removed or stopped
+}
 
-	// The leader label (Config.Label).
-	labelTerm      uint64        // the term whose label may be on our Pod (0: none)
-	unlabelAt      time.Duration // when its UnlabelPod was asked for
-	unlabelErr     string        // the last failed attempt's error
-	labelRetryAt   time.Duration // ask for LabelPod again then (0: not needed)
-	labelCheckAt   time.Duration // check the label once more then (0: done)
-	unlabelRetryAt time.Duration // ask for UnlabelPod again then (0: not needed)
-	labelGaveUp    bool          // shutdown stopped waiting for the removal
+// labelBooks is the leader label's (Config.Label).
+type labelBooks struct {
+	labelTerm    uint64        // the term whose label may be on our Pod (0: none)
+	unlabelAt    time.Duration // when its UnlabelPod was asked for
+	unlabelErr   string        // the last failed attempt's error
+	labelRetry   when          // ask for LabelPod again
+	labelCheck   when          // check the label once more
+	unlabelRetry when          // ask for UnlabelPod again
+	labelGaveUp  bool          // shutdown stopped waiting for the removal
+}
 
-	shutdownAt  time.Duration
+// exitBooks is the shutdown's and the exit's.
+type exitBooks struct {
+	shutdownAt  time.Duration // when the Releasing phase began
 	releaseSent bool
 	exitCode    int
 	exitReason  string
+}
 
+// reporting is what was last told to people and the driver: the collision
+// alarm, /leader, the leader file and the timer.
+type reporting struct {
 	foreign   Record // the last record under our identity that we did not write
 	alarmedAt time.Duration
 	alarmed   bool
@@ -106,28 +137,42 @@ type Machine struct {
 	leaderFile string
 }
 
+// when is a moment that may be unset; no time (0 included) stands for
+// "none".
+type when struct {
+	at  time.Duration
+	set bool
+}
+
+func at(t time.Duration) when { return when{at: t, set: true} }
+
 // New returns a machine that does nothing until Start.
 func New(cfg Config) *Machine { return &Machine{cfg: cfg} }
 
 // Term is the current (or last) term's number; 0 before the first.
 func (m *Machine) Term() uint64 { return m.term }
 
+// Phase says what the replica is doing.
+func (m *Machine) Phase() Phase { return m.phase }
+
 // Acting reports whether a term is active.
-func (m *Machine) Acting() bool { return m.acting }
+func (m *Machine) Acting() bool { return m.phase == Acting }
 
 // Done reports whether the machine has exited.
-func (m *Machine) Done() bool { return m.stopped }
+func (m *Machine) Done() bool { return m.phase == Done }
 
 // Step takes one input at now and returns the effects to carry out, in
 // order.
 func (m *Machine) Step(now Now, in Input) []Effect {
 	m.now, m.out = now, nil
-	if m.stopped {
+	if m.phase == Done {
 		return nil
 	}
 	switch in := in.(type) {
 	case Start:
-		m.started = true
+		if m.phase == Idle {
+			m.phase = Following
+		}
 	case Observed:
 		m.see(in.Lease, "")
 	case ReadResult:
@@ -154,7 +199,7 @@ func (m *Machine) Step(now Now, in Input) []Effect {
 	default:
 		panic(fmt.Sprintf("leadership: unknown input %T", in))
 	}
-	if m.started {
+	if m.phase != Idle {
 		m.advance()
 	}
 	m.publish()
@@ -197,7 +242,7 @@ func (m *Machine) cleanupPending() bool {
 
 // fileOrChildPending says an ended term's file or child may still be there.
 func (m *Machine) fileOrChildPending() bool {
-	return !m.acting && (m.fileTerm != 0 || m.childTerm != 0)
+	return m.phase != Acting && (m.fileTerm != 0 || m.childTerm != 0)
 }
 
 // see takes in a state of the Lease unless a newer one is known.
@@ -220,7 +265,7 @@ func (m *Machine) see(l Lease, readRV string) {
 		}
 	}
 	if !l.Exists {
-		if m.holding && m.acting {
+		if m.holding && m.phase == Acting {
 			m.logf(slog.LevelWarn, "the Lease was deleted while this replica leads; creating it again")
 		}
 		return
@@ -235,7 +280,7 @@ func (m *Machine) see(l Lease, readRV string) {
 	}
 	if m.holding {
 		m.holding = false
-		if m.acting {
+		if m.phase == Acting {
 			holder := rec.Holder
 			if holder == "" {
 				holder = "nobody (released by someone else)"
@@ -260,12 +305,12 @@ func (m *Machine) adopt(rec Record, at time.Duration, rv string) {
 	}
 	m.lastRenew = at
 	switch {
-	case m.acting:
+	case m.phase == Acting:
 		m.emit(ExtendTerm{Term: m.term, Until: m.deadline()})
-	case m.shutdownAt == 0 && !m.cleanupPending() && m.now.Mono < m.deadline():
+	case m.phase != Releasing && !m.cleanupPending() && m.now.Mono < m.deadline():
 		m.logf(slog.LevelInfo, "a write of ours whose answer was lost renewed the Lease")
 		m.startTerm()
-	case m.shutdownAt == 0 && !m.cleanupPending():
+	case m.phase != Releasing && !m.cleanupPending():
 		m.lateWrite()
 	}
 }
@@ -295,7 +340,7 @@ func (m *Machine) otherProcess(rec Record) {
 	switch {
 	case m.holding:
 		m.alarm(rec, "while this replica leads")
-		if m.acting {
+		if m.phase == Acting {
 			m.endTerm("identity collision")
 		}
 	case changed:
@@ -373,9 +418,9 @@ func (m *Machine) writeResult(r WriteResult) {
 		m.see(r.Lease, "")
 		m.emit(Metric{Name: RenewOK})
 		switch {
-		case m.acting:
+		case m.phase == Acting:
 			m.emit(ExtendTerm{Term: m.term, Until: m.deadline()})
-		case m.shutdownAt != 0:
+		case m.phase == Releasing:
 			// Won a takeover while shutting down: no term, release at once.
 		case m.now.Mono >= m.deadline():
 			m.logf(slog.LevelWarn, "the write that took the Lease answered after the renew deadline; not acting on it", "sent", w.sentAt, "answered", m.now.Mono)
@@ -399,7 +444,7 @@ func (m *Machine) writeResult(r WriteResult) {
 		case m.holding:
 			m.emit(Metric{Name: RenewFailed})
 			m.holding = false
-			if m.acting {
+			if m.phase == Acting {
 				m.logf(slog.LevelWarn, "renewing the Lease conflicted: someone else wrote it; stepping down at once", "outcome", r.Outcome.String())
 				m.endTerm("the Lease changed under us")
 			}
@@ -446,18 +491,18 @@ func (m *Machine) deadline() time.Duration { return m.lastRenew + m.cfg.actWindo
 func (m *Machine) startTerm() {
 	m.lateWrites, m.resumeAt = 0, 0
 	m.term++
-	m.acting = true
+	m.phase = Acting
 	m.everShown = true
 	m.fileTerm = m.term
 	m.logf(slog.LevelInfo, "leading: showing the status file", "term", m.term)
 	m.emit(ShowFile{Term: m.term, Until: m.deadline()})
 	if m.cfg.Label {
-		m.labelTerm, m.labelRetryAt, m.unlabelErr, m.unlabelRetryAt = m.term, 0, "", 0
+		m.labelTerm, m.labelRetry, m.unlabelErr, m.unlabelRetry = m.term, when{}, "", when{}
 		// A deposed term that has not noticed yet may still take the
 		// label off every Pod but its own, ours included, until its
 		// deadline, which ends within a renew deadline of our start: so
 		// look once more after that, and put it back if it is gone.
-		m.labelCheckAt = m.now.Mono + m.cfg.RenewDeadline + m.cfg.RetryPeriod
+		m.labelCheck = at(m.now.Mono + m.cfg.RenewDeadline + m.cfg.RetryPeriod)
 		m.emit(LabelPod{Term: m.term, Until: m.deadline()})
 	}
 	if m.cfg.Exec {
@@ -468,12 +513,13 @@ func (m *Machine) startTerm() {
 }
 
 // endTerm stops acting at once: /leader first (the driver publishes in
-// order), then the file, then the child.
+// order), then the file, then the child. The replica steps down: it waits
+// for them to be gone before it may lead again.
 func (m *Machine) endTerm(reason string) {
-	if !m.acting {
+	if m.phase != Acting {
 		return
 	}
-	m.acting = false
+	m.phase = SteppingDown
 	m.publish()
 	m.logf(slog.LevelInfo, "not leading: hiding the status file", "term", m.term, "reason", reason)
 	m.emit(HideFile{Term: m.term})
@@ -489,7 +535,7 @@ func (m *Machine) endTerm(reason string) {
 }
 
 func (m *Machine) fileShown(r FileShown) {
-	if r.Term != m.term || !m.acting {
+	if r.Term != m.term || m.phase != Acting {
 		return
 	}
 	switch {
@@ -513,16 +559,16 @@ func (m *Machine) fileHidden(r FileHidden) {
 		// tried again every retry period. A shutdown gives up at its bound
 		// and exits 1 without releasing.
 		m.hideErr = r.Err
-		m.hideRetryAt = max(m.now.Mono+m.cfg.RetryPeriod, 1)
+		m.hideRetry = at(m.now.Mono + m.cfg.RetryPeriod)
 		m.logf(slog.LevelError, "could not remove the status file; not releasing the Lease while it may be there, trying again", "err", r.Err, "in", m.cfg.RetryPeriod)
 		return
 	}
-	m.fileTerm, m.hideRetryAt, m.hideErr = 0, 0, ""
+	m.fileTerm, m.hideRetry, m.hideErr = 0, when{}, ""
 	m.hiddenAt = m.now.Mono
 }
 
 func (m *Machine) podLabeled(r PodLabeled) {
-	if r.Term != m.term || !m.acting {
+	if r.Term != m.term || m.phase != Acting {
 		return
 	}
 	switch {
@@ -538,22 +584,22 @@ func (m *Machine) podLabeled(r PodLabeled) {
 		// unless a renewal moved it meanwhile.
 		m.logf(slog.LevelDebug, "the leader label was not put on: the term's deadline passed first", "term", r.Term)
 	}
-	m.labelRetryAt = max(m.now.Mono+m.cfg.RetryPeriod, 1)
+	m.labelRetry = at(m.now.Mono + m.cfg.RetryPeriod)
 }
 
 func (m *Machine) podUnlabeled(r PodUnlabeled) {
-	if r.Term != m.labelTerm || (m.acting && r.Term == m.term) {
+	if r.Term != m.labelTerm || (m.phase == Acting && r.Term == m.term) {
 		return // an older term's removal: a later term owns the label now
 	}
 	if r.Err != "" {
 		// Asked for again a retry period later, until it is off or a later
 		// term owns the label (startTerm).
 		m.unlabelErr = r.Err
-		m.unlabelRetryAt = max(m.now.Mono+m.cfg.RetryPeriod, 1)
+		m.unlabelRetry = at(m.now.Mono + m.cfg.RetryPeriod)
 		m.logf(slog.LevelWarn, "could not remove the leader label from this Pod; retrying", "err", r.Err, "in", m.cfg.RetryPeriod)
 		return
 	}
-	m.labelTerm, m.unlabelErr, m.unlabelRetryAt = 0, "", 0
+	m.labelTerm, m.unlabelErr, m.unlabelRetry = 0, "", when{}
 	m.logf(slog.LevelInfo, "not leading: the leader label is off this Pod", "term", r.Term)
 }
 
@@ -564,7 +610,7 @@ func (m *Machine) podUnlabeled(r PodUnlabeled) {
 // again. Either way the label cannot end up on two Pods: every new leader
 // removes it from every other Pod before it labels its own (LabelPod).
 func (m *Machine) labelWait() (until time.Duration, waiting bool) {
-	if m.labelTerm == 0 || m.acting {
+	if m.labelTerm == 0 || m.phase == Acting {
 		return 0, false
 	}
 	until = m.unlabelAt + m.cfg.RenewDeadline
@@ -572,7 +618,7 @@ func (m *Machine) labelWait() (until time.Duration, waiting bool) {
 }
 
 func (m *Machine) childStarted(r ChildStarted) {
-	if r.Term != m.term || !m.acting {
+	if r.Term != m.term || m.phase != Acting {
 		return
 	}
 	switch {
@@ -585,7 +631,7 @@ func (m *Machine) childStarted(r ChildStarted) {
 }
 
 func (m *Machine) childExited(r ChildExited) {
-	if r.Term != m.term || !m.acting {
+	if r.Term != m.term || m.phase != Acting {
 		return
 	}
 	m.logf(slog.LevelInfo, "the command exited while leading", "code", r.Code)
@@ -621,18 +667,21 @@ func (m *Machine) setExit(code int, reason string) {
 	}
 }
 
+// beginShutdown ends the term and enters the Releasing phase, which ends
+// in Done.
 func (m *Machine) beginShutdown() {
-	if m.shutdownAt != 0 {
+	if m.phase == Releasing {
 		return
 	}
-	m.shutdownAt = max(m.now.Mono, 1)
+	m.shutdownAt = m.now.Mono
 	m.logf(slog.LevelInfo, "shutting down: hiding the status file and stopping the command before releasing the Lease")
 	m.endTerm("shutting down")
+	m.phase = Releasing
 }
 
 // finish emits Exit once.
 func (m *Machine) finish(code int, why string) {
-	if m.stopped {
+	if m.phase == Done {
 		return
 	}
 	if m.exitReason == "" {
@@ -643,7 +692,7 @@ func (m *Machine) finish(code int, why string) {
 			m.exitCode = code
 		}
 	}
-	m.stopped = true
+	m.phase = Done
 	m.emit(LeaderFile{Holder: ""})
 	m.leaderFile = ""
 	m.emit(SetTimer{At: 0})

@@ -109,3 +109,33 @@ func (c Config) actWindow() time.Duration {
 	}
 	return c.RenewDeadline
 }
+
+// Phase is what a replica is doing. A replica starts Idle, follows, acts
+// for a term, steps down when the term ends (its status file, child and
+// label may still be there), follows again once they are gone, and on
+// shutdown releases the Lease and is Done. A read or write may be in flight
+// in any phase but Idle and Done.
+type Phase uint8
+
+const (
+	// Idle: before Start.
+	Idle Phase = iota
+	// Following: not acting; takes the Lease when it is free or expired,
+	// and renews a hold that no term acts on.
+	Following
+	// Acting: a term is active until its deadline, renewed each retry
+	// period.
+	Acting
+	// SteppingDown: the term ended; what it showed may still be there, so
+	// no new term starts and nothing is released until it is gone.
+	SteppingDown
+	// Releasing: shutting down: the term has ended; once what it showed
+	// is gone and the release delay has passed, the Lease is released.
+	Releasing
+	// Done: exited; Step does nothing more.
+	Done
+)
+
+var phaseNames = [...]string{"idle", "following", "acting", "stepping-down", "releasing", "done"}
+
+func (p Phase) String() string { return phaseNames[p] }
