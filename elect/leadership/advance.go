@@ -234,7 +234,7 @@ func (m *Machine) stepReleasing(wake *wakeTimes) {
 		return
 	}
 	if m.stuck != "" {
-		m.finish(1, m.stuck+"; the Lease was not released and expires by itself")
+		m.finish(1, "the Lease was not released and expires by itself") // fail recorded the cause
 		return
 	}
 	if m.unsure {

@@ -235,6 +235,10 @@ const (
 	Collision
 )
 
+var metricNames = [...]string{"renew-ok", "renew-failed", "collision"}
+
+func (n MetricName) String() string { return metricNames[n] }
+
 // Log is a line for the process log.
 type Log struct {
 	Level slog.Level

@@ -3,6 +3,7 @@ package leadership
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -661,9 +662,14 @@ func (m *Machine) fail(reason string) {
 	m.beginShutdown()
 }
 
+// setExit records why the run ends: the first cause sets the code, and a
+// later, different cause is added to the reason.
 func (m *Machine) setExit(code int, reason string) {
-	if m.exitCode == 0 && m.exitReason == "" {
+	switch {
+	case m.exitCode == 0 && m.exitReason == "":
 		m.exitCode, m.exitReason = code, reason
+	case !strings.Contains(m.exitReason, reason):
+		m.exitReason += "; " + reason
 	}
 }
 
