@@ -22,8 +22,8 @@ import (
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
-// The long run is the same test with other flags (see the README's
-// reliability section):
+// The long run is the same test with other flags (docs/safety.md has
+// its figures):
 //
 //	go test ./e2e -run 'TestChaos$' -v -count=1 -timeout 40m -args -chaos.duration=30m -chaos.seed=7
 var (

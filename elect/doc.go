@@ -11,5 +11,5 @@
 // endpoints, Events and metrics (driver.go). Slow I/O runs in goroutines
 // whose results come back to the machine as inputs, so nothing slow ever
 // holds up a deadline. The safety argument is in elect/leadership's package
-// comment and docs/design-and-safety.md.
+// comment and docs/safety.md.
 package elect

@@ -22,7 +22,7 @@ const DefaultHeartbeat = 15 * time.Second
 // Defaults for the caps in Options. The endpoints serve probes, a metrics
 // scraper and a few apps watching /leader: these leave room for that many
 // times over, and keep a flood of connections (the port is reachable from
-// every pod) to a few MB. See docs/exec-and-endpoints.md.
+// every pod) to a few MB. See docs/design.md.
 const (
 	DefaultMaxConns      = 200
 	DefaultMaxStreams    = 100

@@ -22,7 +22,7 @@
 // machine asks to show carries its term, so a late effect of an ended term
 // can be recognised and dropped.
 //
-// The promise, and why it holds (docs/design-and-safety.md has the long
+// The promise, and why it holds (docs/safety.md has the long
 // form):
 //   - A term acts only until the start of its last successful write naming
 //     us (taken on our monotonic clock before the request is sent) plus the
