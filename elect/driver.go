@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
-
 	"github.com/leader-elector/leader-elector/elect/leadership"
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
@@ -49,16 +47,8 @@ type driver struct {
 	// simulation's checker keeps its books with it.
 	trace func(leadership.Effect)
 
-	lastObj *coordinationv1.Lease // the newest Lease object seen: what updates are based on
-	busy    atomic.Int64          // unix nanos when the current step began (0: idle), for /healthz
-	exit    leadership.Exit
-}
-
-// input is what a task reports: a machine input, and the Lease object it
-// carried (if any), which later updates are based on.
-type input struct {
-	in  leadership.Input
-	obj *coordinationv1.Lease
+	busy atomic.Int64 // unix nanos when the current step began (0: idle), for /healthz
+	exit leadership.Exit
 }
 
 // ports are the driver's I/O; nil fields get the process's own.
@@ -117,14 +107,8 @@ func (d *driver) now() leadership.Now {
 	return leadership.Now{Mono: d.rt.mono(), Wall: d.rt.wall()}
 }
 
-// receive steps the machine with what a task or the watch reported.
-func (d *driver) receive(in input) {
-	if in.obj != nil && (d.lastObj == nil || leadership.Newer(in.obj.ResourceVersion, d.lastObj.ResourceVersion)) {
-		d.lastObj = in.obj
-	}
-	d.step(in.in)
-}
-
+// step steps the machine with one input (what a task or the watch
+// reported, the timer, a shutdown) and carries out the effects.
 func (d *driver) step(in leadership.Input) {
 	d.busy.Store(time.Now().UnixNano())
 	defer d.busy.Store(0)
@@ -147,13 +131,12 @@ func (d *driver) result() error {
 func (d *driver) do(e leadership.Effect) {
 	switch e := e.(type) {
 	case leadership.Write:
-		base := d.lastObj
-		d.rt.spawn(func() { d.rt.report(d.writeLease(e, base)) })
+		d.rt.spawn(func() { d.rt.report(d.writeLease(e)) })
 	case leadership.Read:
 		d.rt.spawn(func() { d.rt.report(d.readLease(e.Seq)) })
 	case leadership.ShowFile:
 		d.fileGate.begin(e.Term, e.Until)
-		d.rt.spawn(func() { d.rt.report(input{in: d.showFile(e.Term)}) })
+		d.rt.spawn(func() { d.rt.report(d.showFile(e.Term)) })
 	case leadership.ExtendTerm:
 		d.fileGate.extend(e.Term, e.Until)
 		d.childGate.extend(e.Term, e.Until)
@@ -163,22 +146,22 @@ func (d *driver) do(e leadership.Effect) {
 	case leadership.LabelPod:
 		d.labelGate.begin(e.Term, e.Until)
 		d.labelBegun.Store(e.Term)
-		d.podOps.do(func() { d.rt.report(input{in: d.labelPod(e.Term)}) })
+		d.podOps.do(func() { d.rt.report(d.labelPod(e.Term)) })
 	case leadership.UnlabelPod:
 		// HideFile's task, started just before, never waits for this one.
 		d.labelGate.close(e.Term)
 		d.podOps.do(func() { d.unlabelPod(e.Term) })
 	case leadership.HideFile:
 		d.fileGate.close(e.Term)
-		d.rt.spawn(func() { d.rt.report(input{in: d.hideFile(e.Term)}) })
+		d.rt.spawn(func() { d.rt.report(d.hideFile(e.Term)) })
 	case leadership.StartChild:
 		d.childGate.begin(e.Term, e.Until)
 		slot := &childSlot{}
 		d.children.Store(e.Term, slot)
-		d.rt.spawn(func() { d.rt.report(input{in: d.startChild(e.Term, slot)}) })
+		d.rt.spawn(func() { d.rt.report(d.startChild(e.Term, slot)) })
 	case leadership.StopChild:
 		d.childGate.close(e.Term)
-		d.rt.spawn(func() { d.rt.report(input{in: d.stopChild(e.Term)}) })
+		d.rt.spawn(func() { d.rt.report(d.stopChild(e.Term)) })
 	case leadership.Publish:
 		d.out.publish(e)
 	case leadership.LeaderFile:
@@ -201,31 +184,30 @@ func (d *driver) do(e leadership.Effect) {
 
 // writeLease sends one write and reports its outcome, with the stored
 // object that later updates are based on.
-func (d *driver) writeLease(w leadership.Write, base *coordinationv1.Lease) input {
-	obj, err := d.api.write(context.Background(), w, base)
+func (d *driver) writeLease(w leadership.Write) leadership.Input {
+	obj, err := d.api.write(context.Background(), w)
 	d.out.reachable(err)
 	res := leadership.WriteResult{Seq: w.Seq, Outcome: classify(err)}
 	if err != nil {
 		res.Err = err.Error()
-		return input{in: res}
+		return res
 	}
 	res.Lease = toLease(obj)
-	return input{in: res, obj: obj}
+	return res
 }
 
 // readLease gets the Lease; a missing one is an answer, not an error.
-func (d *driver) readLease(seq uint64) input {
+func (d *driver) readLease(seq uint64) leadership.Input {
 	obj, err := d.api.read(context.Background())
 	d.out.reachable(err)
 	res := leadership.ReadResult{Seq: seq}
 	switch {
 	case err == nil:
 		res.Lease = toLease(obj)
-		return input{in: res, obj: obj}
 	case classify(err) != leadership.NotFound:
 		res.Err = err.Error()
 	}
-	return input{in: res}
+	return res
 }
 
 // hideFile waits for a rename of term under way (the loop has closed its
@@ -286,7 +268,7 @@ func (d *driver) unlabelPod(term uint64) {
 	if err != nil {
 		res.Err = err.Error()
 	}
-	d.rt.report(input{in: res})
+	d.rt.report(res)
 }
 
 // healthz fails when the loop is stuck in one step: then neither deadlines
@@ -377,9 +359,10 @@ func (d *driver) startChild(term uint64, slot *childSlot) leadership.Input {
 		return leadership.ChildStarted{Term: term, Aborted: true}
 	}
 	p := slot.p
-	d.rt.detach(func() {
-		code := p.wait()
-		d.rt.report(input{in: leadership.ChildExited{Term: term, Code: code}})
+	d.rt.spawn(func() {
+		if code, exited := p.wait(); exited {
+			d.rt.report(leadership.ChildExited{Term: term, Code: code})
+		}
 	})
 	return leadership.ChildStarted{Term: term}
 }

@@ -23,12 +23,11 @@ type scriptHost struct {
 	reports []leadership.Input
 }
 
-func (h *scriptHost) mono() time.Duration    { return h.now }
-func (h *scriptHost) wall() time.Time        { return simWallEpoch.Add(h.now) }
-func (h *scriptHost) spawn(task func())      { h.tasks = append(h.tasks, task) }
-func (h *scriptHost) detach(task func())     { h.tasks = append(h.tasks, task) }
-func (h *scriptHost) report(in input)        { h.reports = append(h.reports, in.in) }
-func (h *scriptHost) setTimer(time.Duration) {}
+func (h *scriptHost) mono() time.Duration        { return h.now }
+func (h *scriptHost) wall() time.Time            { return simWallEpoch.Add(h.now) }
+func (h *scriptHost) spawn(task func())          { h.tasks = append(h.tasks, task) }
+func (h *scriptHost) report(in leadership.Input) { h.reports = append(h.reports, in) }
+func (h *scriptHost) setTimer(time.Duration)     {}
 func (h *scriptHost) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d)
 }
@@ -69,7 +68,7 @@ func (p *worldProcs) start([]string, *slog.Logger) (process, error) {
 
 type stoppedChild struct{}
 
-func (stoppedChild) wait() int                { return 0 }
+func (stoppedChild) wait() (int, bool)        { return 0, true }
 func (stoppedChild) stop(time.Duration) error { return nil }
 
 type quietSink struct{}

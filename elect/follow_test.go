@@ -23,7 +23,7 @@ func TestFollowedTranslatesTheLoop(t *testing.T) {
 		case ev.answered:
 			got = append(got, "answered")
 		default:
-			got = append(got, fmt.Sprintf("exists=%t rv=%s holder=%s obj=%t", ev.lease.Exists, ev.lease.RV, ev.lease.Record.Holder, ev.obj != nil))
+			got = append(got, fmt.Sprintf("exists=%t rv=%s holder=%s obj=%t", ev.lease.Exists, ev.lease.RV, ev.lease.Record.Holder, ev.lease.Obj != nil))
 		}
 	}}
 	holder := "a"

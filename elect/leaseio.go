@@ -36,7 +36,7 @@ func toLease(obj *coordinationv1.Lease) leadership.Lease {
 	if s.LeaseTransitions != nil {
 		r.Transitions = *s.LeaseTransitions
 	}
-	return leadership.Lease{Exists: true, RV: obj.ResourceVersion, Record: r}
+	return leadership.Lease{Exists: true, RV: obj.ResourceVersion, Record: r, Obj: obj}
 }
 
 // toSpec writes a record into spec as client-go's
@@ -111,7 +111,7 @@ func (a *leaseAPI) stamp(obj *coordinationv1.Lease) {
 	}
 }
 
-func (a *leaseAPI) write(ctx context.Context, w leadership.Write, base *coordinationv1.Lease) (*coordinationv1.Lease, error) {
+func (a *leaseAPI) write(ctx context.Context, w leadership.Write) (*coordinationv1.Lease, error) {
 	ctx, cancel := a.bound(ctx, a.timeout)
 	defer cancel()
 	if w.Create {
@@ -124,10 +124,11 @@ func (a *leaseAPI) write(ctx context.Context, w leadership.Write, base *coordina
 		}
 		return out, nil
 	}
-	// Update the object as last seen, so labels and annotations others set
-	// survive; its resourceVersion makes the write fail if anyone wrote since.
+	// Update the object the write is based on, so labels and annotations
+	// others set survive; its resourceVersion makes the write fail if
+	// anyone wrote since.
 	obj := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: a.name, Namespace: a.namespace}}
-	if base != nil && base.ResourceVersion == w.BaseRV {
+	if base, ok := w.Base.(*coordinationv1.Lease); ok && base.ResourceVersion == w.BaseRV {
 		obj = base.DeepCopy()
 	}
 	obj.ResourceVersion = w.BaseRV
@@ -146,12 +147,11 @@ func (a *leaseAPI) read(ctx context.Context) (*coordinationv1.Lease, error) {
 	return a.leases.Get(ctx, a.name, metav1.GetOptions{})
 }
 
-// watchEvent is one thing the watch saw: a state of the Lease (obj nil and
-// absent when deleted or not there), a failure (err), or only that a call
-// was answered (answered: nothing observed).
+// watchEvent is one thing the watch saw: a state of the Lease (absent when
+// deleted or not there), a failure (err), or only that a call was answered
+// (answered: nothing observed).
 type watchEvent struct {
 	lease    leadership.Lease
-	obj      *coordinationv1.Lease
 	err      error
 	answered bool
 }
@@ -198,7 +198,7 @@ func (f followed) Replace(leases []*coordinationv1.Lease, rv string) {
 		f.send(watchEvent{lease: leadership.Lease{RV: rv}})
 		return
 	}
-	f.send(watchEvent{lease: toLease(leases[0]), obj: leases[0]})
+	f.send(watchEvent{lease: toLease(leases[0])})
 }
 
 func (f followed) Apply(typ watch.EventType, obj *coordinationv1.Lease) {
@@ -206,7 +206,7 @@ func (f followed) Apply(typ watch.EventType, obj *coordinationv1.Lease) {
 		f.send(watchEvent{lease: leadership.Lease{RV: obj.ResourceVersion}})
 		return
 	}
-	f.send(watchEvent{lease: toLease(obj), obj: obj})
+	f.send(watchEvent{lease: toLease(obj)})
 }
 
 // Connection reports every call's outcome, so readiness returns as soon as

@@ -28,7 +28,7 @@ func (d *driver) run(ctx context.Context, rt *procHost) error {
 			if ev.answered {
 				return
 			}
-			rt.report(input{in: leadership.Observed{Lease: ev.lease}, obj: ev.obj})
+			rt.report(leadership.Observed{Lease: ev.lease})
 		})
 	})
 
@@ -36,7 +36,7 @@ func (d *driver) run(ctx context.Context, rt *procHost) error {
 	for !d.m.Done() {
 		select {
 		case in := <-rt.inputs:
-			d.receive(in)
+			d.step(in)
 		case <-rt.timer.C:
 			d.step(leadership.Tick{})
 		case <-done:

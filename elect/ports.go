@@ -23,14 +23,14 @@ import (
 type host interface {
 	mono() time.Duration
 	wall() time.Time
-	// spawn runs task concurrently; the driver waits for it on exit.
+	// spawn runs task concurrently; the driver waits for it on exit, so
+	// every task must end (requests are bounded, and a child's watcher
+	// ends when a stop gives up on it).
 	spawn(task func())
-	// detach runs task concurrently without being waited for: a child that
-	// will not die must not keep the sidecar from exiting.
-	detach(task func())
-	// report hands a task's result to the loop; after the loop ended
-	// there is nobody to tell.
-	report(in input)
+	// report hands a task's result to the loop, the one way inputs reach
+	// the machine besides the loop's own (start, timer, shutdown); after
+	// the loop ended there is nobody to tell.
+	report(in leadership.Input)
 	// setTimer asks for a Tick at at on the mono clock; 0 cancels.
 	setTimer(at time.Duration)
 	// withTimeout bounds a request's context by d on the host's clock.
@@ -61,8 +61,10 @@ type processes interface {
 
 // process is a started command and its process tree.
 type process interface {
-	// wait blocks until the command exits and returns its exit code.
-	wait() int
+	// wait blocks until the command exits (exited, with its code) or a
+	// stop gave up on it: then it may still run, and nobody waits for it
+	// any more, so that it cannot keep the sidecar from exiting.
+	wait() (code int, exited bool)
 	// stop ends the command and every descendant: SIGTERM, SIGKILL after
 	// grace. An error means something may still run.
 	stop(grace time.Duration) error
@@ -95,25 +97,37 @@ func (osProcesses) start(argv []string, log *slog.Logger) (process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return osProcess{p}, nil
+	return &osProcess{p: p, gaveUp: make(chan struct{})}, nil
 }
 
-type osProcess struct{ p *child.Process }
-
-func (o osProcess) wait() int {
-	<-o.p.Done()
-	return o.p.ExitCode()
+type osProcess struct {
+	p      *child.Process
+	gaveUp chan struct{} // closed when a stop could not confirm it gone
+	once   sync.Once
 }
 
-func (o osProcess) stop(grace time.Duration) error {
-	return o.p.Stop(context.Background(), grace)
+func (o *osProcess) wait() (int, bool) {
+	select {
+	case <-o.p.Done():
+		return o.p.ExitCode(), true
+	case <-o.gaveUp:
+		return 0, false
+	}
+}
+
+func (o *osProcess) stop(grace time.Duration) error {
+	err := o.p.Stop(context.Background(), grace)
+	if err != nil {
+		o.once.Do(func() { close(o.gaveUp) })
+	}
+	return err
 }
 
 // procHost is the host of the process: goroutines, the wall clock and
 // a timer, with results sent to the loop on a channel.
 type procHost struct {
 	start  time.Time // the monotonic origin of mono
-	inputs chan input
+	inputs chan leadership.Input
 	quit   chan struct{} // closed when the loop has ended
 	timer  *time.Timer
 	wg     sync.WaitGroup
@@ -122,19 +136,18 @@ type procHost struct {
 func newProcHost() *procHost {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &procHost{start: time.Now(), inputs: make(chan input, 16), quit: make(chan struct{}), timer: t}
+	return &procHost{start: time.Now(), inputs: make(chan leadership.Input, 16), quit: make(chan struct{}), timer: t}
 }
 
 func (p *procHost) mono() time.Duration { return time.Since(p.start) }
 func (p *procHost) wall() time.Time     { return time.Now() }
 func (p *procHost) spawn(task func())   { p.wg.Go(task) }
-func (p *procHost) detach(task func())  { go task() }
 
 func (p *procHost) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d)
 }
 
-func (p *procHost) report(in input) {
+func (p *procHost) report(in leadership.Input) {
 	select {
 	case p.inputs <- in:
 	case <-p.quit:

@@ -113,11 +113,10 @@ type simHost struct {
 func (h simHost) mono() time.Duration { return h.r.mono(h.w.now) }
 func (h simHost) wall() time.Time     { return simWallEpoch.Add(h.mono()) }
 func (h simHost) spawn(task func())   { h.w.spawnTask(h.r, h.inc, task) }
-func (h simHost) detach(task func())  { h.w.spawnTask(h.r, h.inc, task) }
 
 func (h simHost) gone() bool { return h.r.inc != h.inc || !h.r.alive || h.r.exited }
 
-func (h simHost) report(in input) {
+func (h simHost) report(in leadership.Input) {
 	if h.gone() {
 		return
 	}
@@ -145,19 +144,19 @@ func (h simHost) setTimer(at time.Duration) {
 	gen := r.timerGen
 	h.w.onLoop(r, max(h.w.now, r.trueAt(at)), func() {
 		if r.timerGen == gen {
-			h.w.deliver(r, input{in: leadership.Tick{}})
+			h.w.deliver(r, leadership.Tick{})
 		}
 	})
 }
 
 // deliver steps r's driver with one input at the current true time.
-func (w *world) deliver(r *simReplica, in input) {
+func (w *world) deliver(r *simReplica, in leadership.Input) {
 	if !r.alive || r.exited {
 		return
 	}
 	w.steps++
-	w.tracef("r%d.%d <- %s", r.idx, r.inc, leadership.Describe(in.in))
-	switch v := in.in.(type) {
+	w.tracef("r%d.%d <- %s", r.idx, r.inc, leadership.Describe(in))
+	switch v := in.(type) {
 	case leadership.FileHidden:
 		r.removeFailed = r.removeFailed || v.Err != ""
 	case leadership.ChildStopped:
@@ -165,14 +164,14 @@ func (w *world) deliver(r *simReplica, in input) {
 			r.childStuck = true
 		}
 	}
-	if l, ok := observedLease(in.in); ok && r.deposeRV != 0 {
+	if l, ok := observedLease(in); ok && r.deposeRV != 0 {
 		if rv, err := strconv.ParseUint(l.RV, 10, 64); err == nil && rv >= r.deposeRV {
 			r.knowsDeposed = true
 		}
 	}
-	r.d.receive(in)
+	r.d.step(in)
 	w.check()
-	if res, ok := in.in.(leadership.WriteResult); ok && res.Outcome == leadership.OK && res.Lease.Record.Holder == r.id {
+	if res, ok := in.(leadership.WriteResult); ok && res.Outcome == leadership.OK && res.Lease.Record.Holder == r.id {
 		w.answered(r)
 	}
 }
@@ -436,11 +435,10 @@ func (w *world) broadcast() {
 
 // observe delivers a state of the Lease to r's loop at at, as the watch does.
 func (w *world) observe(r *simReplica, at time.Duration, l leadership.Lease) {
-	var obj *coordinationv1.Lease
 	if l.Exists {
-		obj = leaseObject(l)
+		l.Obj = leaseObject(l)
 	}
-	w.onLoop(r, at, func() { w.deliver(r, input{in: leadership.Observed{Lease: l}, obj: obj}) })
+	w.onLoop(r, at, func() { w.deliver(r, leadership.Observed{Lease: l}) })
 }
 
 // relist heals r's watch: the current state, then events again.
@@ -561,6 +559,7 @@ type simChild struct {
 	r      *simReplica
 	inc    int
 	exited bool
+	gaveUp bool // a stop gave up on it: wait returns
 	code   int
 	exitAt time.Duration // when it exits by itself (0: never)
 	// stubborn ignores SIGTERM; dState cannot be killed until dStateEnd.
@@ -615,8 +614,8 @@ func (c *simChild) exit(code int) {
 	c.waiters = nil
 }
 
-func (c *simChild) wait() int {
-	for !c.exited {
+func (c *simChild) wait() (int, bool) {
+	for !c.exited && !c.gaveUp {
 		t := c.w.cur
 		c.waiters = append(c.waiters, t)
 		c.w.baton <- struct{}{}
@@ -624,7 +623,7 @@ func (c *simChild) wait() int {
 			goruntime.Goexit()
 		}
 	}
-	return c.code
+	return c.code, c.exited
 }
 
 // stop sends SIGTERM and, after grace, SIGKILL, then waits for the tree
@@ -650,6 +649,12 @@ func (c *simChild) stop(grace time.Duration) error {
 	c.at(max(w.now+w.dur(100*time.Microsecond, 2*time.Millisecond), c.dStateEnd))
 	w.park(w.now + c.r.trueDur(time.Second))
 	if !c.exited {
+		// Nobody waits for it any more (process.wait).
+		c.gaveUp = true
+		for _, t := range c.waiters {
+			w.resumeAt(t, w.now)
+		}
+		c.waiters = nil
 		return errors.New("simulated: a process would not die")
 	}
 	return nil

@@ -121,7 +121,7 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	w.bootLabel(r, oldID)
 	w.tracef("r%d.%d boots as %s (exec %v, clock rate %.4f)", r.idx, r.inc, r.id, r.cfg.Exec, r.rate)
 	w.onLoop(r, w.now, func() {
-		w.deliver(r, input{in: leadership.Start{}})
+		w.deliver(r, leadership.Start{})
 		w.relist(r)
 	})
 }
@@ -363,7 +363,7 @@ func (w *world) fault() {
 		}
 		w.stats.shutdowns++
 		r.shuttingDown = true
-		w.onLoop(r, w.now, func() { w.deliver(r, input{in: leadership.Shutdown{}}) })
+		w.onLoop(r, w.now, func() { w.deliver(r, leadership.Shutdown{}) })
 	case k < 86:
 		w.crash(r)
 	default:

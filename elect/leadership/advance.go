@@ -205,7 +205,11 @@ func (m *Machine) sendWrite(rec Record, create bool, base string) {
 	m.written[m.nextWritten] = sent{record: rec, at: m.now.Mono}
 	m.nextWritten = (m.nextWritten + 1) % writtenMemory
 	m.nextAttempt = m.now.Mono + m.cfg.RetryPeriod
-	m.emit(Write{Seq: m.seq, Create: create, BaseRV: base, Record: rec})
+	w := Write{Seq: m.seq, Create: create, BaseRV: base, Record: rec}
+	if !create && m.view.Exists && m.view.RV == base {
+		w.Base = m.view.Obj
+	}
+	m.emit(w)
 }
 
 // shutdownBound is how long after the shutdown began the machine gives up

@@ -488,3 +488,24 @@ func TestCommandExitEndsTheRun(t *testing.T) {
 		t.Fatalf("want exit 3, the command's code:\n%s", s.trace())
 	}
 }
+
+// A write based on a state of the Lease carries that state's stored object
+// (Write.Base), so the driver updates it and what others set on it
+// survives; a write based on a state the machine has no object for (or a
+// create) carries none, and the driver then writes a bare object, which the
+// resourceVersion still guards.
+func TestWriteCarriesItsBase(t *testing.T) {
+	s := newScript(t, Config{})
+	s.at(0, Start{})
+	free := lease("10", "", 0, 0)
+	free.Obj = "object@10"
+	w, ok := find[Write](s.at(ms, ReadResult{Seq: 1, Lease: free}))
+	if !ok || w.Base != "object@10" {
+		t.Fatalf("the takeover's base is %v, want the object read at 10:\n%s", w.Base, s.trace())
+	}
+	stored := Lease{Exists: true, RV: "11", Record: w.Record, Obj: "object@11"}
+	s.at(2*ms, WriteResult{Seq: w.Seq, Outcome: OK, Lease: stored})
+	if r, ok := find[Write](s.at(501*ms, Tick{})); !ok || r.BaseRV != "11" || r.Base != "object@11" {
+		t.Fatalf("the renewal's base is %v at %q, want the object stored at 11:\n%s", r.Base, r.BaseRV, s.trace())
+	}
+}

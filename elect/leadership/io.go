@@ -148,6 +148,10 @@ type Write struct {
 	Create bool
 	BaseRV string
 	Record Record
+	// Base is the stored object at BaseRV when the machine has it
+	// (Lease.Obj): an update writes the record into it, so the labels and
+	// annotations others set survive.
+	Base any
 }
 
 // Read gets the Lease from the API server; ReadResult answers.

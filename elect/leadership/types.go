@@ -57,6 +57,10 @@ type Lease struct {
 	Exists bool
 	RV     string
 	Record Record
+	// Obj is the stored object this state was read from, opaque to the
+	// machine: it keeps the newest one and hands it back with a write
+	// based on it (Write.Base).
+	Obj any
 }
 
 func (l Lease) String() string {
