@@ -392,97 +392,118 @@ func (m *Machine) sendRead() {
 	m.emit(Read{Seq: m.seq})
 }
 
+// writeResult takes the answer to the write in flight: it landed, it lost
+// to another write, or it failed (with or without an answer).
 func (m *Machine) writeResult(r WriteResult) {
 	w := m.write
 	if w == nil || r.Seq != w.seq {
 		return
 	}
 	m.write = nil
-	naming := w.record.Holder != ""
 	switch r.Outcome {
 	case OK:
-		if !naming {
-			m.see(r.Lease, "")
-			m.holding = false
-			m.finish(0, "released the Lease")
-			return
-		}
-		if m.known && Newer(m.view.RV, r.Lease.RV) && !m.mine() {
-			// The watch already showed a later write by someone else: ours
-			// landed, then was overwritten. Nothing to act on.
-			m.logf(slog.LevelInfo, "our write was overwritten before its answer came", "holder", m.view.Record.Holder)
-			m.holding = false
-			break
-		}
-		m.holding, m.baseRV, m.held = true, r.Lease.RV, w.record
-		m.lastRenew = max(m.lastRenew, w.sentAt)
-		m.see(r.Lease, "")
-		m.emit(Metric{Name: RenewOK})
-		switch {
-		case m.phase == Acting:
-			m.emit(ExtendTerm{Term: m.term, Until: m.deadline()})
-		case m.phase == Releasing:
-			// Won a takeover while shutting down: no term, release at once.
-		case m.now.Mono >= m.deadline():
-			m.logf(slog.LevelWarn, "the write that took the Lease answered after the renew deadline; not acting on it", "sent", w.sentAt, "answered", m.now.Mono)
-			m.lateWrite()
-		case m.cleanupPending():
-			// A renewal answered after its term ended: that term's file,
-			// child or label may still be there, and a new term would take
-			// their place in the bookkeeping and never wait for them. The
-			// Lease is ours: advance takes it again once they are gone.
-			m.logf(slog.LevelInfo, "the renewal answered after the term ended; leading again once its status file, command and label are gone")
-		default:
-			m.startTerm()
-		}
+		m.writeLanded(w, r.Lease)
 	case Conflict, NotFound, AlreadyExists:
-		switch {
-		case !naming:
-			// A release based on a stale view: the read says whether the
-			// Lease is still ours to release.
-			m.holding = false
-			m.logf(slog.LevelInfo, "releasing the Lease conflicted; reading it again", "outcome", r.Outcome.String())
-		case m.holding:
-			m.emit(Metric{Name: RenewFailed})
-			m.holding = false
-			if m.phase == Acting {
-				m.logf(slog.LevelWarn, "renewing the Lease conflicted: someone else wrote it; stepping down at once", "outcome", r.Outcome.String())
-				m.endTerm("the Lease changed under us")
-			}
-		default:
-			// Normal when several replicas race for a released Lease.
-			m.logf(slog.LevelDebug, "lost the race for the Lease", "outcome", r.Outcome.String())
-		}
-		// The answer proves the Lease moved on from what the write was
-		// based on: what we see next decides, with no retry wait, so a
-		// release right after a lost race is taken at once. If the watch
-		// has already shown a newer state, that is what moved on, and
-		// there is nothing to read.
-		m.nextAttempt = 0
-		if m.view.RV == w.basis {
-			m.staleRV = m.view.RV
-			m.sendRead()
-		}
+		m.writeLost(w, r.Outcome)
 	case Refused, Unknown:
-		level := slog.LevelWarn
-		if r.Outcome == Refused {
-			level = slog.LevelError
+		m.writeFailed(w, r)
+	}
+}
+
+// writeLanded: our write is stored. A release ends the run; a write naming
+// us holds the Lease and, per phase, renews the term, starts one, or
+// leaves the Lease to a release or to the cleanup of the last term.
+func (m *Machine) writeLanded(w *pendingWrite, stored Lease) {
+	if w.record.Holder == "" {
+		m.see(stored, "")
+		m.holding = false
+		m.finish(0, "released the Lease")
+		return
+	}
+	if m.known && Newer(m.view.RV, stored.RV) && !m.mine() {
+		// The watch already showed a later write by someone else: ours
+		// landed, then was overwritten. Nothing to act on.
+		m.logf(slog.LevelInfo, "our write was overwritten before its answer came", "holder", m.view.Record.Holder)
+		m.holding = false
+		return
+	}
+	m.holding, m.baseRV, m.held = true, stored.RV, w.record
+	m.lastRenew = max(m.lastRenew, w.sentAt)
+	m.see(stored, "")
+	m.emit(Metric{Name: RenewOK})
+	switch {
+	case m.phase == Acting:
+		m.emit(ExtendTerm{Term: m.term, Until: m.deadline()})
+	case m.phase == Releasing:
+		// Won a takeover while shutting down: no term, release at once.
+	case m.now.Mono >= m.deadline():
+		m.logf(slog.LevelWarn, "the write that took the Lease answered after the renew deadline; not acting on it", "sent", w.sentAt, "answered", m.now.Mono)
+		m.lateWrite()
+	case m.cleanupPending():
+		// A renewal answered after its term ended: that term's file,
+		// child or label may still be there, and a new term would take
+		// their place in the bookkeeping and never wait for them. The
+		// Lease is ours: advance takes it again once they are gone.
+		m.logf(slog.LevelInfo, "the renewal answered after the term ended; leading again once its status file, command and label are gone")
+	default:
+		m.startTerm()
+	}
+}
+
+// writeLost: the API server refused the write because the Lease moved on
+// from what it was based on (409, or 404/already-exists for a create).
+func (m *Machine) writeLost(w *pendingWrite, outcome Outcome) {
+	switch {
+	case w.record.Holder == "":
+		// A release based on a stale view: the read says whether the
+		// Lease is still ours to release.
+		m.holding = false
+		m.logf(slog.LevelInfo, "releasing the Lease conflicted; reading it again", "outcome", outcome.String())
+	case m.holding:
+		m.emit(Metric{Name: RenewFailed})
+		m.holding = false
+		if m.phase == Acting {
+			m.logf(slog.LevelWarn, "renewing the Lease conflicted: someone else wrote it; stepping down at once", "outcome", outcome.String())
+			m.endTerm("the Lease changed under us")
 		}
-		what := "taking the Lease"
-		switch {
-		case !naming:
-			what = "releasing the Lease"
-		case m.holding:
-			what = "renewing the Lease"
-			m.emit(Metric{Name: RenewFailed})
-		}
-		m.logf(level, what+" failed; retrying", "outcome", r.Outcome.String(), "err", r.Err, "in", m.cfg.RetryPeriod)
-		if r.Outcome == Unknown {
-			// It may have landed: a read tells. Until then a shutdown must
-			// not assume the Lease is not ours.
-			m.unsure = naming || m.unsure
-			m.sendRead()
-		}
+	default:
+		// Normal when several replicas race for a released Lease.
+		m.logf(slog.LevelDebug, "lost the race for the Lease", "outcome", outcome.String())
+	}
+	// The answer proves the Lease moved on from what the write was based
+	// on: what we see next decides, with no retry wait, so a release right
+	// after a lost race is taken at once. If the watch has already shown a
+	// newer state, that is what moved on, and there is nothing to read.
+	m.nextAttempt = 0
+	if m.view.RV == w.basis {
+		m.staleRV = m.view.RV
+		m.sendRead()
+	}
+}
+
+// writeFailed: refused for another reason (nothing was written), or no
+// answer (it may have landed: a read tells). The next attempt waits for
+// the retry period.
+func (m *Machine) writeFailed(w *pendingWrite, r WriteResult) {
+	naming := w.record.Holder != ""
+	level := slog.LevelWarn
+	if r.Outcome == Refused {
+		level = slog.LevelError
+	}
+	what := "taking the Lease"
+	switch {
+	case !naming:
+		what = "releasing the Lease"
+	case m.holding:
+		what = "renewing the Lease"
+		m.emit(Metric{Name: RenewFailed})
+	}
+	m.logf(level, what+" failed; retrying", "outcome", r.Outcome.String(), "err", r.Err, "in", m.cfg.RetryPeriod)
+	if r.Outcome == Unknown {
+		// It may have landed: a read tells. Until then a shutdown must not
+		// assume the Lease is not ours.
+		m.unsure = naming || m.unsure
+		m.sendRead()
 	}
 }
 
