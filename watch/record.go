@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -71,10 +72,12 @@ func (w *Recorder) Flush() error {
 	return nil
 }
 
-// Tee writes every event from in to the recording and passes it on, unchanged and in
+// Tee writes every event from in to the recording and passes it on, in
 // order, on the returned channel, which is closed when in is closed or ctx
-// ends. The recording is therefore exactly the stream the consumer saw. A
-// burst is flushed once, a lone event at once, as `-o json` does. A write
+// ends. The recording is therefore exactly the stream the consumer saw: each
+// event is passed on as it reads back (see asRecorded), not with the
+// monotonic clock readings its times carried. A burst is flushed once, a
+// lone event at once, as `-o json` does. A write
 // error is sent on errc and the events keep flowing: losing the recording
 // must not stop the dashboard. errc is closed once the last line is
 // flushed, so a caller that drains it knows the recording is complete.
@@ -103,6 +106,7 @@ func (w *Recorder) Tee(ctx context.Context, in <-chan Event) (out <-chan Event, 
 			if !ok {
 				return
 			}
+			ev.asRecorded()
 			if failed == nil {
 				failed = w.Write(&ev)
 				if failed == nil && len(in) == 0 {
@@ -121,6 +125,42 @@ func (w *Recorder) Tee(ctx context.Context, in <-chan Event) (out <-chan Event, 
 	}()
 	return o, e
 }
+
+// asRecorded sets every time of ev to what a recording holds and
+// ReadRecording returns: the wall clock in UTC, without the monotonic clock
+// reading a time from time.Now carries. Go compares two times by that
+// reading when both have one, and by the wall clock otherwise, and the two
+// orders can differ: a thread descheduled between time.Now's reads of the
+// two clocks stamps an instant whose wall time is behind its monotonic
+// one, so an event of one context can be later than another context's by
+// one clock and earlier by the other. A consumer judging by the readings
+// (the dashboard's clock is the latest event time) would then see an
+// order that its replay, which has only the wall clock, cannot reproduce.
+// Times shared with other events (Renewals, Candidates) are copied, never
+// changed in place, and only when they hold such a reading.
+func (ev *Event) asRecorded() {
+	ev.Time = ev.Time.UTC()
+	l := &ev.Lease
+	l.AcquireTime, l.RenewTime = l.AcquireTime.UTC(), l.RenewTime.UTC()
+	l.Observed, l.ExpiresAt = l.Observed.UTC(), l.ExpiresAt.UTC()
+	if slices.ContainsFunc(l.Renewals, notRecorded) {
+		l.Renewals = slices.Clone(l.Renewals)
+		for i := range l.Renewals {
+			l.Renewals[i] = l.Renewals[i].UTC()
+		}
+	}
+	if slices.ContainsFunc(l.Candidates, func(c Candidate) bool { return notRecorded(c.RenewTime) || notRecorded(c.PingTime) }) {
+		l.Candidates = slices.Clone(l.Candidates)
+		for i := range l.Candidates {
+			c := &l.Candidates[i]
+			c.RenewTime, c.PingTime = c.RenewTime.UTC(), c.PingTime.UTC()
+		}
+	}
+}
+
+// notRecorded tells whether t differs from what a recording reads back:
+// it has a monotonic clock reading or a location other than UTC.
+func notRecorded(t time.Time) bool { return t != t.UTC() }
 
 // Recording is what ReadRecording returns: the header and the events in file order,
 // each with its Lease's Renewals rebuilt (see RenewalTracker).

@@ -153,6 +153,70 @@ func TestTeeRecordsWhatItPasses(t *testing.T) {
 	}
 }
 
+// TestTeePassesWhatReadsBack: the consumer of Tee gets every time exactly
+// as a replay of the recording will have it. Events stamped by the real
+// clock, as a Watcher stamps them, carry a monotonic clock reading that the
+// recording cannot hold; Go compares two such times by that reading, a
+// replay by the wall clock, and the two can disagree (a thread descheduled
+// between time.Now's two clock reads), so the live dashboard would order
+// events, and pick its clock, in a way its replay cannot reproduce.
+func TestTeePassesWhatReadsBack(t *testing.T) {
+	now := time.Now() // with a monotonic reading, in the local zone
+	l := watch.LeaseState{Namespace: "kube-system", Name: "kube-scheduler", Holder: "cp-1", LeaseDurationSeconds: 15,
+		Status: watch.StatusHeld, RenewTime: now.Add(-time.Second).UTC(), Observed: now, ExpiresAt: now.Add(15 * time.Second),
+		Renewals:   []time.Time{now.Add(-2 * time.Second), now},
+		Candidates: []watch.Candidate{{Name: "cp-1", RenewTime: now, PingTime: now.Add(-time.Second)}}}
+	added := l
+	added.Renewals = nil    // none yet, as the Model emits it
+	shared := l.Renewals[0] // Renewals and Candidates are shared with other copies: never changed in place
+	evs := []watch.Event{
+		{Type: watch.EventAdded, Time: now, Context: "prod-eu", Lease: added},
+		{Type: watch.EventSynced, Time: now, Context: "prod-eu"},
+		{Type: watch.EventRenewed, Time: now.Add(2 * time.Second), Context: "prod-eu", Lease: l, Coalesced: 1},
+	}
+	in := make(chan watch.Event, len(evs))
+	for _, ev := range evs {
+		in <- ev
+	}
+	close(in)
+	var buf bytes.Buffer
+	w, err := watch.NewRecorder(&buf, watch.RecordingHeader{Contexts: []string{"prod-eu"}, Start: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errc := w.Tee(context.Background(), in)
+	var passed []watch.Event
+	for ev := range out {
+		passed = append(passed, ev)
+	}
+	for err := range errc {
+		t.Fatal(err)
+	}
+	rec, err := watch.ReadRecording(&buf)
+	if err != nil || rec.Damage != nil || len(rec.Events) != len(passed) {
+		t.Fatalf("read back %d events (%v %v), passed on %d", len(rec.Events), err, rec.Damage, len(passed))
+	}
+	for i := range passed {
+		p, r := &passed[i], &rec.Events[i]
+		// == on time.Time: the same wall clock, monotonic reading and zone.
+		same := p.Time == r.Time && p.Lease.RenewTime == r.Lease.RenewTime &&
+			p.Lease.Observed == r.Lease.Observed && p.Lease.ExpiresAt == r.Lease.ExpiresAt &&
+			len(p.Lease.Renewals) == len(r.Lease.Renewals) && len(p.Lease.Candidates) == len(r.Lease.Candidates)
+		for j := 0; same && j < len(p.Lease.Renewals); j++ {
+			same = p.Lease.Renewals[j] == r.Lease.Renewals[j]
+		}
+		for j := 0; same && j < len(p.Lease.Candidates); j++ {
+			same = p.Lease.Candidates[j].RenewTime == r.Lease.Candidates[j].RenewTime && p.Lease.Candidates[j].PingTime == r.Lease.Candidates[j].PingTime
+		}
+		if !same {
+			t.Errorf("event %d (%s) passed on as %#v\nreads back as %#v", i, p.Type, *p, *r)
+		}
+	}
+	if l.Renewals[0] != shared || l.Candidates[0].RenewTime != now {
+		t.Errorf("Tee changed times shared with the sender's copies")
+	}
+}
+
 func TestPlayAsFastAsPossible(t *testing.T) {
 	evs := sample()
 	var got []watch.Event
