@@ -32,8 +32,8 @@ const (
 // Options configures a Server. Every field is optional.
 type Options struct {
 	// Healthz reports whether the elector is wedged; a non-nil error makes
-	// /healthz answer 500 with the error. elect passes a closure over
-	// client-go's HealthzAdaptor: func() error { return adaptor.Check(nil) }.
+	// /healthz answer 500 with the error. elect passes its driver's check:
+	// the election loop has been stuck in one step for over 10 s.
 	Healthz func() error
 	// Logger receives one line per served stream and per listener event.
 	Logger *slog.Logger
