@@ -282,10 +282,13 @@ func (m *Machine) stepReleasing(wake *wakeTimes) {
 // publish emits what the endpoints show when it changed.
 func (m *Machine) publish() {
 	p := Publish{Term: m.term, Leading: m.phase == Acting}
+	if p.Leading {
+		p.Token = m.token
+	}
 	if m.view.Exists {
 		p.Record = m.view.Record
 	}
-	if !m.publishSet || p.Term != m.published.Term || p.Leading != m.published.Leading || !p.Record.same(m.published.Record) {
+	if !m.publishSet || p.Term != m.published.Term || p.Leading != m.published.Leading || p.Token != m.published.Token || !p.Record.same(m.published.Record) {
 		m.published, m.publishSet = p, true
 		m.emit(p)
 	}

@@ -164,6 +164,7 @@ type Read struct{ Seq uint64 }
 type ShowFile struct {
 	Term  uint64
 	Until time.Duration
+	Token uint64 // the term's fencing token, written beside the file first
 }
 
 // ExtendTerm moves Term's deadline: a renewal succeeded.
@@ -197,6 +198,7 @@ type UnlabelPod struct{ Term uint64 }
 type StartChild struct {
 	Term  uint64
 	Until time.Duration
+	Token uint64 // the term's fencing token, in the child's environment
 }
 
 // StopChild stops Term's child and every descendant; ChildStopped answers.
@@ -208,6 +210,8 @@ type Publish struct {
 	Term    uint64
 	Leading bool
 	Record  Record
+	// Token is the fencing token of the term (0: none). See Token.
+	Token uint64
 }
 
 // LeaderFile writes the current holder to the leader file ("" removes it).

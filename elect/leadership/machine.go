@@ -95,6 +95,7 @@ type hold struct {
 // there after it ended.
 type termBooks struct {
 	term      uint64
+	token     uint64 // the term's fencing token (0: none)
 	fileTerm  uint64 // the term whose status file may be visible (0: none)
 	childTerm uint64 // the term whose child may run (0: none)
 	hiddenAt  time.Duration
@@ -310,7 +311,7 @@ func (m *Machine) adopt(rec Record, at time.Duration, rv string) {
 		m.emit(ExtendTerm{Term: m.term, Until: m.deadline()})
 	case m.phase != Releasing && !m.cleanupPending() && m.now.Mono < m.deadline():
 		m.logf(slog.LevelInfo, "a write of ours whose answer was lost renewed the Lease")
-		m.startTerm()
+		m.startTerm(rv)
 	case m.phase != Releasing && !m.cleanupPending():
 		m.lateWrite()
 	}
@@ -446,7 +447,7 @@ func (m *Machine) writeLanded(w *pendingWrite, stored Lease) {
 		// Lease is ours: advance takes it again once they are gone.
 		m.logf(slog.LevelInfo, "the renewal answered after the term ended; leading again once its status file, command and label are gone")
 	default:
-		m.startTerm()
+		m.startTerm(stored.RV)
 	}
 }
 
@@ -510,14 +511,17 @@ func (m *Machine) writeFailed(w *pendingWrite, r WriteResult) {
 // deadline is when the current holding stops allowing a term to act.
 func (m *Machine) deadline() time.Duration { return m.lastRenew + m.cfg.actWindow() }
 
-func (m *Machine) startTerm() {
+// startTerm starts a term on the write stored at rv, whose resourceVersion
+// is the term's fencing token (Token).
+func (m *Machine) startTerm(rv string) {
 	m.lateWrites, m.resumeAt = 0, 0
 	m.term++
+	m.token = Token(rv)
 	m.phase = Acting
 	m.everShown = true
 	m.fileTerm = m.term
 	m.logf(slog.LevelInfo, "leading: showing the status file", "term", m.term)
-	m.emit(ShowFile{Term: m.term, Until: m.deadline()})
+	m.emit(ShowFile{Term: m.term, Until: m.deadline(), Token: m.token})
 	if m.cfg.Label {
 		m.labelTerm, m.labelRetry, m.unlabelErr, m.unlabelRetry = m.term, when{}, "", when{}
 		// A deposed term that has not noticed yet may still take the
@@ -529,9 +533,13 @@ func (m *Machine) startTerm() {
 	}
 	if m.cfg.Exec {
 		m.childTerm = m.term
-		m.emit(StartChild{Term: m.term, Until: m.deadline()})
+		m.emit(StartChild{Term: m.term, Until: m.deadline(), Token: m.token})
 	}
-	m.emit(Event{Reason: "LeaderElection", Message: m.cfg.Identity + " became leader"})
+	msg := m.cfg.Identity + " became leader"
+	if m.token != 0 {
+		msg += fmt.Sprintf(" (fencing token %d)", m.token)
+	}
+	m.emit(Event{Reason: "LeaderElection", Message: msg})
 }
 
 // endTerm stops acting at once: /leader first (the driver publishes in

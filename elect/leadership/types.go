@@ -143,3 +143,19 @@ const (
 var phaseNames = [...]string{"idle", "following", "acting", "stepping-down", "releasing", "done"}
 
 func (p Phase) String() string { return phaseNames[p] }
+
+// Token is the fencing token of a term that started with the write stored
+// at resourceVersion rv: the etcd revision of that write, which grows with
+// every write to any object, so a later term's token is greater than every
+// earlier one's on this Lease, across a re-creation of the Lease and when
+// the same identity leads again. Kubernetes documents resourceVersions as
+// comparable integers from v1.35 on; before that they are etcd revisions in
+// practice, not by contract (docs/fencing.md). 0 means rv is not a number:
+// no token.
+func Token(rv string) uint64 {
+	n, err := strconv.ParseUint(rv, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
