@@ -70,6 +70,11 @@ type Config struct {
 	// `watch -l` find an app's Leases. Labels others set stay.
 	LeaseLabels string
 
+	// Priority makes this replica preferred: a follower whose priority is
+	// strictly higher than the holder's asks for a planned hand-over to
+	// itself (docs/handover.md). The holder publishes its own on the Lease.
+	Priority int32
+
 	// HTTPAddr serves /healthz, /readyz, /leader, / and /metrics; empty
 	// disables them.
 	HTTPAddr string
@@ -270,6 +275,7 @@ func (c Config) machine() leadership.Config {
 		RetryPeriod:   c.RetryPeriod,
 		ReleaseDelay:  c.EffectiveReleaseDelay(),
 		Label:         c.LeaderLabel != "",
+		Priority:      c.Priority,
 	}
 	if len(c.Command) > 0 {
 		m.Exec, m.Grace = true, c.Grace

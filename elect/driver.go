@@ -134,6 +134,11 @@ func (d *driver) do(e leadership.Effect) {
 		d.rt.spawn(func() { d.rt.report(d.writeLease(e)) })
 	case leadership.Read:
 		d.rt.spawn(func() { d.rt.report(d.readLease(e.Seq)) })
+	case leadership.RequestHandover:
+		req := HandoverRequest{ID: e.Request.ID, To: e.Request.To, By: d.cfg.Identity, At: d.rt.wall().UTC()}
+		d.rt.spawn(func() { d.writeHandover(e.Base, e.BaseRV, &req, "") })
+	case leadership.WithdrawHandover:
+		d.rt.spawn(func() { d.writeHandover(e.Base, e.BaseRV, nil, e.ID) })
 	case leadership.ShowFile:
 		d.fileGate.begin(e.Term, e.Until)
 		d.rt.spawn(func() { d.rt.report(d.showFile(e.Term)) })
@@ -194,6 +199,17 @@ func (d *driver) writeLease(w leadership.Write) leadership.Input {
 	}
 	res.Lease = toLease(obj)
 	return res
+}
+
+// writeHandover asks for or withdraws a hand-over. Nothing answers: the
+// machine sees the outcome on the Lease, and a failure is only logged (the
+// machine asks again, or gives up, by its own rules).
+func (d *driver) writeHandover(base any, baseRV string, req *HandoverRequest, withdraw string) {
+	err := d.api.handover(context.Background(), base, baseRV, req, withdraw)
+	d.out.reachable(err)
+	if err != nil {
+		d.log.Warn("could not write the hand-over request", "err", err)
+	}
 }
 
 // readLease gets the Lease; a missing one is an answer, not an error.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -36,7 +37,27 @@ func toLease(obj *coordinationv1.Lease) leadership.Lease {
 	if s.LeaseTransitions != nil {
 		r.Transitions = *s.LeaseTransitions
 	}
-	return leadership.Lease{Exists: true, RV: obj.ResourceVersion, Record: r, Obj: obj}
+	l := leadership.Lease{Exists: true, RV: obj.ResourceVersion, Record: r, Obj: obj}
+	l.Handover = handoverOf(obj)
+	if p, err := strconv.ParseInt(obj.Annotations[PriorityAnnotation], 10, 32); err == nil {
+		l.Priority = int32(p)
+	}
+	return l
+}
+
+// handoverOf is the hand-over asked of obj's holder: the annotation, or
+// else spec.preferredHolder (Coordinated Leader Election), which asks the
+// same. An annotation that cannot be read asks nothing.
+func handoverOf(obj *coordinationv1.Lease) leadership.Handover {
+	if v, ok := obj.Annotations[HandoverAnnotation]; ok {
+		if req, err := ParseHandoverRequest(v); err == nil {
+			return leadership.Handover{ID: req.ID, To: req.To}
+		}
+	}
+	if p := obj.Spec.PreferredHolder; p != nil && *p != "" && (obj.Spec.HolderIdentity == nil || *obj.Spec.HolderIdentity != *p) {
+		return leadership.Handover{ID: "spec.preferredHolder=" + *p, To: *p}
+	}
+	return leadership.Handover{}
 }
 
 // toSpec writes a record into spec as client-go's
@@ -117,6 +138,7 @@ func (a *leaseAPI) write(ctx context.Context, w leadership.Write) (*coordination
 	if w.Create {
 		obj := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: a.name, Namespace: a.namespace}}
 		a.stamp(obj)
+		annotate(obj, w)
 		toSpec(w.Record, &obj.Spec)
 		out, err := a.leases.Create(ctx, obj, metav1.CreateOptions{})
 		if err != nil {
@@ -133,12 +155,66 @@ func (a *leaseAPI) write(ctx context.Context, w leadership.Write) (*coordination
 	}
 	obj.ResourceVersion = w.BaseRV
 	a.stamp(obj)
+	annotate(obj, w)
 	toSpec(w.Record, &obj.Spec)
 	out, err := a.leases.Update(ctx, obj, metav1.UpdateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("updating lease %s/%s: %w", a.namespace, a.name, err)
 	}
 	return out, nil
+}
+
+// annotate sets what a write publishes besides the record: the holder's
+// priority (none on a release), and removes the hand-over request it
+// fulfils, if that request is still the one on the Lease.
+func annotate(obj *coordinationv1.Lease, w leadership.Write) {
+	if w.Priority != 0 {
+		setAnnotation(obj, PriorityAnnotation, strconv.Itoa(int(w.Priority)))
+	} else {
+		delete(obj.Annotations, PriorityAnnotation)
+	}
+	if w.ClearHandover != "" {
+		clearHandover(obj, w.ClearHandover)
+	}
+}
+
+func setAnnotation(obj *coordinationv1.Lease, k, v string) {
+	if obj.Annotations == nil {
+		obj.Annotations = map[string]string{}
+	}
+	obj.Annotations[k] = v
+}
+
+// clearHandover removes the request id from obj, and only that one.
+func clearHandover(obj *coordinationv1.Lease, id string) bool {
+	if req, err := ParseHandoverRequest(obj.Annotations[HandoverAnnotation]); err == nil && req.ID == id {
+		delete(obj.Annotations, HandoverAnnotation)
+		return true
+	}
+	return false
+}
+
+// handover adds (req) or withdraws (the request id) a hand-over request:
+// an update of the object at baseRV, which fails if the Lease changed
+// meanwhile. It writes nothing when there is nothing to withdraw.
+func (a *leaseAPI) handover(ctx context.Context, base any, baseRV string, req *HandoverRequest, withdraw string) error {
+	obj, ok := base.(*coordinationv1.Lease)
+	if !ok || obj.ResourceVersion != baseRV {
+		return fmt.Errorf("lease %s/%s: no copy at resourceVersion %s to write the hand-over request on", a.namespace, a.name, baseRV)
+	}
+	obj = obj.DeepCopy()
+	switch {
+	case req != nil:
+		setAnnotation(obj, HandoverAnnotation, req.Encode())
+	case !clearHandover(obj, withdraw):
+		return nil
+	}
+	ctx, cancel := a.bound(ctx, a.timeout)
+	defer cancel()
+	if _, err := a.leases.Update(ctx, obj, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("writing the hand-over request on lease %s/%s: %w", a.namespace, a.name, err)
+	}
+	return nil
 }
 
 func (a *leaseAPI) read(ctx context.Context) (*coordinationv1.Lease, error) {

@@ -29,6 +29,7 @@ type electCmd struct {
 	ReleaseDelay  *time.Duration `name:"release-delay" env:"LEADER_ELECTOR_RELEASE_DELAY" help:"On shutdown, how long to wait after the status file is gone before releasing the Lease, so an app polling the file has stopped before another replica leads (default: lease-duration - renew-deadline - retry-period; 0 in exec mode, where the release waits for the command's whole process tree). Use 0 for a native sidecar, which the kubelet stops after the app." placeholder:"DURATION"`
 	LeaderLabel   string         `name:"leader-label" env:"LEADER_ELECTOR_LEADER_LABEL" help:"While this replica leads, its own Pod (POD_NAME, from the downward API) carries this label, so a Service selecting it routes to the leader alone; a new leader first removes it from every other Pod. A routing hint, not a fence (docs/leader-label.md). Needs Pods get, list, patch." placeholder:"KEY=VALUE"`
 	LeaseLabels   string         `name:"lease-labels" env:"LEADER_ELECTOR_LEASE_LABELS" help:"Labels for the Lease, set when this replica creates it and kept on each of its writes (labels others set stay), so kubectl get lease -l and watch -l find an app's Leases." placeholder:"KEY=VALUE,..."`
+	Priority      int32          `env:"LEADER_ELECTOR_PRIORITY" default:"0" help:"Preference for leading: a follower whose priority is strictly higher than the holder's asks it for a planned hand-over, at most once a lease duration; equal priorities never move leadership (docs/handover.md)." placeholder:"N"`
 	HTTPAddr      string         `name:"http-addr" env:"LEADER_ELECTOR_HTTP_ADDR" default:":4040" help:"Address for /healthz, /readyz, /leader, / and /metrics; empty disables them."`
 
 	Command []string `arg:"" name:"cmd" optional:"" passthrough:"partial" help:"Exec mode (Linux): run this command only while leading, e.g. -- /app/server --flag." placeholder:"-- CMD ARGS"`
@@ -72,6 +73,7 @@ func (c *electCmd) complete(hostname func() (string, error)) (elect.Config, erro
 		Command:       c.Command,
 		LeaderLabel:   c.LeaderLabel,
 		LeaseLabels:   c.LeaseLabels,
+		Priority:      c.Priority,
 		// The Pod to label is this one, whatever --identity says.
 		PodName: os.Getenv("POD_NAME"),
 	}

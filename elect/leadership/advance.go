@@ -1,6 +1,7 @@
 package leadership
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -43,6 +44,8 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 		m.stepReleasing(wake)
 	case SteppingDown:
 		m.stepSteppingDown(wake)
+	case HandingOver:
+		m.stepHandingOver(wake)
 	case Following:
 		m.stepFollowing(wake)
 	}
@@ -58,6 +61,9 @@ func (m *Machine) stepActing(wake *wakeTimes) bool {
 		return false
 	}
 	wake.add(m.deadline())
+	if m.honourHandover() {
+		return false
+	}
 	if m.due(&m.labelCheck, wake) {
 		m.emit(LabelPod{Term: m.term, Until: m.deadline()})
 	}
@@ -99,6 +105,11 @@ func (m *Machine) stepSteppingDown(wake *wakeTimes) {
 	if m.cleanupPending() {
 		return
 	}
+	if m.handingOver {
+		m.phase = HandingOver
+		m.stepHandingOver(wake)
+		return
+	}
 	m.phase = Following
 	m.stepFollowing(wake)
 }
@@ -121,14 +132,12 @@ func (m *Machine) stepFollowing(wake *wakeTimes) {
 		m.readWhenDue(wake)
 		return
 	}
-	at := m.acquireAt()
-	if at < m.nextAttempt {
-		at = m.nextAttempt
-	}
+	at := max(m.acquireAt(), m.nextAttempt, m.standBack)
 	if m.now.Mono >= at {
 		m.acquire()
 		return
 	}
+	m.askForLease(wake)
 	wake.add(at)
 }
 
@@ -159,6 +168,10 @@ func (m *Machine) acquireAt() time.Duration {
 	}
 	rec := m.view.Record
 	switch {
+	case rec.Holder == "" && m.view.Handover.To != "" && m.view.Handover.To != m.cfg.Identity:
+		// Released for a planned hand-over to another replica: stand back
+		// a lease duration, so that it takes the Lease; then anyone may.
+		return max(now, m.changedAt+m.cfg.LeaseDuration)
 	case rec.Holder == "":
 		return now // released: the graceful hand-over
 	case rec.Holder == m.cfg.Identity && m.wrote(rec):
@@ -208,6 +221,14 @@ func (m *Machine) sendWrite(rec Record, create bool, base string) {
 	w := Write{Seq: m.seq, Create: create, BaseRV: base, Record: rec}
 	if !create && m.view.Exists && m.view.RV == base {
 		w.Base = m.view.Obj
+	}
+	if rec.Holder == m.cfg.Identity {
+		w.Priority = m.cfg.Priority
+		// Taking the Lease fulfils a pending hand-over request, whoever it
+		// named; a holder drops a request that names itself.
+		if h := m.view.Handover; h.ID != "" && (m.view.Record.Holder != m.cfg.Identity || h.To == m.cfg.Identity) {
+			w.ClearHandover = h.ID
+		}
 	}
 	m.emit(w)
 }
@@ -269,13 +290,18 @@ func (m *Machine) stepReleasing(wake *wakeTimes) {
 		m.finish(0, "the Lease no longer exists: nothing to release")
 		return
 	}
+	m.sendRelease()
+}
+
+// sendRelease writes client-go's release over our record: no holder, a
+// one-second lease, the count kept.
+func (m *Machine) sendRelease() {
 	base := m.baseRV
 	if m.mine() {
 		base = m.view.RV
 	}
 	wall := micro(m.now.Wall)
 	m.releaseSent = true
-	// client-go's release: no holder, a one-second lease, the count kept.
 	m.sendWrite(Record{LeaseDurationSeconds: 1, AcquireTime: wall, RenewTime: wall, Transitions: m.view.Record.Transitions}, false, base)
 }
 
@@ -336,4 +362,113 @@ func (m *Machine) readWhenDue(wake *wakeTimes) {
 	default:
 		wake.add(m.readAgainAt)
 	}
+}
+
+// honourHandover ends the term for a planned hand-over asked on the Lease,
+// once per request: the term steps down as at any end (file or child
+// first), then HandingOver releases the Lease after the release delay. A
+// request that names this replica is already fulfilled.
+func (m *Machine) honourHandover() bool {
+	h := m.view.Handover
+	if h.ID == "" || h.ID == m.honoured || !m.mine() {
+		return false
+	}
+	m.honoured = h.ID
+	if h.To == m.cfg.Identity {
+		return false
+	}
+	to := h.To
+	if to == "" {
+		to = "any replica"
+	}
+	m.logf(slog.LevelInfo, "planned hand-over asked: stepping down, then releasing the Lease", "to", to, "request", h.ID)
+	m.emit(Event{Reason: "PlannedHandover", Message: fmt.Sprintf("%s hands the Lease over to %s", m.cfg.Identity, to)})
+	m.handingOver = true
+	m.endTerm("planned hand-over")
+	return true
+}
+
+// stepHandingOver releases the Lease after a planned hand-over's term has
+// stepped down: after the release delay, as on shutdown, but the replica
+// goes on following. It gives up when the Lease is no longer ours, or once
+// it would have expired anyway.
+func (m *Machine) stepHandingOver(wake *wakeTimes) {
+	now := m.now.Mono
+	if m.write != nil || m.read != 0 {
+		return
+	}
+	if m.unsure {
+		m.readWhenDue(wake)
+		return
+	}
+	if !m.view.Exists || (!m.holding && !m.mine()) {
+		m.handedOver("the Lease is no longer ours")
+		return
+	}
+	if releaseAt := m.hiddenAt + m.cfg.ReleaseDelay; now < releaseAt {
+		wake.add(releaseAt)
+		return
+	}
+	if giveUp := m.hiddenAt + m.cfg.LeaseDuration; now >= giveUp {
+		m.handedOver("could not release the Lease in time; it expires by itself")
+		return
+	}
+	if m.releaseSent && now < m.nextAttempt {
+		wake.add(m.nextAttempt)
+		return
+	}
+	m.sendRelease()
+}
+
+// handedOver ends a planned hand-over: the replica follows again, and
+// stands back a lease duration so that another takes the Lease.
+func (m *Machine) handedOver(how string) {
+	m.handingOver, m.releaseSent = false, false
+	m.phase = Following
+	m.standBack = m.now.Mono + m.cfg.LeaseDuration
+	m.logf(slog.LevelInfo, "planned hand-over done: "+how+"; standing back", "for", m.cfg.LeaseDuration)
+}
+
+// askForLease: a follower whose priority is strictly higher than the
+// holder's asks it for a planned hand-over to itself. At most once a lease
+// duration, never over another pending request; an ask that has not
+// brought the Lease here within two lease durations is withdrawn, and after
+// two of those this replica stops asking (it may be unable to take the
+// Lease, or the holder may not understand requests).
+func (m *Machine) askForLease(wake *wakeTimes) {
+	rec := m.view.Record
+	if m.stopAsking || !m.view.Exists || rec.Holder == "" || rec.Holder == m.cfg.Identity || m.cfg.Priority <= m.view.Priority {
+		return
+	}
+	now, ld := m.now.Mono, m.cfg.LeaseDuration
+	if m.asked.ID != "" {
+		if until := m.askedAt + 2*ld; now < until {
+			wake.add(until)
+			return
+		}
+		if m.view.Handover.ID == m.asked.ID {
+			m.emit(WithdrawHandover{ID: m.asked.ID, BaseRV: m.view.RV, Base: m.view.Obj})
+		}
+		m.asked = Handover{}
+		m.failedAsks++
+		if m.failedAsks >= 2 {
+			m.stopAsking = true
+			m.logf(slog.LevelWarn, "asked twice for the Lease by priority and did not get it; not asking again", "holder", rec.Holder)
+			return
+		}
+	}
+	if m.view.Handover.ID != "" {
+		return // another request is pending
+	}
+	if next := m.lastAskAt + ld; m.asks > 0 && now < next {
+		wake.add(next)
+		return
+	}
+	// Unique across restarts of this identity: a holder honours each ID once.
+	m.asked = Handover{ID: m.cfg.Identity + "@" + m.now.Wall.UTC().Format("20060102T150405.000000000Z"), To: m.cfg.Identity}
+	m.askedAt, m.lastAskAt = now, now
+	m.asks++
+	m.logf(slog.LevelInfo, "asking the holder for a planned hand-over: this replica's priority is higher", "holder", rec.Holder, "holderPriority", m.view.Priority, "priority", m.cfg.Priority)
+	m.emit(RequestHandover{Request: m.asked, BaseRV: m.view.RV, Base: m.view.Obj})
+	wake.add(m.askedAt + 2*ld)
 }

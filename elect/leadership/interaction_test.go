@@ -25,9 +25,9 @@ import (
 // clock is wallEpoch plus the same offset, and a Lease's renew= and
 // acquire= are wall offsets the same way):
 //
-//	config [exec] [label] [grace=D] [delay=D] [identity=S]   (lease 3s, renew deadline 2s, retry 500ms)
+//	config [exec] [label] [grace=D] [delay=D] [identity=S] [priority=N]   (lease 3s, renew deadline 2s, retry 500ms)
 //	start | tick | shutdown
-//	observe rv=N (holder=S renew=D [acquire=D] tr=N [ld=N] | absent)
+//	observe rv=N (holder=S renew=D [acquire=D] tr=N [ld=N] [prio=N] [request=ID [to=S]] | absent)
 //	read seq=N (rv=N holder=S ... | absent [rv=N] | err=S)
 //	write seq=N (ok rv=N | conflict | not-found | already-exists | refused err=S | unknown err=S)
 //	file-shown term=N (ok | aborted | err=S)      file-hidden term=N [err=S]
@@ -60,6 +60,9 @@ func (it *interaction) handle(t *testing.T, d *datadriven.TestData) string {
 		cfg.Grace = durArg(t, d, "grace", 0)
 		cfg.ReleaseDelay = durArg(t, d, "delay", 0)
 		d.MaybeScanArgs(t, "identity", &cfg.Identity)
+		if d.HasArg("priority") {
+			cfg.Priority = int32(intArg(t, d, "priority"))
+		}
 		it.m, it.writes = New(cfg), map[uint64]Record{}
 		return "ok"
 	}
@@ -163,6 +166,11 @@ func leaseArg(t *testing.T, d *datadriven.TestData) Lease {
 	if d.HasArg("ld") {
 		l.Record.LeaseDurationSeconds = int32(intArg(t, d, "ld"))
 	}
+	if d.HasArg("prio") {
+		l.Priority = int32(intArg(t, d, "prio"))
+	}
+	d.MaybeScanArgs(t, "request", &l.Handover.ID)
+	d.MaybeScanArgs(t, "to", &l.Handover.To)
 	return l
 }
 

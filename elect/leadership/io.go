@@ -152,6 +152,30 @@ type Write struct {
 	// (Lease.Obj): an update writes the record into it, so the labels and
 	// annotations others set survive.
 	Base any
+	// Priority is what the write publishes as the holder's priority (0:
+	// none); a release publishes none.
+	Priority int32
+	// ClearHandover removes the hand-over request with this ID, if it is
+	// still the one on the Lease: the write that takes the Lease fulfils
+	// it, and a holder drops one that names itself.
+	ClearHandover string
+}
+
+// RequestHandover asks the holder for a planned hand-over to To: the
+// driver adds the request to the Lease (an update based on Base at BaseRV,
+// so it fails if the Lease changed meanwhile). Nothing answers it; the
+// machine sees the outcome on the Lease.
+type RequestHandover struct {
+	Request Handover
+	BaseRV  string
+	Base    any
+}
+
+// WithdrawHandover removes our own request, if it is still on the Lease.
+type WithdrawHandover struct {
+	ID     string
+	BaseRV string
+	Base   any
 }
 
 // Read gets the Lease from the API server; ReadResult answers.
@@ -261,22 +285,24 @@ type Exit struct {
 	Reason string
 }
 
-func (Write) isEffect()      {}
-func (Read) isEffect()       {}
-func (ShowFile) isEffect()   {}
-func (ExtendTerm) isEffect() {}
-func (HideFile) isEffect()   {}
-func (StartChild) isEffect() {}
-func (StopChild) isEffect()  {}
-func (LabelPod) isEffect()   {}
-func (UnlabelPod) isEffect() {}
-func (Publish) isEffect()    {}
-func (LeaderFile) isEffect() {}
-func (SetTimer) isEffect()   {}
-func (Event) isEffect()      {}
-func (Metric) isEffect()     {}
-func (Log) isEffect()        {}
-func (Exit) isEffect()       {}
+func (Write) isEffect()            {}
+func (Read) isEffect()             {}
+func (ShowFile) isEffect()         {}
+func (ExtendTerm) isEffect()       {}
+func (HideFile) isEffect()         {}
+func (StartChild) isEffect()       {}
+func (StopChild) isEffect()        {}
+func (LabelPod) isEffect()         {}
+func (UnlabelPod) isEffect()       {}
+func (RequestHandover) isEffect()  {}
+func (WithdrawHandover) isEffect() {}
+func (Publish) isEffect()          {}
+func (LeaderFile) isEffect()       {}
+func (SetTimer) isEffect()         {}
+func (Event) isEffect()            {}
+func (Metric) isEffect()           {}
+func (Log) isEffect()              {}
+func (Exit) isEffect()             {}
 
 // Describe prints an input or effect for a trace.
 func Describe(v any) string {
@@ -302,7 +328,18 @@ func Describe(v any) string {
 		if v.Create {
 			kind = "create"
 		}
-		return fmt.Sprintf("write#%d %s %s", v.Seq, kind, v.Record)
+		s := fmt.Sprintf("write#%d %s %s", v.Seq, kind, v.Record)
+		if v.Priority != 0 {
+			s += fmt.Sprintf(" priority=%d", v.Priority)
+		}
+		if v.ClearHandover != "" {
+			s += " clears-request=" + v.ClearHandover
+		}
+		return s
+	case RequestHandover:
+		return fmt.Sprintf("request-handover id=%s to=%s @%s", v.Request.ID, v.Request.To, v.BaseRV)
+	case WithdrawHandover:
+		return fmt.Sprintf("withdraw-handover id=%s @%s", v.ID, v.BaseRV)
 	case Log:
 		return fmt.Sprintf("log %s %s %v", v.Level, v.Msg, v.Args)
 	}

@@ -47,6 +47,7 @@ type Machine struct {
 	hold
 	termBooks
 	labelBooks
+	handoverBooks
 	exitBooks
 	reporting
 }
@@ -116,6 +117,22 @@ type labelBooks struct {
 	labelCheck   when          // check the label once more
 	unlabelRetry when          // ask for UnlabelPod again
 	labelGaveUp  bool          // shutdown stopped waiting for the removal
+}
+
+// handoverBooks is the planned hand-over's: the requests this replica
+// honoured as holder and asked for as a follower of higher priority.
+type handoverBooks struct {
+	honoured    string        // the last request honoured (or found fulfilled)
+	handingOver bool          // the term ended for a request: release, do not exit
+	standBack   time.Duration // take no Lease before then (after handing it over)
+	// The request this replica asked for (ID empty: none), when, how many
+	// asks came to nothing, and whether it gave up asking.
+	asked      Handover
+	askedAt    time.Duration
+	lastAskAt  time.Duration
+	asks       int
+	failedAsks int
+	stopAsking bool
 }
 
 // exitBooks is the shutdown's and the exit's.
@@ -418,6 +435,10 @@ func (m *Machine) writeLanded(w *pendingWrite, stored Lease) {
 	if w.record.Holder == "" {
 		m.see(stored, "")
 		m.holding = false
+		if m.phase == HandingOver {
+			m.handedOver("released the Lease for a planned hand-over")
+			return
+		}
 		m.finish(0, "released the Lease")
 		return
 	}
@@ -518,6 +539,7 @@ func (m *Machine) startTerm(rv string) {
 	m.term++
 	m.token = Token(rv)
 	m.phase = Acting
+	m.asked, m.failedAsks = Handover{}, 0
 	m.everShown = true
 	m.fileTerm = m.term
 	m.logf(slog.LevelInfo, "leading: showing the status file", "term", m.term)

@@ -57,17 +57,37 @@ type Lease struct {
 	Exists bool
 	RV     string
 	Record Record
+	// Handover is a planned hand-over asked of the holder (ID empty:
+	// none), from the Lease's annotation or spec.preferredHolder.
+	Handover Handover
+	// Priority is the holder's priority as it published it (0: none).
+	Priority int32
 	// Obj is the stored object this state was read from, opaque to the
 	// machine: it keeps the newest one and hands it back with a write
 	// based on it (Write.Base).
 	Obj any
 }
 
+// Handover is a request for a planned hand-over: the holder releases the
+// Lease at its next safe point; To, when set, names who should take it, and
+// the others stand back for a lease duration.
+type Handover struct {
+	ID string
+	To string
+}
+
 func (l Lease) String() string {
 	if !l.Exists {
 		return "absent@" + l.RV
 	}
-	return l.Record.String() + " @" + l.RV
+	s := l.Record.String()
+	if l.Priority != 0 {
+		s += fmt.Sprintf(" priority=%d", l.Priority)
+	}
+	if l.Handover.ID != "" {
+		s += fmt.Sprintf(" handover=%s(to %q)", l.Handover.ID, l.Handover.To)
+	}
+	return s + " @" + l.RV
 }
 
 // Newer reports whether resourceVersion a is later than b. They are etcd
@@ -103,6 +123,9 @@ type Config struct {
 	// (--leader-label): the machine asks for LabelPod at the start of every
 	// term and UnlabelPod at its end.
 	Label bool
+	// Priority is this replica's --priority: a follower whose priority is
+	// strictly higher than the holder's asks for a hand-over to itself.
+	Priority int32
 }
 
 // actWindow is how long after the start of its last successful renewal a
@@ -133,6 +156,11 @@ const (
 	// SteppingDown: the term ended; what it showed may still be there, so
 	// no new term starts and nothing is released until it is gone.
 	SteppingDown
+	// HandingOver: the term ended for a planned hand-over; once what it
+	// showed is gone and the release delay has passed, the Lease is
+	// released, and the replica follows again, standing back for a lease
+	// duration.
+	HandingOver
 	// Releasing: shutting down: the term has ended; once what it showed
 	// is gone and the release delay has passed, the Lease is released.
 	Releasing
@@ -140,7 +168,7 @@ const (
 	Done
 )
 
-var phaseNames = [...]string{"idle", "following", "acting", "stepping-down", "releasing", "done"}
+var phaseNames = [...]string{"idle", "following", "acting", "stepping-down", "handing-over", "releasing", "done"}
 
 func (p Phase) String() string { return phaseNames[p] }
 
