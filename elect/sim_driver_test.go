@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	goruntime "runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -212,9 +213,27 @@ func (w *world) traceEffect(r *simReplica) func(leadership.Effect) {
 			}
 		case leadership.Log:
 			w.tracef("r%d.%d    %s", r.idx, r.inc, leadership.Describe(e))
+			if strings.HasPrefix(e.Msg, "asked twice for the Lease by priority") {
+				r.stoppedAsking = true
+			}
+		case leadership.Event:
+			if e.Reason == "PlannedHandover" {
+				r.handingOverSince = w.now
+			}
+		case leadership.RequestHandover:
+			w.stats.asks++
+			w.tracef("r%d.%d -> %s", r.idx, r.inc, leadership.Describe(e))
+		case leadership.WithdrawHandover:
+			w.tracef("r%d.%d -> %s", r.idx, r.inc, leadership.Describe(e))
 		case leadership.Exit:
 			w.exited(r, e)
-		case leadership.Read, leadership.ShowFile, leadership.HideFile, leadership.StartChild, leadership.StopChild:
+		case leadership.ShowFile:
+			w.tracef("r%d.%d -> %s", r.idx, r.inc, leadership.Describe(e))
+			w.checkToken(r, e.Term, e.Token)
+		case leadership.HideFile:
+			w.tracef("r%d.%d -> %s", r.idx, r.inc, leadership.Describe(e))
+			w.termEnded(r, e.Term)
+		case leadership.Read, leadership.StartChild, leadership.StopChild:
 			w.tracef("r%d.%d -> %s", r.idx, r.inc, leadership.Describe(e))
 		}
 	}
@@ -361,11 +380,19 @@ func (c simLeases) write(ctx context.Context, obj *coordinationv1.Lease, create 
 	var out leadership.Outcome
 	var stored leadership.Lease
 	err := w.call(r, ctx, true, func() error {
-		out, stored = w.srv.write(create, obj.ResourceVersion, rec)
-		switch out {
-		case leadership.OK:
+		prev, existed := w.srv.rec, w.srv.exists
+		out, stored = w.srv.write(create, obj.ResourceVersion, rec, obj.Annotations)
+		switch {
+		case out == leadership.OK && existed && prev.Same(rec):
+			// Only the annotations changed: a hand-over request asked or
+			// withdrawn. The record, and who wrote it, stay.
+			w.srv.remember(w.now)
+			w.tracef("server: r%d.%d's hand-over request landed: %s", r.idx, inc, w.srv.lease())
+			w.broadcast()
+		case out == leadership.OK:
 			w.landed(r, inc, rec)
-		case leadership.Conflict:
+			w.moved(prev.Holder, rec.Holder)
+		case out == leadership.Conflict:
 			w.stats.conflicts++
 		}
 		return nil
@@ -397,6 +424,9 @@ func (simLeases) Watch(context.Context, metav1.ListOptions) (watch.Interface, er
 
 // leaseObject is the API object of a state of the Lease.
 func leaseObject(l leadership.Lease) *coordinationv1.Lease {
+	if obj, ok := l.Obj.(*coordinationv1.Lease); ok {
+		return obj.DeepCopy()
+	}
 	obj := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "sim", Namespace: "sim", ResourceVersion: l.RV}}
 	toSpec(l.Record, &obj.Spec)
 	return obj

@@ -100,6 +100,10 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	if b.Label {
 		cfg.LeaderLabel, cfg.PodName = simLabelKey+"="+simLabelValue, r.id
 	}
+	if w.p.priorities {
+		cfg.Priority = int32(w.rng.Intn(3))
+	}
+	r.handingOverSince, r.stoppedAsking = 0, false
 	r.ecfg, r.cfg = cfg, cfg.machine()
 	r.alive, r.exited, r.shuttingDown = true, false, false
 	r.tasks, r.sentAt = map[*simTask]struct{}{}, map[int64]time.Duration{}
@@ -119,7 +123,7 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	})
 	r.d.trace = w.traceEffect(r)
 	w.bootLabel(r, oldID)
-	w.tracef("r%d.%d boots as %s (exec %v, clock rate %.4f)", r.idx, r.inc, r.id, r.cfg.Exec, r.rate)
+	w.tracef("r%d.%d boots as %s (exec %v, priority %d, clock rate %.4f)", r.idx, r.inc, r.id, r.cfg.Exec, r.cfg.Priority, r.rate)
 	w.onLoop(r, w.now, func() {
 		w.deliver(r, leadership.Start{})
 		w.relist(r)
@@ -284,6 +288,7 @@ func (w *world) run() []string {
 // replica reaches the API and one must come to lead.
 func (w *world) phase() {
 	if w.quiet {
+		w.endQuiet()
 		w.quiet = false
 		w.tracef("--- chaos")
 		w.chaosEnd = w.now + w.p.chaos
@@ -297,6 +302,15 @@ func (w *world) phase() {
 	// A fault just before the quiet may still be playing out: a
 	// shutdown's release delay, a partition's end.
 	q := settle + b.LeaseDuration
+	if w.p.priorities {
+		// An ask made in the chaos may be pending for two lease
+		// durations before the next one goes out.
+		q += 2 * b.LeaseDuration
+	}
+	if w.p.handovers {
+		w.at(w.now+settle, -1, 0, w.operatorHandover)
+	}
+	w.quietMoves = 0
 	w.quietEnd = w.now + q
 	w.tracef("--- quiet until %.3fs", w.quietEnd.Seconds())
 	w.at(w.quietEnd-time.Millisecond, -1, 0, w.checkLive)
@@ -307,6 +321,7 @@ func (w *world) checkLive() {
 	for _, r := range w.reps {
 		if r.alive && r.actingNow() {
 			w.checkLabelLive(r)
+			w.checkPriorities(r)
 			return
 		}
 	}
@@ -366,6 +381,8 @@ func (w *world) fault() {
 		w.onLoop(r, w.now, func() { w.deliver(r, leadership.Shutdown{}) })
 	case k < 86:
 		w.crash(r)
+	case k < 92 && w.p.handovers:
+		w.chaosHandover()
 	default:
 		if w.p.foreign {
 			w.foreignWrite()

@@ -40,6 +40,8 @@ func simDefaults(seed int64) simParams {
 		foreign:       true,
 		ioFailure:     0.2,
 		laggingReads:  0.2,
+		handovers:     seed%3 == 0,
+		priorities:    seed%3 == 1,
 	}
 }
 
@@ -69,7 +71,8 @@ func TestSimulation(t *testing.T) {
 	t.Logf("%d seeds x %v simulated: %d steps, trace digest %016x; %s", *simSeeds, *simDuration, steps, digest.Sum64(), total)
 	// A replay of one seed need not meet every fault; a run of many must.
 	if *simSeeds >= 20 && (total.terms == 0 || total.crashes == 0 || total.shutdowns == 0 || total.partitions == 0 ||
-		total.loopStalls == 0 || total.ioFaults == 0 || total.failedIO == 0 || total.laggingReads == 0 || total.logDropped == 0) {
+		total.loopStalls == 0 || total.ioFaults == 0 || total.failedIO == 0 || total.laggingReads == 0 || total.logDropped == 0 ||
+		total.handoversDone == 0 || total.asks == 0) {
 		t.Fatalf("the simulation exercised too little: %s", total)
 	}
 }
@@ -101,6 +104,9 @@ func TestSimulationCatches(t *testing.T) {
 			for seed := int64(2); seed <= 100; seed += 2 {
 				p := simDefaults(seed)
 				p.duration = 3 * time.Minute
+				// Each row looks for the violation its break leads to; a
+				// planned hand-over slowed by it would be found first.
+				p.handovers, p.priorities = false, false
 				tt.breaks(&p)
 				v := newWorld(p).run()
 				if len(v) > 0 {

@@ -3,7 +3,10 @@ package elect
 import (
 	"hash"
 	"io"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"log/slog"
+	"maps"
 
 	"github.com/leader-elector/leader-elector/elect/leadership"
 	"github.com/leader-elector/leader-elector/internal/logging"
@@ -57,6 +60,7 @@ type simServer struct {
 	exists bool
 	rv     uint64
 	rec    leadership.Record
+	ann    map[string]string // the Lease's annotations: hand-over requests, the holder's priority
 	rev    uint64
 	// writer is the replica incarnation whose write made the current
 	// record, for the zombie check (-1: a foreign write), and landedAt
@@ -75,7 +79,17 @@ type pastLease struct {
 }
 
 func (s *simServer) lease() leadership.Lease {
-	return leadership.Lease{Exists: s.exists, RV: strconv.FormatUint(s.rv, 10), Record: s.rec}
+	if !s.exists {
+		return leadership.Lease{RV: strconv.FormatUint(s.rv, 10), Record: s.rec}
+	}
+	return toLease(s.object())
+}
+
+// object is the Lease as the API server would send it.
+func (s *simServer) object() *coordinationv1.Lease {
+	obj := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "sim", Namespace: "sim", ResourceVersion: strconv.FormatUint(s.rv, 10), Annotations: maps.Clone(s.ann)}}
+	toSpec(s.rec, &obj.Spec)
+	return obj
 }
 
 // remember keeps the state that begins now, for reads from behind.
@@ -100,7 +114,7 @@ func (s *simServer) past(t time.Duration) leadership.Lease {
 }
 
 // write applies a write as the API server would and returns the outcome.
-func (s *simServer) write(create bool, base string, rec leadership.Record) (leadership.Outcome, leadership.Lease) {
+func (s *simServer) write(create bool, base string, rec leadership.Record, ann map[string]string) (leadership.Outcome, leadership.Lease) {
 	if create {
 		if s.exists {
 			return leadership.AlreadyExists, leadership.Lease{}
@@ -116,7 +130,7 @@ func (s *simServer) write(create bool, base string, rec leadership.Record) (lead
 		}
 	}
 	s.rev++
-	s.exists, s.rv, s.rec = true, s.rev, rec
+	s.exists, s.rv, s.rec, s.ann = true, s.rev, rec, maps.Clone(ann)
 	return leadership.OK, s.lease()
 }
 
@@ -141,6 +155,11 @@ type simReplica struct {
 	published    bool
 	unlabelAt    time.Duration // its clock when its last term's label was first asked off
 	unlabelTerm  uint64
+
+	// Planned hand-overs: when it last began honouring one (its
+	// PlannedHandover Event), and whether it gave up asking by priority.
+	handingOverSince time.Duration
+	stoppedAsking    bool
 
 	pausedUntil      time.Duration
 	loopStalledUntil time.Duration
@@ -222,6 +241,13 @@ type simParams struct {
 	// removal may stall. With maxPause they add up to less than the retry
 	// period, the lateness the margin is made for (newWorld sets them).
 	maxLoopStall, maxTaskDelay, maxRemoveStall time.Duration
+	// handovers: an operator asks for planned hand-overs (in chaos, some
+	// to dead replicas or abandoned; in each quiet period one that must
+	// complete within the release delay and a retry period).
+	handovers bool
+	// priorities: each incarnation draws a --priority of 0-2; at the end
+	// of each quiet period the highest that has not given up asking leads.
+	priorities bool
 }
 
 type world struct {
@@ -257,6 +283,29 @@ type world struct {
 	stats       simStats
 	// deposedUpTo: the terms of each incarnation a foreign write deposed.
 	deposedUpTo map[incarnation]uint64
+
+	// Fencing tokens: each started term's, and the greatest of a term
+	// that has ended.
+	tokens        map[termOf]uint64
+	maxEndedToken uint64
+	// The operator's planned hand-over to be completed in this quiet
+	// period (nil: none), and how often leadership moved in it.
+	request    *opRequest
+	requests   int
+	quietMoves int
+}
+
+// termOf names one term of one incarnation.
+type termOf struct {
+	rep, inc int
+	term     uint64
+}
+
+// opRequest is a planned hand-over an operator asked for.
+type opRequest struct {
+	id, to, from string
+	at           time.Duration
+	bound        time.Duration // it must complete within this
 }
 
 // actEnd is the moment a replica stopped acting, for the margin check.
@@ -269,7 +318,8 @@ type actEnd struct {
 type simStats struct {
 	terms, overlapsExcused, conflicts, crashes, shutdowns, pauses, partitions, foreign int
 	loopStalls, ioFaults, failedIO, laggingReads, logDropped                           int
-	maxGap                                                                             time.Duration
+	handovers, handoversDone, asks                                                     int
+	maxGap, maxHandover                                                                time.Duration
 }
 
 func (s *simStats) add(o simStats) {
@@ -286,12 +336,16 @@ func (s *simStats) add(o simStats) {
 	s.failedIO += o.failedIO
 	s.laggingReads += o.laggingReads
 	s.logDropped += o.logDropped
+	s.handovers += o.handovers
+	s.handoversDone += o.handoversDone
+	s.asks += o.asks
 	s.maxGap = max(s.maxGap, o.maxGap)
+	s.maxHandover = max(s.maxHandover, o.maxHandover)
 }
 
 func (s simStats) String() string {
-	return fmt.Sprintf("%d terms, %d conflicts, %d crashes, %d shutdowns, %d pauses, %d loop stalls, %d partitions, %d foreign writes (%d excused overlaps), %d spells of disk and process faults (%d operations failed), %d relists served from behind, %d log lines dropped by a log nobody reads; longest gap between terms %v",
-		s.terms, s.conflicts, s.crashes, s.shutdowns, s.pauses, s.loopStalls, s.partitions, s.foreign, s.overlapsExcused, s.ioFaults, s.failedIO, s.laggingReads, s.logDropped, s.maxGap)
+	return fmt.Sprintf("%d terms, %d conflicts, %d crashes, %d shutdowns, %d pauses, %d loop stalls, %d partitions, %d foreign writes (%d excused overlaps), %d spells of disk and process faults (%d operations failed), %d relists served from behind, %d log lines dropped by a log nobody reads, %d planned hand-overs asked (%d checked complete, slowest %v), %d asks by priority; longest gap between terms %v",
+		s.terms, s.conflicts, s.crashes, s.shutdowns, s.pauses, s.loopStalls, s.partitions, s.foreign, s.overlapsExcused, s.ioFaults, s.failedIO, s.laggingReads, s.logDropped, s.handovers, s.handoversDone, s.maxHandover, s.asks, s.maxGap)
 }
 
 const traceKeep = 400

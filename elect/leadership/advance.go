@@ -314,7 +314,7 @@ func (m *Machine) publish() {
 	if m.view.Exists {
 		p.Record = m.view.Record
 	}
-	if !m.publishSet || p.Term != m.published.Term || p.Leading != m.published.Leading || p.Token != m.published.Token || !p.Record.same(m.published.Record) {
+	if !m.publishSet || p.Term != m.published.Term || p.Leading != m.published.Leading || p.Token != m.published.Token || !p.Record.Same(m.published.Record) {
 		m.published, m.publishSet = p, true
 		m.emit(p)
 	}
@@ -430,11 +430,12 @@ func (m *Machine) handedOver(how string) {
 }
 
 // askForLease: a follower whose priority is strictly higher than the
-// holder's asks it for a planned hand-over to itself. At most once a lease
-// duration, never over another pending request; an ask that has not
-// brought the Lease here within two lease durations is withdrawn, and after
-// two of those this replica stops asking (it may be unable to take the
-// Lease, or the holder may not understand requests).
+// holder's asks it for a planned hand-over to itself, never over another
+// pending request. An ask stays pending for two lease durations (so asks
+// are at least that far apart); one that has not brought the Lease here by
+// then is withdrawn, and after two of those this replica stops asking (it
+// may be unable to take the Lease, or the holder may not understand
+// requests).
 func (m *Machine) askForLease(wake *wakeTimes) {
 	rec := m.view.Record
 	if m.stopAsking || !m.view.Exists || rec.Holder == "" || rec.Holder == m.cfg.Identity || m.cfg.Priority <= m.view.Priority {
@@ -460,14 +461,9 @@ func (m *Machine) askForLease(wake *wakeTimes) {
 	if m.view.Handover.ID != "" {
 		return // another request is pending
 	}
-	if next := m.lastAskAt + ld; m.asks > 0 && now < next {
-		wake.add(next)
-		return
-	}
 	// Unique across restarts of this identity: a holder honours each ID once.
 	m.asked = Handover{ID: m.cfg.Identity + "@" + m.now.Wall.UTC().Format("20060102T150405.000000000Z"), To: m.cfg.Identity}
-	m.askedAt, m.lastAskAt = now, now
-	m.asks++
+	m.askedAt = now
 	m.logf(slog.LevelInfo, "asking the holder for a planned hand-over: this replica's priority is higher", "holder", rec.Holder, "holderPriority", m.view.Priority, "priority", m.cfg.Priority)
 	m.emit(RequestHandover{Request: m.asked, BaseRV: m.view.RV, Base: m.view.Obj})
 	wake.add(m.askedAt + 2*ld)

@@ -129,8 +129,6 @@ type handoverBooks struct {
 	// asks came to nothing, and whether it gave up asking.
 	asked      Handover
 	askedAt    time.Duration
-	lastAskAt  time.Duration
-	asks       int
 	failedAsks int
 	stopAsking bool
 }
@@ -240,7 +238,7 @@ func (m *Machine) wrote(r Record) bool {
 // sentAt says when we sent the write of r naming us.
 func (m *Machine) sentAt(r Record) (time.Duration, bool) {
 	for _, w := range m.written {
-		if w.record.Holder != "" && w.record.same(r) {
+		if w.record.Holder != "" && w.record.Same(r) {
 			return w.at, true
 		}
 	}
@@ -275,7 +273,7 @@ func (m *Machine) see(l Lease, readRV string) {
 	prev := m.view
 	m.known, m.view = true, l
 	m.staleRV = ""
-	if l.Exists && (!prev.Exists || !prev.Record.same(l.Record)) {
+	if l.Exists && (!prev.Exists || !prev.Record.Same(l.Record)) {
 		m.changedAt = m.now.Mono
 		if l.Record.Holder != "" {
 			m.last, m.lastAt = l.Record, m.now.Mono
@@ -354,7 +352,7 @@ func (m *Machine) lateWrite() {
 // restarted container's predecessor, or a live twin with the same identity.
 func (m *Machine) otherProcess(rec Record) {
 	first := m.foreign.Holder == ""
-	changed := !first && !m.foreign.same(rec)
+	changed := !first && !m.foreign.Same(rec)
 	m.foreign = rec
 	switch {
 	case m.holding:

@@ -35,8 +35,8 @@ func micro(t time.Time) time.Time {
 	return time.UnixMicro(t.UnixMicro()).UTC()
 }
 
-// same compares two records as the API server stores them.
-func (r Record) same(o Record) bool {
+// Same compares two records as the API server stores them.
+func (r Record) Same(o Record) bool {
 	return r.Holder == o.Holder && r.LeaseDurationSeconds == o.LeaseDurationSeconds &&
 		r.Transitions == o.Transitions &&
 		r.AcquireTime.UnixMicro() == o.AcquireTime.UnixMicro() &&
