@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/procstat"
 )
 
 // lines is an io.Writer (not a file, so os/exec copies through a pipe) that
@@ -53,16 +55,10 @@ func (l *lines) next(t *testing.T) string {
 	}
 }
 
-// alive reports whether pid is a running process: gone or a zombie is dead.
-func alive(pid int) bool {
-	st, err := readStat(pid)
-	return err == nil && !st.dead()
-}
-
 func waitDead(t *testing.T, pid int, within time.Duration) {
 	t.Helper()
 	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if !alive(pid) {
+		if !procstat.Alive(pid) {
 			return
 		}
 	}
@@ -133,15 +129,15 @@ func TestChildIsGroupLeaderWithEnvAndOutput(t *testing.T) {
 	if got := out.next(t); got != "hello" {
 		t.Errorf("child printed %q, want its Env's GREETING", got)
 	}
-	st, err := readStat(p.Pid())
+	st, err := procstat.Read(p.Pid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.pgrp != p.Pid() {
-		t.Errorf("child's process group %d, want its own pid %d", st.pgrp, p.Pid())
+	if st.Pgrp != p.Pid() {
+		t.Errorf("child's process group %d, want its own pid %d", st.Pgrp, p.Pid())
 	}
-	if st.ppid != os.Getpid() {
-		t.Errorf("child's parent %d, want this process %d", st.ppid, os.Getpid())
+	if st.PPid != os.Getpid() {
+		t.Errorf("child's parent %d, want this process %d", st.PPid, os.Getpid())
 	}
 }
 
@@ -152,7 +148,7 @@ func TestStopKillsTheWholeGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !alive(grandchild) {
+	if !procstat.Alive(grandchild) {
 		t.Fatalf("grandchild %d not running before Stop", grandchild)
 	}
 	if err := p.Stop(t.Context(), 10*time.Second); err != nil {
@@ -161,7 +157,7 @@ func TestStopKillsTheWholeGroup(t *testing.T) {
 	if !isDone(p) {
 		t.Fatal("Stop returned before the child was reaped")
 	}
-	if alive(grandchild) {
+	if procstat.Alive(grandchild) {
 		t.Errorf("grandchild sleep %d survived Stop", grandchild)
 	}
 	if got := p.ExitCode(); got != 143 {
@@ -401,7 +397,7 @@ func TestChildDiesWithTheSidecar(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(child, syscall.SIGKILL) // if Pdeathsig failed, do not leak it
-	if !alive(child) {
+	if !procstat.Alive(child) {
 		t.Fatalf("child %d not running while the helper lives", child)
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
