@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/procstat"
 )
 
 // The tests start this test binary again as the child: with helperEnv set,
@@ -282,28 +284,17 @@ func TestChildDiesWithHarness(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the parent printed %q, want its child's pid", out.String())
 	}
-	if !alive(child) {
+	if !procstat.Alive(child) {
 		t.Fatalf("the child %d is not running before the parent dies", child)
 	}
 	parent.Stop(syscall.SIGKILL, 0)
-	for deadline := time.Now().Add(10 * time.Second); alive(child); {
+	for deadline := time.Now().Add(10 * time.Second); procstat.Alive(child); {
 		if time.Now().After(deadline) {
 			syscall.Kill(child, syscall.SIGKILL)
 			t.Fatalf("the child %d still runs 10s after its parent was killed", child)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// alive reports whether pid runs: it exists and is no zombie waiting for
-// its new parent to reap it.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
-	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
 }
 
 func TestTail(t *testing.T) {
