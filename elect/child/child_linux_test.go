@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,44 +302,6 @@ func TestStartAndValidateErrors(t *testing.T) {
 			waitDone(t, p)
 		case err == nil || !strings.Contains(err.Error(), tt.startErr):
 			t.Errorf("Start(%q) = %v, want an error containing %q", tt.argv, err, tt.startErr)
-		}
-	}
-}
-
-// Pdeathsig fires when the forking *thread* exits. A goroutine that locks its
-// thread and exits makes the runtime end that thread; a child forked there
-// without the spawner thread would be SIGKILLed at that moment. (The runtime
-// never ends the main thread, so the test forks from several goroutines: at
-// most one of them can be on the main thread.)
-func TestChildOutlivesTheThreadThatStartedIt(t *testing.T) {
-	const n = 4
-	started := make(chan *Process, n)
-	for range n {
-		go func() {
-			runtime.LockOSThread() // never unlocked: the runtime ends this thread when we return
-			p, err := Start([]string{"sleep", "300"}, Options{})
-			if err != nil {
-				t.Error(err)
-			}
-			started <- p
-		}()
-	}
-	var ps []*Process
-	for range n {
-		if p := <-started; p != nil {
-			ps = append(ps, p)
-			defer p.Stop(context.Background(), 0)
-		}
-	}
-	if len(ps) != n {
-		t.FailNow()
-	}
-	// The threads exit right after their goroutines return; a Pdeathsig
-	// tied to one would have been delivered within this time.
-	time.Sleep(300 * time.Millisecond)
-	for _, p := range ps {
-		if isDone(p) {
-			t.Errorf("child %d died (exit code %d) when the thread that called Start exited", p.Pid(), p.ExitCode())
 		}
 	}
 }
