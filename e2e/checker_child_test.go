@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/leader-elector/leader-elector/internal/procstat"
 )
 
 // How the chaos checker sees an exec-mode replica's child.
@@ -29,12 +31,7 @@ func childRunning(pidFile string) (int, bool) {
 	if err != nil || pid <= 0 {
 		return 0, false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return pid, false
-	}
-	// The state follows the command name, which is in parentheses.
-	if j := strings.LastIndexByte(string(stat), ')'); j < 0 || j+2 >= len(stat) || stat[j+2] == 'Z' || stat[j+2] == 'X' {
+	if !procstat.Alive(pid) {
 		return pid, false
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))

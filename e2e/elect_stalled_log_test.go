@@ -25,6 +25,7 @@ import (
 
 	"github.com/leader-elector/leader-elector/internal/logging"
 	"github.com/leader-elector/leader-elector/internal/proc"
+	"github.com/leader-elector/leader-elector/internal/procstat"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
@@ -169,9 +170,7 @@ func waitProcGone(t *testing.T, pid int, timeout time.Duration) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		// The state follows the command's name in parentheses.
-		if i := strings.LastIndexByte(string(stat), ')'); err != nil || i < 0 || strings.HasPrefix(string(stat[i:]), ") Z") {
+		if !procstat.Alive(pid) {
 			return time.Now()
 		}
 		if time.Now().After(deadline) {

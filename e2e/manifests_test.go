@@ -411,15 +411,14 @@ func TestManifestAppLoop(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so the cleanup also ends a work loop the script
 	// failed to stop (which would otherwise hold the output pipe open).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
+	if err := proc.StartCmd(cmd, true); err != nil {
 		t.Fatalf("starting the app loop: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = proc.SignalGroup(cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 		if t.Failed() {
 			t.Logf("app loop output:\n%s", out.String())

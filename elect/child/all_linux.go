@@ -6,6 +6,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/procstat"
 )
 
 // StopAll, when this process is PID 1 of its pid namespace (a container's
@@ -65,8 +67,8 @@ func waitOthers(ctx context.Context, deadline time.Time) bool {
 // (ReapZombies takes them).
 func othersAlive() int {
 	n, self := 0, os.Getpid()
-	eachProc(func(pid int, st procStat) bool {
-		if pid != self && !st.dead() {
+	procstat.Each(func(pid int, st procstat.Stat) bool {
+		if pid != self && !st.Dead() {
 			n++
 		}
 		return true

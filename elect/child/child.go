@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
+	"github.com/leader-elector/leader-elector/internal/proc"
 	"k8s.io/utils/clock"
 )
 
@@ -150,7 +151,6 @@ func Start(argv []string, opts Options) (*Process, error) {
 	}
 	cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], marker) // never write into the caller's slice
 	cmd.WaitDelay = pipeDrain
-	cmd.SysProcAttr = sysProcAttr()
 
 	p := &Process{cmd: cmd, log: opts.Logger, clock: opts.Clock, killWait: opts.KillWait, marker: marker, done: make(chan struct{}), code: -1}
 	if err := start(p); err != nil {
@@ -175,6 +175,15 @@ func newMarker() (string, error) {
 		return "", fmt.Errorf("making the child's marker: %w", err)
 	}
 	return MarkerEnv + "=" + hex.EncodeToString(b[:]), nil
+}
+
+// exitCodeOf reports a signal death as 128+signal, as shells do.
+func exitCodeOf(ps *os.ProcessState) int {
+	code, sig := proc.ExitStatus(ps)
+	if sig != 0 {
+		return 128 + int(sig)
+	}
+	return code
 }
 
 func (p *Process) wait() {

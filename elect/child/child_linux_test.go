@@ -9,13 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/procstat"
 )
 
 // lines is an io.Writer (not a file, so os/exec copies through a pipe) that
@@ -53,16 +54,10 @@ func (l *lines) next(t *testing.T) string {
 	}
 }
 
-// alive reports whether pid is a running process: gone or a zombie is dead.
-func alive(pid int) bool {
-	st, err := readStat(pid)
-	return err == nil && !st.dead()
-}
-
 func waitDead(t *testing.T, pid int, within time.Duration) {
 	t.Helper()
 	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if !alive(pid) {
+		if !procstat.Alive(pid) {
 			return
 		}
 	}
@@ -133,15 +128,15 @@ func TestChildIsGroupLeaderWithEnvAndOutput(t *testing.T) {
 	if got := out.next(t); got != "hello" {
 		t.Errorf("child printed %q, want its Env's GREETING", got)
 	}
-	st, err := readStat(p.Pid())
+	st, err := procstat.Read(p.Pid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.pgrp != p.Pid() {
-		t.Errorf("child's process group %d, want its own pid %d", st.pgrp, p.Pid())
+	if st.Pgrp != p.Pid() {
+		t.Errorf("child's process group %d, want its own pid %d", st.Pgrp, p.Pid())
 	}
-	if st.ppid != os.Getpid() {
-		t.Errorf("child's parent %d, want this process %d", st.ppid, os.Getpid())
+	if st.PPid != os.Getpid() {
+		t.Errorf("child's parent %d, want this process %d", st.PPid, os.Getpid())
 	}
 }
 
@@ -152,7 +147,7 @@ func TestStopKillsTheWholeGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !alive(grandchild) {
+	if !procstat.Alive(grandchild) {
 		t.Fatalf("grandchild %d not running before Stop", grandchild)
 	}
 	if err := p.Stop(t.Context(), 10*time.Second); err != nil {
@@ -161,7 +156,7 @@ func TestStopKillsTheWholeGroup(t *testing.T) {
 	if !isDone(p) {
 		t.Fatal("Stop returned before the child was reaped")
 	}
-	if alive(grandchild) {
+	if procstat.Alive(grandchild) {
 		t.Errorf("grandchild sleep %d survived Stop", grandchild)
 	}
 	if got := p.ExitCode(); got != 143 {
@@ -311,44 +306,6 @@ func TestStartAndValidateErrors(t *testing.T) {
 	}
 }
 
-// Pdeathsig fires when the forking *thread* exits. A goroutine that locks its
-// thread and exits makes the runtime end that thread; a child forked there
-// without the spawner thread would be SIGKILLed at that moment. (The runtime
-// never ends the main thread, so the test forks from several goroutines: at
-// most one of them can be on the main thread.)
-func TestChildOutlivesTheThreadThatStartedIt(t *testing.T) {
-	const n = 4
-	started := make(chan *Process, n)
-	for range n {
-		go func() {
-			runtime.LockOSThread() // never unlocked: the runtime ends this thread when we return
-			p, err := Start([]string{"sleep", "300"}, Options{})
-			if err != nil {
-				t.Error(err)
-			}
-			started <- p
-		}()
-	}
-	var ps []*Process
-	for range n {
-		if p := <-started; p != nil {
-			ps = append(ps, p)
-			defer p.Stop(context.Background(), 0)
-		}
-	}
-	if len(ps) != n {
-		t.FailNow()
-	}
-	// The threads exit right after their goroutines return; a Pdeathsig
-	// tied to one would have been delivered within this time.
-	time.Sleep(300 * time.Millisecond)
-	for _, p := range ps {
-		if isDone(p) {
-			t.Errorf("child %d died (exit code %d) when the thread that called Start exited", p.Pid(), p.ExitCode())
-		}
-	}
-}
-
 const helperEnv = "CHILD_TEST_HELPER"
 
 // TestMain doubles as the helper processes that tests re-execute: a process
@@ -401,7 +358,7 @@ func TestChildDiesWithTheSidecar(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(child, syscall.SIGKILL) // if Pdeathsig failed, do not leak it
-	if !alive(child) {
+	if !procstat.Alive(child) {
 		t.Fatalf("child %d not running while the helper lives", child)
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {

@@ -4,17 +4,17 @@ package child
 
 import (
 	"context"
-	"os"
 	"syscall"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/proc"
 )
 
 // Outside Linux there is no Pdeathsig and no portable process group, so the
-// child is a plain process: Stop signals only it, and it outlives a killed
-// sidecar. Exec mode is documented as Linux-only for that reason.
-func sysProcAttr() *syscall.SysProcAttr { return nil }
-
-func start(p *Process) error { return p.cmd.Start() }
+// child is a plain process (proc.StartCmd starts it so): Stop signals only
+// it, and it outlives a killed sidecar. Exec mode is documented as
+// Linux-only for that reason.
+func start(p *Process) error { return proc.StartCmd(p.cmd, true) }
 
 func forget(*Process) {}
 
@@ -58,21 +58,6 @@ func (p *Process) signalGroup(sig syscall.Signal) {
 
 // groupAlive has no group to look at: once the child is gone, so is "it".
 func groupAlive(int) bool { return false }
-
-// exitCodeOf reports a signal death as 128+signal where the system has
-// signals, as shells do.
-func exitCodeOf(ps *os.ProcessState) int {
-	if ps == nil {
-		return -1
-	}
-	if ws, ok := ps.Sys().(interface {
-		Signaled() bool
-		Signal() syscall.Signal
-	}); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
-}
 
 // ReapZombies does nothing outside Linux: the sidecar is not an init there.
 func ReapZombies(context.Context) {}

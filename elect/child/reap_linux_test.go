@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leader-elector/leader-elector/internal/procstat"
 	"golang.org/x/sys/unix"
 	"k8s.io/utils/clock"
 )
@@ -75,15 +76,15 @@ func orphansReaped() error {
 		pid, _ := strconv.Atoi(s)
 		end := time.Now().Add(10 * time.Second)
 		for {
-			st, err := readStat(pid)
+			st, err := procstat.Read(pid)
 			if err != nil {
 				break // gone: reaped
 			}
-			if st.ppid != os.Getpid() {
-				return fmt.Errorf("orphan %d reparented to %d, not to this subreaper", pid, st.ppid)
+			if st.PPid != os.Getpid() {
+				return fmt.Errorf("orphan %d reparented to %d, not to this subreaper", pid, st.PPid)
 			}
 			if time.Now().After(end) {
-				return fmt.Errorf("orphan %d still present (state %c) after 10s", pid, st.state)
+				return fmt.Errorf("orphan %d still present (state %c) after 10s", pid, st.State)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}

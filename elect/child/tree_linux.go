@@ -7,6 +7,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/leader-elector/leader-elector/internal/procstat"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,8 +32,8 @@ func (m member) String() string { return strconv.Itoa(m.pid) }
 
 func (p *Process) noteStarted() {
 	p.fam.known = make(map[int]uint64)
-	if st, err := readStat(p.pid); err == nil {
-		p.fam.start = st.start
+	if st, err := procstat.Read(p.pid); err == nil {
+		p.fam.start = st.Start
 	}
 }
 
@@ -60,10 +61,10 @@ func (p *Process) remaining() []member {
 		p.groupRemains() // marks an empty group gone before it is trusted below
 	}
 	self := os.Getpid()
-	me, _ := readStat(self)
-	procs := make(map[int]procStat)
-	eachProc(func(pid int, st procStat) bool {
-		if !st.dead() && pid != self {
+	me, _ := procstat.Read(self)
+	procs := make(map[int]procstat.Stat)
+	procstat.Each(func(pid int, st procstat.Stat) bool {
+		if !st.Dead() && pid != self {
 			procs[pid] = st
 		}
 		return true
@@ -73,16 +74,16 @@ func (p *Process) remaining() []member {
 	in := make(map[int]bool)
 	group := !p.groupGone.Load()
 	for pid, st := range procs {
-		if known, ok := p.fam.known[pid]; ok && known == st.start {
+		if known, ok := p.fam.known[pid]; ok && known == st.Start {
 			in[pid] = true
 			continue
 		}
-		orphan := st.ppid == self || st.ppid == 1
-		late := st.start >= p.fam.start
+		orphan := st.PPid == self || st.PPid == 1
+		late := st.Start >= p.fam.start
 		switch {
-		case pid == p.pid && st.start == p.fam.start:
-		case group && st.pgrp == p.pid:
-		case st.ppid == self && late && st.session != me.session && !isOurs(pid):
+		case pid == p.pid && st.Start == p.fam.start:
+		case group && st.Pgrp == p.pid:
+		case st.PPid == self && late && st.Session != me.Session && !isOurs(pid):
 		case orphan && late && environHas(pid, p.marker):
 		default:
 			continue
@@ -92,15 +93,15 @@ func (p *Process) remaining() []member {
 	for grew := true; grew; { // a child starts after its parent: the start check skips a reused parent pid
 		grew = false
 		for pid, st := range procs {
-			if parent := procs[st.ppid]; !in[pid] && in[st.ppid] && st.start >= parent.start {
+			if parent := procs[st.PPid]; !in[pid] && in[st.PPid] && st.Start >= parent.Start {
 				in[pid], grew = true, true
 			}
 		}
 	}
 	left := make([]member, 0, len(in))
 	for pid := range in {
-		p.fam.known[pid] = procs[pid].start
-		left = append(left, member{pid, procs[pid].start})
+		p.fam.known[pid] = procs[pid].Start
+		left = append(left, member{pid, procs[pid].Start})
 	}
 	return left
 }
@@ -134,13 +135,13 @@ func signalMember(m member, sig syscall.Signal) error {
 		return nil
 	}
 	if err != nil {
-		if st, err := readStat(m.pid); err != nil || st.start != m.start {
+		if st, err := procstat.Read(m.pid); err != nil || st.Start != m.start {
 			return nil
 		}
 		return ignoreESRCH(syscall.Kill(m.pid, sig))
 	}
 	defer unix.Close(fd)
-	if st, err := readStat(m.pid); err != nil || st.start != m.start {
+	if st, err := procstat.Read(m.pid); err != nil || st.Start != m.start {
 		return nil // exited, or the pid now names another process
 	}
 	return ignoreESRCH(unix.PidfdSendSignal(fd, sig, nil, 0))

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/procstat"
 )
 
 // pidLines reads n pids, one a line, that a child printed.
@@ -60,10 +62,10 @@ func TestStopKillsDescendantsThatLeftTheGroup(t *testing.T) {
 			n := 1 + strings.Count(tt.name, "grandchild")
 			pids := pidLines(t, out, n)
 			for _, pid := range pids {
-				if !alive(pid) {
+				if !procstat.Alive(pid) {
 					t.Fatalf("descendant %d not running before Stop", pid)
 				}
-				if st, _ := readStat(pid); st.pgrp == p.Pid() {
+				if st, _ := procstat.Read(pid); st.Pgrp == p.Pid() {
 					t.Fatalf("descendant %d is still in the child's process group: the case tests nothing", pid)
 				}
 			}
@@ -76,7 +78,7 @@ func TestStopKillsDescendantsThatLeftTheGroup(t *testing.T) {
 				t.Fatalf("Stop: %v", err)
 			}
 			for _, pid := range pids {
-				if alive(pid) {
+				if procstat.Alive(pid) {
 					t.Errorf("descendant %d survived Stop", pid)
 				}
 			}
@@ -98,7 +100,7 @@ func TestStopKillsDescendantsThatIgnoreSIGTERM(t *testing.T) {
 	if took := time.Since(began); took < grace {
 		t.Errorf("Stop returned after %v, before the %v grace ended", took, grace)
 	}
-	if alive(pid) {
+	if procstat.Alive(pid) {
 		t.Errorf("descendant %d ignoring SIGTERM survived Stop", pid)
 	}
 }
@@ -182,12 +184,12 @@ func strippedOrphanStopped() error {
 	}
 	defer syscall.Kill(pid, syscall.SIGKILL)
 	<-p.Done()
-	st, err := readStat(pid)
+	st, err := procstat.Read(pid)
 	switch {
 	case err != nil:
 		return fmt.Errorf("descendant %d gone before Stop: the case tests nothing: %w", pid, err)
-	case st.ppid != os.Getpid():
-		return fmt.Errorf("orphan %d reparented to %d, not to this subreaper", pid, st.ppid)
+	case st.PPid != os.Getpid():
+		return fmt.Errorf("orphan %d reparented to %d, not to this subreaper", pid, st.PPid)
 	case environHas(pid, p.marker):
 		return fmt.Errorf("descendant %d still has the marker: the case tests nothing", pid)
 	}
@@ -195,12 +197,12 @@ func strippedOrphanStopped() error {
 		return fmt.Errorf("Stop: %w", err)
 	}
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if _, err := readStat(pid); err != nil {
+		if _, err := procstat.Read(pid); err != nil {
 			return nil // killed and reaped: not even a zombie is left
 		}
 		if time.Now().After(end) {
-			st, _ := readStat(pid)
-			return fmt.Errorf("descendant %d still present (state %c) 10s after Stop", pid, st.state)
+			st, _ := procstat.Read(pid)
+			return fmt.Errorf("descendant %d still present (state %c) 10s after Stop", pid, st.State)
 		}
 	}
 }
@@ -235,7 +237,7 @@ func TestSignalMemberSparesAReusedPid(t *testing.T) {
 	out := newLines()
 	p := startSh(t, `echo $$; exec sleep 300`, Options{Stdout: out})
 	out.next(t)
-	st, err := readStat(p.Pid())
+	st, err := procstat.Read(p.Pid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,8 +246,8 @@ func TestSignalMemberSparesAReusedPid(t *testing.T) {
 		start uint64
 		dies  bool
 	}{
-		{"recorded start time of another process", st.start + 1, false},
-		{"its own start time", st.start, true},
+		{"recorded start time of another process", st.Start + 1, false},
+		{"its own start time", st.Start, true},
 	}
 	for _, tt := range tests {
 		if err := signalMember(member{p.Pid(), tt.start}, syscall.SIGKILL); err != nil {

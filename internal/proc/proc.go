@@ -4,6 +4,11 @@
 // SIGKILL, and children that die with the harness (Pdeathsig on Linux), so
 // a harness killed mid-run leaves nothing behind holding ports or Leases.
 //
+// Its primitives are every child's, the sidecar's too: exec mode
+// (elect/child) starts its application with StartCmd, signals its group with
+// SignalGroup and reads its exit with ExitStatus, and builds its stricter
+// stop (the whole tree, confirmed gone) on top.
+//
 // It imports only the standard library: controlplane uses it too.
 package proc
 
@@ -66,8 +71,7 @@ func Start(o Options) (*Process, error) {
 		}
 		logFile, cmd.Stdout, cmd.Stderr = f, f, f
 	}
-	cmd.SysProcAttr = attrs(o.OwnGroup)
-	if err := cmd.Start(); err != nil {
+	if err := StartCmd(cmd, o.OwnGroup); err != nil {
 		if logFile != nil {
 			logFile.Close()
 		}
@@ -146,14 +150,27 @@ func (p *Process) Err() error {
 // ExitCode returns the exit code, -1 if a signal ended the process, and
 // the signal (0 if none). Valid once Done is closed.
 func (p *Process) ExitCode() (code int, sig syscall.Signal) {
-	st := p.cmd.ProcessState
-	if !p.Exited() || st == nil {
+	if !p.Exited() {
 		return -1, 0
 	}
-	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	return ExitStatus(p.cmd.ProcessState)
+}
+
+// ExitStatus is how a waited-for process ended: its exit code and 0, or -1
+// and the signal that ended it; -1 and 0 if ps is nil (it was not waited
+// for, or its status was lost).
+func ExitStatus(ps *os.ProcessState) (code int, sig syscall.Signal) {
+	if ps == nil {
+		return -1, 0
+	}
+	// syscall.WaitStatus on Unix and Windows; Plan 9 has no signals.
+	if ws, ok := ps.Sys().(interface {
+		Signaled() bool
+		Signal() syscall.Signal
+	}); ok && ws.Signaled() {
 		return -1, ws.Signal()
 	}
-	return st.ExitCode(), 0
+	return ps.ExitCode(), 0
 }
 
 // Stop sends sig and waits up to grace for the process to exit, then kills

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/procstat"
 )
 
 // The tests start this test binary again as the child: with helperEnv set,
@@ -112,19 +114,19 @@ func TestExitStatus(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		args    []string
-		kill    bool
 		code    int
-		sig     syscall.Signal
+		sig     syscall.Signal // sent to the process, and how it ends
 		wantErr string
 	}{
 		{name: "exit 0", args: []string{"exit", "0"}, code: 0},
 		{name: "exit 3", args: []string{"exit", "3"}, code: 3, wantErr: "exit status 3"},
-		{name: "killed", args: []string{"sleep"}, kill: true, code: -1, sig: syscall.SIGKILL, wantErr: "signal: killed"},
+		{name: "killed", args: []string{"sleep"}, code: -1, sig: syscall.SIGKILL, wantErr: "signal: killed"},
+		{name: "terminated", args: []string{"sleep"}, code: -1, sig: syscall.SIGTERM, wantErr: "signal: terminated"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := start(t, helperOptions(tc.args...))
-			if tc.kill {
-				if err := p.Signal(syscall.SIGKILL); err != nil {
+			if tc.sig != 0 {
+				if err := p.Signal(tc.sig); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -142,6 +144,9 @@ func TestExitStatus(t *testing.T) {
 				t.Errorf("signalling an ended process: no error")
 			}
 		})
+	}
+	if code, sig := ExitStatus(nil); code != -1 || sig != 0 {
+		t.Errorf("ExitStatus(nil) = %d, %v; want -1, 0", code, sig)
 	}
 }
 
@@ -267,6 +272,88 @@ func TestOwnGroup(t *testing.T) {
 	}
 }
 
+// SignalGroup reaches every member of a group, the leader's own children
+// too, and an ended group is no error.
+func TestSignalGroup(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("process groups are set on Linux only")
+	}
+	for _, tc := range []struct {
+		name    string
+		members bool // the group runs: the helper "parent" and its child
+	}{
+		{name: "running group", members: true},
+		{name: "ended group"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out Buffer
+			o := helperOptions("parent")
+			o.Stdout, o.OwnGroup = &out, true
+			leader := start(t, o)
+			waitOutput(t, &out, "\n")
+			child, err := strconv.Atoi(strings.TrimSpace(out.String()))
+			if err != nil {
+				t.Fatalf("the parent printed %q, want its child's pid", out.String())
+			}
+			t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
+			if !tc.members {
+				syscall.Kill(child, syscall.SIGKILL)
+				leader.Stop(syscall.SIGKILL, 0)
+				waitGone(t, child)
+			}
+			if err := SignalGroup(leader.Pid(), syscall.SIGKILL); err != nil {
+				t.Errorf("SignalGroup(%d, SIGKILL) = %v, want nil", leader.Pid(), err)
+			}
+			wait(t, leader)
+			if _, sig := leader.ExitCode(); sig != syscall.SIGKILL {
+				t.Errorf("the group's leader ended by signal %v, want SIGKILL", sig)
+			}
+			waitGone(t, child)
+		})
+	}
+}
+
+// Pdeathsig fires when the forking *thread* exits. A goroutine that locks
+// its thread and exits makes the runtime end that thread; a child forked
+// there by a plain cmd.Start would be SIGKILLed at that moment. (The runtime
+// never ends the main thread, so the test starts from several goroutines:
+// at most one of them can be on the main thread.)
+func TestChildOutlivesTheThreadThatStartedIt(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Pdeathsig is Linux only")
+	}
+	const n = 4
+	started := make(chan *Process, n)
+	for range n {
+		go func() {
+			runtime.LockOSThread() // never unlocked: the runtime ends this thread when we return
+			p, err := Start(helperOptions("sleep"))
+			if err != nil {
+				t.Error(err)
+			}
+			started <- p
+		}()
+	}
+	var ps []*Process
+	for range n {
+		if p := <-started; p != nil {
+			ps = append(ps, p)
+			t.Cleanup(func() { p.Stop(syscall.SIGKILL, 0) })
+		}
+	}
+	if len(ps) != n {
+		t.FailNow()
+	}
+	// The threads exit right after their goroutines return; a Pdeathsig
+	// tied to one would have been delivered within this time.
+	time.Sleep(300 * time.Millisecond)
+	for _, p := range ps {
+		if p.Exited() {
+			t.Errorf("child %d ended (%v) when the thread that started it exited", p.Pid(), p.Err())
+		}
+	}
+}
+
 // A harness killed with SIGKILL runs no clean-up; its children must die
 // anyway. The helper "parent" plays the harness.
 func TestChildDiesWithHarness(t *testing.T) {
@@ -282,11 +369,11 @@ func TestChildDiesWithHarness(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the parent printed %q, want its child's pid", out.String())
 	}
-	if !alive(child) {
+	if !procstat.Alive(child) {
 		t.Fatalf("the child %d is not running before the parent dies", child)
 	}
 	parent.Stop(syscall.SIGKILL, 0)
-	for deadline := time.Now().Add(10 * time.Second); alive(child); {
+	for deadline := time.Now().Add(10 * time.Second); procstat.Alive(child); {
 		if time.Now().After(deadline) {
 			syscall.Kill(child, syscall.SIGKILL)
 			t.Fatalf("the child %d still runs 10s after its parent was killed", child)
@@ -295,15 +382,14 @@ func TestChildDiesWithHarness(t *testing.T) {
 	}
 }
 
-// alive reports whether pid runs: it exists and is no zombie waiting for
-// its new parent to reap it.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
+// waitGone waits until pid no longer runs.
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); procstat.Alive(pid); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still runs after 10s", pid)
+		}
 	}
-	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
-	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
 }
 
 func TestTail(t *testing.T) {

@@ -1,9 +1,13 @@
-// Package procstat reads a process's memory and CPU time from /proc, for the
-// bench harnesses that compare leader-elector with client-go and kubectl.
-// Linux only: elsewhere every call returns an error.
+// Package procstat reads processes from /proc: the fields of
+// /proc/PID/stat (one parser, for exec mode's process tree, the benches and
+// the tests' "is it still alive"), a scan of every process, and memory and
+// CPU time, for the bench harnesses that compare leader-elector with
+// client-go and kubectl and for the sidecar's metrics. Linux only:
+// elsewhere every call returns an error (Each finds nothing).
 package procstat
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strconv"
@@ -15,34 +19,113 @@ import (
 // every Linux architecture Go supports.
 const clockTicks = 100
 
+// Stat is the part of /proc/PID/stat that we read.
+type Stat struct {
+	State   byte // R, S, D, Z, ...
+	PPid    int
+	Pgrp    int
+	Session int
+	// UTime and STime are the CPU time spent in user and kernel mode, in
+	// clock ticks.
+	UTime, STime uint64
+	// Start is the process's start time in clock ticks since boot. A pid
+	// and its start time name one process for ever: a reused pid has a
+	// later start.
+	Start uint64
+}
+
+// Dead reports whether the process has ended and waits only to be reaped
+// (a zombie) or is being removed.
+func (s Stat) Dead() bool { return s.State == 'Z' || s.State == 'X' }
+
+// Read reads and parses /proc/PID/stat.
+func Read(pid int) (Stat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Stat{}, err
+	}
+	return parse(pid, b)
+}
+
+// parse parses b, pid's /proc/PID/stat: "pid (comm) state ppid pgrp ...".
+// comm may hold spaces and parentheses, so fields are counted after the
+// last ')'.
+func parse(pid int, b []byte) (Stat, error) {
+	var err error
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return Stat{}, fmt.Errorf("parsing /proc/%d/stat: no ')'", pid)
+	}
+	f := bytes.Fields(b[i+1:])
+	// After ')': state(3) ppid(4) pgrp(5) session(6) ... utime(14)
+	// stime(15) ... starttime(22).
+	if len(f) < 20 || len(f[0]) != 1 {
+		return Stat{}, fmt.Errorf("parsing /proc/%d/stat: too few fields", pid)
+	}
+	st := Stat{State: f[0][0]}
+	for _, n := range []struct {
+		name  string
+		field int
+		int   *int
+		uint  *uint64
+	}{
+		{"ppid", 1, &st.PPid, nil},
+		{"pgrp", 2, &st.Pgrp, nil},
+		{"session", 3, &st.Session, nil},
+		{"utime", 11, nil, &st.UTime},
+		{"stime", 12, nil, &st.STime},
+		{"starttime", 19, nil, &st.Start},
+	} {
+		if n.int != nil {
+			*n.int, err = strconv.Atoi(string(f[n.field]))
+		} else {
+			*n.uint, err = strconv.ParseUint(string(f[n.field]), 10, 64)
+		}
+		if err != nil {
+			return Stat{}, fmt.Errorf("parsing /proc/%d/stat %s: %w", pid, n.name, err)
+		}
+	}
+	return st, nil
+}
+
+// Alive reports whether pid names a running process: one that exists and
+// is not dead (see Stat.Dead) waiting to be reaped.
+func Alive(pid int) bool {
+	st, err := Read(pid)
+	return err == nil && !st.Dead()
+}
+
+// Each calls f for every process it can read, until f returns false;
+// processes that vanish mid-scan are skipped.
+func Each(f func(pid int, st Stat) bool) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		st, err := Read(pid)
+		if err != nil {
+			continue
+		}
+		if !f(pid, st) {
+			return
+		}
+	}
+}
+
 // CPUSeconds returns the user plus system CPU time pid has used.
 func CPUSeconds(pid int) (float64, error) {
-	// utime and stime are the 12th and 13th fields after the name.
-	f, err := statFields(pid, 13)
+	st, err := Read(pid)
 	if err != nil {
 		return 0, fmt.Errorf("reading the CPU time of %d: %w", pid, err)
 	}
-	utime, err1 := strconv.ParseFloat(f[11], 64)
-	stime, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("reading the CPU time of %d: utime %q, stime %q", pid, f[11], f[12])
-	}
-	return (utime + stime) / clockTicks, nil
-}
-
-// statFields returns the fields of /proc/PID/stat after the command name,
-// which is in parentheses and may hold spaces; at least n of them.
-func statFields(pid, n int) ([]string, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return nil, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < n {
-		return nil, fmt.Errorf("/proc/%d/stat has %d fields after the name, want %d", pid, len(f), n)
-	}
-	return f, nil
+	return float64(st.UTime+st.STime) / clockTicks, nil
 }
 
 // RSSMiB returns pid's resident set size (VmRSS) in MiB.
@@ -75,15 +158,11 @@ func statusMiB(pid int, field string) (float64, error) {
 // StartTime returns when pid started, from its start in clock ticks after
 // boot (/proc/PID/stat) and the boot time (/proc/stat's btime).
 func StartTime(pid int) (time.Time, error) {
-	// starttime is the 20th field after the name.
-	f, err := statFields(pid, 20)
+	ps, err := Read(pid)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading the start time of %d: %w", pid, err)
 	}
-	ticks, err := strconv.ParseFloat(f[19], 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("reading the start time of %d: starttime %q: %w", pid, f[19], err)
-	}
+	ticks := float64(ps.Start)
 	st, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading the boot time: %w", err)
