@@ -310,7 +310,8 @@ func (w *world) phase() {
 	if w.p.handovers {
 		w.at(w.now+settle, -1, 0, w.operatorHandover)
 	}
-	w.quietMoves = 0
+	// Moves are counted once the chaos has played out.
+	w.at(w.now+settle, -1, 0, func() { w.quietMoves = 0 })
 	w.quietEnd = w.now + q
 	w.tracef("--- quiet until %.3fs", w.quietEnd.Seconds())
 	w.at(w.quietEnd-time.Millisecond, -1, 0, w.checkLive)
@@ -338,7 +339,7 @@ func (w *world) fault() {
 	if !r.alive || r.exited {
 		return
 	}
-	end := w.now + w.p.chaos // faults heal before the quiet period
+	end := w.chaosEnd // faults heal before the quiet period
 	switch k := w.rng.Intn(100); {
 	case k < 20:
 		d := min(w.dur(300*time.Millisecond, 6*time.Second), end-w.now)
