@@ -201,14 +201,23 @@ func (d *driver) writeLease(w leadership.Write) leadership.Input {
 	return res
 }
 
-// writeHandover asks for or withdraws a hand-over. Nothing answers: the
-// machine sees the outcome on the Lease, and a failure is only logged (the
-// machine asks again, or gives up, by its own rules).
+// writeHandover asks for or withdraws a hand-over. A request's outcome
+// goes back to the machine, which asks again when it did not land; a
+// withdrawal that fails is only logged (the write that takes the Lease
+// removes the request anyway).
 func (d *driver) writeHandover(base any, baseRV string, req *HandoverRequest, withdraw string) {
 	err := d.api.handover(context.Background(), base, baseRV, req, withdraw)
 	d.out.reachable(err)
+	if req != nil {
+		res := leadership.HandoverAsked{ID: req.ID, OK: err == nil}
+		if err != nil {
+			res.Err = err.Error()
+		}
+		d.rt.report(res)
+		return
+	}
 	if err != nil {
-		d.log.Warn("could not write the hand-over request", "err", err)
+		d.log.Warn("could not withdraw the hand-over request", "err", err)
 	}
 }
 

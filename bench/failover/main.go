@@ -8,9 +8,10 @@
 // It then runs each mode of ours (exec mode, --release-delay 0, the default
 // release delay) and the baseline through a rolling update's rhythm (see
 // rolling.go) and prints their hand-overs with issue 11's goals, and the
-// Lease requests per hand-over in that rhythm.
+// Lease requests per hand-over in that rhythm. Last, planned hand-overs
+// (issue 23), with the release delay at 0 and at its default (planned.go).
 //
-//	go run ./bench/failover [-trials 20] [-rolling 20] [-replicas 3,10] [-window 60s] [-short]
+//	go run ./bench/failover [-trials 20] [-rolling 20] [-replicas 3,10] [-window 60s] [-planned 10] [-short]
 package main
 
 import (
@@ -57,9 +58,10 @@ func run() error {
 	settle := flag.Duration("settle", 10*time.Second, "wait after each change before the next trial or measurement")
 	short := flag.Bool("short", false, "a quick check that the harness works (2 trials, 4 rolling hand-overs, 10s window, 6s settle); figures are not meaningful")
 	keep := flag.Bool("keep", false, "keep the work directory (replica logs) after the run")
+	plannedN := flag.Int("planned", 10, "planned hand-overs per release delay (0 skips them)")
 	flag.Parse()
 	if *short {
-		*trials, *rollingN, *window, *settle = 2, 4, 10*time.Second, 6*time.Second
+		*trials, *rollingN, *window, *settle, *plannedN = 2, 4, 10*time.Second, 6*time.Second, 2
 	}
 	var counts []int
 	for _, s := range strings.Split(*replicaList, ",") {
@@ -153,6 +155,19 @@ func run() error {
 		rolled = append(rolled, r)
 	}
 	printRolling(os.Stdout, rolled, *rollingN)
+
+	if *plannedN > 0 {
+		var planned []plannedResult
+		for _, m := range plannedModes(ours) {
+			progress("%s: %d planned hand-overs", m.im.Name, *plannedN)
+			r, err := b.planned(m, *plannedN)
+			if err != nil {
+				return fmt.Errorf("%s: %w", m.im.Name, err)
+			}
+			planned = append(planned, r)
+		}
+		printPlanned(os.Stdout, planned, *plannedN)
+	}
 	return nil
 }
 

@@ -461,10 +461,26 @@ func (m *Machine) askForLease(wake *wakeTimes) {
 	if m.view.Handover.ID != "" {
 		return // another request is pending
 	}
+	if now < m.askAgainAt {
+		wake.add(m.askAgainAt)
+		return
+	}
 	// Unique across restarts of this identity: a holder honours each ID once.
 	m.asked = Handover{ID: m.cfg.Identity + "@" + m.now.Wall.UTC().Format("20060102T150405.000000000Z"), To: m.cfg.Identity}
 	m.askedAt = now
 	m.logf(slog.LevelInfo, "asking the holder for a planned hand-over: this replica's priority is higher", "holder", rec.Holder, "holderPriority", m.view.Priority, "priority", m.cfg.Priority)
 	m.emit(RequestHandover{Request: m.asked, BaseRV: m.view.RV, Base: m.view.Obj})
 	wake.add(m.askedAt + 2*ld)
+}
+
+// handoverAsked: a request that did not land (most often it lost a race
+// with the holder's renewal) is not an ask the holder ignored: it is sent
+// again a retry period later, based on what the watch shows then.
+func (m *Machine) handoverAsked(r HandoverAsked) {
+	if r.ID != m.asked.ID || r.OK {
+		return
+	}
+	m.logf(slog.LevelInfo, "the hand-over request did not land; asking again", "err", r.Err, "in", m.cfg.RetryPeriod)
+	m.asked = Handover{}
+	m.askAgainAt = m.now.Mono + m.cfg.RetryPeriod
 }

@@ -34,6 +34,7 @@ import (
 //	child-started term=N [aborted] [err=S]         child-exited term=N code=N
 //	child-stopped term=N gone=BOOL
 //	pod-labeled term=N (ok | aborted | err=S)     pod-unlabeled term=N [err=S]
+//	handover-asked id=S (ok | err=S)
 //
 // A write's ok answer stores the record that write sent, at rv.
 func TestInteraction(t *testing.T) {
@@ -143,6 +144,10 @@ func (it *interaction) input(t *testing.T, d *datadriven.TestData) Input {
 		return PodLabeled{Term: term(), OK: d.HasArg("ok"), Aborted: d.HasArg("aborted"), Err: errArg()}
 	case "pod-unlabeled":
 		return PodUnlabeled{Term: term(), Err: errArg()}
+	case "handover-asked":
+		var id string
+		d.ScanArgs(t, "id", &id)
+		return HandoverAsked{ID: id, OK: d.HasArg("ok"), Err: errArg()}
 	}
 	t.Fatalf("%s: unknown command %q", d.Pos, d.Cmd)
 	return nil

@@ -114,6 +114,14 @@ type PodLabeled struct {
 	Err     string
 }
 
+// HandoverAsked answers RequestHandover: the request is on the Lease (OK),
+// or it is not (Err: a conflict with a renewal, a refusal, no answer).
+type HandoverAsked struct {
+	ID  string
+	OK  bool
+	Err string
+}
+
 // PodUnlabeled answers UnlabelPod: the label is off this replica's Pod (Err
 // empty), or the attempt to remove it failed (Err); the machine asks again a
 // retry period later.
@@ -122,19 +130,20 @@ type PodUnlabeled struct {
 	Err  string
 }
 
-func (Start) isInput()        {}
-func (Observed) isInput()     {}
-func (WriteResult) isInput()  {}
-func (ReadResult) isInput()   {}
-func (Tick) isInput()         {}
-func (Shutdown) isInput()     {}
-func (FileShown) isInput()    {}
-func (FileHidden) isInput()   {}
-func (ChildStarted) isInput() {}
-func (ChildExited) isInput()  {}
-func (ChildStopped) isInput() {}
-func (PodLabeled) isInput()   {}
-func (PodUnlabeled) isInput() {}
+func (Start) isInput()         {}
+func (Observed) isInput()      {}
+func (WriteResult) isInput()   {}
+func (ReadResult) isInput()    {}
+func (Tick) isInput()          {}
+func (Shutdown) isInput()      {}
+func (FileShown) isInput()     {}
+func (FileHidden) isInput()    {}
+func (ChildStarted) isInput()  {}
+func (ChildExited) isInput()   {}
+func (ChildStopped) isInput()  {}
+func (PodLabeled) isInput()    {}
+func (PodUnlabeled) isInput()  {}
+func (HandoverAsked) isInput() {}
 
 // Effect is one thing the driver must do, in the order Step returned them.
 type Effect interface{ isEffect() }

@@ -129,6 +129,7 @@ type handoverBooks struct {
 	// asks came to nothing, and whether it gave up asking.
 	asked      Handover
 	askedAt    time.Duration
+	askAgainAt time.Duration // after a request that did not land
 	failedAsks int
 	stopAsking bool
 }
@@ -213,6 +214,8 @@ func (m *Machine) Step(now Now, in Input) []Effect {
 		m.podLabeled(in)
 	case PodUnlabeled:
 		m.podUnlabeled(in)
+	case HandoverAsked:
+		m.handoverAsked(in)
 	default:
 		panic(fmt.Sprintf("leadership: unknown input %T", in))
 	}
