@@ -59,6 +59,7 @@ func run() error {
 	short := flag.Bool("short", false, "a quick check that the harness works (2 trials, 4 rolling hand-overs, 10s window, 6s settle); figures are not meaningful")
 	keep := flag.Bool("keep", false, "keep the work directory (replica logs) after the run")
 	plannedN := flag.Int("planned", 10, "planned hand-overs per release delay (0 skips them)")
+	plannedOnly := flag.Bool("planned-only", false, "measure only the planned hand-overs")
 	flag.Parse()
 	if *short {
 		*trials, *rollingN, *window, *settle, *plannedN = 2, 4, 10*time.Second, 6*time.Second, 2
@@ -98,6 +99,9 @@ func run() error {
 	b, err := newBench(dir, cp.Admin, *settle)
 	if err != nil {
 		return err
+	}
+	if *plannedOnly {
+		return b.runPlanned(ours, *plannedN)
 	}
 	// Side by side with client-go's ReleaseOnCancel, which releases at once,
 	// ours releases at once too; what the default release delay costs is in
@@ -157,16 +161,7 @@ func run() error {
 	printRolling(os.Stdout, rolled, *rollingN)
 
 	if *plannedN > 0 {
-		var planned []plannedResult
-		for _, m := range plannedModes(ours) {
-			progress("%s: %d planned hand-overs", m.im.Name, *plannedN)
-			r, err := b.planned(m, *plannedN)
-			if err != nil {
-				return fmt.Errorf("%s: %w", m.im.Name, err)
-			}
-			planned = append(planned, r)
-		}
-		printPlanned(os.Stdout, planned, *plannedN)
+		return b.runPlanned(ours, *plannedN)
 	}
 	return nil
 }

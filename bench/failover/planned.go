@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -90,6 +91,22 @@ func (b *bench) planned(m plannedMode, n int) (plannedResult, error) {
 		progress("%s: planned hand-over %d: %s -> %s in %s", m.im.Name, i+1, old.ID(), to.ID(), took.Round(time.Millisecond))
 	}
 	return res, nil
+}
+
+// runPlanned measures n planned hand-overs per mode, one mode at a time,
+// and prints them.
+func (b *bench) runPlanned(ours string, n int) error {
+	var rs []plannedResult
+	for _, m := range plannedModes(ours) {
+		progress("%s: %d planned hand-overs", m.im.Name, n)
+		r, err := b.planned(m, n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.im.Name, err)
+		}
+		rs = append(rs, r)
+	}
+	printPlanned(os.Stdout, rs, n)
+	return nil
 }
 
 func printPlanned(w io.Writer, rs []plannedResult, n int) {

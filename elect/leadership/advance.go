@@ -132,7 +132,12 @@ func (m *Machine) stepFollowing(wake *wakeTimes) {
 		m.readWhenDue(wake)
 		return
 	}
-	at := max(m.acquireAt(), m.nextAttempt, m.standBack)
+	at := max(m.acquireAt(), m.nextAttempt)
+	if h := m.view.Handover; !(h.To == m.cfg.Identity && m.view.Record.Holder == "") {
+		// Standing back after handing the Lease over ends early when a
+		// hand-over names this replica.
+		at = max(at, m.standBack)
+	}
 	if m.now.Mono >= at {
 		m.acquire()
 		return
