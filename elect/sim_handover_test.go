@@ -102,7 +102,11 @@ func (w *world) chaosHandover() {
 // period, plus the requests' round trips; in exec mode the release waits
 // for the child's tree instead, which a child that ignores SIGTERM makes
 // the grace and the kill's confirmation (a second in the simulation).
-func (w *world) operatorHandover() {
+func (w *world) operatorHandover() { w.operatorHandoverTo("") }
+
+// operatorHandoverTo asks for a hand-over to back, when it is a live
+// replica, or else to one drawn at random (or to anyone).
+func (w *world) operatorHandoverTo(back string) {
 	if !w.quiet {
 		return
 	}
@@ -114,15 +118,24 @@ func (w *world) operatorHandover() {
 	if c := w.candidates(from); len(c) > 0 && w.rng.Intn(4) > 0 {
 		to = c[w.rng.Intn(len(c))].id
 	}
+	for _, r := range w.candidates(from) {
+		if r.id == back {
+			to = back
+		}
+	}
 	b := w.p.base
 	wait := from.ecfg.EffectiveReleaseDelay()
 	if from.cfg.Exec {
 		wait += b.Grace + time.Second
 	}
+	bound := time.Duration(float64(wait+b.RetryPeriod)*(1+w.p.drift)) + 200*time.Millisecond
+	if w.now+bound >= w.quietEnd-10*time.Millisecond {
+		return // it could not be judged before the chaos
+	}
 	w.requests++
 	w.stats.handovers++
 	req := HandoverRequest{ID: fmt.Sprintf("op-%d", w.requests), To: to, By: "operator", At: simWallEpoch.Add(w.now)}
-	w.request = &opRequest{id: req.ID, to: to, from: from.id, at: w.now, bound: time.Duration(float64(wait+b.RetryPeriod)*(1+w.p.drift)) + 200*time.Millisecond}
+	w.request = &opRequest{id: req.ID, to: to, from: from.id, at: w.now, bound: bound}
 	w.tracef("server: OPERATOR asks %s for a hand-over %s to %q (must complete within %v)", from.id, req.ID, to, w.request.bound)
 	w.annotate(&req)
 }
@@ -148,6 +161,16 @@ func (w *world) moved(from, to string) {
 		w.violatef("the planned hand-over %s from %s to %s took %v, more than the release delay and a retry period (%v)", q.id, q.from, to, took, q.bound)
 	}
 	w.request = nil
+	if w.quiet && !q.second && w.rng.Intn(2) == 0 {
+		// At once back to the replica that just handed over, which is
+		// still standing back: the request must end its stand-back.
+		w.at(w.now+w.dur(time.Millisecond, w.p.base.RetryPeriod), -1, 0, func() {
+			w.operatorHandoverTo(q.from)
+			if w.request != nil {
+				w.request.second = true
+			}
+		})
+	}
 }
 
 // endQuiet: a quiet period's planned hand-over must have completed, and
@@ -162,7 +185,7 @@ func (w *world) endQuiet() {
 	}
 	limit := 0
 	if w.p.handovers {
-		limit++
+		limit += 2 // the operator's, and one straight back
 	}
 	if w.p.priorities {
 		limit += 2

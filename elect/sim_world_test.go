@@ -306,6 +306,7 @@ type opRequest struct {
 	id, to, from string
 	at           time.Duration
 	bound        time.Duration // it must complete within this
+	second       bool          // asked right after the first completed
 }
 
 // actEnd is the moment a replica stopped acting, for the margin check.
