@@ -180,12 +180,18 @@ func (s *serverSink) publish(p leadership.Publish) {
 	if s.srv == nil {
 		return
 	}
-	// Term orders states, so a late one of an ended term cannot win.
+	// Term orders states, so a late one of an ended term cannot win. The
+	// token is the term's only while it acts: 0 otherwise (docs/fencing.md).
+	var token uint64
+	if p.Leading {
+		token = p.Token
+	}
 	s.srv.Publish(endpoints.LeaderInfo{
 		Term:             p.Term,
 		Leader:           p.Record.Holder,
 		Identity:         s.cfg.Identity,
 		IsLeader:         p.Leading,
+		Token:            token,
 		LeaseTransitions: p.Record.Transitions,
 		AcquireTime:      p.Record.AcquireTime,
 		RenewTime:        p.Record.RenewTime,
