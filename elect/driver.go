@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,7 +159,7 @@ func (d *driver) do(e leadership.Effect) {
 		d.childGate.begin(e.Term, e.Until)
 		slot := &childSlot{}
 		d.children.Store(e.Term, slot)
-		d.rt.spawn(func() { d.rt.report(d.startChild(e.Term, slot)) })
+		d.rt.spawn(func() { d.rt.report(d.startChild(e.Term, e.Token, slot)) })
 	case leadership.StopChild:
 		d.childGate.close(e.Term)
 		d.rt.spawn(func() { d.rt.report(d.stopChild(e.Term)) })
@@ -347,9 +348,12 @@ func (l *latest) drain() {
 // the term it is final.
 type childSlot struct{ p process }
 
-func (d *driver) startChild(term uint64, slot *childSlot) leadership.Input {
+// startChild starts term's command with the term's fencing token in its
+// environment (TokenEnv), unless the term ended or its deadline passed.
+func (d *driver) startChild(term, token uint64, slot *childSlot) leadership.Input {
+	env := []string{tokenEnv(token)}
 	shown, err := d.childGate.show(term, func() (err error) {
-		slot.p, err = d.procs.start(d.cfg.Command, d.log.With("child", d.cfg.Command[0]))
+		slot.p, err = d.procs.start(d.cfg.Command, env, d.log.With("child", d.cfg.Command[0]))
 		return err
 	})
 	switch {
@@ -365,6 +369,14 @@ func (d *driver) startChild(term uint64, slot *childSlot) leadership.Input {
 		}
 	})
 	return leadership.ChildStarted{Term: term}
+}
+
+// TokenEnv names the variable that holds the term's fencing token in the
+// environment of exec mode's command: decimal, 0 when the term has none.
+const TokenEnv = "LEADER_ELECTOR_TOKEN"
+
+func tokenEnv(token uint64) string {
+	return TokenEnv + "=" + strconv.FormatUint(token, 10)
 }
 
 // stopChild stops term's child and every process it started: SIGTERM, then

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	goruntime "runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -568,8 +569,12 @@ type simChild struct {
 	waiters   []*simTask
 }
 
-func (p simProcs) start([]string, *slog.Logger) (process, error) {
+func (p simProcs) start(_, env []string, _ *slog.Logger) (process, error) {
 	w, r := p.w, p.r
+	// The sim's resourceVersions are numbers, so every term has a token.
+	if len(env) != 1 || !strings.HasPrefix(env[0], TokenEnv+"=") || strings.TrimPrefix(env[0], TokenEnv+"=") == "0" {
+		w.violatef("r%d started its command with the environment %q, want only %s=<the term's token>", r.idx, env, TokenEnv)
+	}
 	if w.ioFault(r) {
 		return nil, errors.New("simulated: fork/exec: resource temporarily unavailable")
 	}
