@@ -137,7 +137,7 @@ func (d *driver) do(e leadership.Effect) {
 		d.rt.spawn(func() { d.rt.report(d.readLease(e.Seq)) })
 	case leadership.ShowFile:
 		d.fileGate.begin(e.Term, e.Until)
-		d.rt.spawn(func() { d.rt.report(d.showFile(e.Term)) })
+		d.rt.spawn(func() { d.rt.report(d.showFile(e.Term, e.Token)) })
 	case leadership.ExtendTerm:
 		d.fileGate.extend(e.Term, e.Until)
 		d.childGate.extend(e.Term, e.Until)
@@ -212,11 +212,17 @@ func (d *driver) readLease(seq uint64) leadership.Input {
 }
 
 // hideFile waits for a rename of term under way (the loop has closed its
-// gate, so none can start), then removes the file.
+// gate, so none can start), then removes the file, and the token file
+// after it: the token file never says less than the status file.
 func (d *driver) hideFile(term uint64) leadership.Input {
 	d.fileGate.end(term)
 	if err := d.files.remove(d.cfg.StatusFile); err != nil {
 		return leadership.FileHidden{Term: term, Err: err.Error()}
+	}
+	if d.cfg.TokenFile != "" {
+		if err := d.files.remove(d.cfg.TokenFile); err != nil {
+			return leadership.FileHidden{Term: term, Err: err.Error()}
+		}
 	}
 	d.log.Info("not leading: status file removed", "file", d.cfg.StatusFile, "term", term)
 	return leadership.FileHidden{Term: term}
@@ -224,15 +230,41 @@ func (d *driver) hideFile(term uint64) leadership.Input {
 
 // showFile writes the status file and makes it visible if the term is
 // still open: the slow part (write, fsync) before the gate, the rename
-// inside it.
-func (d *driver) showFile(term uint64) leadership.Input {
+// inside it. With a token file, the term's token is written the same way
+// and renamed into place first, in the same gate, so whoever sees the
+// status file finds the token beside it.
+func (d *driver) showFile(term, token uint64) leadership.Input {
+	var staged []stagedFile // in the order they become visible
+	discard := func() {
+		for _, f := range staged {
+			f.discard()
+		}
+	}
+	if d.cfg.TokenFile != "" {
+		tmp, err := d.files.stage(d.cfg.TokenFile, tokenLine(token))
+		if err != nil {
+			return leadership.FileShown{Term: term, Err: err.Error()}
+		}
+		staged = append(staged, tmp)
+	}
 	tmp, err := d.files.stage(d.cfg.StatusFile, []byte(d.cfg.Identity))
 	if err != nil {
+		discard()
 		return leadership.FileShown{Term: term, Err: err.Error()}
 	}
-	shown, err := d.fileGate.show(term, tmp.commit)
+	staged = append(staged, tmp)
+	// A token file renamed into place before a failed status rename stays
+	// until the term's HideFile, which the failure brings.
+	shown, err := d.fileGate.show(term, func() error {
+		for _, f := range staged {
+			if err := f.commit(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if !shown || err != nil {
-		tmp.discard()
+		discard()
 	}
 	switch {
 	case err != nil:
@@ -240,7 +272,9 @@ func (d *driver) showFile(term uint64) leadership.Input {
 	case !shown:
 		return leadership.FileShown{Term: term, Aborted: true}
 	}
-	tmp.syncDir()
+	for _, f := range staged {
+		f.syncDir()
+	}
 	return leadership.FileShown{Term: term, OK: true}
 }
 

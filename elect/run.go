@@ -29,11 +29,17 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 			return err
 		}
 	}
-	if err := prepareFile(cfg.StatusFile, "--status-file", logger); err != nil {
+	if err := prepareFile(cfg.StatusFile, "--status-file", identityContent, logger); err != nil {
 		return err
 	}
 	if cfg.LeaderFile != "" {
-		if err := prepareFile(cfg.LeaderFile, "--leader-file", logger); err != nil {
+		if err := prepareFile(cfg.LeaderFile, "--leader-file", identityContent, logger); err != nil {
+			return err
+		}
+	}
+	if cfg.TokenFile != "" {
+		// After the status file: a token file never outlasts it.
+		if err := prepareFile(cfg.TokenFile, "--token-file", tokenContent, logger); err != nil {
 			return err
 		}
 	}
