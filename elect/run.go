@@ -101,6 +101,16 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 	if out.srv != nil {
 		out.srv.SetReady(true)
 	}
+	// Which guarantee the fencing tokens carry: one request, on its own
+	// goroutine, so the election never waits for it.
+	versionLogged := make(chan struct{})
+	go func() {
+		defer close(versionLogged)
+		vctx, cancel := context.WithTimeout(ctx, RequestTimeout(cfg.RenewDeadline))
+		defer cancel()
+		logTokenGuarantee(vctx, api.Version, log)
+	}()
+	defer func() { <-versionLogged }()
 	out.events = newEventSender(api.Events, cfg, log)
 	defer out.events.stop()
 	// Start-up (flags, kubeconfig, TLS, the preflight) leaves a few MB of

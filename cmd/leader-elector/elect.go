@@ -179,5 +179,6 @@ func newElectClient(cfg *rest.Config, namespace string, renewDeadline time.Durat
 		Reviews: clients.SelfSubjectAccessReviews(),
 		Events:  clients.Events(namespace),
 		Pods:    pods,
+		Version: clients,
 	}, nil
 }
