@@ -255,14 +255,15 @@ func (d *driver) showFile(term, token uint64) leadership.Input {
 	staged = append(staged, tmp)
 	// A token file renamed into place before a failed status rename stays
 	// until the term's HideFile, which the failure brings.
-	shown, err := d.fileGate.show(term, func() error {
+	reveal := func() error {
 		for _, f := range staged {
 			if err := f.commit(); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	shown, err := d.fileGate.show(term, reveal)
 	if !shown || err != nil {
 		discard()
 	}
