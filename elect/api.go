@@ -29,6 +29,9 @@ type API struct {
 	Events EventCreator
 	// Pods labels the leader's Pod; needed only with --leader-label.
 	Pods PodClient
+	// Version reads the API server's version once at start, to log which
+	// guarantee the fencing tokens carry; nil skips it.
+	Version VersionReader
 }
 
 // LeaseClient is the part of a Lease client elect calls.

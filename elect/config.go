@@ -1,6 +1,7 @@
 package elect
 
 import (
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,6 +37,10 @@ type Config struct {
 	// LeaderFile, when set, holds the current leader's identity on every
 	// replica (removed while nobody holds the Lease).
 	LeaderFile string
+	// TokenFile, when set, holds the term's fencing token in decimal and a
+	// newline while this replica leads: it appears before the status file
+	// and goes after it (docs/fencing.md). Put it beside the status file.
+	TokenFile string
 
 	// LeaseDuration, RenewDeadline and RetryPeriod are client-go's timings.
 	// LeaseDuration must be whole seconds: the Lease stores seconds, and
@@ -123,14 +128,19 @@ func (c Config) validate(needNamespace bool) error {
 	if c.StatusFile == "" {
 		return exitcode.Configf("the status file path is empty: pass --status-file or set LEADER_ELECTOR_STATUS_FILE (default %s)", DefaultStatusFile)
 	}
-	if err := checkStatusPath(c.StatusFile, "--status-file"); err != nil {
+	if err := checkPath(c.StatusFile, "--status-file", identityContent); err != nil {
 		return err
 	}
 	if c.LeaderFile != "" {
 		if c.LeaderFile == c.StatusFile {
 			return exitcode.Configf("--leader-file and --status-file are the same path %q; give the leader file its own name", c.LeaderFile)
 		}
-		if err := checkStatusPath(c.LeaderFile, "--leader-file"); err != nil {
+		if err := checkPath(c.LeaderFile, "--leader-file", identityContent); err != nil {
+			return err
+		}
+	}
+	if c.TokenFile != "" {
+		if err := c.validateTokenFile(); err != nil {
 			return err
 		}
 	}
@@ -146,6 +156,17 @@ func (c Config) validate(needNamespace bool) error {
 		return exitcode.Configf("the command after -- is empty; write it as: leader-elector elect [flags] -- CMD ARGS...")
 	}
 	return nil
+}
+
+// validateTokenFile checks the token file's path as the status file's is
+// checked: its own name, and nothing at it that is not a token file of ours.
+func (c Config) validateTokenFile() error {
+	for _, o := range []struct{ flag, path string }{{"--status-file", c.StatusFile}, {"--leader-file", c.LeaderFile}} {
+		if o.path != "" && filepath.Clean(o.path) == filepath.Clean(c.TokenFile) {
+			return exitcode.Configf("--token-file and %s are the same path %q; give the token file its own name beside the status file, e.g. %s", o.flag, c.TokenFile, filepath.Join(filepath.Dir(c.StatusFile), "token"))
+		}
+	}
+	return checkPath(c.TokenFile, "--token-file", tokenContent)
 }
 
 // LeaseLabelMap parses LeaseLabels; nil when empty. Its error is a

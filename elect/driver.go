@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -141,7 +142,7 @@ func (d *driver) do(e leadership.Effect) {
 		d.rt.spawn(func() { d.writeHandover(e.Base, e.BaseRV, nil, e.ID) })
 	case leadership.ShowFile:
 		d.fileGate.begin(e.Term, e.Until)
-		d.rt.spawn(func() { d.rt.report(d.showFile(e.Term)) })
+		d.rt.spawn(func() { d.rt.report(d.showFile(e.Term, e.Token)) })
 	case leadership.ExtendTerm:
 		d.fileGate.extend(e.Term, e.Until)
 		d.childGate.extend(e.Term, e.Until)
@@ -163,7 +164,7 @@ func (d *driver) do(e leadership.Effect) {
 		d.childGate.begin(e.Term, e.Until)
 		slot := &childSlot{}
 		d.children.Store(e.Term, slot)
-		d.rt.spawn(func() { d.rt.report(d.startChild(e.Term, slot)) })
+		d.rt.spawn(func() { d.rt.report(d.startChild(e.Term, e.Token, slot)) })
 	case leadership.StopChild:
 		d.childGate.close(e.Term)
 		d.rt.spawn(func() { d.rt.report(d.stopChild(e.Term)) })
@@ -236,11 +237,17 @@ func (d *driver) readLease(seq uint64) leadership.Input {
 }
 
 // hideFile waits for a rename of term under way (the loop has closed its
-// gate, so none can start), then removes the file.
+// gate, so none can start), then removes the file, and the token file
+// after it: the token file never says less than the status file.
 func (d *driver) hideFile(term uint64) leadership.Input {
 	d.fileGate.end(term)
 	if err := d.files.remove(d.cfg.StatusFile); err != nil {
 		return leadership.FileHidden{Term: term, Err: err.Error()}
+	}
+	if d.cfg.TokenFile != "" {
+		if err := d.files.remove(d.cfg.TokenFile); err != nil {
+			return leadership.FileHidden{Term: term, Err: err.Error()}
+		}
 	}
 	d.log.Info("not leading: status file removed", "file", d.cfg.StatusFile, "term", term)
 	return leadership.FileHidden{Term: term}
@@ -248,15 +255,42 @@ func (d *driver) hideFile(term uint64) leadership.Input {
 
 // showFile writes the status file and makes it visible if the term is
 // still open: the slow part (write, fsync) before the gate, the rename
-// inside it.
-func (d *driver) showFile(term uint64) leadership.Input {
+// inside it. With a token file, the term's token is written the same way
+// and renamed into place first, in the same gate, so whoever sees the
+// status file finds the token beside it.
+func (d *driver) showFile(term, token uint64) leadership.Input {
+	var staged []stagedFile // in the order they become visible
+	discard := func() {
+		for _, f := range staged {
+			f.discard()
+		}
+	}
+	if d.cfg.TokenFile != "" {
+		tmp, err := d.files.stage(d.cfg.TokenFile, tokenLine(token))
+		if err != nil {
+			return leadership.FileShown{Term: term, Err: err.Error()}
+		}
+		staged = append(staged, tmp)
+	}
 	tmp, err := d.files.stage(d.cfg.StatusFile, []byte(d.cfg.Identity))
 	if err != nil {
+		discard()
 		return leadership.FileShown{Term: term, Err: err.Error()}
 	}
-	shown, err := d.fileGate.show(term, tmp.commit)
+	staged = append(staged, tmp)
+	// A token file renamed into place before a failed status rename stays
+	// until the term's HideFile, which the failure brings.
+	reveal := func() error {
+		for _, f := range staged {
+			if err := f.commit(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	shown, err := d.fileGate.show(term, reveal)
 	if !shown || err != nil {
-		tmp.discard()
+		discard()
 	}
 	switch {
 	case err != nil:
@@ -264,7 +298,9 @@ func (d *driver) showFile(term uint64) leadership.Input {
 	case !shown:
 		return leadership.FileShown{Term: term, Aborted: true}
 	}
-	tmp.syncDir()
+	for _, f := range staged {
+		f.syncDir()
+	}
 	return leadership.FileShown{Term: term, OK: true}
 }
 
@@ -372,9 +408,12 @@ func (l *latest) drain() {
 // the term it is final.
 type childSlot struct{ p process }
 
-func (d *driver) startChild(term uint64, slot *childSlot) leadership.Input {
+// startChild starts term's command with the term's fencing token in its
+// environment (TokenEnv), unless the term ended or its deadline passed.
+func (d *driver) startChild(term, token uint64, slot *childSlot) leadership.Input {
+	env := []string{tokenEnv(token)}
 	shown, err := d.childGate.show(term, func() (err error) {
-		slot.p, err = d.procs.start(d.cfg.Command, d.log.With("child", d.cfg.Command[0]))
+		slot.p, err = d.procs.start(d.cfg.Command, env, d.log.With("child", d.cfg.Command[0]))
 		return err
 	})
 	switch {
@@ -390,6 +429,14 @@ func (d *driver) startChild(term uint64, slot *childSlot) leadership.Input {
 		}
 	})
 	return leadership.ChildStarted{Term: term}
+}
+
+// TokenEnv names the variable that holds the term's fencing token in the
+// environment of exec mode's command: decimal, 0 when the term has none.
+const TokenEnv = "LEADER_ELECTOR_TOKEN"
+
+func tokenEnv(token uint64) string {
+	return TokenEnv + "=" + strconv.FormatUint(token, 10)
 }
 
 // stopChild stops term's child and every process it started: SIGTERM, then

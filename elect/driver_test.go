@@ -59,10 +59,14 @@ func (f diskFile) commit() error { f.d.visible++; return nil }
 func (diskFile) discard()        {}
 func (diskFile) syncDir()        {}
 
-type worldProcs struct{ started int }
+type worldProcs struct {
+	started int
+	env     [][]string // each start's added environment
+}
 
-func (p *worldProcs) start([]string, *slog.Logger) (process, error) {
+func (p *worldProcs) start(_, env []string, _ *slog.Logger) (process, error) {
 	p.started++
+	p.env = append(p.env, env)
 	return stoppedChild{}, nil
 }
 
@@ -114,6 +118,23 @@ func TestEndedTermShowsNothingWhateverTheTaskOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The command of a term gets the term's fencing token in its environment,
+// and only that on top of the sidecar's own.
+func TestChildGetsTheTermsToken(t *testing.T) {
+	h := &scriptHost{now: time.Second}
+	procs := &worldProcs{}
+	cfg := Config{LeaseName: "l", Namespace: "ns", Identity: "me", StatusFile: "/s",
+		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 500 * time.Millisecond,
+		Grace: 500 * time.Millisecond, Command: []string{"/app"}}
+	d := newDriver(cfg, slog.New(slog.DiscardHandler), h, API{}, ports{files: &worldDisk{}, procs: procs, out: quietSink{}})
+	d.do(leadership.StartChild{Term: 1, Until: 3 * time.Second, Token: 18446744073709551615})
+	h.runInOrder()
+	want := [][]string{{"LEADER_ELECTOR_TOKEN=18446744073709551615"}}
+	if !slices.EqualFunc(procs.env, want, slices.Equal) {
+		t.Errorf("the command was started with the added environment %q, want %q", procs.env, want)
 	}
 }
 

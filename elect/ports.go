@@ -3,6 +3,7 @@ package elect
 import (
 	"context"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -54,9 +55,10 @@ type stagedFile interface {
 
 // processes starts the command of exec mode.
 type processes interface {
-	// start starts argv; it must be quick (fork and exec): it runs inside
-	// a term's gate.
-	start(argv []string, log *slog.Logger) (process, error)
+	// start starts argv with env (KEY=VALUE entries) added to the
+	// sidecar's own environment, overriding it; it must be quick (fork and
+	// exec): it runs inside a term's gate.
+	start(argv, env []string, log *slog.Logger) (process, error)
 }
 
 // process is a started command and its process tree.
@@ -92,8 +94,13 @@ func (osFiles) remove(path string) error { return removeFile(path) }
 // osProcesses starts real processes (package child).
 type osProcesses struct{}
 
-func (osProcesses) start(argv []string, log *slog.Logger) (process, error) {
-	p, err := child.Start(argv, child.Options{Logger: log})
+func (osProcesses) start(argv, env []string, log *slog.Logger) (process, error) {
+	opts := child.Options{Logger: log}
+	if len(env) > 0 {
+		// exec.Cmd keeps the last of duplicate keys: ours win.
+		opts.Env = append(os.Environ(), env...)
+	}
+	p, err := child.Start(argv, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -180,12 +187,18 @@ func (s *serverSink) publish(p leadership.Publish) {
 	if s.srv == nil {
 		return
 	}
-	// Term orders states, so a late one of an ended term cannot win.
+	// Term orders states, so a late one of an ended term cannot win. The
+	// token is the term's only while it acts: 0 otherwise (docs/fencing.md).
+	var token uint64
+	if p.Leading {
+		token = p.Token
+	}
 	s.srv.Publish(endpoints.LeaderInfo{
 		Term:             p.Term,
 		Leader:           p.Record.Holder,
 		Identity:         s.cfg.Identity,
 		IsLeader:         p.Leading,
+		Token:            token,
 		LeaseTransitions: p.Record.Transitions,
 		AcquireTime:      p.Record.AcquireTime,
 		RenewTime:        p.Record.RenewTime,

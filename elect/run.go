@@ -29,11 +29,17 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 			return err
 		}
 	}
-	if err := prepareFile(cfg.StatusFile, "--status-file", logger); err != nil {
+	if err := prepareFile(cfg.StatusFile, "--status-file", identityContent, logger); err != nil {
 		return err
 	}
 	if cfg.LeaderFile != "" {
-		if err := prepareFile(cfg.LeaderFile, "--leader-file", logger); err != nil {
+		if err := prepareFile(cfg.LeaderFile, "--leader-file", identityContent, logger); err != nil {
+			return err
+		}
+	}
+	if cfg.TokenFile != "" {
+		// After the status file: a token file never outlasts it.
+		if err := prepareFile(cfg.TokenFile, "--token-file", tokenContent, logger); err != nil {
 			return err
 		}
 	}
@@ -95,6 +101,16 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 	if out.srv != nil {
 		out.srv.SetReady(true)
 	}
+	// Which guarantee the fencing tokens carry: one request, on its own
+	// goroutine, so the election never waits for it.
+	versionLogged := make(chan struct{})
+	go func() {
+		defer close(versionLogged)
+		vctx, cancel := context.WithTimeout(ctx, RequestTimeout(cfg.RenewDeadline))
+		defer cancel()
+		logTokenGuarantee(vctx, api.Version, log)
+	}()
+	defer func() { <-versionLogged }()
 	out.events = newEventSender(api.Events, cfg, log)
 	defer out.events.stop()
 	// Start-up (flags, kubeconfig, TLS, the preflight) leaves a few MB of

@@ -536,11 +536,22 @@ func (f simFiles) stage(path string, _ []byte) (stagedFile, error) {
 
 func (s simStaged) commit() error {
 	w, r := s.f.w, s.f.r
-	if s.path != r.ecfg.StatusFile {
+	switch s.path {
+	case r.ecfg.TokenFile:
+		if w.ioFault(r) {
+			return errors.New("simulated: rename: input/output error")
+		}
+		r.tokenVisible = true
+		return nil
+	case r.ecfg.StatusFile:
+	default:
 		return nil
 	}
 	if w.ioFault(r) {
 		return errors.New("simulated: rename: input/output error")
+	}
+	if !r.tokenVisible {
+		w.violatef("r%d made its status file visible without its token file beside it", r.idx)
 	}
 	if m := r.mono(w.now); m >= r.actUntil {
 		w.violatef("r%d made its status file visible at %v, past its deadline %v (last landed renewal + acting window)", r.idx, m, r.actUntil)
@@ -562,6 +573,16 @@ func (f simFiles) remove(path string) error {
 	// A removal that stalls past the margin keeps the file past the
 	// deadline, whatever the sidecar does: within it, the margin covers it.
 	w.park(w.now + w.stall(time.Millisecond, w.p.maxRemoveStall))
+	if path == r.ecfg.TokenFile {
+		if w.ioFault(r) {
+			return errors.New("simulated: remove: input/output error")
+		}
+		if r.fileVisible {
+			w.violatef("r%d removed its token file while its status file was visible", r.idx)
+		}
+		r.tokenVisible = false
+		return nil
+	}
 	if path != r.ecfg.StatusFile {
 		return nil
 	}
@@ -598,8 +619,12 @@ type simChild struct {
 	waiters   []*simTask
 }
 
-func (p simProcs) start([]string, *slog.Logger) (process, error) {
+func (p simProcs) start(_, env []string, _ *slog.Logger) (process, error) {
 	w, r := p.w, p.r
+	// The sim's resourceVersions are numbers, so every term has a token.
+	if len(env) != 1 || !strings.HasPrefix(env[0], TokenEnv+"=") || strings.TrimPrefix(env[0], TokenEnv+"=") == "0" {
+		w.violatef("r%d started its command with the environment %q, want only %s=<the term's token>", r.idx, env, TokenEnv)
+	}
 	if w.ioFault(r) {
 		return nil, errors.New("simulated: fork/exec: resource temporarily unavailable")
 	}

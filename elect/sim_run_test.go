@@ -87,6 +87,7 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 		Identity:      r.id,
 		StatusFile:    "/run/leader/status",
 		LeaderFile:    "/run/leader/leader",
+		TokenFile:     "/run/leader/token",
 		LeaseDuration: b.LeaseDuration,
 		RenewDeadline: b.RenewDeadline,
 		RetryPeriod:   b.RetryPeriod,
@@ -109,7 +110,7 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	r.tasks, r.sentAt = map[*simTask]struct{}{}, map[int64]time.Duration{}
 	r.rate = 1 + (w.rng.Float64()*2-1)*w.p.drift
 	r.offset = time.Duration(w.rng.Int63n(int64(time.Hour)))
-	r.fileVisible, r.childRunning, r.published = false, false, false
+	r.fileVisible, r.tokenVisible, r.childRunning, r.published = false, false, false, false
 	r.watchBroken, r.watchLast = false, w.now
 	r.acting, r.deposedAt, r.knowsDeposed, r.idleSince = false, 0, false, 0
 	r.actUntil, r.unknownAt, r.readServedAt, r.removeFailed, r.childStuck = 0, 0, 0, false, false
@@ -135,7 +136,7 @@ func (w *world) crash(r *simReplica) {
 	w.stats.crashes++
 	w.tracef("r%d.%d CRASH", r.idx, r.inc)
 	r.alive = false
-	r.fileVisible, r.childRunning, r.published = false, false, false
+	r.fileVisible, r.tokenVisible, r.childRunning, r.published = false, false, false, false
 	w.killTasks(r)
 	w.check()
 	w.scheduleRestart(r, false)

@@ -151,6 +151,7 @@ type simReplica struct {
 
 	// What its driver shows: the status file, the child, /leader.
 	fileVisible  bool
+	tokenVisible bool // its token file, which must be there whenever the status file is
 	childRunning bool
 	published    bool
 	unlabelAt    time.Duration // its clock when its last term's label was first asked off

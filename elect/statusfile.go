@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
@@ -18,23 +20,63 @@ import (
 // file's path, which makes the path a directory.
 const rightMount = "mount an emptyDir on a directory (e.g. /var/run/leader) in both the sidecar and the app container and pass --status-file /var/run/leader/status"
 
+// fileContent is what a file of ours holds, so that a file found at its
+// path at start can be told ours (a crash's leftover, removed) or not
+// (refused, left untouched).
+type fileContent struct {
+	what  string             // "an identity", in messages
+	max   int64              // more bytes than this cannot be ours
+	check func(string) error // nil: the content is one of ours
+}
+
+// identityContent is the status and leader files': one identity, no newline.
+var identityContent = fileContent{what: "an identity", max: MaxIdentityLen, check: checkIdentity}
+
+// tokenContent is the token file's: a fencing token in decimal and a
+// newline (tokenLine).
+var tokenContent = fileContent{what: "a fencing token", max: maxTokenLine, check: checkTokenLine}
+
+// maxTokenLine is the longest token file: 20 digits (the largest uint64)
+// and the newline.
+const maxTokenLine = 21
+
+// tokenLine is the token file's content.
+func tokenLine(token uint64) []byte {
+	return append(strconv.AppendUint(nil, token, 10), '\n')
+}
+
+// checkTokenLine says why s is not a token file's content.
+func checkTokenLine(s string) error {
+	digits, ok := strings.CutSuffix(s, "\n")
+	switch {
+	case !ok:
+		return errors.New("it does not end with a newline")
+	case digits == "":
+		return errors.New("it holds no number")
+	}
+	if _, err := strconv.ParseUint(digits, 10, 64); err != nil {
+		return fmt.Errorf("%q is not a decimal number of 64 bits", truncate(digits, 24))
+	}
+	return nil
+}
+
 // pathState is what lies at a status or leader file's path at start.
 type pathState int
 
 const (
 	pathMissing pathState = iota // nothing there: fine
-	pathStale                    // a small regular file holding an identity: ours, from a crash
+	pathStale                    // a small regular file holding what we write: ours, from a crash
 )
 
-// checkStatusPath classifies what lies at path without changing anything.
-// Only pathMissing and pathStale are acceptable; anything else is a
+// checkPath classifies what lies at path without changing anything. Only
+// pathMissing and pathStale are acceptable; anything else is a
 // configuration error naming the fix, and the path is left untouched.
-func checkStatusPath(path, flag string) error {
-	_, err := classifyPath(path, flag)
+func checkPath(path, flag string, c fileContent) error {
+	_, err := classifyPath(path, flag, c)
 	return err
 }
 
-func classifyPath(path, flag string) (pathState, error) {
+func classifyPath(path, flag string, c fileContent) (pathState, error) {
 	if !filepath.IsAbs(path) {
 		abs, err := filepath.Abs(path)
 		if err != nil {
@@ -58,15 +100,15 @@ func classifyPath(path, flag string) (pathState, error) {
 		return 0, exitcode.Configf("%s %s is a symlink; the sidecar only replaces a regular file it wrote: remove the link or %s", flag, path, rightMount)
 	case !mode.IsRegular():
 		return 0, exitcode.Configf("%s %s is not a regular file (%v); remove it or pass another path", flag, path, mode.Type())
-	case fi.Size() > MaxIdentityLen:
-		return 0, exitcode.Configf("%s %s holds %d bytes, too many for an identity, so it is not ours; remove it or pass another path", flag, path, fi.Size())
+	case fi.Size() > c.max:
+		return 0, exitcode.Configf("%s %s holds %d bytes, too many for %s, so it is not ours; remove it or pass another path", flag, path, fi.Size(), c.what)
 	}
-	content, err := readSmall(path)
+	content, err := readSmall(path, c.max)
 	if err != nil {
 		return 0, exitcode.Configf("%s %s: cannot read it: %w; remove it or pass another path", flag, path, unwrapPathErr(err))
 	}
-	if err := checkIdentity(string(content)); err != nil {
-		return 0, exitcode.Configf("%s %s holds something other than an identity (%w), so it is not ours; remove it or pass another path", flag, path, err)
+	if err := c.check(string(content)); err != nil {
+		return 0, exitcode.Configf("%s %s holds something other than %s (%w), so it is not ours; remove it or pass another path", flag, path, c.what, err)
 	}
 	return pathStale, nil
 }
@@ -90,21 +132,21 @@ func checkParent(path, flag string) error {
 
 // readSmall reads a file that Lstat said was small and regular, refusing to
 // follow a symlink swapped in meanwhile.
-func readSmall(path string) ([]byte, error) {
+func readSmall(path string, max int64) ([]byte, error) {
 	f, err := openNoFollow(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, MaxIdentityLen+1))
+	return io.ReadAll(io.LimitReader(f, max+1))
 }
 
 // prepareFile makes path ready at start, before any API call: a stale file
 // of ours is removed, leftovers of an interrupted atomic write too, and the
 // directory must accept a new file (root ignores permission bits, so only
 // trying tells: a read-only mount, a full disk).
-func prepareFile(path, flag string, log *slog.Logger) error {
-	state, err := classifyPath(path, flag)
+func prepareFile(path, flag string, c fileContent, log *slog.Logger) error {
+	state, err := classifyPath(path, flag, c)
 	if err != nil {
 		return err
 	}

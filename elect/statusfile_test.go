@@ -71,7 +71,7 @@ func TestClassifyStatusPath(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := tt.setup(t, t.TempDir())
 			before, _ := os.Lstat(path)
-			got, err := classifyPath(path, "--status-file")
+			got, err := classifyPath(path, "--status-file", identityContent)
 			if tt.wantErr == "" {
 				if err != nil || got != tt.want {
 					t.Fatalf("classifyPath = %v, %v; want %v, nil", got, err, tt.want)
@@ -86,7 +86,7 @@ func TestClassifyStatusPath(t *testing.T) {
 				t.Errorf("error %v is not a configuration error", err)
 			}
 			// prepareFile must leave it exactly as it was.
-			if err := prepareFile(path, "--status-file", slog.New(slog.DiscardHandler)); err == nil {
+			if err := prepareFile(path, "--status-file", identityContent, slog.New(slog.DiscardHandler)); err == nil {
 				t.Fatalf("prepareFile accepted what classifyPath refused")
 			}
 			after, _ := os.Lstat(path)
@@ -112,7 +112,7 @@ func TestPrepareFileRemovesStale(t *testing.T) {
 	path := write(t, filepath.Join(dir, "leader_status"), "pod-0")
 	leftover := write(t, filepath.Join(dir, ".leader_status.tmp-123"), "pod")
 	other := write(t, filepath.Join(dir, "unrelated"), "keep me")
-	if err := prepareFile(path, "--status-file", slog.New(slog.DiscardHandler)); err != nil {
+	if err := prepareFile(path, "--status-file", identityContent, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{path, leftover} {

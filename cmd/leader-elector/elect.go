@@ -21,6 +21,7 @@ type electCmd struct {
 	Identity   *string `env:"POD_NAME" help:"This replica's identity in the Lease (default: the hostname, i.e. the pod name; an empty value is an error). Must be unique per replica." placeholder:"ID"`
 	StatusFile string  `env:"LEADER_ELECTOR_STATUS_FILE" default:"/tmp/leader_status" help:"File that exists, holding the identity, exactly while this replica leads. Put it on an emptyDir mounted as a directory in both containers."`
 	LeaderFile string  `env:"LEADER_ELECTOR_LEADER_FILE" help:"Optional file holding the current leader's identity, on every replica." placeholder:"PATH"`
+	TokenFile  string  `name:"token-file" env:"LEADER_ELECTOR_TOKEN_FILE" help:"Optional file holding the term's fencing token (decimal, newline) while this replica leads: written before the status file appears, removed after it goes. Put it beside the status file (docs/fencing.md)." placeholder:"PATH"`
 
 	LeaseDuration time.Duration  `env:"LEADER_ELECTOR_LEASE_DURATION" default:"15s" help:"How long followers wait, from the last renewal they saw, before taking the Lease (whole seconds)."`
 	RenewDeadline time.Duration  `env:"LEADER_ELECTOR_RENEW_DEADLINE" default:"10s" help:"The leader stops acting (file removed, command stopped) this long after the start of its last successful renewal."`
@@ -64,6 +65,7 @@ func (c *electCmd) complete(hostname func() (string, error)) (elect.Config, erro
 		Namespace:     c.Namespace,
 		StatusFile:    c.StatusFile,
 		LeaderFile:    c.LeaderFile,
+		TokenFile:     c.TokenFile,
 		LeaseDuration: c.LeaseDuration,
 		RenewDeadline: c.RenewDeadline,
 		RetryPeriod:   c.RetryPeriod,
@@ -179,5 +181,6 @@ func newElectClient(cfg *rest.Config, namespace string, renewDeadline time.Durat
 		Reviews: clients.SelfSubjectAccessReviews(),
 		Events:  clients.Events(namespace),
 		Pods:    pods,
+		Version: clients,
 	}, nil
 }

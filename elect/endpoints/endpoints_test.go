@@ -16,7 +16,7 @@ var (
 )
 
 func TestEndpoints(t *testing.T) {
-	leading := LeaderInfo{Leader: "pod-a", Identity: "pod-a", IsLeader: true, Term: 1, LeaseTransitions: 3, AcquireTime: t0, RenewTime: t1}
+	leading := LeaderInfo{Leader: "pod-a", Identity: "pod-a", IsLeader: true, Term: 1, Token: 812, LeaseTransitions: 3, AcquireTime: t0, RenewTime: t1}
 	following := LeaderInfo{Leader: "pod-a", Identity: "pod-b", LeaseTransitions: 3, AcquireTime: t0, RenewTime: t1}
 	tests := []struct {
 		name     string
@@ -35,16 +35,16 @@ func TestEndpoints(t *testing.T) {
 			wantCode: 200, wantBody: `{"name":"pod-a"}` + "\n", wantType: "application/json"},
 		{name: "leader as the leader", setup: func(s *Server) { s.Publish(leading) }, method: "GET", path: "/leader",
 			wantCode: 200, wantType: "application/json",
-			wantBody: `{"leader":"pod-a","identity":"pod-a","isLeader":true,"term":1,"leaseTransitions":3,"acquireTime":"2026-11-25T13:00:00.123456Z","renewTime":"2026-11-25T13:00:07.123456Z"}` + "\n"},
+			wantBody: `{"leader":"pod-a","identity":"pod-a","isLeader":true,"term":1,"token":812,"leaseTransitions":3,"acquireTime":"2026-11-25T13:00:00.123456Z","renewTime":"2026-11-25T13:00:07.123456Z"}` + "\n"},
 		{name: "leader as a follower", setup: func(s *Server) { s.Publish(following) }, method: "GET", path: "/leader",
 			wantCode: 200, wantType: "application/json",
-			wantBody: `{"leader":"pod-a","identity":"pod-b","isLeader":false,"term":0,"leaseTransitions":3,"acquireTime":"2026-11-25T13:00:00.123456Z","renewTime":"2026-11-25T13:00:07.123456Z"}` + "\n"},
+			wantBody: `{"leader":"pod-a","identity":"pod-b","isLeader":false,"term":0,"token":0,"leaseTransitions":3,"acquireTime":"2026-11-25T13:00:00.123456Z","renewTime":"2026-11-25T13:00:07.123456Z"}` + "\n"},
 		{name: "leader unknown has null times", setup: func(s *Server) { s.Publish(LeaderInfo{Identity: "pod-b"}) }, method: "GET", path: "/leader",
 			wantCode: 200, wantType: "application/json",
-			wantBody: `{"leader":"","identity":"pod-b","isLeader":false,"term":0,"leaseTransitions":0,"acquireTime":null,"renewTime":null}` + "\n"},
+			wantBody: `{"leader":"","identity":"pod-b","isLeader":false,"term":0,"token":0,"leaseTransitions":0,"acquireTime":null,"renewTime":null}` + "\n"},
 		{name: "leader before any Publish names us", method: "GET", path: "/leader",
 			wantCode: 200, wantType: "application/json",
-			wantBody: `{"leader":"","identity":"me","isLeader":false,"term":0,"leaseTransitions":0,"acquireTime":null,"renewTime":null}` + "\n"},
+			wantBody: `{"leader":"","identity":"me","isLeader":false,"term":0,"token":0,"leaseTransitions":0,"acquireTime":null,"renewTime":null}` + "\n"},
 		{name: "head leader asking for a stream", method: "HEAD", path: "/leader", accept: "text/event-stream",
 			wantCode: 200, wantType: "application/json"},
 		{name: "healthz ok", method: "GET", path: "/healthz", healthz: func() error { return nil },
@@ -103,12 +103,41 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
+// The token is a JSON number, always present: 0 while not leading, so a
+// jq filter never meets a missing key. A token that differs is a change
+// that streams see.
+func TestLeaderInfoToken(t *testing.T) {
+	tests := []struct {
+		info LeaderInfo
+		want string
+	}{
+		{LeaderInfo{Identity: "me"}, `"token":0`},
+		{LeaderInfo{Identity: "me", IsLeader: true, Term: 2, Token: 81234}, `"token":81234`},
+		{LeaderInfo{Identity: "me", IsLeader: true, Term: 2, Token: 18446744073709551615}, `"token":18446744073709551615`},
+	}
+	for _, tt := range tests {
+		b, err := tt.info.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), tt.want) {
+			t.Errorf("%+v encodes as %s, want %s in it", tt.info, b, tt.want)
+		}
+	}
+	a := LeaderInfo{IsLeader: true, Term: 1, Token: 10}
+	b := a
+	b.Token = 11
+	if a.equal(b) {
+		t.Errorf("states that differ only in their token compare equal: a new token would not be pushed")
+	}
+}
+
 func TestLeaderInfoJSONRoundTrip(t *testing.T) {
 	local := time.FixedZone("CET", 3600)
 	tests := []LeaderInfo{
 		{},
 		{Leader: "a", Identity: "b", IsLeader: false, LeaseTransitions: 9, AcquireTime: t0, RenewTime: t1},
-		{Leader: "a", Identity: "a", IsLeader: true, Term: 7, AcquireTime: t0.In(local)},
+		{Leader: "a", Identity: "a", IsLeader: true, Term: 7, Token: 1<<63 + 5, AcquireTime: t0.In(local)},
 	}
 	for _, in := range tests {
 		b, err := in.MarshalJSON()

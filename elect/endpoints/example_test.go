@@ -37,7 +37,7 @@ func Example() {
 	r := bufio.NewReader(resp.Body)
 	line, _ := r.ReadString('\n') // the current state first
 	fmt.Print("stream: ", line)
-	s.Publish(endpoints.LeaderInfo{Leader: "web-1", Identity: "web-1", IsLeader: true, Term: 1, LeaseTransitions: 3,
+	s.Publish(endpoints.LeaderInfo{Leader: "web-1", Identity: "web-1", IsLeader: true, Term: 1, Token: 4711, LeaseTransitions: 3,
 		AcquireTime: acquired.Add(20 * time.Second), RenewTime: acquired.Add(20 * time.Second)})
 	r.ReadString('\n') // the blank line ending the first event
 	line, _ = r.ReadString('\n')
@@ -46,9 +46,9 @@ func Example() {
 	resp.Body.Close()
 
 	// Output:
-	// GET /leader -> 200 {"leader":"web-0","identity":"web-1","isLeader":false,"term":0,"leaseTransitions":2,"acquireTime":"2026-11-25T13:00:00Z","renewTime":"2026-11-25T13:00:04Z"}
+	// GET /leader -> 200 {"leader":"web-0","identity":"web-1","isLeader":false,"term":0,"token":0,"leaseTransitions":2,"acquireTime":"2026-11-25T13:00:00Z","renewTime":"2026-11-25T13:00:04Z"}
 	// GET / -> 200 {"name":"web-0"}
 	// GET /readyz -> 200 ok
-	// stream: data: {"leader":"web-0","identity":"web-1","isLeader":false,"term":0,"leaseTransitions":2,"acquireTime":"2026-11-25T13:00:00Z","renewTime":"2026-11-25T13:00:04Z"}
-	// stream: data: {"leader":"web-1","identity":"web-1","isLeader":true,"term":1,"leaseTransitions":3,"acquireTime":"2026-11-25T13:00:20Z","renewTime":"2026-11-25T13:00:20Z"}
+	// stream: data: {"leader":"web-0","identity":"web-1","isLeader":false,"term":0,"token":0,"leaseTransitions":2,"acquireTime":"2026-11-25T13:00:00Z","renewTime":"2026-11-25T13:00:04Z"}
+	// stream: data: {"leader":"web-1","identity":"web-1","isLeader":true,"term":1,"token":4711,"leaseTransitions":3,"acquireTime":"2026-11-25T13:00:20Z","renewTime":"2026-11-25T13:00:20Z"}
 }

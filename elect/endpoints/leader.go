@@ -18,7 +18,12 @@ type LeaderInfo struct {
 	// replica led; 0 if it never led. Publish uses it to drop states that
 	// arrive late (see Publish). It is local to this replica, not a fencing
 	// token shared by the fleet.
-	Term             uint64
+	Term uint64
+	// Token is the fencing token of the current term while IsLeader, else
+	// 0: the resourceVersion of the Lease write that started the term,
+	// greater than every earlier term's token on this Lease
+	// (docs/fencing.md). 0 also when the resourceVersion is not a number.
+	Token            uint64
 	LeaseTransitions int32     // the Lease's spec.leaseTransitions
 	AcquireTime      time.Time // zero when unknown (JSON null)
 	RenewTime        time.Time // zero when unknown (JSON null)
@@ -31,6 +36,7 @@ type leaderJSON struct {
 	Identity         string     `json:"identity"`
 	IsLeader         bool       `json:"isLeader"`
 	Term             uint64     `json:"term"`
+	Token            uint64     `json:"token"`
 	LeaseTransitions int32      `json:"leaseTransitions"`
 	AcquireTime      *time.Time `json:"acquireTime"`
 	RenewTime        *time.Time `json:"renewTime"`
@@ -43,6 +49,7 @@ func (li LeaderInfo) MarshalJSON() ([]byte, error) {
 		Identity:         li.Identity,
 		IsLeader:         li.IsLeader,
 		Term:             li.Term,
+		Token:            li.Token,
 		LeaseTransitions: li.LeaseTransitions,
 		AcquireTime:      timeOrNil(li.AcquireTime),
 		RenewTime:        timeOrNil(li.RenewTime),
@@ -55,7 +62,7 @@ func (li *LeaderInfo) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*li = LeaderInfo{Leader: j.Leader, Identity: j.Identity, IsLeader: j.IsLeader, Term: j.Term, LeaseTransitions: j.LeaseTransitions}
+	*li = LeaderInfo{Leader: j.Leader, Identity: j.Identity, IsLeader: j.IsLeader, Term: j.Term, Token: j.Token, LeaseTransitions: j.LeaseTransitions}
 	if j.AcquireTime != nil {
 		li.AcquireTime = *j.AcquireTime
 	}
@@ -77,7 +84,7 @@ func timeOrNil(t time.Time) *time.Time {
 // location is not a change.
 func (li LeaderInfo) equal(o LeaderInfo) bool {
 	return li.Leader == o.Leader && li.Identity == o.Identity && li.IsLeader == o.IsLeader &&
-		li.Term == o.Term && li.LeaseTransitions == o.LeaseTransitions &&
+		li.Term == o.Term && li.Token == o.Token && li.LeaseTransitions == o.LeaseTransitions &&
 		li.AcquireTime.Equal(o.AcquireTime) && li.RenewTime.Equal(o.RenewTime)
 }
 

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
@@ -203,4 +204,18 @@ func (c *Clients) Serves(ctx context.Context, gv schema.GroupVersion, resource s
 		}
 	}
 	return false, nil
+}
+
+// ServerVersion asks the API server for its version (GET /version), as the
+// discovery client's ServerVersion does, without linking that client.
+func (c *Clients) ServerVersion(ctx context.Context) (*version.Info, error) {
+	raw, err := c.core.Get().AbsPath("/version").SetHeader("Accept", "application/json").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the API server's version: %w", err)
+	}
+	var info version.Info
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return nil, fmt.Errorf("decoding the API server's version: %w", err)
+	}
+	return &info, nil
 }
