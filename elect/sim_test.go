@@ -101,7 +101,7 @@ func TestSimulationCatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for seed := int64(2); seed <= 100; seed += 2 {
+			for seed := int64(2); seed <= 300; seed += 2 {
 				p := simDefaults(seed)
 				p.duration = 3 * time.Minute
 				// Each row looks for the violation its break leads to; a
@@ -117,7 +117,7 @@ func TestSimulationCatches(t *testing.T) {
 					return
 				}
 			}
-			t.Fatalf("50 seeds found no violation")
+			t.Fatalf("150 seeds found no violation")
 		})
 	}
 }
