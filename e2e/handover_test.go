@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,6 +146,17 @@ func TestHandoverClientGoElector(t *testing.T) {
 	}
 	if h := s.holder(); h != "client-go-0" {
 		t.Errorf("holder %q, want client-go-0 still", h)
+	}
+
+	// Ctrl-C while it waits: exit 130, and the request is withdrawn too.
+	p := startBinary(t, nil, "handover", "--kubeconfig", s.kubeconfig, s.ns+"/"+s.lease)
+	waitFor(t, 20*time.Second, "the request", func() bool { return strings.Contains(p.Stderr(), "asked client-go-0") })
+	p.Signal(syscall.SIGINT)
+	if code := p.Wait(20 * time.Second); code != 130 || !strings.Contains(p.Stderr(), "withdrew the request") {
+		t.Errorf("after SIGINT: exit %d, stderr %q; want 130 and the request withdrawn", code, p.Stderr())
+	}
+	if v, ok := leaseAnnotation(t, s.ns, s.lease); ok {
+		t.Errorf("the request is still on the Lease after SIGINT: %s", v)
 	}
 }
 
