@@ -72,10 +72,11 @@ func env(c corev1.Container, name string) (string, bool) {
 // no namespace (so -n chooses), and where the sidecar sits.
 func TestBases(t *testing.T) {
 	wantKinds := map[string][]string{
-		"base":       {"Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"},
-		"classic":    {"Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"},
-		"watch-rbac": {"ClusterRole", "ClusterRoleBinding"},
-		"monitoring": {"PodMonitor", "PrometheusRule"},
+		"base":                {"Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"},
+		"classic":             {"Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"},
+		"watch-rbac":          {"ClusterRole", "ClusterRoleBinding"},
+		"watch-rbac/operator": {"ClusterRole", "RoleBinding"},
+		"monitoring":          {"PodMonitor", "PrometheusRule"},
 	}
 	for _, dir := range Bases {
 		t.Run(dir, func(t *testing.T) {

@@ -211,3 +211,38 @@ func mustJSON(t *testing.T, v any) []byte {
 func equalJSON(t *testing.T, a, b any) bool {
 	return string(mustJSON(t, a)) == string(mustJSON(t, b))
 }
+
+// TestOperatorRoleIsApart: the write (patch on leases) is only in the
+// opt-in operator role, never in the read-only watch role, and the
+// operator role is aggregated into no built-in one.
+func TestOperatorRoleIsApart(t *testing.T) {
+	watchRole := find(t, render(t, "watch-rbac"), "ClusterRole")
+	op := find(t, render(t, "watch-rbac/operator"), "ClusterRole")
+	verbs := func(role *unstructured.Unstructured) map[string]bool {
+		out := map[string]bool{}
+		rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+		for _, r := range rules {
+			res, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "resources")
+			vs, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "verbs")
+			for _, x := range res {
+				for _, v := range vs {
+					out[x+":"+v] = true
+				}
+			}
+		}
+		return out
+	}
+	if verbs(watchRole)["leases:patch"] {
+		t.Error("the watch role may patch leases: it must stay read-only")
+	}
+	for _, want := range []string{"leases:get", "leases:list", "leases:watch", "leases:patch", "pods:list", "leasecandidates:list"} {
+		if !verbs(op)[want] {
+			t.Errorf("the operator role lacks %s", want)
+		}
+	}
+	for k := range op.GetLabels() {
+		if strings.HasPrefix(k, "rbac.authorization.k8s.io/aggregate-to-") {
+			t.Errorf("the operator role is aggregated (%s): it must be granted on purpose", k)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 // Package deploy holds the example manifests, as kustomize bases users apply
 // with `kubectl apply -k`: base (the sidecar, namespace-scoped), classic (the
-// same without native sidecars), watch-rbac (cluster-scoped, for watch) and
+// same without native sidecars), watch-rbac (cluster-scoped, for watch),
+// watch-rbac/operator (opt-in: the right to hand a Lease over) and
 // monitoring (Prometheus Operator examples). Render builds one the way
 // kubectl does, so tests check what users get without needing kubectl.
 package deploy
@@ -14,7 +15,7 @@ import (
 )
 
 // Bases are the directories under deploy/ that hold a kustomization.
-var Bases = []string{"base", "classic", "watch-rbac", "monitoring"}
+var Bases = []string{"base", "classic", "watch-rbac", "watch-rbac/operator", "monitoring"}
 
 // Render runs kustomize on dir, as `kubectl apply -k dir` would, and returns
 // the resources it produces.

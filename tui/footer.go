@@ -9,6 +9,8 @@ func (m *model) viewFooter(fullHelp bool) string {
 		return m.filter.View()
 	case fullHelp:
 		return m.help.View()
+	case m.ho.phase != handoverIdle:
+		return truncate(m.ho.View(), m.width)
 	}
 	hints := m.keys.ShortHelp()
 	if m.screen == screenDetail {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -138,6 +139,22 @@ var goldenStates = []struct {
 	{"pods forbidden", Options{Namespace: "default"}, func() []tea.Msg { return podsForbiddenIn("default") }},
 	// "releases" holds "lease": the Pods denial must not pass for one of Leases.
 	{"pods forbidden in releases", Options{Namespace: "releases"}, func() []tea.Msg { return podsForbiddenIn("releases") }},
+	{"handover confirm", Options{Namespace: "default", Handover: noHandover}, func() []tea.Msg {
+		return []tea.Msg{events(fleetIn("default")...), press("j"), press("j"), press("H")}
+	}},
+	{"handover progress", Options{Namespace: "default", Handover: noHandover}, func() []tea.Msg {
+		return append([]tea.Msg{events(fleetIn("default")...), press("j"), press("j"), press("H"), press("y")}, handoverSteps()[:2]...)
+	}},
+	{"handover done", Options{Namespace: "default", Handover: noHandover}, func() []tea.Msg {
+		return append([]tea.Msg{events(fleetIn("default")...), press("j"), press("j"), press("H"), press("y")}, handoverSteps()...)
+	}},
+	{"handover failed", Options{Namespace: "default", Handover: noHandover}, func() []tea.Msg {
+		return []tea.Msg{events(fleetIn("default")...), press("j"), press("j"), press("H"), press("y"), handoverDoneMsg{err: errors.New(
+			"my-controller-7d9f8b6c4-x2x9k did not answer within 40s: it may not understand planned hand-overs (client-go's elector, the original sidecar); the Lease default/my-controller is unchanged")}}
+	}},
+	{"help with handover", Options{AllNamespaces: true, Handover: noHandover}, func() []tea.Msg {
+		return []tea.Msg{events(fleet()...), press("?")}
+	}},
 	{"hostile strings", Options{Namespace: "default"}, func() []tea.Msg {
 		evil := held("default", "lease\x1b[2J\x1b[H", "pwn\x1b]0;owned\x07\x1b[31mred\u202eexe", time.Minute, time.Second, 1)
 		evil.Labels = map[string]string{"x\x1b[5m": "blink\r\nline"}

@@ -13,6 +13,10 @@ type keyMap struct {
 	Detail, Back, Filter, Sort, Pane        key.Binding
 	NodeLeases, Help, Quit                  key.Binding
 
+	// Handover is H, offered only when the dashboard may write.
+	handover bool
+	Handover key.Binding
+
 	// A replay's keys, shown only when replaying.
 	replay                                  bool
 	Pause, Step, Faster, Slower             key.Binding
@@ -37,6 +41,7 @@ func defaultKeys() keyMap {
 		NodeLeases: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "node leases")),
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:       key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Handover:   key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hand over")),
 
 		Pause:          key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause")),
 		Step:           key.NewBinding(key.WithKeys("."), key.WithHelp(".", "step")),
@@ -77,6 +82,9 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Detail, k.Back, k.Pane},
 		{k.Filter, k.Sort, k.NodeLeases},
 		{k.Help, k.Quit},
+	}
+	if k.handover {
+		groups[2] = append(groups[2], k.Handover)
 	}
 	return groups
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -69,6 +70,8 @@ type model struct {
 	help   helpView        // key hints and the full help
 	links  linksView       // each context's link and its problems
 	replay *player         // set when a recording drives the dashboard
+	ho     handoverView    // the H key's prompt, progress and result
+	hos    *handovers      // runs them; nil without Options.Handover
 
 	screen screen // what fills the body
 	focus  pane   // which half of the table screen has the keys
@@ -110,6 +113,11 @@ func newModel(src *source, opts Options, r *lipgloss.Renderer) *model {
 	m.filter = newFilterInput(m.common)
 	m.trans = newTransitionsPane(m.common)
 	m.detail = newDetailView(m.common)
+	m.ho = handoverView{c: m.common}
+	if opts.Handover != nil && opts.Replay == nil {
+		m.hos = &handovers{ctx: context.Background(), run: opts.Handover}
+		m.keys.handover = true
+	}
 	if opts.Replay != nil {
 		m.replay = newPlayer(m.common, opts.Replay)
 		m.keys.replay = true

@@ -37,6 +37,9 @@ type Options struct {
 	Output io.Writer
 	// Clock judges countdowns and ages; nil is the real clock.
 	Clock clock.PassiveClock
+	// Handover, when set, is what the H key runs on the selected Lease:
+	// the dashboard's only write. nil (a replay) leaves the key out.
+	Handover HandoverFunc
 }
 
 // Run shows the dashboard until the user quits (q, ctrl+c: nil) or ctx ends
@@ -57,8 +60,18 @@ func Run(ctx context.Context, events <-chan watch.Event, opts Options) error {
 		src = newSource(events)
 	}
 	m := newModel(src, opts, lipgloss.NewRenderer(out))
+	hctx, cancel := context.WithCancel(ctx)
+	if m.hos != nil {
+		m.hos.ctx = hctx
+	}
 	p := tea.NewProgram(m, append(programOptions(ctx, out), tea.WithInput(in), tea.WithAltScreen())...)
 	_, err := p.Run()
+	// A hand-over still waiting ends with the dashboard, and takes its
+	// request off the Lease (handover.Run bounds that) before we return.
+	cancel()
+	if m.hos != nil {
+		m.hos.wg.Wait()
+	}
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, tea.ErrProgramKilled) {
 			return ctx.Err()

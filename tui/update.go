@@ -46,16 +46,40 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.listen()
+	case handoverStartedMsg, handoverProgressMsg, handoverDoneMsg:
+		var cmd tea.Cmd
+		m.ho, cmd = m.ho.Update(msg)
+		return m, cmd
 	case tea.KeyMsg:
 		return m, m.updateKey(msg)
 	}
 	return m, nil
 }
 
+// updateHandover answers the H key's prompt: y asks, anything else
+// cancels.
+func (m *model) updateHandover(msg tea.KeyMsg) tea.Cmd {
+	if msg.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	if msg.String() != "y" || m.hos == nil {
+		m.ho.phase = handoverIdle
+		return nil
+	}
+	m.ho.phase = handoverRunning
+	return m.hos.start(m.ho.target)
+}
+
 // updateKey handles a key press in the current screen.
 func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 	if m.filter.active {
 		return m.updateFilter(msg)
+	}
+	switch m.ho.phase {
+	case handoverConfirm:
+		return m.updateHandover(msg)
+	case handoverDone: // the result stays until the next key
+		m.ho.phase = handoverIdle
 	}
 	k := m.keys
 	switch {
@@ -99,6 +123,10 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 			m.screen = screenDetail
 			m.detail = m.detail.open(r.key)
 			m.syncDetail()
+		}
+	case k.handover && key.Matches(msg, k.Handover):
+		if r := m.table.selected(); r != nil && !m.ho.running() {
+			m.ho = m.ho.ask(r)
 		}
 	case key.Matches(msg, k.Filter):
 		var cmd tea.Cmd

@@ -102,7 +102,8 @@ func TestCompletion(t *testing.T) {
 		line string
 		want []string
 	}{
-		{"leader-elector ", []string{"completion", "elect", "help", "version", "watch"}},
+		{"leader-elector ", []string{"completion", "elect", "handover", "help", "version", "watch"}},
+		{"leader-elector handover --ti", []string{"--timeout"}},
 		{"leader-elector wa", []string{"watch"}},
 		{"leader-elector watch -o ", []string{"auto", "custom-columns-file=", "custom-columns=", "go-template-file=", "go-template=", "json", "jsonpath-file=", "jsonpath=", "name", "tui", "wide", "yaml"}},
 		{"leader-elector watch -o y", []string{"yaml"}},

@@ -37,6 +37,7 @@ type cli struct {
 
 	Elect      electCmd      `cmd:"" help:"Compete for a Lease as a sidecar; the leader's status file holds its identity."`
 	Watch      watchCmd      `cmd:"" help:"Show the Leases of a namespace live: holders, renewals, expiry, transitions."`
+	Handover   handoverCmd   `cmd:"" help:"Ask a Lease's holder to hand it over (to --to), and wait until a new holder takes it."`
 	Version    versionCmd    `cmd:"" help:"Print the version and exit."`
 	Completion completionCmd `cmd:"" help:"Print a shell's completion script: bash, zsh or fish."`
 	Help       helpCmd       `cmd:"" help:"Show the help of a command: leader-elector help watch."`

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
+	"github.com/leader-elector/leader-elector/handover"
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 	"github.com/leader-elector/leader-elector/internal/kubeclient"
 	"github.com/leader-elector/leader-elector/internal/kubeconfig"
@@ -124,6 +125,7 @@ func (c *watchCmd) Run(env *runEnv) error {
 		opts := tui.Options{
 			Context: names[0], Contexts: names, Namespace: shownNS,
 			AllNamespaces: c.AllNamespaces, ShowNodeLeases: c.ShowNodeLeases,
+			Handover: dashboardHandover(conns),
 		}
 		run.Show = func(ctx context.Context, events <-chan watch.Event) error { return tui.Run(ctx, events, opts) }
 	}
@@ -139,10 +141,12 @@ func (c *watchCmd) Run(env *runEnv) error {
 	return err
 }
 
-// conn is one context to watch: its clients and the watch's options.
+// conn is one context to watch: its clients and the watch's options, and
+// its configuration for the dashboard's one write (the H key).
 type conn struct {
 	api  watch.API
 	opts watch.Options
+	cfg  *rest.Config
 }
 
 // connect builds the clients of every context, and the namespace the
@@ -168,7 +172,7 @@ func (c *watchCmd) connect(g *Globals, logger *slog.Logger, mode watchMode) ([]c
 		opts.Logger = logger.With("context", target.Context)
 		opts.Skew = skew.Estimate
 		opts.Metadata = meta
-		conns[i] = conn{api: client, opts: opts}
+		conns[i] = conn{api: client, opts: opts, cfg: target.Config}
 	}
 	if len(namespaces) > 1 {
 		shownNS = "(each context's)"
@@ -418,4 +422,31 @@ func watchClients(base *rest.Config, namespace string, skew *watch.SkewRecorder)
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// dashboardHandover is what the dashboard's H key runs: handover.Run on the
+// context of the Lease ("" is the only one), with a client built only
+// then. Watching needs no write; a hand-over needs patch on leases, which
+// the API server judges when it is asked.
+func dashboardHandover(conns []conn) tui.HandoverFunc {
+	return func(ctx context.Context, contextName, namespace, name string, progress func(handover.Progress)) (handover.Result, error) {
+		cn := conns[0]
+		for _, c := range conns {
+			if c.opts.Context == contextName {
+				cn = c
+			}
+		}
+		cfg := rest.CopyConfig(cn.cfg)
+		cfg.UserAgent = "leader-elector-handover"
+		kc, err := kubeclient.New(cfg)
+		if err != nil {
+			return handover.Result{}, fmt.Errorf("building a client: %w", err)
+		}
+		clients, err := handover.KubeClients(kc, namespace)
+		if err != nil {
+			return handover.Result{}, fmt.Errorf("building a client: %w", err)
+		}
+		return handover.Run(ctx, clients, handover.Options{Namespace: namespace, Name: name,
+			By: asker("leader-elector watch"), Progress: progress})
+	}
 }
