@@ -162,12 +162,13 @@ func TestHandoverClientGoElector(t *testing.T) {
 
 // TestHandoverToNamed: three of our electors; handover --to one of the
 // followers. The leader releases, and only the named one takes the Lease
-// (the third stands back); the request is gone afterwards.
+// (the third stands back); never two status files; the request is gone
+// afterwards.
 func TestHandoverToNamed(t *testing.T) {
-	t.Skip("needs the elector side of issue 23")
 	s := newElectSetup(t)
 	es := []*elector{s.start("r-0"), s.start("r-1"), s.start("r-2")}
 	leader := waitOneLeader(t, 20*time.Second, es)
+	chk := startChecker(es) // never two status files, through the hand-over
 	time.Sleep(2 * time.Second) // the followers see renewals
 	var to *elector
 	for _, e := range es {
@@ -225,4 +226,5 @@ func TestHandoverToNamed(t *testing.T) {
 	if v, ok := leaseAnnotation(t, s.ns, s.lease); ok {
 		t.Errorf("the request is still on the Lease: %s", v)
 	}
+	chk.finish(t)
 }
