@@ -230,8 +230,10 @@ func (m *Machine) sendWrite(rec Record, create bool, base string) {
 	if rec.Holder == m.cfg.Identity {
 		w.Priority = m.cfg.Priority
 		// Taking the Lease fulfils a pending hand-over request, whoever it
-		// named; a holder drops a request that names itself.
-		if h := m.view.Handover; h.ID != "" && (m.view.Record.Holder != m.cfg.Identity || h.To == m.cfg.Identity) {
+		// named; a holder drops a request that names itself, or one it
+		// honoured already (it took the Lease back when nobody else did),
+		// which would otherwise block every later request.
+		if h := m.view.Handover; h.ID != "" && (m.view.Record.Holder != m.cfg.Identity || h.To == m.cfg.Identity || h.ID == m.honoured) {
 			w.ClearHandover = h.ID
 		}
 	}
@@ -436,7 +438,7 @@ func (m *Machine) handedOver(how string) {
 
 // askForLease: a follower whose priority is strictly higher than the
 // holder's asks it for a planned hand-over to itself, never over another
-// pending request. An ask stays pending for two lease durations (so asks
+// live request. An ask stays pending for two lease durations (so asks
 // are at least that far apart); one that has not brought the Lease here by
 // then is withdrawn, and after two of those this replica stops asking (it
 // may be unable to take the Lease, or the holder may not understand
@@ -463,8 +465,18 @@ func (m *Machine) askForLease(wake *wakeTimes) {
 			return
 		}
 	}
-	if m.view.Handover.ID != "" {
-		return // another request is pending
+	if h := m.view.Handover; h.ID != "" {
+		// Another request is pending. One that has brought no hand-over
+		// within two lease durations of when this replica first saw it
+		// (its asker gone, its holder deaf to it) no longer blocks: this
+		// ask replaces it.
+		if h.ID != m.otherRequest {
+			m.otherRequest, m.otherRequestAt = h.ID, now
+		}
+		if until := m.otherRequestAt + 2*ld; now < until {
+			wake.add(until)
+			return
+		}
 	}
 	if now < m.askAgainAt {
 		wake.add(m.askAgainAt)

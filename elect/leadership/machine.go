@@ -132,6 +132,10 @@ type handoverBooks struct {
 	askAgainAt time.Duration // after a request that did not land
 	failedAsks int
 	stopAsking bool
+	// Another's request pending on the Lease, and when this replica first
+	// saw it.
+	otherRequest   string
+	otherRequestAt time.Duration
 }
 
 // exitBooks is the shutdown's and the exit's.
