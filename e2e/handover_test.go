@@ -168,7 +168,7 @@ func TestHandoverToNamed(t *testing.T) {
 	s := newElectSetup(t)
 	es := []*elector{s.start("r-0"), s.start("r-1"), s.start("r-2")}
 	leader := waitOneLeader(t, 20*time.Second, es)
-	chk := startChecker(es) // never two status files, through the hand-over
+	chk := startChecker(es)     // never two status files, through the hand-over
 	time.Sleep(2 * time.Second) // the followers see renewals
 	var to *elector
 	for _, e := range es {
