@@ -68,8 +68,12 @@ func Run(ctx context.Context, c Clients, o Options) (Result, error) {
 		return Result{}, exitcode.Configf("Lease %s not found: check the name with `leader-elector watch -n %s --once`", ref, o.Namespace)
 	case apierrors.IsForbidden(err):
 		return Result{}, missingRight("get", o.Namespace, err)
-	case err != nil:
+	case apierrors.IsUnauthorized(err):
+		return Result{}, exitcode.Configf("the API server refused the credentials reading Lease %s: %v; check the kubeconfig's user (--kubeconfig, --context, --user)", ref, err)
+	case err != nil && errors.As(err, new(apierrors.APIStatus)):
 		return Result{}, fmt.Errorf("reading Lease %s: %w", ref, err)
+	case err != nil:
+		return Result{}, fmt.Errorf("cannot reach the API server reading Lease %s: %w; check the server address (--server, --context, --kubeconfig) and the network", ref, err)
 	}
 	holder := Holder(lease)
 	res := Result{From: holder, ID: o.ID}

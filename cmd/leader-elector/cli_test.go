@@ -158,6 +158,13 @@ func TestKubectlPlugin(t *testing.T) {
 		argv0: "kubectl-leases", args: []string{"watch", "-A"},
 		wantCode: 2, wantStderr: `a Lease cannot be named across all namespaces (watch): drop -A and give -n NAMESPACE`,
 	}, {
+		// handover NS/LEASE is the hand-over command (a name has no "/").
+		argv0: "kubectl-leases", args: []string{"handover", "ns/lock", "--kubeconfig", kc},
+		wantCode: 1, wantStderr: "cannot reach the API server",
+	}, {
+		argv0: "kubectl-leases", args: []string{"handover", "ns/lock", "--to", "x", "--timeout", "-1s"},
+		wantCode: 2, wantStderr: "--timeout",
+	}, {
 		argv0: "kubectl-leases", args: []string{"--kubeconfig", kc, "--user", "nobody"},
 		wantCode: 2, wantStderr: `user "nobody" not found`,
 	}, {

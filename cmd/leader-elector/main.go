@@ -101,6 +101,9 @@ func runAs(argv0 string, args []string, stdout, stderr io.Writer) int {
 			args = args[1:]
 		}
 	}
+	if plugin && isPluginHandover(args) {
+		plugin = false // kubectl leases handover NS/LEASE: the full command line's handover
+	}
 	var parser *kong.Kong
 	var globals *Globals
 	var err error
@@ -229,6 +232,15 @@ func conciseHelp(options kong.HelpOptions, ctx *kong.Context) error {
 // isPlugin tells whether argv0 names the kubectl plugin (kubectl runs it by
 // its path, with backslashes on Windows, where it also ends in .exe).
 func isPlugin(argv0 string) bool { return baseName(argv0) == pluginName }
+
+// isPluginHandover tells whether the plugin's args ask for a hand-over:
+// `kubectl leases handover NS/LEASE ...`. The plugin is watch, whose words
+// are Leases' names, and a name has no "/": so "handover" followed at once
+// by an NS/LEASE is the command, and `kubectl leases handover` alone still
+// watches a Lease named handover.
+func isPluginHandover(args []string) bool {
+	return len(args) >= 2 && args[0] == "handover" && strings.Contains(args[1], "/") && !strings.HasPrefix(args[1], "-")
+}
 
 // isPluginCompletion tells whether argv0 names the plugin's completion.
 func isPluginCompletion(argv0 string) bool { return baseName(argv0) == pluginCompletionName }
