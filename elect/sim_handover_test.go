@@ -89,8 +89,7 @@ func (w *world) chaosHandover() {
 		w.annotate(nil)
 	default:
 		to := ""
-		if k == 2 {
-			c := w.candidates(nil)
+		if c := w.candidates(nil); k == 2 && len(c) > 0 {
 			to = c[w.rng.Intn(len(c))].id
 		} else if k == 3 {
 			to = "pod-gone"
