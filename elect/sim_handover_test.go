@@ -180,15 +180,21 @@ func (w *world) moved(from, to string) {
 
 // endQuiet: a quiet period's planned hand-over must have completed, and
 // once the chaos has played out (settle), leadership moved only for a
-// reason: the operator's hand-over, and with priorities one move per
-// priority level climbed (0 to 1 to 2: a follower asks when it outranks
-// the holder, not knowing whether another outranks it too).
+// reason: a request left from the chaos, the operator's hand-over and the
+// one straight back, and with priorities one move per priority level
+// climbed (0 to 1 to 2: a follower asks when it outranks the holder, not
+// knowing whether another outranks it too).
 func (w *world) endQuiet() {
 	if q := w.request; q != nil {
 		w.violatef("the planned hand-over %s from %s to %q asked %v ago did not complete", q.id, q.from, q.to, w.now-q.at)
 		w.request = nil
 	}
 	limit := 0
+	if w.p.handovers || w.p.priorities {
+		// A request left from the chaos (its asker perhaps gone) is
+		// honoured in the quiet: one move whoever takes the Lease.
+		limit++
+	}
 	if w.p.handovers {
 		limit += 2 // the operator's, and one straight back
 	}
