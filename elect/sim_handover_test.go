@@ -119,11 +119,19 @@ func (w *world) operatorHandoverTo(back string) {
 	if from == nil || !from.actingNow() {
 		return
 	}
-	to := ""
-	if c := w.candidates(from); len(c) > 0 && w.rng.Intn(4) > 0 {
-		to = c[w.rng.Intn(len(c))].id
-	}
+	// The target must be healthy for the bound to apply: not still working
+	// through a backlog of watch events the chaos left behind.
+	var healthy []*simReplica
 	for _, r := range w.candidates(from) {
+		if r.watchLast <= w.now && !r.watchBroken {
+			healthy = append(healthy, r)
+		}
+	}
+	to := ""
+	if len(healthy) > 0 && w.rng.Intn(4) > 0 {
+		to = healthy[w.rng.Intn(len(healthy))].id
+	}
+	for _, r := range healthy {
 		if r.id == back {
 			to = back
 		}
@@ -134,8 +142,10 @@ func (w *world) operatorHandoverTo(back string) {
 		wait += b.Grace + time.Second
 	}
 	bound := time.Duration(float64(wait+b.RetryPeriod)*(1+w.p.drift)) + 200*time.Millisecond
-	if w.now+bound >= w.quietEnd-10*time.Millisecond {
-		return // it could not be judged before the chaos
+	if w.now+bound+b.LeaseDuration >= w.quietEnd {
+		// Neither it, nor the others' stand-back should it fail, could be
+		// judged before the chaos.
+		return
 	}
 	w.requests++
 	w.stats.handovers++

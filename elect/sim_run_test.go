@@ -303,9 +303,10 @@ func (w *world) phase() {
 	// A fault just before the quiet may still be playing out: a
 	// shutdown's release delay, a partition's end.
 	q := settle + b.LeaseDuration
-	if w.p.priorities {
+	if w.p.priorities || w.p.handovers {
 		// An ask made in the chaos may be pending for two lease
-		// durations before the next one goes out.
+		// durations before the next one goes out; an operator's hand-over
+		// needs time to complete, or to fail and be stood back from.
 		q += 2 * b.LeaseDuration
 	}
 	if w.p.handovers {
