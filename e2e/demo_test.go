@@ -154,8 +154,8 @@ func TestDemo(t *testing.T) {
 	demoBin := buildDemo(t)
 
 	t.Run("json for a duration", func(t *testing.T) {
-		// Two failovers: SIGTERM at 5s, SIGKILL at about 10s (the Lease then
-		// expires in 6s).
+		// A SIGTERM at 5s, a planned hand-over at about 10s, a SIGKILL
+		// at about 15s (the Lease then expires in 6s).
 		d := newDemo(t, demoBin, "-duration", "22s", "-interval", "5s", "-o", "json")
 		d.start()
 		d.wait(2 * time.Minute)
@@ -182,6 +182,9 @@ func TestDemo(t *testing.T) {
 			if !strings.HasPrefix(ev.From, "replica-") || !strings.HasPrefix(ev.To, "replica-") || ev.From == ev.To {
 				t.Errorf("transition from %q to %q: want one replica to another", ev.From, ev.To)
 			}
+		}
+		if !strings.Contains(d.stderr.String(), "by a planned hand-over") {
+			t.Errorf("the demo did not show a planned hand-over; its stderr:\n%s", d.stderr.String())
 		}
 		if !strings.Contains(d.stderr.String(), "KUBECONFIG="+d.tmp) {
 			t.Errorf("the demo did not print its kubeconfig's path (KUBECONFIG=%s...)", d.tmp)
