@@ -134,6 +134,16 @@ func (d detailView) content(rows map[string]*row) string {
 	if l.Strategy != "" {
 		field("strategy", Inert(l.Strategy))
 	}
+	if l.Priority != 0 {
+		field("priority", strconv.Itoa(int(l.Priority)))
+	}
+	switch l.HandoverTo {
+	case "":
+	case "*":
+		field("hand-over", "asked, to any replica")
+	default:
+		field("hand-over", "asked, to "+Inert(l.HandoverTo))
+	}
 	field("acquired", stamp(l.AcquireTime)+heldSuffix(r, bd, now))
 	renewed := stamp(l.RenewTime)
 	if !l.RenewTime.IsZero() {

@@ -115,6 +115,15 @@ var goldenStates = []struct {
 	{"detail", Options{AllNamespaces: true}, func() []tea.Msg {
 		return []tea.Msg{events(fleet()...), press("j"), press("j"), press("j"), press("enter")}
 	}},
+	{"detail with a hand-over asked", Options{Namespace: "default"}, func() []tea.Msg {
+		evs := fleetIn("default")
+		for i := range evs {
+			if evs[i].Lease.Name == "my-controller" {
+				evs[i].Lease.HandoverTo, evs[i].Lease.Priority = "my-controller-7d9f8b6c4-p8q2m", 2
+			}
+		}
+		return []tea.Msg{events(evs...), press("j"), press("j"), press("enter")}
+	}},
 	{"help", Options{AllNamespaces: true}, func() []tea.Msg {
 		return []tea.Msg{events(fleet()...), press("?")}
 	}},

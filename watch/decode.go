@@ -36,6 +36,8 @@ type leaseJSON struct {
 	Labels               map[string]string `json:"labels"`
 	PreferredHolder      string            `json:"preferredHolder"`
 	Strategy             string            `json:"strategy"`
+	HandoverTo           string            `json:"handoverTo"`
+	Priority             int32             `json:"priority"`
 	Observed             time.Time         `json:"observed"`
 	ExpiresAt            time.Time         `json:"expiresAt"`
 	RenewInterval        float64           `json:"renewIntervalSeconds"`
@@ -74,6 +76,7 @@ func (ev *Event) UnmarshalJSON(b []byte) error {
 			AcquireTime: l.AcquireTime, RenewTime: l.RenewTime,
 			LeaseDurationSeconds: l.LeaseDurationSeconds, Transitions: l.Transitions,
 			Labels: l.Labels, PreferredHolder: l.PreferredHolder, Strategy: l.Strategy,
+			HandoverTo: l.HandoverTo, Priority: l.Priority,
 			Observed: l.Observed, ExpiresAt: l.ExpiresAt, RenewInterval: seconds(l.RenewInterval),
 			Status: l.Status, Flapping: l.Flapping, Orphan: l.Orphan,
 			Candidates: l.Candidates, ResourceVersion: l.ResourceVersion, Renewals: l.Renewals,

@@ -99,6 +99,12 @@ func (s *LeaseState) appendJSON(dst []byte, context string, renewals bool) []byt
 	if s.Strategy != "" {
 		b = appendString(append(b, `,"strategy":`...), s.Strategy)
 	}
+	if s.HandoverTo != "" {
+		b = appendString(append(b, `,"handoverTo":`...), s.HandoverTo)
+	}
+	if s.Priority != 0 {
+		b = strconv.AppendInt(append(b, `,"priority":`...), int64(s.Priority), 10)
+	}
 	if !s.Observed.IsZero() {
 		b = appendTime(append(b, `,"observed":`...), s.Observed)
 	}

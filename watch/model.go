@@ -3,9 +3,12 @@ package watch
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+
+	"github.com/leader-elector/leader-elector/internal/leaseann"
 )
 
 // maxRenewals bounds LeaseState.Renewals (the dashboard's heartbeat).
@@ -238,6 +241,13 @@ func (m *Model) fill(e *entry, l *coordinationv1.Lease) {
 	st.LeaseDurationSeconds = derefInt(s.LeaseDurationSeconds)
 	st.Transitions = derefInt(s.LeaseTransitions)
 	st.PreferredHolder = deref(s.PreferredHolder)
+	st.HandoverTo, st.Priority = "", 0
+	if req, err := leaseann.ParseHandoverRequest(l.Annotations[leaseann.HandoverAnnotation]); err == nil {
+		st.HandoverTo = cmp.Or(req.To, "*")
+	}
+	if p, err := strconv.ParseInt(l.Annotations[leaseann.PriorityAnnotation], 10, 32); err == nil {
+		st.Priority = int32(p)
+	}
 	st.Strategy = ""
 	if s.Strategy != nil {
 		st.Strategy = string(*s.Strategy)
@@ -356,6 +366,7 @@ func (m *Model) isFlapping(e *entry, now time.Time) bool {
 func trackedFieldsEqual(a, b *LeaseState) bool {
 	return a.LeaseDurationSeconds == b.LeaseDurationSeconds && a.Transitions == b.Transitions &&
 		a.PreferredHolder == b.PreferredHolder && a.Strategy == b.Strategy &&
+		a.HandoverTo == b.HandoverTo && a.Priority == b.Priority &&
 		a.AcquireTime.Equal(b.AcquireTime) && sameLabels(a.Labels, b.Labels)
 }
 

@@ -8,6 +8,8 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/leader-elector/leader-elector/internal/leaseann"
 )
 
 // t0 is our clock at the start of every case; the cluster's clock is t0 +
@@ -319,5 +321,53 @@ func TestModelReplace(t *testing.T) {
 	}
 	if m.Len() != 3 {
 		t.Errorf("%d Leases known, want 3", m.Len())
+	}
+}
+
+// A planned hand-over asked on the Lease and the holder's priority show in
+// its state, and asking or withdrawing one is an update event, so
+// `watch -o json` and the dashboard see it as it happens.
+func TestModelHandoverAndPriority(t *testing.T) {
+	annotated := func(ann map[string]string) *coordinationv1.Lease {
+		l := lease("ns", "a", "pod-a", t0, t0, 10)
+		l.Annotations = ann
+		return l
+	}
+	tests := []struct {
+		name       string
+		ann        map[string]string
+		handoverTo string
+		priority   int32
+	}{
+		{"nothing asked", nil, "", 0},
+		{"to a named replica", map[string]string{leaseann.HandoverAnnotation: leaseann.HandoverRequest{ID: "op-1", To: "pod-b"}.Encode()}, "pod-b", 0},
+		{"to anyone", map[string]string{leaseann.HandoverAnnotation: leaseann.HandoverRequest{ID: "op-1"}.Encode()}, "*", 0},
+		{"an annotation that is not a request", map[string]string{leaseann.HandoverAnnotation: "please"}, "", 0},
+		{"the holder's priority", map[string]string{leaseann.PriorityAnnotation: "3"}, "", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewModel(0, 0, 0)
+			m.Apply(nil, annotated(nil), t0)
+			evs := m.Apply(nil, annotated(tt.ann), t0.Add(time.Second))
+			changed := tt.handoverTo != "" || tt.priority != 0
+			if changed != (len(evs) == 1 && evs[0].Type == EventUpdated) {
+				t.Fatalf("events %v, want an update: %v", evs, changed)
+			}
+			st := m.Apply(nil, annotated(tt.ann), t0.Add(2*time.Second))
+			if len(st) != 0 {
+				t.Fatalf("the same state again gave events %v", st)
+			}
+			if !changed {
+				return
+			}
+			if got := evs[0].Lease; got.HandoverTo != tt.handoverTo || got.Priority != tt.priority {
+				t.Errorf("handoverTo %q priority %d, want %q %d", got.HandoverTo, got.Priority, tt.handoverTo, tt.priority)
+			}
+			var back Event
+			if err := back.UnmarshalJSON(evs[0].AppendJSON(nil)); err != nil || back.Lease.HandoverTo != tt.handoverTo || back.Lease.Priority != tt.priority {
+				t.Errorf("through JSON: %+v (%v), want handoverTo %q priority %d", back.Lease, err, tt.handoverTo, tt.priority)
+			}
+		})
 	}
 }

@@ -35,6 +35,12 @@ type LeaseState struct {
 	Labels               map[string]string `json:"labels,omitempty"`
 	PreferredHolder      string            `json:"preferredHolder,omitempty"`
 	Strategy             string            `json:"strategy,omitempty"`
+	// HandoverTo is a planned hand-over asked of the holder and not yet
+	// done (docs/handover.md): the identity it names, or "*" for anyone;
+	// empty when none is asked. Priority is the holder's --priority, as it
+	// publishes it (0: none).
+	HandoverTo string `json:"handoverTo,omitempty"`
+	Priority   int32  `json:"priority,omitempty"`
 
 	// Observed is when we (our clock) last saw holder or renewTime change;
 	// expiry is judged from it, as client-go does, so skew cannot fool us.
