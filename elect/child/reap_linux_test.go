@@ -32,10 +32,12 @@ func reaperHelper() int {
 	c.check("our child keeps its exit status", ourStatusKept())
 	c.check("orphans are reaped at once", orphansReaped())
 	cancel()
-	// With the delay, other code's os/exec children keep theirs too.
+	// With the sidecar's own delay, other code's os/exec children keep
+	// theirs too: their Wait comes 50 ms after the exit, well within it
+	// even on a loaded machine (a shorter delay here failed under load).
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	go reap(ctx, clock.RealClock{}, 200*time.Millisecond)
+	go reap(ctx, clock.RealClock{}, reapDelay)
 	c.check("other os/exec children keep their exit status", otherStatusKept())
 	c.check("orphans are reaped after the delay", orphansReaped())
 	return c.exitCode()
