@@ -115,7 +115,7 @@ func TestCompletionInBashAndZsh(t *testing.T) {
 				{"leader-elector --context stag", "ing"},
 				{"leader-elector completion fi", "sh"},
 			} {
-				got := typeTab(t, path, shell.args, env, "source <(leader-elector completion "+shell.name+")", tc.typed)
+				got := typeTab(t, path, shell.args, env, "source <(leader-elector completion "+shell.name+")", tc.typed, tc.inserted)
 				if !strings.Contains(got, tc.inserted) {
 					t.Errorf("%s: %q then TAB inserted %q, want %q", shell.name, tc.typed, got, tc.inserted)
 				}
@@ -125,8 +125,10 @@ func TestCompletionInBashAndZsh(t *testing.T) {
 }
 
 // typeTab starts the shell on a terminal, runs setup, types line and a
-// TAB, and returns what the shell wrote after the TAB (escapes dropped).
-func typeTab(t *testing.T, path string, args, env []string, setup, line string) string {
+// TAB, and returns what the shell wrote after the TAB (escapes dropped),
+// as soon as that holds want, or after 10 s (a completion runs the binary,
+// which a loaded machine makes slow: no fixed wait).
+func typeTab(t *testing.T, path string, args, env []string, setup, line, want string) string {
 	t.Helper()
 	cmd := exec.Command(path, args...)
 	cmd.Env = env
@@ -174,7 +176,11 @@ func typeTab(t *testing.T, path string, args, env []string, setup, line string) 
 	waitOutput("the typed line", func(s string) bool { return strings.Contains(s, line[len(line)-4:]) })
 	before := len(read())
 	_, _ = tty.WriteString("\t")
-	time.Sleep(1500 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got := stripEscapes(read()[before:]); strings.Contains(got, want) {
+			return got
+		}
+	}
 	return stripEscapes(read()[before:])
 }
 
