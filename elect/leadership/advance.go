@@ -61,7 +61,7 @@ func (m *Machine) stepActing(wake *wakeTimes) bool {
 		return false
 	}
 	wake.add(m.deadline())
-	if m.honourHandover() {
+	if m.honourHandover() || m.shardMoves() {
 		return false
 	}
 	if m.due(&m.labelCheck, wake) {
@@ -131,6 +131,9 @@ func (m *Machine) stepFollowing(wake *wakeTimes) {
 		// write failed against what we know: wait for something newer.
 		m.readWhenDue(wake)
 		return
+	}
+	if m.cfg.Sharded && m.wanted != m.cfg.Identity {
+		return // another replica is to own this shard, or there is no plan yet
 	}
 	at := max(m.acquireAt(), m.nextAttempt)
 	if h := m.view.Handover; !(h.To == m.cfg.Identity && m.view.Record.Holder == "") {
@@ -500,4 +503,18 @@ func (m *Machine) handoverAsked(r HandoverAsked) {
 	m.logf(slog.LevelInfo, "the hand-over request did not land; asking again", "err", r.Err, "in", m.cfg.RetryPeriod)
 	m.asked = Handover{}
 	m.askAgainAt = m.now.Mono + m.cfg.RetryPeriod
+}
+
+// shardMoves ends the term when the shard planner wants another replica
+// to own this shard: the same steps as a planned hand-over, so the new
+// owner takes it after the release delay, and only once the file or child
+// of this term is gone. The others are not wanted, so nobody stands back.
+func (m *Machine) shardMoves() bool {
+	if !m.cfg.Sharded || m.wanted == "" || m.wanted == m.cfg.Identity {
+		return false
+	}
+	m.logf(slog.LevelInfo, "the shard moves to another replica: stepping down, then releasing the Lease", "to", m.wanted)
+	m.handingOver = true
+	m.endTerm("the shard moves to " + m.wanted)
+	return true
 }

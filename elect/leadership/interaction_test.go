@@ -25,7 +25,7 @@ import (
 // clock is wallEpoch plus the same offset, and a Lease's renew= and
 // acquire= are wall offsets the same way):
 //
-//	config [exec] [label] [grace=D] [delay=D] [identity=S] [priority=N]   (lease 3s, renew deadline 2s, retry 500ms)
+//	config [exec] [label] [sharded] [grace=D] [delay=D] [identity=S] [priority=N]   (lease 3s, renew deadline 2s, retry 500ms)
 //	start | tick | shutdown
 //	observe rv=N (holder=S renew=D [acquire=D] tr=N [ld=N] [prio=N] [request=ID [to=S]] | absent)
 //	read seq=N (rv=N holder=S ... | absent [rv=N] | err=S)
@@ -34,7 +34,7 @@ import (
 //	child-started term=N [aborted] [err=S]         child-exited term=N code=N
 //	child-stopped term=N gone=BOOL
 //	pod-labeled term=N (ok | aborted | err=S)     pod-unlabeled term=N [err=S]
-//	handover-asked id=S (ok | err=S)
+//	handover-asked id=S (ok | err=S)               owner [id=S]
 //
 // A write's ok answer stores the record that write sent, at rv.
 func TestInteraction(t *testing.T) {
@@ -64,6 +64,7 @@ func (it *interaction) handle(t *testing.T, d *datadriven.TestData) string {
 		if d.HasArg("priority") {
 			cfg.Priority = int32(intArg(t, d, "priority"))
 		}
+		cfg.Sharded = d.HasArg("sharded")
 		it.m, it.writes = New(cfg), map[uint64]Record{}
 		return "ok"
 	}
@@ -144,6 +145,10 @@ func (it *interaction) input(t *testing.T, d *datadriven.TestData) Input {
 		return PodLabeled{Term: term(), OK: d.HasArg("ok"), Aborted: d.HasArg("aborted"), Err: errArg()}
 	case "pod-unlabeled":
 		return PodUnlabeled{Term: term(), Err: errArg()}
+	case "owner":
+		var id string
+		d.MaybeScanArgs(t, "id", &id)
+		return Owner{Identity: id}
 	case "handover-asked":
 		var id string
 		d.ScanArgs(t, "id", &id)

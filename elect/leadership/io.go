@@ -114,6 +114,10 @@ type PodLabeled struct {
 	Err     string
 }
 
+// Owner says which replica the shard planner wants to own this Lease
+// (Config.Sharded; "" while it has no plan).
+type Owner struct{ Identity string }
+
 // HandoverAsked answers RequestHandover: the request is on the Lease (OK),
 // or it is not (Err: a conflict with a renewal, a refusal, no answer).
 type HandoverAsked struct {
@@ -144,6 +148,7 @@ func (ChildStopped) isInput()  {}
 func (PodLabeled) isInput()    {}
 func (PodUnlabeled) isInput()  {}
 func (HandoverAsked) isInput() {}
+func (Owner) isInput()         {}
 
 // Effect is one thing the driver must do, in the order Step returned them.
 type Effect interface{ isEffect() }

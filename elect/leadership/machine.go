@@ -136,6 +136,8 @@ type handoverBooks struct {
 	// saw it.
 	otherRequest   string
 	otherRequestAt time.Duration
+	// wanted is the owner the shard planner wants (Config.Sharded).
+	wanted string
 }
 
 // exitBooks is the shutdown's and the exit's.
@@ -220,6 +222,8 @@ func (m *Machine) Step(now Now, in Input) []Effect {
 		m.podUnlabeled(in)
 	case HandoverAsked:
 		m.handoverAsked(in)
+	case Owner:
+		m.wanted = in.Identity
 	default:
 		panic(fmt.Sprintf("leadership: unknown input %T", in))
 	}

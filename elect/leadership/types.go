@@ -126,6 +126,11 @@ type Config struct {
 	// Priority is this replica's --priority: a follower whose priority is
 	// strictly higher than the holder's asks for a hand-over to itself.
 	Priority int32
+	// Sharded says the Lease is one shard of a group (issue 22): the
+	// replica takes it only when its planner wants it to own it (Owner),
+	// and hands it over, with the full release protocol, when the planner
+	// wants another. Not used by elect yet.
+	Sharded bool
 }
 
 // actWindow is how long after the start of its last successful renewal a
