@@ -124,15 +124,16 @@ func TestReadDamaged(t *testing.T) {
 	}
 }
 
-func TestTeeRecordsWhatItPasses(t *testing.T) {
-	evs := sample()
+// tee records evs to buf (a recording of prod-eu from start) through Tee
+// and returns what Tee passed on, once the last line is flushed.
+func tee(t *testing.T, buf *bytes.Buffer, start time.Time, evs []watch.Event) []watch.Event {
+	t.Helper()
 	in := make(chan watch.Event, len(evs))
 	for _, ev := range evs {
 		in <- ev
 	}
 	close(in)
-	var buf bytes.Buffer
-	w, err := watch.NewRecorder(&buf, watch.RecordingHeader{Contexts: []string{"prod-eu"}, Start: t0})
+	w, err := watch.NewRecorder(buf, watch.RecordingHeader{Contexts: []string{"prod-eu"}, Start: start})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +145,13 @@ func TestTeeRecordsWhatItPasses(t *testing.T) {
 	for err := range errc { // closed once the last line is flushed
 		t.Fatal(err)
 	}
+	return passed
+}
+
+func TestTeeRecordsWhatItPasses(t *testing.T) {
+	evs := sample()
+	var buf bytes.Buffer
+	passed := tee(t, &buf, t0, evs)
 	if lines(passed) != lines(evs) {
 		t.Errorf("passed on:\n%s\nwant:\n%s", lines(passed), lines(evs))
 	}
@@ -174,24 +182,8 @@ func TestTeePassesWhatReadsBack(t *testing.T) {
 		{Type: watch.EventSynced, Time: now, Context: "prod-eu"},
 		{Type: watch.EventRenewed, Time: now.Add(2 * time.Second), Context: "prod-eu", Lease: l, Coalesced: 1},
 	}
-	in := make(chan watch.Event, len(evs))
-	for _, ev := range evs {
-		in <- ev
-	}
-	close(in)
 	var buf bytes.Buffer
-	w, err := watch.NewRecorder(&buf, watch.RecordingHeader{Contexts: []string{"prod-eu"}, Start: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, errc := w.Tee(context.Background(), in)
-	var passed []watch.Event
-	for ev := range out {
-		passed = append(passed, ev)
-	}
-	for err := range errc {
-		t.Fatal(err)
-	}
+	passed := tee(t, &buf, now, evs)
 	rec, err := watch.ReadRecording(&buf)
 	if err != nil || rec.Damage != nil || len(rec.Events) != len(passed) {
 		t.Fatalf("read back %d events (%v %v), passed on %d", len(rec.Events), err, rec.Damage, len(passed))
