@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/leader-elector/leader-elector/elect/leadership"
+	"github.com/leader-elector/leader-elector/internal/leaseann"
 	"github.com/leader-elector/leader-elector/internal/leasewatch"
 )
 
@@ -37,22 +38,16 @@ func toLease(obj *coordinationv1.Lease) leadership.Lease {
 	if s.LeaseTransitions != nil {
 		r.Transitions = *s.LeaseTransitions
 	}
-	l := leadership.Lease{Exists: true, RV: obj.ResourceVersion, Record: r, Obj: obj}
-	l.Handover = handoverOf(obj)
-	if p, err := strconv.ParseInt(obj.Annotations[PriorityAnnotation], 10, 32); err == nil {
-		l.Priority = int32(p)
-	}
-	return l
+	return leadership.Lease{Exists: true, RV: obj.ResourceVersion, Record: r, Obj: obj,
+		Handover: handoverOf(obj), Priority: leaseann.Priority(obj.Annotations)}
 }
 
 // handoverOf is the hand-over asked of obj's holder: the annotation, or
 // else spec.preferredHolder (Coordinated Leader Election), which asks the
 // same. An annotation that cannot be read asks nothing.
 func handoverOf(obj *coordinationv1.Lease) leadership.Handover {
-	if v, ok := obj.Annotations[HandoverAnnotation]; ok {
-		if req, err := ParseHandoverRequest(v); err == nil {
-			return leadership.Handover{ID: req.ID, To: req.To}
-		}
+	if req, ok := leaseann.Request(obj.Annotations); ok {
+		return leadership.Handover{ID: req.ID, To: req.To}
 	}
 	if p := obj.Spec.PreferredHolder; p != nil && *p != "" && (obj.Spec.HolderIdentity == nil || *obj.Spec.HolderIdentity != *p) {
 		return leadership.Handover{ID: "spec.preferredHolder=" + *p, To: *p}
@@ -187,7 +182,7 @@ func setAnnotation(obj *coordinationv1.Lease, k, v string) {
 
 // clearHandover removes the request id from obj, and only that one.
 func clearHandover(obj *coordinationv1.Lease, id string) bool {
-	if req, err := ParseHandoverRequest(obj.Annotations[HandoverAnnotation]); err == nil && req.ID == id {
+	if leaseann.HasRequest(obj.Annotations, id) {
 		delete(obj.Annotations, HandoverAnnotation)
 		return true
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -101,8 +100,7 @@ func Run(ctx context.Context, c Clients, o Options) (Result, error) {
 	req := elect.HandoverRequest{ID: o.ID, To: o.To, By: o.By, At: o.Clock.Now().UTC().Truncate(time.Second)}
 	asked := false
 	ask := func() error {
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{elect.HandoverAnnotation: req.Encode()}}})
-		if _, err := c.Leases.Patch(ctx, o.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		if _, err := c.Leases.Patch(ctx, o.Name, types.MergePatchType, req.AskPatch(), metav1.PatchOptions{}); err != nil {
 			switch {
 			case apierrors.IsForbidden(err):
 				return missingRight("patch", o.Namespace, err)

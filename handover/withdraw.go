@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/leader-elector/leader-elector/elect"
+	"github.com/leader-elector/leader-elector/internal/leaseann"
 )
 
 // withdrawTries bounds the read-compare-remove rounds lost to other
@@ -31,16 +31,12 @@ func Withdraw(ctx context.Context, leases LeaseClient, name, id string) (removed
 		if err != nil {
 			return false, fmt.Errorf("reading the Lease: %w", err)
 		}
-		v, ok := l.Annotations[elect.HandoverAnnotation]
-		if !ok {
-			return false, nil
-		}
-		if req, err := elect.ParseHandoverRequest(v); err != nil || req.ID != id {
-			return false, nil // not ours
+		if !leaseann.HasRequest(l.Annotations, id) {
+			return false, nil // none, or not ours
 		}
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
 			"resourceVersion": l.ResourceVersion,
-			"annotations":     map[string]any{elect.HandoverAnnotation: nil},
+			"annotations":     map[string]any{leaseann.HandoverAnnotation: nil},
 		}})
 		_, err = leases.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
 		switch {

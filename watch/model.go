@@ -3,7 +3,6 @@ package watch
 import (
 	"cmp"
 	"slices"
-	"strconv"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -242,12 +241,10 @@ func (m *Model) fill(e *entry, l *coordinationv1.Lease) {
 	st.Transitions = derefInt(s.LeaseTransitions)
 	st.PreferredHolder = deref(s.PreferredHolder)
 	st.HandoverTo, st.Priority = "", 0
-	if req, err := leaseann.ParseHandoverRequest(l.Annotations[leaseann.HandoverAnnotation]); err == nil {
+	if req, ok := leaseann.Request(l.Annotations); ok {
 		st.HandoverTo = cmp.Or(req.To, "*")
 	}
-	if p, err := strconv.ParseInt(l.Annotations[leaseann.PriorityAnnotation], 10, 32); err == nil {
-		st.Priority = int32(p)
-	}
+	st.Priority = leaseann.Priority(l.Annotations)
 	st.Strategy = ""
 	if s.Strategy != nil {
 		st.Strategy = string(*s.Strategy)

@@ -6,6 +6,7 @@ package leaseann
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -58,4 +59,38 @@ func ParseHandoverRequest(s string) (HandoverRequest, error) {
 		return HandoverRequest{}, fmt.Errorf("reading the %s annotation: no id", HandoverAnnotation)
 	}
 	return r, nil
+}
+
+// Request is the readable hand-over request among a Lease's annotations,
+// if there is one.
+func Request(annotations map[string]string) (HandoverRequest, bool) {
+	v, ok := annotations[HandoverAnnotation]
+	if !ok {
+		return HandoverRequest{}, false
+	}
+	r, err := ParseHandoverRequest(v)
+	return r, err == nil
+}
+
+// HasRequest reports whether the request among annotations is the one
+// with id: only that one may be removed by whoever asked or fulfilled it.
+func HasRequest(annotations map[string]string, id string) bool {
+	r, ok := Request(annotations)
+	return ok && r.ID == id
+}
+
+// Priority is the holder's priority among a Lease's annotations (0: none
+// published, or not a number).
+func Priority(annotations map[string]string) int32 {
+	p, err := strconv.ParseInt(annotations[PriorityAnnotation], 10, 32)
+	if err != nil {
+		return 0
+	}
+	return int32(p)
+}
+
+// AskPatch is the JSON merge patch that puts r on a Lease.
+func (r HandoverRequest) AskPatch() []byte {
+	b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{HandoverAnnotation: r.Encode()}}})
+	return b
 }
