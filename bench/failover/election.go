@@ -51,6 +51,23 @@ func (b *bench) newElection(im impl, what string) (*election, error) {
 	return &election{b: b, im: im, ns: ns, lease: "bench"}, nil
 }
 
+// startElection starts n replicas of im on a new Lease in its own
+// namespace. The caller stops them (stop) when done; on an error the ones
+// started are stopped here.
+func (b *bench) startElection(im impl, what string, n int) (*election, error) {
+	e, err := b.newElection(im, what)
+	if err != nil {
+		return nil, err
+	}
+	for range n {
+		if err := e.add(); err != nil {
+			e.stop()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
 func (e *election) add() error {
 	r, err := e.b.startMember(e.im, e.ns, e.lease, fmt.Sprintf("%s-%d", e.im.Name, e.next))
 	if err != nil {
@@ -112,16 +129,11 @@ type trialResult struct {
 // afterwards.
 func (b *bench) trials(im impl, kind string, n int) (trialResult, error) {
 	res := trialResult{requests: reqcount.Counts{}}
-	e, err := b.newElection(im, kind)
+	e, err := b.startElection(im, kind, 3)
 	if err != nil {
 		return res, err
 	}
 	defer e.stop()
-	for range 3 {
-		if err := e.add(); err != nil {
-			return res, err
-		}
-	}
 	sig := syscall.SIGTERM
 	if kind == "crash" {
 		sig = syscall.SIGKILL

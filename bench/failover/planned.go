@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -47,16 +46,11 @@ type plannedResult struct {
 // the run picks at random.
 func (b *bench) planned(m plannedMode, n int) (plannedResult, error) {
 	res := plannedResult{mode: m}
-	e, err := b.newElection(m.im, "planned")
+	e, err := b.startElection(m.im, "planned", 3)
 	if err != nil {
 		return res, err
 	}
 	defer e.stop()
-	for range 3 {
-		if err := e.add(); err != nil {
-			return res, err
-		}
-	}
 	leases := b.admin.CoordinationV1().Leases(e.ns)
 	for i := range n {
 		old, err := e.waitLeader(time.Minute)
@@ -72,9 +66,8 @@ func (b *bench) planned(m plannedMode, n int) (plannedResult, error) {
 		}
 		to := followers[rand.IntN(len(followers))]
 		req := elect.HandoverRequest{ID: fmt.Sprintf("bench-%d", i), To: to.ID(), By: "bench", At: time.Now().UTC()}
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{elect.HandoverAnnotation: req.Encode()}}})
 		start := time.Now()
-		if _, err := leases.Patch(context.Background(), e.lease, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		if _, err := leases.Patch(context.Background(), e.lease, types.MergePatchType, req.AskPatch(), metav1.PatchOptions{}); err != nil {
 			return res, fmt.Errorf("asking for a hand-over: %w", err)
 		}
 		for !to.HasStatusFile() {
@@ -112,11 +105,9 @@ func (b *bench) runPlanned(ours string, n int) error {
 func printPlanned(w io.Writer, rs []plannedResult, n int) {
 	fmt.Fprintf(w, "\nplanned hand-over: 3 replicas (defaults 15s/10s/2s), a request naming a follower; %d each\n", n)
 	fmt.Fprintf(w, "time = the request written -> the named replica's status file there\n\n")
-	fmt.Fprintf(w, "%-40s %8s %8s %8s %8s %9s\n", "mode", "min (s)", "p50 (s)", "p95 (s)", "max (s)", "overlaps")
+	latencyHeader(w)
 	for _, r := range rs {
-		hs := r.took
-		fmt.Fprintf(w, "%-40s %8.3f %8.3f %8.3f %8.3f %9d\n", r.mode.desc,
-			secs(percentile(hs, 0.0001)), secs(percentile(hs, 50)), secs(percentile(hs, 95)), secs(percentile(hs, 100)), r.overlaps)
+		latencyRow(w, r.mode.desc, r.took, r.overlaps)
 	}
 	fmt.Fprintf(w, "%-40s n/a (client-go's elector has no planned hand-over)\n", "baseline (client-go)")
 }

@@ -95,16 +95,11 @@ func hasFlag(bin, flag string) bool {
 // rolling runs n hand-overs of im in the rolling-update rhythm.
 func (b *bench) rolling(m rollingMode, n int) (rollingResult, error) {
 	res := rollingResult{mode: m}
-	e, err := b.newElection(m.im, "rolling")
+	e, err := b.startElection(m.im, "rolling", 3)
 	if err != nil {
 		return res, err
 	}
 	defer e.stop()
-	for range 3 {
-		if err := e.add(); err != nil {
-			return res, err
-		}
-	}
 	var before reqcount.Counts
 	for i := range n {
 		old, err := e.waitLeader(time.Minute)

@@ -25,16 +25,11 @@ type steadyResult struct {
 // window; it also samples one follower's memory and CPU time.
 func (b *bench) steady(im impl, n int, window time.Duration) (steadyResult, error) {
 	res := steadyResult{replicas: n, window: window, leader: map[string]float64{}, follower: map[string]float64{}}
-	e, err := b.newElection(im, "steady")
+	e, err := b.startElection(im, "steady", n)
 	if err != nil {
 		return res, err
 	}
 	defer e.stop()
-	for range n {
-		if err := e.add(); err != nil {
-			return res, err
-		}
-	}
 	leader, err := e.waitLeader(2 * time.Minute)
 	if err != nil {
 		return res, err

@@ -149,20 +149,29 @@ func keys(a, b map[string]float64) []string {
 	return out
 }
 
+// latencyHeader and latencyRow print a table of hand-over times per mode:
+// min, p50, p95, max and the polls that saw two status files.
+func latencyHeader(w io.Writer) {
+	fmt.Fprintf(w, "%-40s %8s %8s %8s %8s %9s\n", "mode", "min (s)", "p50 (s)", "p95 (s)", "max (s)", "overlaps")
+}
+
+func latencyRow(w io.Writer, desc string, hs []time.Duration, overlaps int) {
+	fmt.Fprintf(w, "%-40s %8.3f %8.3f %8.3f %8.3f %9d\n", desc,
+		secs(percentile(hs, 0.0001)), secs(percentile(hs, 50)), secs(percentile(hs, 95)), secs(percentile(hs, 100)), overlaps)
+}
+
 // printRolling prints the rolling-update hand-overs of every mode and
 // issue 11's goals for them.
 func printRolling(w io.Writer, rs []rollingResult, n int) {
 	fmt.Fprintf(w, "\nrolling update: 3 replicas (defaults 15s/10s/2s), SIGTERM to the leader, a new replica in its place, the next SIGTERM 1s later; %d hand-overs each\n", n)
 	fmt.Fprintf(w, "hand-over = the old leader's status file gone -> the new leader's there\n\n")
-	fmt.Fprintf(w, "%-40s %8s %8s %8s %8s %9s\n", "mode", "min (s)", "p50 (s)", "p95 (s)", "max (s)", "overlaps")
+	latencyHeader(w)
 	for _, r := range rs {
 		if r.mode.na != "" {
 			fmt.Fprintf(w, "%-40s n/a (%s)\n", r.mode.desc, r.mode.na)
 			continue
 		}
-		hs := r.handovers
-		fmt.Fprintf(w, "%-40s %8.3f %8.3f %8.3f %8.3f %9d\n", r.mode.desc,
-			secs(percentile(hs, 0.0001)), secs(percentile(hs, 50)), secs(percentile(hs, 95)), secs(percentile(hs, 100)), r.overlaps)
+		latencyRow(w, r.mode.desc, r.handovers, r.overlaps)
 	}
 	fmt.Fprintf(w, "\nLease requests per hand-over in this rhythm: every replica's, from one SIGTERM to the next (the replacement's start included)\n\n")
 	fmt.Fprintf(w, "%-40s %8s", "mode", "all")
