@@ -3,9 +3,10 @@
 // that must move when membership changes, and computed by every replica on
 // its own from what it sees, with no coordinator.
 //
-// It is the assignment alone, pure and deterministic: the elector that
-// would act on it (one Lease per shard, membership Leases, hand-overs with
-// the release protocol) is not built yet.
+// It is pure and deterministic: Plan is the assignment, and View what one
+// replica has seen of its group (who is alive, who holds what), judged on
+// its own clock. Package elect does the I/O: the member Lease, the watch,
+// and one leadership machine per shard, which it tells the planned owner.
 package shards
 
 import (

@@ -115,6 +115,38 @@ func TestPlanProperties(t *testing.T) {
 		if again := Plan(members, plan); !slices.Equal(again, plan) {
 			t.Fatalf("case %d: not stable: %v -> %v", i, plan, again)
 		}
+		// Halfway through the moves, with any shard that moves still
+		// with its owner, released, or taken by its new one, nobody
+		// changes course so as to cost a hand-over: every owned shard
+		// the plan kept stays, and no more shards move than were still
+		// to. (Free shards may go to another member with room, and
+		// which member gets a ⌈M/N⌉ place may change among those still
+		// filling up: that costs no hand-over.)
+		halfway := slices.Clone(owners)
+		pending := 0
+		for s := range halfway {
+			if halfway[s] != plan[s] {
+				switch rng.IntN(3) {
+				case 0:
+					halfway[s] = ""
+				case 1:
+					halfway[s] = plan[s]
+				}
+			}
+			if slices.Contains(members, halfway[s]) && halfway[s] != plan[s] {
+				pending++
+			}
+		}
+		mid := Plan(members, halfway)
+		checkBalanced(t, members, mid)
+		for s, o := range halfway {
+			if o == plan[s] && mid[s] != o {
+				t.Fatalf("case %d: halfway %v shard %d of %s moves to %s", i, halfway, s, o, mid[s])
+			}
+		}
+		if got := Moves(members, halfway, mid); got > pending {
+			t.Fatalf("case %d: halfway %v, %d hand-overs, only %d were still to come", i, halfway, got, pending)
+		}
 		shuffled := slices.Clone(members)
 		rng.Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
 		if other := Plan(shuffled, owners); !slices.Equal(other, plan) {

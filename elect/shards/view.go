@@ -1,0 +1,135 @@
+package shards
+
+import (
+	"slices"
+	"time"
+)
+
+// View is what one replica knows of its group: the holders of the shard
+// Leases and of the member Leases, each judged live as a follower judges
+// a Lease, on the replica's own clock: until its lease duration has passed
+// since the replica saw its record change. No two clocks are compared, so
+// skew between machines does not matter, only their rates.
+//
+// View is pure: the caller feeds it what the watch saw and the time, and
+// asks it for the plan.
+type View struct {
+	shards  []holding
+	members map[string]holding // by member Lease name
+	told    []string           // the owner each shard's machine was last told (Changes)
+}
+
+// holding is one Lease as last seen.
+type holding struct {
+	holder  string
+	version string        // the record as last seen: a change restarts its clock
+	since   time.Duration // when the record was seen to change, on our clock
+	ld      time.Duration
+}
+
+func (h holding) live(now time.Duration) bool {
+	return h.holder != "" && now < h.since+h.ld
+}
+
+// see records a Lease's state at now; an unchanged version keeps its
+// clock running.
+func (h holding) see(now time.Duration, holder, version string, ld time.Duration) holding {
+	if holder == h.holder && version == h.version {
+		return h
+	}
+	return holding{holder: holder, version: version, since: now, ld: ld}
+}
+
+// NewView is the view of a group of m shards before anything is seen.
+func NewView(m int) *View {
+	return &View{shards: make([]holding, m), members: map[string]holding{}, told: make([]string, m)}
+}
+
+// Shard records what shard i's Lease says at now: its holder ("" when free
+// or gone), a version that changes with every renewal (the record), and
+// its lease duration.
+func (v *View) Shard(now time.Duration, i int, holder, version string, ld time.Duration) {
+	if i < 0 || i >= len(v.shards) {
+		return
+	}
+	v.shards[i] = v.shards[i].see(now, holder, version, ld)
+}
+
+// Member records what the member Lease name says at now; holder "" (or a
+// deleted Lease) means the member left.
+func (v *View) Member(now time.Duration, name, holder, version string, ld time.Duration) {
+	if holder == "" {
+		delete(v.members, name)
+		return
+	}
+	v.members[name] = v.members[name].see(now, holder, version, ld)
+}
+
+// Members are the live members' identities at now, sorted.
+func (v *View) Members(now time.Duration) []string {
+	var out []string
+	for _, h := range v.members {
+		if h.live(now) {
+			out = append(out, h.holder)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Owners are the live holders of the shards at now ("" for a free one).
+func (v *View) Owners(now time.Duration) []string {
+	out := make([]string, len(v.shards))
+	for i, h := range v.shards {
+		if h.live(now) {
+			out[i] = h.holder
+		}
+	}
+	return out
+}
+
+// Plan is the owner every shard should have, as far as this replica can
+// tell at now (Plan over Members and Owners).
+func (v *View) Plan(now time.Duration) []string {
+	return Plan(v.Members(now), v.Owners(now))
+}
+
+// NextExpiry is the earliest moment after now at which a Lease this view
+// holds live expires, when the plan may change without anything being
+// seen; 0 when none will.
+func (v *View) NextExpiry(now time.Duration) time.Duration {
+	var next time.Duration
+	consider := func(h holding) {
+		if h.live(now) && (next == 0 || h.since+h.ld < next) {
+			next = h.since + h.ld
+		}
+	}
+	for _, h := range v.shards {
+		consider(h)
+	}
+	for _, h := range v.members {
+		consider(h)
+	}
+	return next
+}
+
+// Change tells shard Shard's machine whom the plan wants as its owner.
+type Change struct {
+	Shard int
+	Owner string
+}
+
+// Changes are the shards whose planned owner differs from what their
+// machines were last told, in shard order; the caller tells each machine
+// (leadership.Owner) and calls again after every observation and at
+// NextExpiry.
+func (v *View) Changes(now time.Duration) []Change {
+	var out []Change
+	for i, o := range v.Plan(now) {
+		if o != v.told[i] {
+			v.told[i] = o
+			out = append(out, Change{Shard: i, Owner: o})
+		}
+	}
+	return out
+}
