@@ -48,8 +48,25 @@ var RequiredAccess = []AccessRule{
 		Why: "with --leader-label only: check this replica's Pod exists, find the Pods an earlier leader left labelled, and patch the one label on and off"},
 }
 
+// ShardAccess is what the sidecar needs with --shards instead: the group's
+// Leases have M + N names, some not known in advance (one per replica), so
+// no rule is limited by name.
+var ShardAccess = []AccessRule{
+	{Group: "coordination.k8s.io", Resource: "leases", Verbs: []string{"get", "update", "create"},
+		Why: "read, renew, take over and release the shard Leases, and keep this replica's member Lease"},
+	{Group: "coordination.k8s.io", Resource: "leases", Verbs: []string{"list", "watch"},
+		Why: "follow every Lease of the group with one watch (a label selector)"},
+	{Group: "coordination.k8s.io", Resource: "leases", Verbs: []string{"delete"},
+		Why: "delete this replica's member Lease when it stops, so the others plan without it at once"},
+	{Group: "", Resource: "events", Verbs: []string{"create"},
+		Why: "record acquired and lost shards as Events on their Leases"},
+}
+
 // RoleHint names the example Role to point users at.
 const RoleHint = "deploy/base/rbac.yaml"
+
+// ShardRoleHint is RoleHint's with --shards.
+const ShardRoleHint = "deploy/shards/rbac.yaml"
 
 // preflight checks RequiredAccess with SelfSubjectAccessReviews before the
 // election starts. Missing rights are a configuration error naming every
@@ -63,7 +80,11 @@ func preflight(ctx context.Context, api API, cfg Config, log *slog.Logger) error
 		err     error
 	}
 	var checks []*check
-	for _, rule := range RequiredAccess {
+	rules, hint := RequiredAccess, RoleHint
+	if cfg.Shards > 0 {
+		rules, hint = ShardAccess, ShardRoleHint
+	}
+	for _, rule := range rules {
 		if rule.LeaderLabel && cfg.LeaderLabel == "" {
 			continue
 		}
@@ -95,7 +116,7 @@ func preflight(ctx context.Context, api API, cfg Config, log *slog.Logger) error
 	}
 	if len(missing) > 0 {
 		return exitcode.Configf("RBAC: not allowed to %s in namespace %s; bind a Role granting them (the example in %s)",
-			strings.Join(missing, ", "), cfg.Namespace, RoleHint)
+			strings.Join(missing, ", "), cfg.Namespace, hint)
 	}
 	if cfg.LeaderLabel != "" {
 		return checkPod(ctx, api.Pods, cfg, log)

@@ -29,6 +29,9 @@ type API struct {
 	Events EventCreator
 	// Pods labels the leader's Pod; needed only with --leader-label.
 	Pods PodClient
+	// Deletes removes this replica's member Lease when it stops (--shards
+	// only); nil releases it instead, which leaves the object behind.
+	Deletes LeaseDeleter
 	// Version reads the API server's version once at start, to log which
 	// guarantee the fencing tokens carry; nil skips it.
 	Version VersionReader
@@ -40,6 +43,11 @@ type LeaseClient interface {
 	List(ctx context.Context, opts metav1.ListOptions) (*coordinationv1.LeaseList, error)
 	Create(ctx context.Context, lease *coordinationv1.Lease, opts metav1.CreateOptions) (*coordinationv1.Lease, error)
 	Update(ctx context.Context, lease *coordinationv1.Lease, opts metav1.UpdateOptions) (*coordinationv1.Lease, error)
+}
+
+// LeaseDeleter deletes a Lease.
+type LeaseDeleter interface {
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
 }
 
 // LeaseWatcher lists the Lease and streams its changes, each event decoded

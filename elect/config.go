@@ -20,6 +20,7 @@ const (
 	DefaultRetryPeriod   = 2 * time.Second
 	DefaultGrace         = 5 * time.Second
 	DefaultStatusFile    = "/tmp/leader_status"
+	DefaultStatusDir     = "/tmp/leader_shards"
 )
 
 // Config is what the sidecar needs to know. It has no CLI tags: the command
@@ -80,6 +81,13 @@ type Config struct {
 	// itself (docs/handover.md). The holder publishes its own on the Lease.
 	Priority int32
 
+	// Shards, when set (1 to shardgroup.MaxShards), makes LeaseName a
+	// group of that many shards that the replicas share, each with its own
+	// Lease (docs/shards.md). StatusDir then replaces StatusFile: it holds
+	// one file per shard this replica acts for.
+	Shards    int
+	StatusDir string
+
 	// HTTPAddr serves /healthz, /readyz, /leader, / and /metrics; empty
 	// disables them.
 	HTTPAddr string
@@ -125,11 +133,17 @@ func (c Config) validate(needNamespace bool) error {
 	if err := c.validateTimings(); err != nil {
 		return err
 	}
-	if c.StatusFile == "" {
-		return exitcode.Configf("the status file path is empty: pass --status-file or set LEADER_ELECTOR_STATUS_FILE (default %s)", DefaultStatusFile)
-	}
-	if err := checkPath(c.StatusFile, "--status-file", identityContent); err != nil {
-		return err
+	if c.Shards != 0 {
+		if err := c.validateShards(); err != nil {
+			return err
+		}
+	} else {
+		if c.StatusFile == "" {
+			return exitcode.Configf("the status file path is empty: pass --status-file or set LEADER_ELECTOR_STATUS_FILE (default %s)", DefaultStatusFile)
+		}
+		if err := checkPath(c.StatusFile, "--status-file", identityContent); err != nil {
+			return err
+		}
 	}
 	if c.LeaderFile != "" {
 		if c.LeaderFile == c.StatusFile {
@@ -297,6 +311,7 @@ func (c Config) machine() leadership.Config {
 		ReleaseDelay:  c.EffectiveReleaseDelay(),
 		Label:         c.LeaderLabel != "",
 		Priority:      c.Priority,
+		Sharded:       c.Shards > 0,
 	}
 	if len(c.Command) > 0 {
 		m.Exec, m.Grace = true, c.Grace

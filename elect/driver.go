@@ -48,6 +48,13 @@ type driver struct {
 	// simulation's checker keeps its books with it.
 	trace func(leadership.Effect)
 
+	// fed says someone else follows the Lease and reports what it sees (a
+	// shard group's one watch): run starts no watch of its own.
+	fed bool
+	// content is what the status file holds for a term's token: the
+	// identity alone, or a shard file's lines.
+	content func(token uint64) []byte
+
 	busy atomic.Int64 // unix nanos when the current step began (0: idle), for /healthz
 	exit leadership.Exit
 }
@@ -83,6 +90,7 @@ func newDriver(cfg Config, log *slog.Logger, rt host, api API, p ports) *driver 
 			bound:     rt.withTimeout,
 		},
 	}
+	d.content = func(uint64) []byte { return []byte(cfg.Identity) }
 	d.fileGate, d.childGate = newTermGate(rt.mono), newTermGate(rt.mono)
 	d.podOps.rt = rt
 	d.leaderFile.rt = rt
@@ -272,7 +280,7 @@ func (d *driver) showFile(term, token uint64) leadership.Input {
 		}
 		staged = append(staged, tmp)
 	}
-	tmp, err := d.files.stage(d.cfg.StatusFile, []byte(d.cfg.Identity))
+	tmp, err := d.files.stage(d.cfg.StatusFile, d.content(token))
 	if err != nil {
 		discard()
 		return leadership.FileShown{Term: term, Err: err.Error()}

@@ -54,12 +54,18 @@ func newEventSender(api EventCreator, cfg Config, log *slog.Logger) *eventSender
 
 // send queues an Event on the Lease; it never blocks.
 func (s *eventSender) send(eventType, reason, message string) {
+	s.sendFor(s.cfg.LeaseName, eventType, reason, message)
+}
+
+// sendFor queues an Event on the Lease called lease (a shard's); it never
+// blocks.
+func (s *eventSender) sendFor(lease, eventType, reason, message string) {
 	if !s.limit.Allow() {
 		s.log.Debug("event dropped: too many", "reason", reason, "message", message)
 		return
 	}
 	select {
-	case s.queue <- s.event(time.Now(), eventType, reason, message):
+	case s.queue <- s.event(time.Now(), lease, eventType, reason, message):
 	default:
 		s.log.Debug("event dropped: queue full", "reason", reason, "message", message)
 	}
@@ -67,18 +73,18 @@ func (s *eventSender) send(eventType, reason, message string) {
 
 // event builds the Event as client-go's recorder does, so `kubectl
 // events --for lease/NAME` and dashboards show it the same way.
-func (s *eventSender) event(now time.Time, eventType, reason, message string) *kubeclient.Event {
+func (s *eventSender) event(now time.Time, lease, eventType, reason, message string) *kubeclient.Event {
 	t := metav1.NewTime(now)
 	return &kubeclient.Event{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      fmt.Sprintf("%s.%x", s.cfg.LeaseName, now.UnixNano()),
+			Name:      fmt.Sprintf("%s.%x", lease, now.UnixNano()),
 			Namespace: s.cfg.Namespace,
 		},
 		InvolvedObject: kubeclient.ObjectReference{
 			Kind:       "Lease",
 			APIVersion: coordinationv1.SchemeGroupVersion.String(),
 			Namespace:  s.cfg.Namespace,
-			Name:       s.cfg.LeaseName,
+			Name:       lease,
 		},
 		Reason:             reason,
 		Message:            message,

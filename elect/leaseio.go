@@ -110,21 +110,30 @@ type leaseAPI struct {
 	// bound makes the context of one request: context.WithTimeout, or the
 	// host's when the host keeps time (the simulation).
 	bound func(context.Context, time.Duration) (context.Context, context.CancelFunc)
-	// labels go on the Lease with every write (Config.LeaseLabels).
-	labels map[string]string
+	// labels go on the Lease with every write (Config.LeaseLabels, and a
+	// shard's group labels); annotations too (a shard's group name).
+	labels      map[string]string
+	annotations map[string]string
 }
 
-// stamp sets a's labels on obj, keeping the labels others set.
+// stamp sets a's labels and annotations on obj, keeping those others set.
 func (a *leaseAPI) stamp(obj *coordinationv1.Lease) {
-	if len(a.labels) == 0 {
-		return
+	obj.Labels = merge(obj.Labels, a.labels)
+	obj.Annotations = merge(obj.Annotations, a.annotations)
+}
+
+// merge sets add's keys in m (made when nil and needed) and returns it.
+func merge(m, add map[string]string) map[string]string {
+	if len(add) == 0 {
+		return m
 	}
-	if obj.Labels == nil {
-		obj.Labels = make(map[string]string, len(a.labels))
+	if m == nil {
+		m = make(map[string]string, len(add))
 	}
-	for k, v := range a.labels {
-		obj.Labels[k] = v
+	for k, v := range add {
+		m[k] = v
 	}
+	return m
 }
 
 func (a *leaseAPI) write(ctx context.Context, w leadership.Write) (*coordinationv1.Lease, error) {

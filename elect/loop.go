@@ -17,20 +17,9 @@ func (d *driver) run(ctx context.Context, rt *procHost) error {
 	}()
 
 	d.step(leadership.Start{})
-	rt.spawn(func() {
-		d.api.follow(watchCtx, d.cfg.RetryPeriod, func(ev watchEvent) {
-			if ev.err != nil {
-				d.log.Warn("watch of the Lease interrupted; following it again", "err", ev.err)
-				d.out.reachable(ev.err)
-				return
-			}
-			d.out.reachable(nil)
-			if ev.answered {
-				return
-			}
-			rt.report(leadership.Observed{Lease: ev.lease})
-		})
-	})
+	if !d.fed {
+		d.follow(watchCtx, rt)
+	}
 
 	done := ctx.Done()
 	for !d.m.Done() {
@@ -45,4 +34,22 @@ func (d *driver) run(ctx context.Context, rt *procHost) error {
 		}
 	}
 	return d.result()
+}
+
+// follow watches the Lease on a task, reporting what it sees.
+func (d *driver) follow(watchCtx context.Context, rt *procHost) {
+	rt.spawn(func() {
+		d.api.follow(watchCtx, d.cfg.RetryPeriod, func(ev watchEvent) {
+			if ev.err != nil {
+				d.log.Warn("watch of the Lease interrupted; following it again", "err", ev.err)
+				d.out.reachable(ev.err)
+				return
+			}
+			d.out.reachable(nil)
+			if ev.answered {
+				return
+			}
+			rt.report(leadership.Observed{Lease: ev.lease})
+		})
+	})
 }

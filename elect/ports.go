@@ -234,6 +234,11 @@ func (s *serverSink) reachable(err error) {
 }
 
 func (s *serverSink) event(warning bool, reason, message string) {
+	s.eventFor(s.cfg.LeaseName, warning, reason, message)
+}
+
+// eventFor records an Event on the Lease called lease.
+func (s *serverSink) eventFor(lease string, warning bool, reason, message string) {
 	if s.events == nil {
 		return
 	}
@@ -241,5 +246,5 @@ func (s *serverSink) event(warning bool, reason, message string) {
 	if warning {
 		typ = "Warning"
 	}
-	s.events.send(typ, reason, message)
+	s.events.sendFor(lease, typ, reason, message)
 }

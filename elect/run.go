@@ -29,7 +29,11 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 			return err
 		}
 	}
-	if err := prepareFile(cfg.StatusFile, "--status-file", identityContent, logger); err != nil {
+	if cfg.Shards > 0 {
+		if err := prepareStatusDir(cfg.StatusDir, logger); err != nil {
+			return err
+		}
+	} else if err := prepareFile(cfg.StatusFile, "--status-file", identityContent, logger); err != nil {
 		return err
 	}
 	if cfg.LeaderFile != "" {
@@ -49,10 +53,22 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 
-	rt := newProcHost()
 	out := &serverSink{cfg: cfg}
-	d := newDriver(cfg, log, rt, api, ports{out: out})
-	d.api.labels = leaseLabels
+	var (
+		rt      *procHost
+		d       *driver
+		g       *group
+		healthz func() error
+	)
+	if cfg.Shards > 0 {
+		g = newGroup(cfg, log, api, out, leaseLabels)
+		healthz = g.healthz
+	} else {
+		rt = newProcHost()
+		d = newDriver(cfg, log, rt, api, ports{out: out})
+		d.api.labels = leaseLabels
+		healthz = d.healthz
+	}
 
 	// Background work (endpoints, reaper) outlives ctx until Run returns,
 	// so /healthz answers during the shutdown.
@@ -64,7 +80,7 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 			return err
 		}
 		out.srv = endpoints.New(endpoints.Options{
-			Healthz:   d.healthz,
+			Healthz:   healthz,
 			Logger:    log,
 			LeaseName: cfg.LeaseName,
 			Identity:  cfg.Identity, // so /leader names us before the first observation
@@ -79,6 +95,9 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 			}
 		}()
 		defer func() { stopBg(); <-served }()
+		if g != nil {
+			out.srv.Publish(endpoints.LeaderInfo{Identity: cfg.Identity, Sharded: true, Shards: []int{}})
+		}
 	}
 	if len(cfg.Command) > 0 {
 		// Descendants that leave the command's process group (setsid,
@@ -117,6 +136,9 @@ func Run(ctx context.Context, api API, cfg Config, logger *slog.Logger) error {
 	// garbage in pages the runtime would hand back only slowly; a sidecar
 	// then idles for days, so give them back now, once.
 	debug.FreeOSMemory()
+	if g != nil {
+		return g.run(ctx)
+	}
 	return d.run(ctx, rt)
 }
 

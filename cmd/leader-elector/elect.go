@@ -31,6 +31,8 @@ type electCmd struct {
 	LeaderLabel   string         `name:"leader-label" env:"LEADER_ELECTOR_LEADER_LABEL" help:"While this replica leads, its own Pod (POD_NAME, from the downward API) carries this label, so a Service selecting it routes to the leader alone; a new leader first removes it from every other Pod. A routing hint, not a fence (docs/leader-label.md). Needs Pods get, list, patch." placeholder:"KEY=VALUE"`
 	LeaseLabels   string         `name:"lease-labels" env:"LEADER_ELECTOR_LEASE_LABELS" help:"Labels for the Lease, set when this replica creates it and kept on each of its writes (labels others set stay), so kubectl get lease -l and watch -l find an app's Leases." placeholder:"KEY=VALUE,..."`
 	Priority      int32          `env:"LEADER_ELECTOR_PRIORITY" default:"0" help:"Preference for leading: a follower whose priority is strictly higher than the holder's asks it for a planned hand-over, at most once a lease duration; equal priorities never move leadership (docs/handover.md)." placeholder:"N"`
+	Shards        int            `env:"LEADER_ELECTOR_SHARDS" default:"0" help:"Share LEASE_NAME as a group of this many shards (1-1024) among every replica run with the same name and number: each shard has its own Lease, and the replicas spread them evenly, moving only what must move (docs/shards.md). 0: one leadership." placeholder:"M"`
+	StatusDir     string         `name:"status-dir" env:"LEADER_ELECTOR_STATUS_DIR" default:"/tmp/leader_shards" help:"With --shards: directory holding one file, shard-N, for each shard this replica acts for (lines shard=, identity=, token=). It must hold nothing else." placeholder:"DIR"`
 	HTTPAddr      string         `name:"http-addr" env:"LEADER_ELECTOR_HTTP_ADDR" default:":4040" help:"Address for /healthz, /readyz, /leader, / and /metrics; empty disables them."`
 
 	Command []string `arg:"" name:"cmd" optional:"" passthrough:"partial" help:"Exec mode (Linux): run this command only while leading, e.g. -- /app/server --flag." placeholder:"-- CMD ARGS"`
@@ -76,6 +78,8 @@ func (c *electCmd) complete(hostname func() (string, error)) (elect.Config, erro
 		LeaderLabel:   c.LeaderLabel,
 		LeaseLabels:   c.LeaseLabels,
 		Priority:      c.Priority,
+		Shards:        c.Shards,
+		StatusDir:     c.StatusDir,
 		// The Pod to label is this one, whatever --identity says.
 		PodName: os.Getenv("POD_NAME"),
 	}
@@ -177,6 +181,7 @@ func newElectClient(cfg *rest.Config, namespace string, renewDeadline time.Durat
 	}
 	return elect.API{
 		Leases:  clients.Leases(namespace),
+		Deletes: clients.Leases(namespace),
 		Watches: leasewatch.Kube(watches.Leases(namespace)),
 		Reviews: clients.SelfSubjectAccessReviews(),
 		Events:  clients.Events(namespace),

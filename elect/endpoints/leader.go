@@ -27,6 +27,12 @@ type LeaderInfo struct {
 	LeaseTransitions int32     // the Lease's spec.leaseTransitions
 	AcquireTime      time.Time // zero when unknown (JSON null)
 	RenewTime        time.Time // zero when unknown (JSON null)
+	// Sharded says this replica is one of a shard group's (--shards):
+	// Shards are then the shards it acts for now, in order, and IsLeader
+	// says it acts for at least one; Leader and the Lease's bookkeeping
+	// are empty, each shard having its own.
+	Sharded bool
+	Shards  []int
 }
 
 // leaderJSON fixes the wire form: times are RFC 3339 in UTC or null, so the
@@ -40,11 +46,18 @@ type leaderJSON struct {
 	LeaseTransitions int32      `json:"leaseTransitions"`
 	AcquireTime      *time.Time `json:"acquireTime"`
 	RenewTime        *time.Time `json:"renewTime"`
+	Shards           *[]int     `json:"shards,omitempty"` // only with --shards, then never null
 }
 
 // MarshalJSON writes the documented wire form.
 func (li LeaderInfo) MarshalJSON() ([]byte, error) {
+	var shards *[]int
+	if li.Sharded {
+		owned := append([]int{}, li.Shards...)
+		shards = &owned
+	}
 	return json.Marshal(leaderJSON{
+		Shards:           shards,
 		Leader:           li.Leader,
 		Identity:         li.Identity,
 		IsLeader:         li.IsLeader,
@@ -68,6 +81,9 @@ func (li *LeaderInfo) UnmarshalJSON(b []byte) error {
 	}
 	if j.RenewTime != nil {
 		li.RenewTime = *j.RenewTime
+	}
+	if j.Shards != nil {
+		li.Sharded, li.Shards = true, *j.Shards
 	}
 	return nil
 }

@@ -30,6 +30,8 @@ type Metrics struct {
 
 	mu          sync.Mutex
 	leading     bool
+	sharded     bool
+	owned       int // shards acted for, with sharded
 	transitions uint64
 	renewErrors uint64
 	collisions  uint64
@@ -53,6 +55,7 @@ func (m *Metrics) published(prev, next LeaderInfo) {
 		m.transitions++
 	}
 	m.leading = next.IsLeader
+	m.sharded, m.owned = next.Sharded, len(next.Shards)
 }
 
 // RenewSucceeded records a successful renewal; at is when it happened, as
@@ -108,7 +111,7 @@ func (m *Metrics) leaderFamilies() []family {
 		last = float64(m.lastRenew.UnixNano()) / 1e9
 		since = m.clock.Since(m.lastRenew).Seconds()
 	}
-	return []family{
+	fs := []family{
 		// Same name, help and label as client-go's (component-base) metric,
 		// so dashboards and alerts written for controllers work unchanged.
 		{name: "leader_election_master_status", typ: "gauge",
@@ -121,6 +124,12 @@ func (m *Metrics) leaderFamilies() []family {
 		one("leader_elector_seconds_since_last_renew", "Seconds since this replica's last successful renewal of the Lease; NaN if it never renewed.", "gauge", since),
 		one("leader_elector_log_lines_dropped_total", "Log lines dropped because the log's reader fell behind (a stalled container log, a paused terminal): the sidecar queues its log and never waits for it.", "counter", float64(dropped)),
 	}
+	if m.sharded {
+		fs = append(fs, family{name: "leader_election_shards_owned", typ: "gauge",
+			help:    "Shards of the group 'name' this replica acts for now (--shards).",
+			samples: []sample{{labels: `{name="` + escapeLabel(m.leaseName) + `"}`, value: float64(m.owned)}}})
+	}
+	return fs
 }
 
 // runtimeFamilies are the usual go_* and process_* metrics, with

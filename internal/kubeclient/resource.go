@@ -137,6 +137,11 @@ func (c *Resource[T, L]) Update(ctx context.Context, obj T, opts metav1.UpdateOp
 	return out, err
 }
 
+// Delete deletes the object called name (with opts' preconditions).
+func (c *Resource[T, L]) Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error {
+	return c.request(c.client.Delete()).Name(name).Body(&opts).Do(ctx).Error()
+}
+
 // Patch applies a patch of type pt to the object called name.
 func (c *Resource[T, L]) Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (T, error) {
 	out := c.newObject()

@@ -1,0 +1,329 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/leader-elector/leader-elector/internal/replica"
+)
+
+// shardReplica is one elect --shards process and its status directory.
+type shardReplica struct {
+	*testProc
+	id, dir, http string
+	killed     bool
+}
+
+// owned lists the shards whose file is in the replica's directory, with
+// what each holds.
+func (r *shardReplica) owned() map[int]string {
+	out := map[int]string{}
+	entries, _ := os.ReadDir(r.dir)
+	for _, e := range entries {
+		n, ok := strings.CutPrefix(e.Name(), "shard-")
+		if !ok {
+			continue
+		}
+		i, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(r.dir, e.Name()))
+		if err != nil {
+			continue // removed between the listing and the read
+		}
+		out[i] = string(b)
+	}
+	return out
+}
+
+func (r *shardReplica) shards() []int {
+	var out []int
+	for i := range r.owned() {
+		out = append(out, i)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// shardGroupTest is a group of replicas of one app, and a checker that
+// reads every status directory all along.
+type shardGroupTest struct {
+	s      *electSetup
+	m      int
+	mu     sync.Mutex
+	reps   []*shardReplica
+	errs   []string
+	stop   chan struct{}
+	done   chan struct{}
+	appear map[int][]shardSeen // per shard: who showed it from when
+}
+
+type shardSeen struct {
+	id string
+	at time.Time
+}
+
+func newShardGroupTest(t *testing.T, m int) *shardGroupTest {
+	g := &shardGroupTest{s: newElectSetup(t), m: m, stop: make(chan struct{}), done: make(chan struct{}), appear: map[int][]shardSeen{}}
+	go g.check()
+	t.Cleanup(func() { g.finish(t) })
+	return g
+}
+
+func (g *shardGroupTest) start(id string, extra ...string) *shardReplica {
+	g.s.t.Helper()
+	r := &shardReplica{id: id, dir: filepath.Join(g.s.t.TempDir(), "shards")}
+	args := fastArgs(replica.Elect{Kubeconfig: g.s.kubeconfig, Lease: g.s.lease, Identity: id,
+		Extra: append([]string{"--shards", strconv.Itoa(g.m), "--status-dir", r.dir}, extra...)})
+	r.testProc = startBinary(g.s.t, nil, args...)
+	g.mu.Lock()
+	g.reps = append(g.reps, r)
+	g.mu.Unlock()
+	return r
+}
+
+var shardLine = regexp.MustCompile(`^shard=(\d+)\nidentity=(\S+)\ntoken=(\d+)\n$`)
+
+// check reads every live replica's directory every few milliseconds: no
+// shard may show in two of them, and each file says its shard and owner.
+func (g *shardGroupTest) check() {
+	defer close(g.done)
+	last := map[int]string{}
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+		g.mu.Lock()
+		reps := slices.Clone(g.reps)
+		g.mu.Unlock()
+		seen := map[int][]string{}
+		for _, r := range reps {
+			if r.killed {
+				continue // its files died with it (with the Pod)
+			}
+			for i, content := range r.owned() {
+				m := shardLine.FindStringSubmatch(content)
+				if m == nil || m[1] != strconv.Itoa(i) || m[2] != r.id {
+					g.fail(fmt.Sprintf("%s's shard-%d holds %q", r.id, i, content))
+				}
+				seen[i] = append(seen[i], r.id)
+			}
+		}
+		now := time.Now()
+		g.mu.Lock()
+		for i, ids := range seen {
+			if len(ids) > 1 {
+				g.errs = append(g.errs, fmt.Sprintf("%s: shard %d shown by %v at once", now.Format("15:04:05.000"), i, ids))
+			}
+			if last[i] != ids[0] {
+				g.appear[i] = append(g.appear[i], shardSeen{ids[0], now})
+			}
+		}
+		for i := range last {
+			if len(seen[i]) == 0 {
+				last[i] = ""
+			}
+		}
+		for i, ids := range seen {
+			last[i] = ids[0]
+		}
+		g.mu.Unlock()
+	}
+}
+
+func (g *shardGroupTest) fail(msg string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.errs = append(g.errs, msg)
+}
+
+func (g *shardGroupTest) finish(t *testing.T) {
+	close(g.stop)
+	<-g.done
+	for _, e := range g.errs {
+		t.Error(e)
+	}
+}
+
+// live are the replicas still running.
+func (g *shardGroupTest) live() []*shardReplica {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []*shardReplica
+	for _, r := range g.reps {
+		if !r.killed && !r.exited() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// balanced waits until the live replicas together show every shard once,
+// each ⌊M/N⌋ or ⌈M/N⌉ of them.
+func (g *shardGroupTest) balanced(t *testing.T, timeout time.Duration) map[string][]int {
+	t.Helper()
+	var got map[string][]int
+	waitFor(t, timeout, "every shard shown once, balanced", func() bool {
+		got = map[string][]int{}
+		live := g.live()
+		total := 0
+		for _, r := range live {
+			got[r.id] = r.shards()
+			total += len(got[r.id])
+			if n := len(got[r.id]); n != g.m/len(live) && n != (g.m+len(live)-1)/len(live) {
+				return false
+			}
+		}
+		return total == g.m
+	})
+	return got
+}
+
+// TestShards is the issue's story on a real API server: four replicas
+// share eight shards, two each; a SIGTERM moves only the leaver's two; a
+// fifth replica takes its share within a lease duration; a SIGKILL frees
+// the killed replica's shards only after their Leases expire. Never does a
+// shard show in two directories.
+func TestShards(t *testing.T) {
+	g := newShardGroupTest(t, 8)
+	addr := freeAddr(t)
+	first := g.start("r-0", "--http-addr", addr)
+	for i := 1; i < 4; i++ {
+		g.start(fmt.Sprintf("r-%d", i))
+	}
+	before := g.balanced(t, 30*time.Second)
+	for id, s := range before {
+		if len(s) != 2 {
+			t.Fatalf("%s owns %v, want 2 of 8 among 4", id, s)
+		}
+	}
+	t.Logf("settled: %v", before)
+
+	// /leader and /metrics say what the directory says.
+	var info struct {
+		IsLeader bool  `json:"isLeader"`
+		Shards   []int `json:"shards"`
+	}
+	getJSON(t, "http://"+addr+"/leader", &info)
+	if !slices.Equal(info.Shards, before["r-0"]) || !info.IsLeader {
+		t.Errorf("/leader says shards %v (isLeader %v), the directory %v", info.Shards, info.IsLeader, before["r-0"])
+	}
+	if metrics := getText(t, "http://"+addr+"/metrics"); !strings.Contains(metrics, `leader_election_shards_owned{name="lock"} 2`) {
+		t.Errorf("/metrics lacks leader_election_shards_owned 2:\n%s", grepLines(metrics, "shards"))
+	}
+
+	// SIGTERM: only the leaver's shards move, and it exits 0.
+	leaver := g.live()[1]
+	leaver.Signal(syscall.SIGTERM)
+	if code := leaver.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("SIGTERM: exit %d, want 0; stderr:\n%s", code, leaver.Stderr())
+	}
+	after := g.balanced(t, 10*time.Second)
+	moved := 0
+	for id, s := range after {
+		for _, i := range before[id] {
+			if !slices.Contains(s, i) {
+				t.Errorf("%s lost shard %d, though only %s left: %v -> %v", id, i, leaver.id, before, after)
+			}
+		}
+		moved += len(s) - len(before[id])
+	}
+	if moved != 2 {
+		t.Errorf("%d shards moved after one of four left, want its 2: %v -> %v", moved, before, after)
+	}
+
+	// A fifth replica joins: within a lease duration (3s) of its member
+	// Lease it acts for its share, 2 of 8 among 4.
+	joined := time.Now()
+	fifth := g.start("r-4")
+	waitFor(t, 15*time.Second, "the new replica to act for its shards", func() bool { return len(fifth.shards()) >= 2 })
+	t.Logf("the fifth replica took %v in %v", fifth.shards(), time.Since(joined).Round(time.Millisecond))
+	settled := g.balanced(t, 10*time.Second)
+	if n := len(settled["r-4"]); n != 2 {
+		t.Errorf("the fifth owns %d, want 2", n)
+	}
+
+	// SIGKILL: its shards stay with nobody until their Leases expire.
+	var victim *shardReplica
+	for _, r := range g.live() {
+		if r != first {
+			victim = r
+			break
+		}
+	}
+	lost := settled[victim.id]
+	g.mu.Lock()
+	victim.killed = true
+	g.mu.Unlock()
+	killed := time.Now()
+	victim.Signal(syscall.SIGKILL)
+	g.balanced(t, 20*time.Second)
+	// The checker's next pass sees the new owners too.
+	waitFor(t, 5*time.Second, "the checker to see the new owners", func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, i := range lost {
+			if seen := g.appear[i]; len(seen) == 0 || seen[len(seen)-1].id == victim.id {
+				return false
+			}
+		}
+		return true
+	})
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, i := range lost {
+		seen := g.appear[i]
+		// The Lease expires a lease duration (3s) after its last renewal,
+		// which was at most a retry period (0.5s) before the kill.
+		if took := seen[len(seen)-1].at.Sub(killed); took < 2500*time.Millisecond {
+			t.Errorf("shard %d was taken %v after the SIGKILL, before its Lease could expire", i, took)
+		}
+	}
+}
+
+// getJSON GETs url into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(getText(t, url)), v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+func getText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return string(b)
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
