@@ -23,7 +23,7 @@ import (
 type shardReplica struct {
 	*testProc
 	id, dir, http string
-	killed     bool
+	killed        bool
 }
 
 // owned lists the shards whose file is in the replica's directory, with
