@@ -79,9 +79,11 @@ func (c *electCmd) complete(hostname func() (string, error)) (elect.Config, erro
 		LeaseLabels:   c.LeaseLabels,
 		Priority:      c.Priority,
 		Shards:        c.Shards,
-		StatusDir:     c.StatusDir,
 		// The Pod to label is this one, whatever --identity says.
 		PodName: os.Getenv("POD_NAME"),
+	}
+	if c.Shards != 0 {
+		cfg.StatusDir = c.StatusDir // the status file's place, with shards
 	}
 	// Kong keeps the "--" that starts a passthrough argument list.
 	if len(cfg.Command) > 0 && cfg.Command[0] == "--" {

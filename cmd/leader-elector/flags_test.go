@@ -137,6 +137,15 @@ func TestElectFlagMapping(t *testing.T) {
 		args: []string{"elect", "--lease-name", "l", "--", "/app/server", "--port", "80"},
 		want: defaults(func(c *elect.Config) { c.Command = []string{"/app/server", "--port", "80"} }),
 	}, {
+		name: "shards: the number and the directory, by flag and by environment",
+		env:  map[string]string{"LEADER_ELECTOR_SHARDS": "8"},
+		args: []string{"elect", "--lease-name", "l", "--status-dir", "/run/shards"},
+		want: defaults(func(c *elect.Config) { c.Shards, c.StatusDir = 8, "/run/shards" }),
+	}, {
+		name: "shards: the directory's default",
+		args: []string{"elect", "--lease-name", "l", "--shards", "3"},
+		want: defaults(func(c *elect.Config) { c.Shards, c.StatusDir = 3, elect.DefaultStatusDir }),
+	}, {
 		name: "a lone -- is no command",
 		args: []string{"elect", "--lease-name", "l", "--"},
 		want: defaults(func(*elect.Config) {}),
