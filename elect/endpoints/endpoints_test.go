@@ -132,12 +132,42 @@ func TestLeaderInfoToken(t *testing.T) {
 	}
 }
 
+// With --shards, "shards" lists the shards acted for: always a list,
+// empty rather than null, and absent without --shards. A change of shards
+// alone is a change that streams see.
+func TestLeaderInfoShards(t *testing.T) {
+	for _, tt := range []struct {
+		info      LeaderInfo
+		want, not string
+	}{
+		{LeaderInfo{Identity: "me"}, `"identity":"me"`, `"shards"`},
+		{LeaderInfo{Identity: "me", Sharded: true}, `"shards":[]`, `"shards":null`},
+		{LeaderInfo{Identity: "me", Sharded: true, IsLeader: true, Shards: []int{3, 7}}, `"shards":[3,7]`, `"shards":null`},
+	} {
+		b, err := tt.info.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), tt.want) || strings.Contains(string(b), tt.not) {
+			t.Errorf("%+v encodes as %s, want %s and no %s", tt.info, b, tt.want, tt.not)
+		}
+	}
+	a := LeaderInfo{IsLeader: true, Term: 3, Sharded: true, Shards: []int{3, 7}}
+	b := a
+	b.Shards = []int{3}
+	if a.equal(b) {
+		t.Errorf("states that differ only in their shards compare equal: a lost shard would not be pushed")
+	}
+}
+
 func TestLeaderInfoJSONRoundTrip(t *testing.T) {
 	local := time.FixedZone("CET", 3600)
 	tests := []LeaderInfo{
 		{},
 		{Leader: "a", Identity: "b", IsLeader: false, LeaseTransitions: 9, AcquireTime: t0, RenewTime: t1},
 		{Leader: "a", Identity: "a", IsLeader: true, Term: 7, Token: 1<<63 + 5, AcquireTime: t0.In(local)},
+		{Identity: "a", IsLeader: true, Term: 2, Sharded: true, Shards: []int{0, 5}},
+		{Identity: "a", Sharded: true, Shards: []int{}},
 	}
 	for _, in := range tests {
 		b, err := in.MarshalJSON()

@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"encoding/json"
+	"slices"
 	"net/http"
 	"strings"
 	"time"
@@ -101,7 +102,8 @@ func timeOrNil(t time.Time) *time.Time {
 func (li LeaderInfo) equal(o LeaderInfo) bool {
 	return li.Leader == o.Leader && li.Identity == o.Identity && li.IsLeader == o.IsLeader &&
 		li.Term == o.Term && li.Token == o.Token && li.LeaseTransitions == o.LeaseTransitions &&
-		li.AcquireTime.Equal(o.AcquireTime) && li.RenewTime.Equal(o.RenewTime)
+		li.AcquireTime.Equal(o.AcquireTime) && li.RenewTime.Equal(o.RenewTime) &&
+		li.Sharded == o.Sharded && slices.Equal(li.Shards, o.Shards)
 }
 
 // Publish records the current leader state. /leader, every open event

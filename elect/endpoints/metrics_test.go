@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ func TestMetricsValues(t *testing.T) {
 		logDropped func() uint64 // Options.LogDropped
 		steps      func(s *Server, m *Metrics, clk *clocktesting.FakePassiveClock)
 		want       string // exposition text of the leader metrics
+		sharded    bool   // the group's metric is expected too
 	}{
 		{
 			name:  "fresh follower",
@@ -75,6 +77,26 @@ leader_elector_seconds_since_last_renew 10
 leader_elector_log_lines_dropped_total 1234
 `,
 		},
+		{
+			name: "a shard group's replica: two shards, then one",
+			steps: func(s *Server, m *Metrics, clk *clocktesting.FakePassiveClock) {
+				s.Publish(LeaderInfo{Sharded: true, Shards: []int{}})
+				s.Publish(LeaderInfo{IsLeader: true, Term: 1, Sharded: true, Shards: []int{3}})
+				s.Publish(LeaderInfo{IsLeader: true, Term: 2, Sharded: true, Shards: []int{3, 7}})
+				s.Publish(LeaderInfo{IsLeader: true, Term: 2, Sharded: true, Shards: []int{7}})
+			},
+			want: `
+leader_election_master_status{name="demo"} 1
+leader_elector_transitions_total 2
+leader_elector_renew_errors_total 0
+leader_elector_identity_collisions_total 0
+leader_elector_last_renew_timestamp_seconds 0
+leader_elector_seconds_since_last_renew NaN
+leader_elector_log_lines_dropped_total 0
+leader_election_shards_owned{name="demo"} 1
+`,
+			sharded: true,
+		},
 	}
 	names := []string{
 		"leader_election_master_status", "leader_elector_transitions_total",
@@ -87,7 +109,17 @@ leader_elector_log_lines_dropped_total 1234
 			clk := clocktesting.NewFakePassiveClock(time.Date(2025, 11, 25, 13, 0, 0, 0, time.UTC))
 			s := New(Options{LeaseName: "demo", Clock: clk, LogDropped: tt.logDropped})
 			tt.steps(s, s.Metrics(), clk)
-			got := scrape(t, s, names)
+			want := names
+			if tt.sharded {
+				want = append(slices.Clone(names), "leader_election_shards_owned")
+			} else {
+				rec := httptest.NewRecorder()
+				s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+				if strings.Contains(rec.Body.String(), "shards_owned") {
+					t.Errorf("leader_election_shards_owned without --shards")
+				}
+			}
+			got := scrape(t, s, want)
 			if got != strings.TrimSpace(tt.want) {
 				t.Errorf("metrics:\n%s\nwant:\n%s", got, strings.TrimSpace(tt.want))
 			}
