@@ -45,6 +45,7 @@ type group struct {
 	start time.Time // the origin of the view's clock
 	runs  []shardRun
 	state *groupState
+	child *sharedChild // exec mode's one command; nil without one
 
 	// The view has one owner, the group's loop; the watch hands it what
 	// it sees on seen.
@@ -71,10 +72,17 @@ func newGroup(cfg Config, log *slog.Logger, api API, out *serverSink, labels map
 		state: &groupState{out: out, identity: cfg.Identity, owned: map[int]uint64{}, terms: map[int]uint64{}},
 	}
 	ann := map[string]string{shardgroup.GroupAnnotation: cfg.LeaseName}
+	if len(cfg.Command) > 0 {
+		g.child = newSharedChild(cfg.Command, cfg.Grace, osProcesses{}, log)
+	}
 	for i := range cfg.Shards {
 		scfg := cfg.shard(i)
 		rt := newProcHost()
-		d := newDriver(scfg, log.With("shard", i), rt, api, ports{out: &shardSink{i: i, lease: scfg.LeaseName, g: g.state, srv: out}})
+		p := ports{out: &shardSink{i: i, lease: scfg.LeaseName, g: g.state, srv: out}}
+		if g.child != nil {
+			p.procs = g.child.forShard(i)
+		}
+		d := newDriver(scfg, log.With("shard", i), rt, api, p)
 		d.fed = true
 		d.content = func(token uint64) []byte { return shardContent(i, cfg.Identity, token) }
 		d.api.labels = merge(maps.Clone(labels), shardgroup.ShardLabels(cfg.LeaseName, i, cfg.Shards))
@@ -100,6 +108,9 @@ func (g *group) run(ctx context.Context) error {
 	member := &memberLease{cfg: g.cfg, api: g.api, log: g.log}
 	wg.Go(func() { member.keep(shardCtx) })
 	wg.Go(func() { g.follow(bg) })
+	if g.child != nil {
+		wg.Go(func() { g.child.run(bg) })
+	}
 	loopDone := make(chan struct{})
 	go func() { defer close(loopDone); g.loop(bg) }()
 

@@ -27,7 +27,6 @@ func (c Config) validateShards() error {
 		{c.LeaderLabel != "", "--leader-label", "a Service cannot route by shard; route on the app's own shard ownership instead"},
 		{c.LeaderFile != "", "--leader-file", "each shard has its own leader; watch the group or read /leader"},
 		{c.TokenFile != "", "--token-file", "each shard's file in --status-dir carries its own token"},
-		{len(c.Command) > 0, "a command after --", "exec mode does not run per shard yet; run the app beside the sidecar and have it read --status-dir or /leader"},
 	} {
 		if f.set {
 			return exitcode.Configf("--shards cannot be combined with %s: %s", f.flag, f.why)
