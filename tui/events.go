@@ -57,6 +57,7 @@ func (m *model) addTransition(r *row, t transition) {
 // a shard's change of holder goes to the transitions under the shard
 // Lease's own name, which is what `handover` takes.
 func (m *model) applyGroup(ctx string, ev *watch.Event) {
+	m.keys.groups = true // the help explains a group's row from now on
 	r, prevHolder := m.table.upsertGroup(ctx, ev, m.now)
 	if ev.Lease.Member {
 		return

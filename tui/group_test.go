@@ -79,6 +79,9 @@ var groupStates = []struct {
 	{"group under all namespaces", Options{AllNamespaces: true}, func() []tea.Msg {
 		return []tea.Msg{events(groupFleet()...), press("j")}
 	}},
+	{"help with a group", Options{Namespace: "default"}, func() []tea.Msg {
+		return []tea.Msg{events(groupFleet()...), press("?")}
+	}},
 	{"handover on a group", Options{Namespace: "default", Handover: noHandover}, func() []tea.Msg {
 		return []tea.Msg{events(groupFleet()...), press("j"), press("H")}
 	}},
@@ -272,5 +275,26 @@ func TestGroupHolderCell(t *testing.T) {
 				t.Errorf("cell %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestGroupDetailMembers: a member Lease past its duration reads expired,
+// the others live, and a shard with no Lease yet is listed as such.
+func TestGroupDetailMembers(t *testing.T) {
+	evs := groupFleet()
+	evs = append(evs, added(memberState("myapp", "myapp-5c8d7f9b4-zz9zz", 30*time.Second)))
+	big := shardState("myapp", 9, 10, podA, 0, 0) // the group grew to 10: shard 8 has no Lease yet
+	evs = append(evs, added(big))
+	m := send(newTestModel(t, Options{Namespace: "default"}, 120, 60), events(evs...), press("j"), press("enter"))
+	view := ansi.Strip(m.View())
+	for _, want := range []string{
+		"myapp-5c8d7f9b4-zz9zz  expired",
+		"myapp-5c8d7f9b4-2xkqp  live",
+		"8      -                      no Lease yet",
+		"shards            10 (8 held, 2 unowned)",
+	} {
+		if !strings.Contains(view, want) {
+			t.Errorf("detail lacks %q:\n%s", want, view)
+		}
 	}
 }
