@@ -47,10 +47,15 @@ type group struct {
 	moves []time.Time // our times shards took a new holder, oldest first
 	beats []time.Time // our times of shard renewals, oldest first
 
-	// What summary last found, for the cells and the badge.
+	// What recount last found, for the cells and the badge; stale when a
+	// shard's holder or M changed since (a renewal changes neither, so it
+	// costs no recount).
+	stale   bool
 	owners  []owner // by shards held, most first
 	short   []owner // owners without the prefix they share, nil if none
+	holders string  // the owners as the row's holder: "pod-a 2 · pod-b 2"
 	unowned int     // shards 0..M-1 without a holder (or a Lease)
+	label   string  // the name cell: "myapp  8 shards"
 }
 
 // owner is one holder of shards and how many it holds.
@@ -74,8 +79,10 @@ func (g *group) put(l *watch.LeaseState) (prevHolder string) {
 	if i >= len(g.shards) {
 		g.shards = append(g.shards, make([]watch.LeaseState, i+1-len(g.shards))...)
 	}
-	prevHolder = g.shards[i].Holder
-	g.shards[i] = *l
+	prev := &g.shards[i]
+	prevHolder = prev.Holder
+	g.stale = g.stale || prev.Name == "" || prevHolder != l.Holder || g.m != l.Shards
+	*prev = *l
 	g.m = l.Shards
 	return prevHolder
 }
@@ -86,6 +93,7 @@ func (g *group) drop(name string) {
 		delete(g.members, name)
 		return
 	}
+	g.stale = true
 	for i := range g.shards {
 		if g.shards[i].Name == name {
 			g.shards[i] = watch.LeaseState{}
@@ -131,8 +139,10 @@ func (g *group) movesSince(now time.Time) int {
 // group's row sorts and draws by: holder the owners ("pod-a 2 · pod-b 2"),
 // expiry the soonest shard's, renewal the latest, transitions the sum.
 func (g *group) summary() watch.LeaseState {
+	if g.stale || g.label == "" {
+		g.recount()
+	}
 	s := watch.LeaseState{Namespace: g.ns, Name: g.name, Group: g.name, Shards: g.m, Status: watch.StatusNone}
-	counts := make(map[string]int)
 	for i := range g.shards {
 		l := &g.shards[i]
 		if l.Name == "" {
@@ -146,12 +156,30 @@ func (g *group) summary() watch.LeaseState {
 		if l.Holder == "" {
 			continue
 		}
-		counts[l.Holder]++
 		if !l.ExpiresAt.IsZero() && (s.ExpiresAt.IsZero() || l.ExpiresAt.Before(s.ExpiresAt)) {
 			s.ExpiresAt = l.ExpiresAt
 		}
 		s.Flapping = s.Flapping || l.Flapping
 		s.Orphan = s.Orphan || l.Orphan
+	}
+	s.Holder = g.holders
+	if s.Holder != "" {
+		s.Status = watch.StatusHeld
+	}
+	if len(g.beats) > 0 {
+		s.Renewals = slices.Clone(g.beats) // the row's copy: beats is appended to in place
+	}
+	return s
+}
+
+// recount counts the shards each owner holds and those nobody holds.
+func (g *group) recount() {
+	g.stale = false
+	counts := make(map[string]int)
+	for i := range g.shards {
+		if l := &g.shards[i]; l.Name != "" && l.Holder != "" {
+			counts[l.Holder]++
+		}
 	}
 	raw := make([]owner, 0, len(counts))
 	for name, n := range counts {
@@ -165,20 +193,14 @@ func (g *group) summary() watch.LeaseState {
 		g.owners = append(g.owners, owner{name: Inert(o.name), count: o.count})
 	}
 	g.short = shortOwners(g.short[:0], g.owners)
-	s.Holder = strings.Join(parts, " · ")
-	if s.Holder != "" {
-		s.Status = watch.StatusHeld
-	}
+	g.holders = strings.Join(parts, " · ")
+	g.label = Inert(g.name) + "  " + strconv.Itoa(int(g.m)) + " shards"
 	g.unowned = 0
 	for i := range int(g.m) {
 		if i >= len(g.shards) || g.shards[i].Holder == "" {
 			g.unowned++
 		}
 	}
-	if len(g.beats) > 0 {
-		s.Renewals = slices.Clone(g.beats) // the row's copy: beats is appended to in place
-	}
-	return s
 }
 
 // shortOwners is owners without the prefix all their names share up to a
@@ -229,11 +251,6 @@ func (g *group) badge(now time.Time) badge {
 	return badgeHeld
 }
 
-// label is the name cell of the group: "myapp  8 shards".
-func (g *group) label() string {
-	return Inert(g.name) + "  " + strconv.Itoa(int(g.m)) + " shards"
-}
-
 // setGroup sets r from its group, as set does from a Lease, and reports
 // whether what the filter and the widths read changed.
 func (r *row) setGroup(ctx, key string, g *group) (changed bool) {
@@ -256,8 +273,8 @@ func (r *row) setGroup(ctx, key string, g *group) (changed bool) {
 		r.nsW = cells(r.ns)
 		r.node = g.ns == watch.NodeLeaseNamespace
 	}
-	if label := g.label(); label != r.name {
-		r.name, r.nameW = label, cells(label)
+	if g.label != r.name {
+		r.name, r.nameW = g.label, cells(g.label)
 		changed = true
 	}
 	if changed {
