@@ -208,7 +208,12 @@ func (s *store) markMoved(r *row) {
 func (s *store) recount(now time.Time, byStatus bool) {
 	s.tally = [2][badgeHeld + 1]int{}
 	for _, r := range s.all {
-		b := r.badge(now)
+		var b badge
+		if r.grp == nil { // the common case without the call r.badge adds
+			b = badgeOf(&r.lease, now)
+		} else {
+			b = r.grp.badge(now)
+		}
 		if b != r.counted && byStatus {
 			s.markMoved(r)
 		}
