@@ -15,13 +15,14 @@ const (
 	badgeExpired badge = iota
 	badgeFlapping
 	badgeOrphan
+	badgeUnowned // a shard group with shards nobody holds (the others held)
 	badgeNoHolder
 	badgeReleased
 	badgeHeld
 )
 
 func (b badge) String() string {
-	return [...]string{"expired", "flapping", "orphan", "no holder", "released", "held"}[b]
+	return [...]string{"expired", "flapping", "orphan", "unowned", "no holder", "released", "held"}[b]
 }
 
 // rank orders badges problems first.

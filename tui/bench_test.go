@@ -113,3 +113,28 @@ func BenchmarkTick(b *testing.B) {
 		m.Update(tickMsg(t0.Add(time.Duration(i) * time.Millisecond)))
 	}
 }
+
+// BenchmarkUpdateGroup is one renewal of a shard of a 64-shard group over
+// 8 replicas, in a 5,000-row model: the group's row is summed up again.
+func BenchmarkUpdateGroup(b *testing.B) {
+	m, _ := benchModel(b, 160, 48, sortName)
+	const shards = 64
+	ls := make([]watch.LeaseState, shards)
+	evs := make([]watch.Event, shards)
+	for i := range ls {
+		ls[i] = shardState("bench", i, shards, fmt.Sprintf("bench-7d9f8b6c4-%05d", i%8), 0, 0)
+		evs[i] = added(ls[i])
+	}
+	m.Update(eventsMsg{events: evs})
+	batch := make([]watch.Event, 1)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		l := &ls[i%shards]
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		l.RenewTime, l.Observed, l.ExpiresAt = now, now, now.Add(15*time.Second)
+		batch[0] = watch.Event{Type: watch.EventRenewed, Time: now, Lease: *l}
+		m.Update(eventsMsg{events: batch})
+		i++
+	}
+}

@@ -106,6 +106,9 @@ func (d detailView) content(rows map[string]*row) string {
 	if !ok {
 		return c.p.dim.on("  Lease " + Inert(d.key) + " was deleted. esc goes back.")
 	}
+	if r.grp != nil {
+		return d.groupContent(r)
+	}
 	l := &r.lease
 	now := c.now
 	bd := badgeOf(l, now)

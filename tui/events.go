@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"cmp"
+
 	"github.com/leader-elector/leader-elector/watch"
 )
 
@@ -17,11 +19,20 @@ func (m *model) apply(ev *watch.Event) {
 	case watch.EventSynced, watch.EventError:
 		return
 	case watch.EventDeleted:
-		m.table.remove(rowKey(ctx, &ev.Lease))
+		if !m.table.leaveGroup(ctx, &ev.Lease, m.now) {
+			m.table.remove(rowKey(ctx, &ev.Lease))
+		}
 		return
 	}
 	if ev.Lease.Name == "" {
 		return // not about a Lease
+	}
+	if ev.Lease.InGroup() {
+		m.applyGroup(ctx, ev)
+		return
+	}
+	if len(m.table.store.inGroup) > 0 {
+		m.table.leaveGroup(ctx, &ev.Lease, m.now) // no longer labelled as a group's
 	}
 	r, prevHolder := m.table.upsert(ctx, &ev.Lease, m.now)
 	switch ev.Type {
@@ -40,4 +51,22 @@ func (m *model) apply(ev *watch.Event) {
 func (m *model) addTransition(r *row, t transition) {
 	m.trans = m.trans.add(t)
 	r.addHistory(t)
+}
+
+// applyGroup folds an event of a shard group's Lease into the group's row;
+// a shard's change of holder goes to the transitions under the shard
+// Lease's own name, which is what `handover` takes.
+func (m *model) applyGroup(ctx string, ev *watch.Event) {
+	m.keys.groups = true // the help explains a group's row from now on
+	r, prevHolder := m.table.upsertGroup(ctx, ev, m.now)
+	if ev.Lease.Member {
+		return
+	}
+	key := m.trans.keyOfIn(r, Inert(ev.Lease.Name))
+	switch ev.Type {
+	case watch.EventTransition:
+		m.addTransition(r, transition{at: ev.Time, key: key, from: Inert(ev.From), to: Inert(ev.To), gap: ev.Gap, hasGap: ev.GapFrom != ""})
+	case watch.EventReleased:
+		m.addTransition(r, transition{at: ev.Time, key: key, from: Inert(cmp.Or(ev.From, prevHolder)), released: true})
+	}
 }

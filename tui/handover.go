@@ -69,6 +69,15 @@ func (v handoverView) ask(r *row) handoverView {
 	return v
 }
 
+// perShard answers H on a shard group's row: a hand-over moves one
+// Lease, so it says how to move one shard rather than guess which.
+func (v handoverView) perShard(r *row) handoverView {
+	v.phase, v.failed = handoverDone, true
+	v.target = handoverTarget{ctx: r.ctx, ns: r.lease.Namespace, name: r.lease.Name}
+	v.line = "hand-over is per shard Lease: leader-elector handover " + r.ns + "/" + Inert(r.grp.name) + "-shard-N (enter lists them)"
+	return v
+}
+
 // running says a hand-over is under way (a second one waits for it).
 func (v handoverView) running() bool { return v.phase == handoverRunning }
 

@@ -17,6 +17,11 @@ type keyMap struct {
 	handover bool
 	Handover key.Binding
 
+	// groups: a shard group is shown, so the full help explains its row
+	// (legend entries are bindings no key press matches).
+	groups                      bool
+	OwnerLegend, Unowned, Moves key.Binding
+
 	// A replay's keys, shown only when replaying.
 	replay                                  bool
 	Pause, Step, Faster, Slower             key.Binding
@@ -42,6 +47,10 @@ func defaultKeys() keyMap {
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:       key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Handover:   key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hand over")),
+
+		OwnerLegend: legend("pod 2", "holds 2 shards"),
+		Unowned:     legend("2 unowned", "shards unheld"),
+		Moves:       legend("3 moves/5m", "new holders, 5m"),
 
 		Pause:          key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause")),
 		Step:           key.NewBinding(key.WithKeys("."), key.WithHelp(".", "step")),
@@ -86,7 +95,17 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	if k.handover {
 		groups[2] = append(groups[2], k.Handover)
 	}
+	if k.groups {
+		groups[3] = append(groups[3], k.OwnerLegend, k.Unowned, k.Moves)
+	}
 	return groups
+}
+
+// legend is a line of the full help that explains a sight, not a key:
+// bubbles' help shows only bindings with keys, so it gets one no terminal
+// sends.
+func legend(sight, meaning string) key.Binding {
+	return key.NewBinding(key.WithKeys("\x00legend"), key.WithHelp(sight, meaning))
 }
 
 // detailHelp is the hint line of the detail screen.

@@ -104,14 +104,14 @@ func (t *tableView) counts() (full, short text) {
 	}
 	full.add(paint{}, strconv.Itoa(total)+word)
 	short = full
-	for _, bd := range []badge{badgeHeld, badgeExpired, badgeFlapping, badgeOrphan, badgeReleased, badgeNoHolder} {
+	for _, bd := range []badge{badgeHeld, badgeExpired, badgeFlapping, badgeOrphan, badgeUnowned, badgeReleased, badgeNoHolder} {
 		if n[bd] == 0 {
 			continue
 		}
 		s := strconv.Itoa(n[bd]) + " " + bd.String()
 		full.add(paint{}, " ")
 		full.add(p.badges[bd], s)
-		if bd == badgeExpired || bd == badgeFlapping || bd == badgeOrphan {
+		if bd == badgeExpired || bd == badgeFlapping || bd == badgeOrphan || bd == badgeUnowned {
 			short.add(paint{}, " ")
 			short.add(p.badges[bd], s)
 		}

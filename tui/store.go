@@ -31,6 +31,18 @@ type row struct {
 	moved   bool      // listed in store.moved
 
 	history []transition // this Lease's transitions, oldest first, bounded
+
+	// grp is set on the one row a shard group is folded into (group.go):
+	// lease is then the group's summary, not a Lease.
+	grp *group
+}
+
+// badge judges the row at now: a Lease by its state, a group by its shards.
+func (r *row) badge(now time.Time) badge {
+	if r.grp != nil {
+		return r.grp.badge(now)
+	}
+	return badgeOf(&r.lease, now)
 }
 
 // set copies s into r, refreshing the inert strings only when they changed.
@@ -101,10 +113,14 @@ type store struct {
 	// widest inert strings among visible rows, so columns are no wider
 	// than their content; grown per update, recomputed on rebuild.
 	widest widestStrings
+	// inGroup files each shard group's Lease (by its row key) under its
+	// group's row key, so that a deletion, or a Lease leaving its group,
+	// finds the group. Empty when no groups are watched.
+	inGroup map[string]string
 }
 
 func newStore() *store {
-	return &store{rows: make(map[string]*row)}
+	return &store{rows: make(map[string]*row), inGroup: make(map[string]string)}
 }
 
 // widestStrings are cell widths of the longest context, namespace, name
@@ -129,26 +145,37 @@ func b2i(b bool) int {
 // upsert applies a state judged at now; it returns the row, whether it is
 // new and whether its holder changed. O(1).
 func (s *store) upsert(ctx string, l *watch.LeaseState, now time.Time) (r *row, isNew, holderChanged bool) {
-	key := rowKey(ctx, l)
+	r, isNew = s.take(rowKey(ctx, l))
+	holderChanged = r.set(ctx, l)
+	s.settle(r, isNew, holderChanged, now)
+	return r, isNew, holderChanged
+}
+
+// take finds the row of key, or adds an empty one, and takes it out of
+// the tally until settle counts it again.
+func (s *store) take(key string) (r *row, isNew bool) {
 	r, ok := s.rows[key]
 	if !ok {
 		r = &row{idx: len(s.all)}
 		s.rows[key] = r
 		s.all = append(s.all, r)
 		s.dirty = true
-	} else {
-		s.tally[b2i(r.node)][r.counted]--
+		return r, true
 	}
-	holderChanged = r.set(ctx, l)
-	if !ok && r.node {
+	s.tally[b2i(r.node)][r.counted]--
+	return r, false
+}
+
+// settle counts a row taken and set again: its badge and its widths.
+func (s *store) settle(r *row, isNew, holderChanged bool, now time.Time) {
+	if isNew && r.node {
 		s.nodeRows++
 	}
-	r.counted = badgeOf(&r.lease, now)
+	r.counted = r.badge(now)
 	s.tally[b2i(r.node)][r.counted]++
-	if !ok || holderChanged {
+	if isNew || holderChanged {
 		s.widest.grow(r)
 	}
-	return r, !ok, holderChanged
 }
 
 // remove forgets a Lease. O(1): the last row takes its place in all.
@@ -181,7 +208,12 @@ func (s *store) markMoved(r *row) {
 func (s *store) recount(now time.Time, byStatus bool) {
 	s.tally = [2][badgeHeld + 1]int{}
 	for _, r := range s.all {
-		b := badgeOf(&r.lease, now)
+		var b badge
+		if r.grp == nil { // the common case without the call r.badge adds
+			b = badgeOf(&r.lease, now)
+		} else {
+			b = r.grp.badge(now)
+		}
 		if b != r.counted && byStatus {
 			s.markMoved(r)
 		}

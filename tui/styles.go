@@ -40,6 +40,7 @@ func newStyles(r *lipgloss.Renderer) styles {
 	s.badges[badgeExpired] = s.bad
 	s.badges[badgeFlapping] = s.warn
 	s.badges[badgeOrphan] = s.warn
+	s.badges[badgeUnowned] = s.warn
 	s.badges[badgeReleased] = s.dim
 	s.badges[badgeNoHolder] = s.dim
 	s.help = help.Styles{

@@ -251,7 +251,7 @@ func (t *tableView) viewRow(b *strings.Builder, r *row, ids []colID, widths []in
 	c := t.c
 	now := c.now
 	l := &r.lease
-	bd := badgeOf(l, now)
+	bd := r.badge(now)
 	var line strings.Builder
 	if selected && t.focused {
 		line.WriteString("▶ ")
@@ -263,7 +263,7 @@ func (t *tableView) viewRow(b *strings.Builder, r *row, ids []colID, widths []in
 			line.WriteString("  ")
 		}
 		w := widths[i]
-		var cell string
+		var cell, styled string // styled: a cell of several paints, "" for one
 		var p paint
 		switch id {
 		case colContext:
@@ -273,6 +273,10 @@ func (t *tableView) viewRow(b *strings.Builder, r *row, ids []colID, widths []in
 		case colName:
 			cell = fit(r.name, w)
 		case colHolder:
+			if r.grp != nil {
+				cell, styled = c.groupHolderCell(r.grp, w)
+				break
+			}
 			if r.holder == "" {
 				cell, p = fit("-", w), c.p.dim
 			} else {
@@ -294,9 +298,12 @@ func (t *tableView) viewRow(b *strings.Builder, r *row, ids []colID, widths []in
 				p = c.p.dim
 			}
 		}
-		if selected {
+		switch {
+		case selected:
 			line.WriteString(cell) // one reverse-video run below, not per cell
-		} else {
+		case styled != "":
+			line.WriteString(styled)
+		default:
 			line.WriteString(p.on(cell))
 		}
 	}
@@ -312,8 +319,8 @@ func (t *tableView) viewRow(b *strings.Builder, r *row, ids []colID, widths []in
 // held the Lease when the dashboard started.
 func heldFor(r *row, bd badge, now time.Time) string {
 	l := &r.lease
-	if l.Holder == "" || bd == badgeReleased || bd == badgeNoHolder {
-		return "-"
+	if l.Holder == "" || bd == badgeReleased || bd == badgeNoHolder || r.grp != nil {
+		return "-" // a group's shards were each taken at their own time
 	}
 	if n := len(r.history); n > 0 && !r.history[n-1].released && r.history[n-1].to == r.holder {
 		return age(now.Sub(r.history[n-1].at))

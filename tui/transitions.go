@@ -53,10 +53,14 @@ func (p transitionsPane) add(t transition) transitionsPane {
 // keyOf names a Lease in the pane: its name alone when one
 // namespace is watched (the status line names it), else "ns/name"; with
 // several contexts, the context first.
-func (p transitionsPane) keyOf(r *row) string {
-	key := r.name
+func (p transitionsPane) keyOf(r *row) string { return p.keyOfIn(r, r.name) }
+
+// keyOfIn names the Lease name (Inert) of r's namespace and context: a
+// shard group's row has a Lease per shard.
+func (p transitionsPane) keyOfIn(r *row, name string) string {
+	key := name
 	if p.c.opts.AllNamespaces {
-		key = r.ns + "/" + r.name
+		key = r.ns + "/" + name
 	}
 	if p.c.multi {
 		key = r.ctxName + "  " + key

@@ -125,7 +125,11 @@ func (m *model) updateKey(msg tea.KeyMsg) tea.Cmd {
 			m.syncDetail()
 		}
 	case k.handover && key.Matches(msg, k.Handover):
-		if r := m.table.selected(); r != nil && !m.ho.running() {
+		switch r := m.table.selected(); {
+		case r == nil || m.ho.running():
+		case r.grp != nil:
+			m.ho = m.ho.perShard(r) // a group is many Leases: say how to move one
+		default:
 			m.ho = m.ho.ask(r)
 		}
 	case key.Matches(msg, k.Filter):

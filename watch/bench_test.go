@@ -88,3 +88,23 @@ func BenchmarkExpire(b *testing.B) {
 		evs = m.Expire(evs[:0], t0)
 	}
 }
+
+// BenchmarkModelRenewalShard: a renewal of a shard group's Lease, whose
+// group is read from its labels only when they change.
+func BenchmarkModelRenewalShard(b *testing.B) {
+	m := NewModel(0, 3, 5*time.Minute)
+	leases := make([]*coordinationv1.Lease, 64)
+	for i := range leases {
+		leases[i] = shardLease("myapp", i, len(leases), fmt.Sprintf("pod-%d", i%4), t0)
+		leases[i].ResourceVersion = "1"
+		m.Apply(nil, leases[i], t0)
+	}
+	var evs []Event
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := range b.N {
+		l := leases[n%len(leases)]
+		now := renew(l, n+1)
+		evs = m.Apply(evs[:0], l, now)
+	}
+}

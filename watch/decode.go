@@ -28,6 +28,10 @@ type eventJSON struct {
 type leaseJSON struct {
 	Namespace            string            `json:"namespace"`
 	Name                 string            `json:"name"`
+	Group                string            `json:"group"`
+	Member               bool              `json:"member"`
+	Shard                int32             `json:"shard"`
+	Shards               int32             `json:"shards"`
 	Holder               string            `json:"holder"`
 	AcquireTime          time.Time         `json:"acquireTime"`
 	RenewTime            time.Time         `json:"renewTime"`
@@ -73,6 +77,7 @@ func (ev *Event) UnmarshalJSON(b []byte) error {
 	if l := a.Lease; l != nil {
 		ev.Lease = LeaseState{
 			Namespace: l.Namespace, Name: l.Name, Holder: l.Holder,
+			Group: l.Group, Member: l.Member, Shard: l.Shard, Shards: l.Shards,
 			AcquireTime: l.AcquireTime, RenewTime: l.RenewTime,
 			LeaseDurationSeconds: l.LeaseDurationSeconds, Transitions: l.Transitions,
 			Labels: l.Labels, PreferredHolder: l.PreferredHolder, Strategy: l.Strategy,

@@ -81,6 +81,9 @@ func (s *LeaseState) appendJSON(dst []byte, context string, renewals bool) []byt
 	}
 	b = appendString(append(b, `"namespace":`...), s.Namespace)
 	b = appendString(append(b, `,"name":`...), s.Name)
+	if s.Group != "" {
+		b = s.appendGroup(b)
+	}
 	b = appendString(append(b, `,"holder":`...), s.Holder)
 	if !s.AcquireTime.IsZero() {
 		b = appendTime(append(b, `,"acquireTime":`...), s.AcquireTime)
@@ -145,6 +148,19 @@ func (s *LeaseState) appendJSON(dst []byte, context string, renewals bool) []byt
 		b = append(b, ']')
 	}
 	return append(b, '}')
+}
+
+// appendGroup names the shard group right after the Lease's name, so a
+// reader can select a group's events (`jq 'select(.lease.group=="app")'`):
+// "shard" (0 is written) and "shards" for a shard Lease, "member":true for
+// a member Lease.
+func (s *LeaseState) appendGroup(b []byte) []byte {
+	b = appendString(append(b, `,"group":`...), s.Group)
+	if s.Member {
+		return append(b, `,"member":true`...)
+	}
+	b = strconv.AppendInt(append(b, `,"shard":`...), int64(s.Shard), 10)
+	return strconv.AppendInt(append(b, `,"shards":`...), int64(s.Shards), 10)
 }
 
 // MarshalJSON makes encoding/json produce the same shape as AppendJSON.

@@ -8,6 +8,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 
 	"github.com/leader-elector/leader-elector/internal/leaseann"
+	"github.com/leader-elector/leader-elector/internal/shardgroup"
 )
 
 // maxRenewals bounds LeaseState.Renewals (the dashboard's heartbeat).
@@ -225,8 +226,14 @@ func (m *Model) fill(e *entry, l *coordinationv1.Lease) {
 	st := &e.st
 	st.Namespace, st.Name = l.Namespace, l.Name
 	st.ResourceVersion = l.ResourceVersion
-	if !sameLabels(st.Labels, l.Labels) {
+	labelsSame := sameLabels(st.Labels, l.Labels)
+	if !labelsSame {
 		st.Labels = l.Labels // replaced, never mutated: copies handed out stay valid
+	}
+	// The group is read again only when what it is read from may have
+	// changed: a renewal of a group's Lease costs one map lookup.
+	if !labelsSame || l.Annotations[shardgroup.GroupAnnotation] != st.Group {
+		st.setGroup(shardgroup.Parse(l.Labels, l.Annotations))
 	}
 	s := &l.Spec
 	st.Holder = deref(s.HolderIdentity)
@@ -364,7 +371,14 @@ func trackedFieldsEqual(a, b *LeaseState) bool {
 	return a.LeaseDurationSeconds == b.LeaseDurationSeconds && a.Transitions == b.Transitions &&
 		a.PreferredHolder == b.PreferredHolder && a.Strategy == b.Strategy &&
 		a.HandoverTo == b.HandoverTo && a.Priority == b.Priority &&
-		a.AcquireTime.Equal(b.AcquireTime) && sameLabels(a.Labels, b.Labels)
+		a.AcquireTime.Equal(b.AcquireTime) && sameLabels(a.Labels, b.Labels) &&
+		a.Group == b.Group && a.Member == b.Member && a.Shard == b.Shard && a.Shards == b.Shards
+}
+
+// setGroup records what shardgroup.Parse read of the Lease's group.
+func (s *LeaseState) setGroup(of shardgroup.Of) {
+	s.Group, s.Member = of.Group, of.Member
+	s.Shard, s.Shards = int32(of.Shard), int32(of.Shards) // bounded by shardgroup.MaxShards
 }
 
 // beat records a renewal observed at t.

@@ -26,6 +26,16 @@ const (
 type LeaseState struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
+	// Group is the shard group (elect --shards, internal/shardgroup) the
+	// Lease belongs to, read from its labels and annotation: "" for an
+	// ordinary Lease. A group's Lease is either shard Shard of Shards, or
+	// (Member) the member Lease of one live replica. JSON: "group", then
+	// "shard" and "shards", or "member":true; all absent for an ordinary
+	// Lease.
+	Group  string `json:"group,omitempty"`
+	Member bool   `json:"member,omitempty"`
+	Shard  int32  `json:"shard,omitzero"`
+	Shards int32  `json:"shards,omitzero"`
 
 	Holder               string            `json:"holder"`
 	AcquireTime          time.Time         `json:"acquireTime,omitzero"` // cluster clock
@@ -68,6 +78,9 @@ type LeaseState struct {
 
 // Key is "namespace/name".
 func (s *LeaseState) Key() string { return s.Namespace + "/" + s.Name }
+
+// InGroup says the Lease is one of a shard group's, shard or member.
+func (s *LeaseState) InGroup() bool { return s.Group != "" }
 
 // Candidate is one coordination.k8s.io/v1beta1 LeaseCandidate.
 type Candidate struct {
