@@ -2,8 +2,8 @@ package endpoints
 
 import (
 	"encoding/json"
-	"slices"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
