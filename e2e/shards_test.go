@@ -327,3 +327,100 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestShardsExec: with a command, each replica runs one command for the
+// shards it acts for, told which in LEADER_ELECTOR_SHARDS and restarted
+// when they change. Two replicas share four shards; when one leaves, the
+// other's command is restarted with all four, and no shard is ever in two
+// running commands at once.
+func TestShardsExec(t *testing.T) {
+	g := newShardGroupTest(t, 4)
+	runs := t.TempDir()
+	// Each run notes its shards in a file of its own while it runs.
+	script := `f=` + runs + `/$1.$$; echo "$LEADER_ELECTOR_SHARDS $LEADER_ELECTOR_SHARD_TOKENS" > $f.tmp && mv $f.tmp $f
+trap 'rm -f $f; exit 0' TERM
+while :; do sleep 0.05; done`
+	cmd := func(id string) []string { return []string{"--grace", "1s", "--", "sh", "-c", script, "sh", id} }
+	a := g.start("a", cmd("a")...)
+	b := g.start("b", cmd("b")...)
+
+	// The checker: no shard in two runs' notes at once.
+	stop := make(chan struct{})
+	checked := make(chan []string)
+	go func() {
+		var errs []string
+		for {
+			select {
+			case <-stop:
+				checked <- errs
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			owner := map[string]string{}
+			entries, _ := os.ReadDir(runs)
+			for _, e := range entries {
+				if strings.HasSuffix(e.Name(), ".tmp") {
+					continue
+				}
+				b, err := os.ReadFile(filepath.Join(runs, e.Name()))
+				if err != nil {
+					continue
+				}
+				ids, _, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+				for _, s := range strings.Split(ids, ",") {
+					if prev, ok := owner[s]; ok {
+						errs = append(errs, fmt.Sprintf("shard %s in two running commands: %s and %s", s, prev, e.Name()))
+					}
+					owner[s] = e.Name()
+				}
+			}
+		}
+	}()
+	notes := func() map[string]string {
+		out := map[string]string{}
+		entries, _ := os.ReadDir(runs)
+		for _, e := range entries {
+			if b, err := os.ReadFile(filepath.Join(runs, e.Name())); err == nil && !strings.HasSuffix(e.Name(), ".tmp") {
+				out[strings.Split(e.Name(), ".")[0]] = strings.TrimSpace(string(b))
+			}
+		}
+		return out
+	}
+	shardsOf := func(note string) []string {
+		ids, _, _ := strings.Cut(note, " ")
+		return strings.Split(ids, ",")
+	}
+	waitFor(t, 30*time.Second, "each replica's command to run with two shards", func() bool {
+		n := notes()
+		return len(n) == 2 && len(shardsOf(n["a"])) == 2 && len(shardsOf(n["b"])) == 2
+	})
+	n := notes()
+	for id, note := range n {
+		ids, tokens, _ := strings.Cut(note, " ")
+		if want := regexp.MustCompile(`^\d+:\d+,\d+:\d+$`); !want.MatchString(tokens) || !strings.HasPrefix(tokens, strings.Split(ids, ",")[0]+":") {
+			t.Errorf("%s's command has shards %q and tokens %q", id, ids, tokens)
+		}
+		// The status directory agrees with the command's shards.
+		r := map[string]*shardReplica{"a": a, "b": b}[id]
+		var dir []string
+		for _, i := range r.shards() {
+			dir = append(dir, strconv.Itoa(i))
+		}
+		if strings.Join(dir, ",") != ids {
+			t.Errorf("%s: the command has shards %s, the status directory %v", id, ids, dir)
+		}
+	}
+
+	b.Signal(syscall.SIGTERM)
+	if code := b.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("SIGTERM: exit %d; stderr:\n%s", code, b.Stderr())
+	}
+	waitFor(t, 20*time.Second, "a's command to run with all four shards", func() bool {
+		n := notes()
+		return len(n) == 1 && strings.HasPrefix(n["a"], "0,1,2,3 ")
+	})
+	close(stop)
+	for _, e := range <-checked {
+		t.Error(e)
+	}
+}

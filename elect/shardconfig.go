@@ -39,6 +39,21 @@ func (c Config) validateShards() error {
 	return err
 }
 
+// ClientRate is the client-side rate limit the API client needs: client-go's
+// default (5 requests a second, bursts of 10) for one Lease, and for a
+// shard group room for every shard and the member Lease to renew twice a
+// retry period, since a renewal held back by the limiter is a renewal
+// missed.
+func (c Config) ClientRate() (qps float32, burst int) {
+	qps, burst = 5, 10
+	if c.Shards > 0 && c.RetryPeriod > 0 {
+		leases := float64(c.Shards + 1)
+		qps = max(qps, float32(2*leases/c.RetryPeriod.Seconds()))
+		burst = max(burst, int(2*leases))
+	}
+	return qps, burst
+}
+
 // shard is the Config of shard i's own machine and driver.
 func (c Config) shard(i int) Config {
 	s := c

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
@@ -115,5 +116,28 @@ func TestShardContentIsOurs(t *testing.T) {
 	}
 	if err := checkShardContent(string(shardContent(1023, "pod-0", 1<<63))); err != nil {
 		t.Errorf("our own content: %v", err)
+	}
+}
+
+// TestClientRate: one Lease keeps client-go's default; a group gets room
+// for every Lease to renew twice a retry period, so the client's own
+// limiter never holds a renewal back.
+func TestClientRate(t *testing.T) {
+	for _, tc := range []struct {
+		shards int
+		retry  time.Duration
+		qps    float32
+		burst  int
+	}{
+		{0, 2 * time.Second, 5, 10},
+		{1, 2 * time.Second, 5, 10},
+		{16, 2 * time.Second, 17, 34},
+		{4, 500 * time.Millisecond, 20, 10},
+		{1024, 2 * time.Second, 1025, 2050},
+	} {
+		c := Config{Shards: tc.shards, RetryPeriod: tc.retry}
+		if qps, burst := c.ClientRate(); qps != tc.qps || burst != tc.burst {
+			t.Errorf("%d shards, retry %v: %v/s, burst %d; want %v/s, burst %d", tc.shards, tc.retry, qps, burst, tc.qps, tc.burst)
+		}
 	}
 }

@@ -54,7 +54,7 @@ type shardProcess struct {
 	shard  int
 	token  uint64
 	exited chan int      // cap 1: the code of a run that had the shard and exited on its own
-	gaveUp chan struct{} // closed when a stop could not confirm a run with the shard gone
+	gaveUp chan struct{} // closed when the shard's stop returned, or could not confirm a run with it gone
 	once   sync.Once
 	failed error // set under procMu with gaveUp
 }
@@ -105,8 +105,10 @@ func (c *sharedChild) poke() {
 	}
 }
 
-// wait returns when a run that had the shard exits on its own, or a stop
-// gave up on it.
+// wait returns when a run that had the shard exits on its own, or the
+// shard's stop returned: then no run has it, or one that would not die
+// does, and either way nobody need wait any longer (exited false: nothing
+// to report).
 func (h *shardProcess) wait() (int, bool) {
 	select {
 	case code := <-h.exited:
@@ -126,6 +128,7 @@ func (h *shardProcess) stop(time.Duration) error {
 	}
 	c.setMu.Unlock()
 
+	defer h.once.Do(func() { close(h.gaveUp) })
 	c.procMu.Lock()
 	defer c.procMu.Unlock()
 	if h.failed != nil {

@@ -207,3 +207,28 @@ func TestSharedChildStopThatFails(t *testing.T) {
 		t.Errorf("shards still wanted: %v", got)
 	}
 }
+
+// TestSharedChildWaitEndsWithTheStop: the driver waits for every task on
+// exit, the child's watcher included, so a shard's wait must end with its
+// stop, whether or not a run had the shard.
+func TestSharedChildWaitEndsWithTheStop(t *testing.T) {
+	c, _ := newTestSharedChild()
+	h1, _ := c.forShard(1).start(nil, nil, nil)
+	c.apply()
+	h2, _ := c.forShard(2).start(nil, nil, nil) // no run has it yet
+	for _, h := range []process{h1, h2} {
+		waited := make(chan bool)
+		go func() { _, exited := h.wait(); waited <- exited }()
+		if err := h.stop(time.Second); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case exited := <-waited:
+			if exited {
+				t.Error("our own stop reported as the command's exit")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("wait did not return after the shard's stop")
+		}
+	}
+}

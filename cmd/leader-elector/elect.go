@@ -148,7 +148,7 @@ func (c *electCmd) Run(env *runEnv) error {
 	if c.Namespace == "" {
 		cfg.Namespace = target.Namespace
 	}
-	api, err := newElectClient(target.Config, cfg.Namespace, cfg.RenewDeadline)
+	api, err := newElectClient(target.Config, cfg)
 	if err != nil {
 		return err
 	}
@@ -159,9 +159,13 @@ func (c *electCmd) Run(env *runEnv) error {
 // newElectClient bounds every request so one hung request cannot use up the
 // renew deadline (client-go's own heuristic: half of it, at least 1s); the
 // watch alone goes without the bound, on the same transport.
-func newElectClient(cfg *rest.Config, namespace string, renewDeadline time.Duration) (elect.API, error) {
+func newElectClient(cfg *rest.Config, ecfg elect.Config) (elect.API, error) {
+	namespace := ecfg.Namespace
 	c := rest.CopyConfig(cfg)
-	bound := elect.RequestTimeout(renewDeadline)
+	bound := elect.RequestTimeout(ecfg.RenewDeadline)
+	if c.QPS == 0 && c.RateLimiter == nil {
+		c.QPS, c.Burst = ecfg.ClientRate()
+	}
 	if c.Timeout <= 0 || c.Timeout > bound { // --request-timeout may only shorten it
 		c.Timeout = bound
 	}
