@@ -338,7 +338,11 @@ func (w *world) endRound() {
 	w.stats.rounds[rd.kind]++
 	w.stats.handovers += rd.handovers
 	w.stats.minMoves += rd.minMoves
-	w.stats.maxSettle[rd.kind] = max(w.stats.maxSettle[rd.kind], took)
+	if !overshoot {
+		w.stats.maxSettle[rd.kind] = max(w.stats.maxSettle[rd.kind], took)
+	} else {
+		w.stats.maxSettleOvershoot = max(w.stats.maxSettleOvershoot, took)
+	}
 	w.tracef("--- quiet round settled in %v with %d hand-overs (minimum %d)", took, rd.handovers, rd.minMoves)
 	w.round, w.settled = nil, w.ownersNow()
 	b := w.p.base

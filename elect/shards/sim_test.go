@@ -63,7 +63,12 @@ import (
 //     hands a shard back. Either costs a hand-over more than MinMoves (a
 //     release delay without the shard's app) and more if the plan turns
 //     back (the next defect). -shardsim.seed=114 -shardsim.strict shows a
-//     join, -shardsim.seed=6 -shardsim.strict a leave.
+//     join, -shardsim.seed=6 -shardsim.strict a leave. Tried and reverted:
+//     ranking the places first by whether a member owns more than ⌊M/N⌋
+//     (a yes or no, not the count), then by rendezvous weight, keeps
+//     MinMoves and plan_test.go passing, and 120 seeds with
+//     -shardsim.strict then find no overshoot (1096 hand-overs, 1096 the
+//     minimum).
 //   - The stand-back without a timer (elect/leadership): a hand-over that
 //     ends inside stepHandingOver (the release given up at hiddenAt + LD,
 //     or the Lease no longer ours) calls handedOver and returns without
@@ -154,6 +159,7 @@ type simStats struct {
 	overshoots                                        map[string]int // quiet rounds with more moves ordered than the minimum
 	extraOrders                                       int
 	rescues                                           int // machines woken by the workaround's Tick
+	maxSettleOvershoot                                time.Duration
 }
 
 func newStats() simStats {
@@ -190,16 +196,17 @@ func (s *simStats) add(o simStats) {
 	s.failExits += o.failExits
 	s.extraOrders += o.extraOrders
 	s.rescues += o.rescues
+	s.maxSettleOvershoot = max(s.maxSettleOvershoot, o.maxSettleOvershoot)
 	for k, v := range o.overshoots {
 		s.overshoots[k] += v
 	}
 }
 
 func (s simStats) String() string {
-	return fmt.Sprintf("%d joins, %d leaves, %d crashes, %d stops after a failure; %d calms settled; quiet rounds: %d joins (settled within %v), %d leaves (%v), %d crashes (%v), %d hand-overs vs %d minimum (%d hand-overs in all); overshoot: %d moves ordered beyond the minimum in %d join, %d leave and %d crash rounds; %d machines woken by the workaround's Tick; %d files shown, %d conflicts, %d writes without answer, %d requests and %d answers lost, %d partitions, %d slow spells, %d watch breaks, %d pauses, %d loop stalls, %d disk-fault spells (%d operations failed, %d excused overlaps)",
+	return fmt.Sprintf("%d joins, %d leaves, %d crashes, %d stops after a failure; %d calms settled; quiet rounds: %d joins (settled within %v), %d leaves (%v), %d crashes (%v), %d hand-overs vs %d minimum (%d hand-overs in all); overshoot: %d moves ordered beyond the minimum in %d join, %d leave and %d crash rounds (settled within %v); %d machines woken by the workaround's Tick; %d files shown, %d conflicts, %d writes without answer, %d requests and %d answers lost, %d partitions, %d slow spells, %d watch breaks, %d pauses, %d loop stalls, %d disk-fault spells (%d operations failed, %d excused overlaps)",
 		s.joins, s.leaves, s.crashes, s.failExits, s.calms,
 		s.rounds["join"], s.maxSettle["join"], s.rounds["leave"], s.maxSettle["leave"], s.rounds["crash"], s.maxSettle["crash"],
-		s.handovers, s.minMoves, s.handoversAll, s.extraOrders, s.overshoots["join"], s.overshoots["leave"], s.overshoots["crash"], s.rescues,
+		s.handovers, s.minMoves, s.handoversAll, s.extraOrders, s.overshoots["join"], s.overshoots["leave"], s.overshoots["crash"], s.maxSettleOvershoot, s.rescues,
 		s.terms, s.conflicts, s.unknownWrites, s.lostRequests, s.lostAnswers, s.partitions, s.slow, s.watchBreaks, s.pauses, s.loopStalls, s.ioSpells, s.failedIO, s.excusedOverlaps)
 }
 
