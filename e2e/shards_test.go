@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +18,11 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/leader-elector/leader-elector/elect"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
@@ -423,4 +430,69 @@ while :; do sleep 0.05; done`
 	for _, e := range <-checked {
 		t.Error(e)
 	}
+}
+
+// shardRules turns elect.ShardAccess into a Role's rules, leaving out one
+// verb.
+func shardRules(skipVerb string) []rbacv1.PolicyRule {
+	var rules []rbacv1.PolicyRule
+	for _, r := range elect.ShardAccess {
+		var verbs []string
+		for _, v := range r.Verbs {
+			if v != skipVerb {
+				verbs = append(verbs, v)
+			}
+		}
+		if len(verbs) > 0 {
+			rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: verbs})
+		}
+	}
+	return rules
+}
+
+// TestShardsRBAC: deploy/shards/rbac.yaml grants exactly elect.ShardAccess;
+// with it a replica acts for its shards and on SIGTERM deletes its member
+// Lease; without delete it refuses at start, exit 2, naming the verb and
+// the example Role.
+func TestShardsRBAC(t *testing.T) {
+	var role rbacv1.Role
+	fromUnstructured(t, findManifest(t, readYAMLFile(t, filepath.Join(deployDir, "shards", "rbac.yaml")), "Role", exampleSA), &role)
+	want := ruleGrants(shardRules(""))
+	if got := ruleGrants(role.Rules); !maps.Equal(got, want) {
+		t.Errorf("deploy/shards/rbac.yaml grants %v, elect.ShardAccess is %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+	}
+
+	t.Run("no delete", func(t *testing.T) {
+		ns := cp.Namespace(t)
+		bindRole(t, ns, "nodelete", shardRules("delete"))
+		kc := cp.Kubeconfig(t, cp.UserConfig("nodelete"), ns)
+		args := fastArgs(replica.Elect{Kubeconfig: kc, Lease: "lock", Identity: "x", Extra: []string{"--shards", "2", "--status-dir", filepath.Join(t.TempDir(), "s")}})
+		_, stderr, code := runBinary(t, 20*time.Second, nil, args...)
+		if last := lastLine(stderr); code != 2 || !strings.Contains(last, "RBAC: not allowed to delete leases.coordination.k8s.io in namespace") || !strings.Contains(last, elect.ShardRoleHint) {
+			t.Fatalf("exit %d, last line %q; want exit 2 naming delete and %s", code, last, elect.ShardRoleHint)
+		}
+	})
+	t.Run("the example Role", func(t *testing.T) {
+		ns := cp.Namespace(t)
+		bindRole(t, ns, "shards", role.Rules)
+		kc := cp.Kubeconfig(t, cp.UserConfig("shards"), ns)
+		dir := filepath.Join(t.TempDir(), "s")
+		p := startBinary(t, nil, fastArgs(replica.Elect{Kubeconfig: kc, Lease: "lock", Identity: "x", Extra: []string{"--shards", "2", "--status-dir", dir}})...)
+		r := &shardReplica{testProc: p, id: "x", dir: dir}
+		waitFor(t, 20*time.Second, "both shards with only the example Role's rights", func() bool { return len(r.shards()) == 2 })
+		leases := cp.Client(t, cp.Admin).CoordinationV1().Leases(ns)
+		if _, err := leases.Get(context.Background(), "lock-member-x", metav1.GetOptions{}); err != nil {
+			t.Fatalf("the member Lease: %v", err)
+		}
+		p.Signal(syscall.SIGTERM)
+		if code := p.Wait(20 * time.Second); code != 0 {
+			t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.Stderr())
+		}
+		if _, err := leases.Get(context.Background(), "lock-member-x", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("the member Lease after SIGTERM: %v, want it deleted", err)
+		}
+		if n := len(r.shards()); n != 0 {
+			t.Errorf("%d shard files left after SIGTERM", n)
+		}
+	})
 }

@@ -46,6 +46,12 @@ func (m *Machine) advanceInto(wake *wakeTimes) {
 		m.stepSteppingDown(wake)
 	case HandingOver:
 		m.stepHandingOver(wake)
+		if m.phase == Following {
+			// The hand-over ended here: follow at once, so the end of
+			// the stand-back is on the timer (a shard the plan gives
+			// back is taken then, not never).
+			m.stepFollowing(wake)
+		}
 	case Following:
 		m.stepFollowing(wake)
 	}

@@ -465,8 +465,9 @@ func (m *Machine) writeLanded(w *pendingWrite, stored Lease) {
 	switch {
 	case m.phase == Acting:
 		m.emit(ExtendTerm{Term: m.term, Until: m.deadline()})
-	case m.phase == Releasing:
-		// Won a takeover while shutting down: no term, release at once.
+	case m.phase == Releasing || m.phase == HandingOver:
+		// A takeover won while shutting down, or a renewal that answered
+		// after a hand-over began: no term, the release goes on.
 	case m.now.Mono >= m.deadline():
 		m.logf(slog.LevelWarn, "the write that took the Lease answered after the renew deadline; not acting on it", "sent", w.sentAt, "answered", m.now.Mono)
 		m.lateWrite()

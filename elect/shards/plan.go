@@ -41,7 +41,7 @@ func Score(shard int, member string) uint64 {
 // number of shards. With no members every shard is unowned.
 //
 // Every member gets ⌊M/N⌋ or ⌈M/N⌉ shards. The ⌈M/N⌉ places go to the
-// members that own the most now (ties by rendezvous weight), and each
+// members that own more than ⌊M/N⌋ now (then by rendezvous weight), and each
 // member keeps as many of its shards as its place allows, so only the
 // shards that must move do: those of members
 // that left, and a member's excess. Shards without an owner go, in order,
@@ -65,14 +65,27 @@ func Plan(members []string, owners []string) []string {
 		}
 	}
 
-	// Room: the members that own the most get the ⌈M/N⌉ places.
+	// Room: the ⌈M/N⌉ places go first to the members that own more than
+	// ⌊M/N⌋, then by rendezvous weight. Only whether a member owns more
+	// counts, not how much more: whichever of them gets a place, the same
+	// number of shards moves, and a member shedding its excess keeps its
+	// place on the way down. Ranked by count instead, a member that had
+	// shed one shard could fall behind another that had not yet, lose its
+	// place, and shed a second one: a move beyond the minimum (found by
+	// the shard simulation).
 	order := slices.Clone(members)
 	slices.Sort(order)
 	order = slices.Compact(order)
 	n = len(order)
 	q, r := m/n, m%n
+	over := func(mem string) int {
+		if len(held[mem]) > q {
+			return 1
+		}
+		return 0
+	}
 	slices.SortStableFunc(order, func(a, b string) int {
-		if c := cmp.Compare(len(held[b]), len(held[a])); c != 0 {
+		if c := cmp.Compare(over(b), over(a)); c != 0 {
 			return c
 		}
 		return cmp.Compare(Score(-1, b), Score(-1, a))

@@ -297,23 +297,11 @@ func (w *world) quietRound() {
 func (w *world) endRound() {
 	rd := w.round
 	orders := len(rd.ordered)
-	overshoot := orders > rd.minMoves
-	if overshoot && *shardSimStrict {
+	if orders > rd.minMoves {
 		w.violatef("a %s of %s made members step down for %d moves (%d hand-overs), the fewest a balanced plan needs is %d", rd.kind, rd.who, orders, rd.handovers, rd.minMoves)
 		return
 	}
 	why := w.settledNow()
-	if why != "" && overshoot && !rd.extended {
-		// The known overshoot (see the package's report): a member that
-		// took a freed shard too many hands it over (the release delay),
-		// and if the plan turns back to it meanwhile it stands back a
-		// lease duration before taking it again.
-		b := w.p.base
-		rd.extended = true
-		w.tracef("--- overshoot: %d moves ordered for %d needed; waiting longer", orders, rd.minMoves)
-		w.at(w.now+b.ReleaseDelay+b.LeaseDuration+3*b.RetryPeriod, -1, false, w.endRound)
-		return
-	}
 	if why != "" {
 		w.violatef("not settled %v after a %s of %s: %s", w.roundBound(rd.kind), rd.kind, rd.who, why)
 		return
@@ -330,19 +318,11 @@ func (w *world) endRound() {
 		w.violatef("a %s of %s made %d hand-overs (%d ordered), the fewest a balanced plan needs is %d", rd.kind, rd.who, rd.handovers, orders, rd.minMoves)
 		return
 	}
-	if overshoot {
-		w.stats.overshoots[rd.kind]++
-		w.stats.extraOrders += orders - rd.minMoves
-	}
 	took := rd.settledAt - rd.at
 	w.stats.rounds[rd.kind]++
 	w.stats.handovers += rd.handovers
 	w.stats.minMoves += rd.minMoves
-	if !overshoot {
-		w.stats.maxSettle[rd.kind] = max(w.stats.maxSettle[rd.kind], took)
-	} else {
-		w.stats.maxSettleOvershoot = max(w.stats.maxSettleOvershoot, took)
-	}
+	w.stats.maxSettle[rd.kind] = max(w.stats.maxSettle[rd.kind], took)
 	w.tracef("--- quiet round settled in %v with %d hand-overs (minimum %d)", took, rd.handovers, rd.minMoves)
 	w.round, w.settled = nil, w.ownersNow()
 	b := w.p.base

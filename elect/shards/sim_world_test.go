@@ -277,7 +277,6 @@ type simRound struct {
 	minMoves  int
 	handovers int
 	ordered   map[[2]int]bool // replicas and shards whose term ended because the plan moved the shard
-	extended  bool            // the settle bound was extended for the overshoot (strict off)
 	settledAt time.Duration   // when every shard first had one owner, balanced (0: not yet)
 }
 
@@ -393,52 +392,8 @@ func (w *world) join() *simReplica {
 		}
 		w.relist(r)
 		w.writeMember(r)
-		if *shardSimWake {
-			w.onLoop(r, w.now+r.trueDur(r.cfg.LeaseDuration), func() { w.wake(r) })
-		}
 	})
 	return r
-}
-
-// wake is the workaround of a known defect (see the report in
-// sim_test.go): every lease duration each machine gets a Tick, as if its
-// timer had fired. A machine whose planned hand-over ends inside its own
-// step (stepHandingOver: the release given up, or the Lease no longer
-// ours) follows again without arming its timer for the end of its stand-
-// back; if the plan wanted it back meanwhile, nothing else may ever wake
-// it (nobody renews the Lease it still names, and the plan does not
-// change), and the shard stays without an owner. With -shardsim.wake=false
-// there is no such Tick.
-func (w *world) wake(r *simReplica) {
-	for _, s := range r.sm {
-		if s.done {
-			continue
-		}
-		// A machine waiting for an answer needs no timer: the answer
-		// wakes it.
-		idle := s.timerAt == 0 && s.pending == 0
-		w.steps++
-		out := s.m.Step(w.nowOf(r), leadership.Tick{})
-		rescued := false
-		for _, e := range out {
-			switch e := e.(type) {
-			case leadership.Write, leadership.Read:
-				rescued = rescued || idle
-			case leadership.SetTimer:
-				rescued = rescued || (idle && e.At != 0)
-			}
-		}
-		if rescued {
-			// Its timer was not armed, yet time alone made it decide or
-			// arm it: a wake-up its last step should have asked for.
-			w.stats.rescues++
-			w.tracef("%s/%d (%s) woken by the workaround's Tick: something was due and no timer was armed for it", r, s.i, s.m.Phase())
-		}
-		for _, e := range out {
-			w.do(s, e)
-		}
-	}
-	w.onLoop(r, w.now+r.trueDur(r.cfg.LeaseDuration), func() { w.wake(r) })
 }
 
 func (w *world) nowOf(r *simReplica) leadership.Now {
