@@ -51,7 +51,15 @@ type group struct {
 	// it sees on seen.
 	view  *shards.View
 	seen  chan groupSeen
-	known map[string]bool // member Leases in the view
+	known map[string]memberSeen // member Leases in the view
+	gc    memberGC
+}
+
+// memberSeen is a member Lease as last seen: its version, and when its
+// record last changed on the view's clock.
+type memberSeen struct {
+	holder, rv, version string
+	since               time.Duration
 }
 
 // groupSeen is one thing the group's watch saw: a whole list, or one
@@ -68,7 +76,7 @@ func newGroup(cfg Config, log *slog.Logger, api API, out *serverSink, labels map
 		cfg: cfg, log: log, api: api, start: time.Now(),
 		view:  shards.NewView(cfg.Shards),
 		seen:  make(chan groupSeen, 64),
-		known: map[string]bool{},
+		known: map[string]memberSeen{},
 		state: &groupState{out: out, identity: cfg.Identity, owned: map[int]uint64{}, terms: map[int]uint64{}},
 	}
 	ann := map[string]string{shardgroup.GroupAnnotation: cfg.LeaseName}
@@ -181,12 +189,17 @@ func (g *group) loop(ctx context.Context) {
 		case <-timer.C:
 		}
 		now := g.mono()
+		g.collect(ctx, now)
 		for _, c := range g.view.Changes(now) {
 			g.log.Info("shard plan", "shard", c.Shard, "owner", c.Owner)
 			g.runs[c.Shard].rt.report(leadership.Owner{Identity: c.Owner})
 		}
 		timer.Stop()
-		if next := g.view.NextExpiry(now); next > 0 {
+		next := g.view.NextExpiry(now)
+		if gc := g.nextCollect(); gc > now && (next == 0 || gc < next) {
+			next = gc
+		}
+		if next > 0 {
 			timer.Reset(next - now)
 		}
 	}
@@ -244,8 +257,11 @@ func (g *group) see(now time.Duration, name string, obj *coordinationv1.Lease, r
 	}
 	if obj == nil {
 		delete(g.known, name)
+	} else if prev, ok := g.known[name]; !ok || prev.version != version || prev.holder != r.Holder {
+		g.known[name] = memberSeen{holder: r.Holder, rv: l.RV, version: version, since: now}
 	} else {
-		g.known[name] = true
+		prev.rv = l.RV
+		g.known[name] = prev
 	}
 	g.view.Member(now, name, r.Holder, version, ld)
 }
