@@ -74,7 +74,7 @@ type groupSeen struct {
 func newGroup(cfg Config, log *slog.Logger, api API, out *serverSink, labels map[string]string) *group {
 	g := &group{
 		cfg: cfg, log: log, api: api, start: time.Now(),
-		view:  shards.NewView(cfg.Shards),
+		view:  shards.NewView(cfg.Shards, cfg.Identity, cfg.RetryPeriod),
 		seen:  make(chan groupSeen, 64),
 		known: map[string]memberSeen{},
 		state: &groupState{out: out, identity: cfg.Identity, owned: map[int]uint64{}, terms: map[int]uint64{}},

@@ -376,7 +376,7 @@ func (w *world) join() *simReplica {
 		rate:        1 + (w.rng.Float64()*2-1)*w.p.drift,
 		offset:      time.Duration(w.rng.Int63n(int64(time.Hour))),
 		alive:       true,
-		view:        shards.NewView(w.p.shards),
+		view:        shards.NewView(w.p.shards, id, cfg.RetryPeriod),
 		seen:        map[string]bool{},
 	}
 	r.watchLast = w.now

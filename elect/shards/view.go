@@ -14,9 +14,19 @@ import (
 // View is pure: the caller feeds it what the watch saw and the time, and
 // asks it for the plan.
 type View struct {
+	self    string // this replica's identity
 	shards  []holding
 	members map[string]holding // by member Lease name
 	told    []string           // the owner each shard's machine was last told (Changes)
+
+	// A shard of ours that the plan moves away is told so only once the
+	// plan has wanted it away for settle: replicas judge a crashed
+	// member expired a watch delay apart, and meanwhile their plans may
+	// disagree for a moment (the shard simulation's seed 641). awaySince
+	// is when the plan began to want shard i away (away[i] set).
+	settle    time.Duration
+	away      []bool
+	awaySince []time.Duration
 }
 
 // holding is one Lease as last seen.
@@ -40,9 +50,12 @@ func (h holding) see(now time.Duration, holder, version string, ld time.Duration
 	return holding{holder: holder, version: version, since: now, ld: ld}
 }
 
-// NewView is the view of a group of m shards before anything is seen.
-func NewView(m int) *View {
-	return &View{shards: make([]holding, m), members: map[string]holding{}, told: make([]string, m)}
+// NewView is what replica self knows of a group of m shards before
+// anything is seen. A shard of self's is told to move away only after the
+// plan has wanted that for settle (a retry period, say).
+func NewView(m int, self string, settle time.Duration) *View {
+	return &View{self: self, shards: make([]holding, m), members: map[string]holding{}, told: make([]string, m),
+		settle: settle, away: make([]bool, m), awaySince: make([]time.Duration, m)}
 }
 
 // Shard records what shard i's Lease says at now: its holder ("" when free
@@ -89,9 +102,20 @@ func (v *View) Owners(now time.Duration) []string {
 }
 
 // Plan is the owner every shard should have, as far as this replica can
-// tell at now (Plan over Members and Owners).
+// tell at now (Plan over Members and Owners). A free shard this replica's
+// machine was told to take counts as this replica's: its write may have
+// landed already, unseen by the watch, and a plan that gave the shard
+// elsewhere meanwhile would make the machine hand over what it had just
+// taken (the shard simulation's seed 162: while a crashed member's shard
+// Leases expired one by one, each expiry placed the free shards anew).
 func (v *View) Plan(now time.Duration) []string {
-	return Plan(v.Members(now), v.Owners(now))
+	owners := v.Owners(now)
+	for i, o := range owners {
+		if o == "" && v.told[i] == v.self {
+			owners[i] = v.self
+		}
+	}
+	return Plan(v.Members(now), owners)
 }
 
 // NextExpiry is the earliest moment after now at which a Lease this view
@@ -110,6 +134,11 @@ func (v *View) NextExpiry(now time.Duration) time.Duration {
 	for _, h := range v.members {
 		consider(h)
 	}
+	for i, pending := range v.away {
+		if at := v.awaySince[i] + v.settle; pending && at > now && (next == 0 || at < next) {
+			next = at
+		}
+	}
 	return next
 }
 
@@ -120,16 +149,28 @@ type Change struct {
 }
 
 // Changes are the shards whose planned owner differs from what their
-// machines were last told, in shard order; the caller tells each machine
-// (leadership.Owner) and calls again after every observation and at
-// NextExpiry.
+// machines were last told, in shard order (a shard of ours moving away
+// once the plan has wanted that for the settle time); the caller tells
+// each machine (leadership.Owner) and calls again after every observation
+// and at NextExpiry.
 func (v *View) Changes(now time.Duration) []Change {
 	var out []Change
 	for i, o := range v.Plan(now) {
-		if o != v.told[i] {
-			v.told[i] = o
-			out = append(out, Change{Shard: i, Owner: o})
+		if o == v.told[i] {
+			v.away[i] = false
+			continue
 		}
+		if v.told[i] == v.self && o != v.self {
+			if !v.away[i] {
+				v.away[i], v.awaySince[i] = true, now
+			}
+			if now < v.awaySince[i]+v.settle {
+				continue
+			}
+		}
+		v.away[i] = false
+		v.told[i] = o
+		out = append(out, Change{Shard: i, Owner: o})
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -8,7 +9,7 @@ import (
 
 func TestViewJudgesExpiryOnItsOwnClock(t *testing.T) {
 	const ld = 15 * time.Second
-	v := NewView(4)
+	v := NewView(4, "a", 0)
 	v.Member(0, "g-member-a", "a", "r1", ld)
 	v.Member(0, "g-member-b", "b", "r1", ld)
 	v.Shard(0, 0, "a", "r1", ld)
@@ -50,7 +51,7 @@ func TestViewJudgesExpiryOnItsOwnClock(t *testing.T) {
 
 func TestViewChangesTellEachShardOnce(t *testing.T) {
 	const ld = 15 * time.Second
-	v := NewView(2)
+	v := NewView(2, "a", 0)
 	if got := v.Changes(0); len(got) != 0 {
 		t.Fatalf("changes before anything is seen = %v", got)
 	}
@@ -72,5 +73,75 @@ func TestViewChangesTellEachShardOnce(t *testing.T) {
 	got = v.Changes(ld)
 	if len(got) != 1 || got[0].Owner != "b" {
 		t.Fatalf("a expired: changes = %v", got)
+	}
+}
+
+// TestViewCountsAFreeShardItWasToldToTake: once this replica's machine was
+// told to take a free shard, the plan counts the shard as this replica's
+// until the watch shows otherwise, so it does not give it elsewhere while
+// the machine's write may already have landed.
+func TestViewCountsAFreeShardItWasToldToTake(t *testing.T) {
+	const ld = 15 * time.Second
+	found := 0
+	for k := range 50 {
+		other := fmt.Sprintf("b-%d", k)
+		v := NewView(2, "a", 0)
+		v.Member(0, "g-member-a", "a", "r1", ld)
+		v.Member(0, "g-member-"+other, other, "r1", ld)
+		// Both shards free: a is told to take the one the plan gives it.
+		var mine int
+		for _, c := range v.Changes(0) {
+			if c.Owner == "a" {
+				mine = c.Shard
+			}
+		}
+		// A member that joined later would take a's shard if the plan
+		// counted it free; told to a, it stays a's.
+		v.Member(time.Second, "g-member-z", "z", "r1", ld)
+		if free := Plan([]string{"a", other, "z"}, make([]string, 2)); free[mine] == "a" {
+			continue // this naming does not show it
+		}
+		found++
+		if got := v.Plan(time.Second); got[mine] != "a" {
+			t.Errorf("with %s: shard %d, told to a and not yet seen taken, planned for %s", other, mine, got[mine])
+		}
+	}
+	if found == 0 {
+		t.Fatal("no naming put the claim to the test")
+	}
+}
+
+// TestViewMovesOursAwayOnlyAfterSettling: a shard this replica holds is
+// told to move only once the plan has wanted that for the settle time, so
+// a moment's disagreement (a member one replica already judges expired
+// and another not yet) moves nothing; a shard coming to us is told at once.
+func TestViewMovesOursAwayOnlyAfterSettling(t *testing.T) {
+	const ld, settle = 15 * time.Second, 2 * time.Second
+	v := NewView(2, "a", settle)
+	v.Member(0, "g-member-a", "a", "r1", ld)
+	v.Changes(0) // both shards told to a
+	v.Shard(0, 0, "a", "r1", ld)
+	v.Shard(0, 1, "a", "r1", ld)
+	v.Member(time.Second, "g-member-b", "b", "r1", ld)
+	if got := v.Changes(time.Second); len(got) != 0 {
+		t.Fatalf("b joined: told at once %v, want nothing before the settle time", got)
+	}
+	if got := v.NextExpiry(time.Second); got != time.Second+settle {
+		t.Errorf("next wake %v, want the end of the settle time %v", got, time.Second+settle)
+	}
+	// b leaves again within the settle time: nothing was ever told.
+	v.Member(2*time.Second, "g-member-b", "", "r2", ld)
+	if got := v.Changes(2 * time.Second); len(got) != 0 {
+		t.Fatalf("b left again: %v", got)
+	}
+	if got := v.Changes(4 * time.Second); len(got) != 0 {
+		t.Fatalf("after the settle time, with nothing to move: %v", got)
+	}
+	// b joins for good: after the settle time one shard moves to it.
+	v.Member(5*time.Second, "g-member-b", "b", "r3", ld)
+	v.Changes(5 * time.Second)
+	got := v.Changes(5*time.Second + settle)
+	if len(got) != 1 || got[0].Owner != "b" {
+		t.Fatalf("after the settle time: %v, want one shard to b", got)
 	}
 }
