@@ -98,6 +98,22 @@ func (d detailView) scrollHint() string {
 	return "end"
 }
 
+// head writes a detail view's title with its badge, and returns how to
+// write one "name value" line under it.
+func (d detailView) head(b *strings.Builder, title string, bd badge) func(name, value string) {
+	p := d.c.p
+	b.WriteString(p.title.on(title))
+	b.WriteString("  ")
+	b.WriteString(p.badges[bd].on("[" + bd.String() + "]"))
+	b.WriteString("\n\n")
+	return func(name, value string) {
+		b.WriteString("  ")
+		b.WriteString(p.dim.on(fit(name, 18)))
+		b.WriteString(value)
+		b.WriteByte('\n')
+	}
+}
+
 // detailContent is the whole record of one Lease, its labels, its own
 // transitions and its LeaseCandidates. Every API string is inert.
 func (d detailView) content(rows map[string]*row) string {
@@ -113,16 +129,7 @@ func (d detailView) content(rows map[string]*row) string {
 	now := c.now
 	bd := badgeOf(l, now)
 	var b strings.Builder
-	b.WriteString(c.p.title.on("Lease " + r.ns + "/" + r.name))
-	b.WriteString("  ")
-	b.WriteString(c.p.badges[bd].on("[" + bd.String() + "]"))
-	b.WriteString("\n\n")
-	field := func(name, value string) {
-		b.WriteString("  ")
-		b.WriteString(c.p.dim.on(fit(name, 18)))
-		b.WriteString(value)
-		b.WriteByte('\n')
-	}
+	field := d.head(&b, "Lease "+r.ns+"/"+r.name, bd)
 	holder := r.holder
 	if holder == "" {
 		holder = "(none)"

@@ -1,15 +1,12 @@
 package tui
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/leader-elector/leader-elector/watch"
 )
@@ -45,11 +42,7 @@ func twoClusters() []watch.Event {
 
 var fleetOpts = Options{Namespace: "kube-system", Contexts: []string{"prod-eu", "prod-us", "staging"}}
 
-var fleetStates = []struct {
-	name string
-	opts Options
-	msgs func() []tea.Msg
-}{
+var fleetStates = []screenState{
 	{"three contexts one unreachable", fleetOpts, func() []tea.Msg {
 		return []tea.Msg{events(twoClusters()...), tickMsg(at(1500 * time.Millisecond))}
 	}},
@@ -75,25 +68,8 @@ var fleetStates = []struct {
 // link per context in the status line, each context's problem on its own
 // line, and rows of the others untouched by it.
 func TestGoldenFleet(t *testing.T) {
-	for _, st := range fleetStates {
-		for _, size := range goldenSizes {
-			t.Run(fmt.Sprintf("%s/%dx%d", st.name, size.w, size.h), func(t *testing.T) {
-				m := newTestModel(t, st.opts, size.w, size.h)
-				send(m, st.msgs()...)
-				view := m.View()
-				checkFrame(t, view, size.w, size.h)
-				golden.RequireEqual(t, []byte(ansi.Strip(view)))
-			})
-		}
-	}
-	for _, st := range fleetStates {
-		for _, size := range []struct{ w, h int }{{1, 1}, {20, 6}, {60, 15}, {250, 70}} {
-			m := newTestModel(t, st.opts, 160, 48)
-			send(m, st.msgs()...)
-			m.Update(tea.WindowSizeMsg{Width: size.w, Height: size.h})
-			checkFrame(t, m.View(), size.w, size.h)
-		}
-	}
+	requireGoldens(t, fleetStates)
+	requireFits(t, fleetStates, []struct{ w, h int }{{1, 1}, {20, 6}, {60, 15}, {250, 70}})
 }
 
 func TestFleetLinksAreSeparate(t *testing.T) {

@@ -94,11 +94,7 @@ func podsForbiddenIn(ns string) []tea.Msg {
 
 // goldenStates are the screens a user meets, each rendered at 80x24 and
 // 160x48 and compared with testdata/TestGolden/<state>/<size>.golden.
-var goldenStates = []struct {
-	name string
-	opts Options
-	msgs func() []tea.Msg
-}{
+var goldenStates = []screenState{
 	{"connecting", Options{}, func() []tea.Msg { return []tea.Msg{tickMsg(at(1200 * time.Millisecond))} }},
 	{"empty namespace", Options{Namespace: "staging"}, func() []tea.Msg {
 		return []tea.Msg{events(watch.Event{Type: watch.EventSynced, Time: t0})}
@@ -173,8 +169,21 @@ var goldenStates = []struct {
 
 var goldenSizes = []struct{ w, h int }{{80, 24}, {160, 48}}
 
-func TestGolden(t *testing.T) {
-	for _, st := range goldenStates {
+func TestGolden(t *testing.T) { requireGoldens(t, goldenStates) }
+
+// screenState is a screen a user meets: the options and the messages that
+// lead there.
+type screenState struct {
+	name string
+	opts Options
+	msgs func() []tea.Msg
+}
+
+// requireGoldens renders every state at each of goldenSizes and compares
+// it, colour stripped, with testdata/<test>/<state>/<size>.golden.
+func requireGoldens(t *testing.T, states []screenState) {
+	t.Helper()
+	for _, st := range states {
 		for _, size := range goldenSizes {
 			t.Run(fmt.Sprintf("%s/%dx%d", st.name, size.w, size.h), func(t *testing.T) {
 				m := newTestModel(t, st.opts, size.w, size.h)
@@ -182,6 +191,22 @@ func TestGolden(t *testing.T) {
 				view := m.View()
 				checkFrame(t, view, size.w, size.h)
 				golden.RequireEqual(t, []byte(ansi.Strip(view)))
+			})
+		}
+	}
+}
+
+// requireFits renders every state at 160x48, resizes it to each of sizes,
+// and checks that the frame fits.
+func requireFits(t *testing.T, states []screenState, sizes []struct{ w, h int }) {
+	t.Helper()
+	for _, st := range states {
+		for _, size := range sizes {
+			t.Run(fmt.Sprintf("%s/%dx%d", st.name, size.w, size.h), func(t *testing.T) {
+				m := newTestModel(t, st.opts, 160, 48)
+				send(m, st.msgs()...)
+				m.Update(tea.WindowSizeMsg{Width: size.w, Height: size.h})
+				checkFrame(t, m.View(), size.w, size.h)
 			})
 		}
 	}
@@ -209,15 +234,5 @@ func checkFrame(t *testing.T, view string, w, h int) {
 // TestFrameFitsAnySize renders every state at sizes from tiny to huge: a
 // resize must never make the frame taller or wider than the terminal.
 func TestFrameFitsAnySize(t *testing.T) {
-	sizes := []struct{ w, h int }{{1, 1}, {5, 2}, {12, 3}, {20, 6}, {40, 10}, {60, 15}, {79, 23}, {81, 25}, {100, 30}, {120, 40}, {250, 70}}
-	for _, st := range goldenStates {
-		for _, size := range sizes {
-			t.Run(fmt.Sprintf("%s/%dx%d", st.name, size.w, size.h), func(t *testing.T) {
-				m := newTestModel(t, st.opts, 160, 48)
-				send(m, st.msgs()...)
-				m.Update(tea.WindowSizeMsg{Width: size.w, Height: size.h})
-				checkFrame(t, m.View(), size.w, size.h)
-			})
-		}
-	}
+	requireFits(t, goldenStates, []struct{ w, h int }{{1, 1}, {5, 2}, {12, 3}, {20, 6}, {40, 10}, {60, 15}, {79, 23}, {81, 25}, {100, 30}, {120, 40}, {250, 70}})
 }

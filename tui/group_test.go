@@ -8,7 +8,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/leader-elector/leader-elector/internal/shardgroup"
 	"github.com/leader-elector/leader-elector/watch"
@@ -65,11 +64,7 @@ func groupFleet() []watch.Event {
 
 // groupStates are the screens of a shard group, compared with
 // testdata/TestGoldenGroup/<state>/<size>.golden.
-var groupStates = []struct {
-	name string
-	opts Options
-	msgs func() []tea.Msg
-}{
+var groupStates = []screenState{
 	{"table with a group", Options{Namespace: "default"}, func() []tea.Msg {
 		return []tea.Msg{events(groupFleet()...)}
 	}},
@@ -87,33 +82,11 @@ var groupStates = []struct {
 	}},
 }
 
-func TestGoldenGroup(t *testing.T) {
-	for _, st := range groupStates {
-		for _, size := range goldenSizes {
-			t.Run(fmt.Sprintf("%s/%dx%d", st.name, size.w, size.h), func(t *testing.T) {
-				m := newTestModel(t, st.opts, size.w, size.h)
-				send(m, st.msgs()...)
-				view := m.View()
-				checkFrame(t, view, size.w, size.h)
-				golden.RequireEqual(t, []byte(ansi.Strip(view)))
-			})
-		}
-	}
-}
+func TestGoldenGroup(t *testing.T) { requireGoldens(t, groupStates) }
 
 // TestGroupFrameFitsAnySize: a group's row and detail never overflow.
 func TestGroupFrameFitsAnySize(t *testing.T) {
-	sizes := []struct{ w, h int }{{1, 1}, {12, 3}, {20, 6}, {40, 10}, {60, 15}, {79, 23}, {100, 30}, {250, 70}}
-	for _, st := range groupStates {
-		for _, size := range sizes {
-			t.Run(fmt.Sprintf("%s/%dx%d", st.name, size.w, size.h), func(t *testing.T) {
-				m := newTestModel(t, st.opts, 160, 48)
-				send(m, st.msgs()...)
-				m.Update(tea.WindowSizeMsg{Width: size.w, Height: size.h})
-				checkFrame(t, m.View(), size.w, size.h)
-			})
-		}
-	}
+	requireFits(t, groupStates, []struct{ w, h int }{{1, 1}, {12, 3}, {20, 6}, {40, 10}, {60, 15}, {79, 23}, {100, 30}, {250, 70}})
 }
 
 // groupRow is the row of myapp in default.

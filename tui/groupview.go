@@ -103,16 +103,7 @@ func (d detailView) groupContent(r *row) string {
 	now := c.now
 	bd := r.badge(now)
 	var b strings.Builder
-	b.WriteString(c.p.title.on("Shard group " + r.ns + "/" + Inert(g.name)))
-	b.WriteString("  ")
-	b.WriteString(c.p.badges[bd].on("[" + bd.String() + "]"))
-	b.WriteString("\n\n")
-	field := func(name, value string) {
-		b.WriteString("  ")
-		b.WriteString(c.p.dim.on(fit(name, 18)))
-		b.WriteString(value)
-		b.WriteByte('\n')
-	}
+	field := d.head(&b, "Shard group "+r.ns+"/"+Inert(g.name), bd)
 	if c.multi {
 		field("context", r.ctxName)
 	}
