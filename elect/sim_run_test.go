@@ -4,7 +4,6 @@ import (
 	"context"
 	"hash/fnv"
 
-	"container/heap"
 	"fmt"
 	"github.com/leader-elector/leader-elector/internal/logging"
 	"log/slog"
@@ -250,25 +249,19 @@ func (w *world) deposeBound() time.Duration {
 // run plays the world for p.duration and returns the violations.
 func (w *world) run() []string {
 	w.at(0, -1, 0, w.phase)
+	var e *event
 	for w.q.Len() > 0 && len(w.violations) == 0 {
-		e := heap.Pop(&w.q).(*event)
-		if e.at > w.p.duration {
+		it := w.q.Pop()
+		if it.At > w.p.duration {
 			break
 		}
-		w.now = e.at
+		w.now, e = it.At, it.V
 		if e.rep >= 0 {
 			r := w.reps[e.rep]
 			if r.inc != e.inc || !r.alive {
 				continue
 			}
-			if w.now < r.pausedUntil {
-				e.at = r.pausedUntil
-				heap.Push(&w.q, e)
-				continue
-			}
-			if e.loop && w.now < r.loopStalledUntil {
-				e.at = r.loopStalledUntil
-				heap.Push(&w.q, e)
+			if w.q.Defer(it, r.pausedUntil) || e.loop && w.q.Defer(it, r.loopStalledUntil) {
 				continue
 			}
 		}

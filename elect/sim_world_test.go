@@ -10,8 +10,8 @@ import (
 
 	"github.com/leader-elector/leader-elector/elect/leadership"
 	"github.com/leader-elector/leader-elector/internal/logging"
+	"github.com/leader-elector/leader-elector/internal/simq"
 
-	"container/heap"
 	"fmt"
 	"math/rand"
 	"strconv"
@@ -29,30 +29,10 @@ import (
 // incarnation it was meant for has died; an event of its loop (loop) also
 // waits while the loop is stalled, when its tasks go on.
 type event struct {
-	at   time.Duration
-	seq  uint64
 	rep  int
 	inc  int
 	loop bool
 	fn   func()
-}
-
-type simQueue []*event
-
-func (q simQueue) Len() int { return len(q) }
-func (q simQueue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
-	}
-	return q[i].seq < q[j].seq
-}
-func (q simQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *simQueue) Push(x any)   { *q = append(*q, x.(*event)) }
-func (q *simQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
 }
 
 // simServer is the API server's one Lease, with optimistic concurrency.
@@ -255,8 +235,7 @@ type world struct {
 	p      simParams
 	rng    *rand.Rand
 	now    time.Duration
-	q      simQueue
-	seq    uint64
+	q      simq.Queue[*event]
 	srv    simServer
 	reps   []*simReplica
 	nextID int
@@ -379,9 +358,7 @@ func (w *world) violatef(format string, args ...any) {
 }
 
 func (w *world) at(t time.Duration, rep, inc int, fn func()) {
-	t = max(t, w.now)
-	w.seq++
-	heap.Push(&w.q, &event{at: t, seq: w.seq, rep: rep, inc: inc, fn: fn})
+	w.q.Push(max(t, w.now), &event{rep: rep, inc: inc, fn: fn})
 }
 
 // on schedules fn for replica r's current incarnation.
@@ -389,9 +366,7 @@ func (w *world) on(r *simReplica, t time.Duration, fn func()) { w.at(t, r.idx, r
 
 // onLoop schedules fn on replica r's loop.
 func (w *world) onLoop(r *simReplica, t time.Duration, fn func()) {
-	t = max(t, w.now)
-	w.seq++
-	heap.Push(&w.q, &event{at: t, seq: w.seq, rep: r.idx, inc: r.inc, loop: true, fn: fn})
+	w.q.Push(max(t, w.now), &event{rep: r.idx, inc: r.inc, loop: true, fn: fn})
 }
 
 func (w *world) dur(lo, hi time.Duration) time.Duration {

@@ -1,7 +1,6 @@
 package shards_test
 
 import (
-	"container/heap"
 	"fmt"
 	"hash"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"github.com/leader-elector/leader-elector/elect/leadership"
 	"github.com/leader-elector/leader-elector/elect/shards"
 	"github.com/leader-elector/leader-elector/internal/shardgroup"
+	"github.com/leader-elector/leader-elector/internal/simq"
 )
 
 // The simulated world of a shard group (issue 22): an API server holding M
@@ -38,29 +38,9 @@ var simEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // (file operations) go on. The world's own events (rep -1: the API server,
 // the operator) wait for nobody.
 type simEvent struct {
-	at   time.Duration
-	seq  uint64
 	rep  int
 	loop bool
 	fn   func()
-}
-
-type simQueue []*simEvent
-
-func (q simQueue) Len() int { return len(q) }
-func (q simQueue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
-	}
-	return q[i].seq < q[j].seq
-}
-func (q simQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *simQueue) Push(x any)   { *q = append(*q, x.(*simEvent)) }
-func (q *simQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
 }
 
 // simLease is one Lease on the API server.
@@ -233,8 +213,7 @@ type world struct {
 	p   simParams
 	rng *rand.Rand
 	now time.Duration
-	q   simQueue
-	seq uint64
+	q   simq.Queue[*simEvent]
 	srv simServer
 
 	reps []*simReplica
@@ -308,8 +287,7 @@ func (w *world) violatef(format string, args ...any) {
 
 // at schedules fn at t for replica rep (-1: the world's).
 func (w *world) at(t time.Duration, rep int, loop bool, fn func()) {
-	w.seq++
-	heap.Push(&w.q, &simEvent{at: max(t, w.now), seq: w.seq, rep: rep, loop: loop, fn: fn})
+	w.q.Push(max(t, w.now), &simEvent{rep: rep, loop: loop, fn: fn})
 }
 
 // onLoop schedules fn on r's loop.
@@ -333,24 +311,18 @@ func (w *world) chaos() bool { return w.now < w.chaosEnd }
 // run plays the world for p.duration and returns the violations.
 func (w *world) run() []string {
 	for w.q.Len() > 0 && len(w.violated) == 0 {
-		e := heap.Pop(&w.q).(*simEvent)
-		if e.at > w.p.duration {
+		it := w.q.Pop()
+		if it.At > w.p.duration {
 			break
 		}
-		w.now = e.at
+		w.now = it.At
+		e := it.V
 		if e.rep >= 0 {
 			r := w.reps[e.rep]
 			if !r.alive {
 				continue
 			}
-			if w.now < r.pausedUntil {
-				e.at = r.pausedUntil
-				heap.Push(&w.q, e)
-				continue
-			}
-			if e.loop && w.now < r.loopStalledUntil {
-				e.at = r.loopStalledUntil
-				heap.Push(&w.q, e)
+			if w.q.Defer(it, r.pausedUntil) || e.loop && w.q.Defer(it, r.loopStalledUntil) {
 				continue
 			}
 		}

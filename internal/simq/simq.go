@@ -1,0 +1,65 @@
+// Package simq is the event queue of the deterministic simulations (of one
+// Lease in package elect, of a shard group in elect/shards): events run in
+// the order of their true time, and at equal times in the order they were
+// first scheduled, so a seed replays exactly.
+package simq
+
+import (
+	"container/heap"
+	"time"
+)
+
+// Queue holds events carrying a V each.
+type Queue[V any] struct {
+	items items[V]
+	seq   uint64
+}
+
+// Item is one scheduled event.
+type Item[V any] struct {
+	At  time.Duration
+	V   V
+	seq uint64
+}
+
+// Push schedules v at at.
+func (q *Queue[V]) Push(at time.Duration, v V) {
+	q.seq++
+	heap.Push(&q.items, &Item[V]{At: at, V: v, seq: q.seq})
+}
+
+// Len is the number of events scheduled.
+func (q *Queue[V]) Len() int { return len(q.items) }
+
+// Pop takes the next event.
+func (q *Queue[V]) Pop() *Item[V] { return heap.Pop(&q.items).(*Item[V]) }
+
+// Defer puts it back for until when it is due before then (its replica is
+// paused, say), keeping its first place among the events of that time, and
+// reports whether it did.
+func (q *Queue[V]) Defer(it *Item[V], until time.Duration) bool {
+	if it.At >= until {
+		return false
+	}
+	it.At = until
+	heap.Push(&q.items, it)
+	return true
+}
+
+type items[V any] []*Item[V]
+
+func (s items[V]) Len() int { return len(s) }
+func (s items[V]) Less(i, j int) bool {
+	if s[i].At != s[j].At {
+		return s[i].At < s[j].At
+	}
+	return s[i].seq < s[j].seq
+}
+func (s items[V]) Swap(i, j int) { s[i], s[j] = s[j], s[i] }
+func (s *items[V]) Push(x any)   { *s = append(*s, x.(*Item[V])) }
+func (s *items[V]) Pop() any {
+	old := *s
+	it := old[len(old)-1]
+	*s = old[:len(old)-1]
+	return it
+}
