@@ -20,6 +20,28 @@ func validConfig(t *testing.T) Config {
 	}
 }
 
+// checkConfigError fails t unless err is what want says: nil for "",
+// else a one-line configuration error (exit 2) containing want.
+func checkConfigError(t *testing.T, err error, want string) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("Validate() = %v, want nil", err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Validate() = %v, want an error containing %q", err, want)
+	}
+	var coded interface{ ExitCode() int }
+	if !errors.As(err, &coded) || coded.ExitCode() != exitcode.Config {
+		t.Errorf("error %v does not carry exit code %d", err, exitcode.Config)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not one line: %q", err)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -76,23 +98,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := validConfig(t)
 			tt.change(&c)
-			err := c.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.want)
-			}
-			var coded interface{ ExitCode() int }
-			if !errors.As(err, &coded) || coded.ExitCode() != exitcode.Config {
-				t.Errorf("error %v does not carry exit code %d", err, exitcode.Config)
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error is not one line: %q", err)
-			}
+			checkConfigError(t, c.Validate(), tt.want)
 		})
 	}
 }

@@ -1,15 +1,12 @@
 package elect
 
 import (
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/leader-elector/leader-elector/internal/exitcode"
 )
 
 // TestValidateShards: every refusal of --shards is exit 2 with one line
@@ -57,20 +54,7 @@ func TestValidateShards(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.change(&c, dir)
-			err := c.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatalf("refused: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want one containing %q", err, tc.want)
-			}
-			var coded *exitcode.Error
-			if strings.Contains(err.Error(), "\n") || !errors.As(err, &coded) || coded.ExitCode() != 2 {
-				t.Errorf("want one line and a configuration error (exit 2): %v", err)
-			}
+			checkConfigError(t, c.Validate(), tc.want)
 		})
 	}
 }

@@ -111,7 +111,7 @@ type simHost struct {
 	inc int
 }
 
-func (h simHost) mono() time.Duration { return h.r.mono(h.w.now) }
+func (h simHost) mono() time.Duration { return h.r.Mono(h.w.now) }
 func (h simHost) wall() time.Time     { return simWallEpoch.Add(h.mono()) }
 func (h simHost) spawn(task func())   { h.w.spawnTask(h.r, h.inc, task) }
 
@@ -129,7 +129,7 @@ func (h simHost) report(in leadership.Input) {
 type simDeadline struct{}
 
 func (h simHost) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	at := h.w.now + h.r.trueDur(d)
+	at := h.w.now + h.r.TrueDur(d)
 	if prev, ok := ctx.Value(simDeadline{}).(time.Duration); ok && prev < at {
 		at = prev
 	}
@@ -143,7 +143,7 @@ func (h simHost) setTimer(at time.Duration) {
 		return
 	}
 	gen := r.timerGen
-	h.w.onLoop(r, max(h.w.now, r.trueAt(at)), func() {
+	h.w.onLoop(r, max(h.w.now, r.TrueAt(at)), func() {
 		if r.timerGen == gen {
 			h.w.deliver(r, leadership.Tick{})
 		}
@@ -197,14 +197,14 @@ func (w *world) traceEffect(r *simReplica) func(leadership.Effect) {
 		case leadership.Write:
 			w.tracef("r%d.%d -> %s", r.idx, r.inc, leadership.Describe(e))
 			if e.Record.Holder == r.id {
-				r.sentAt[e.Record.RenewTime.UnixMicro()] = r.mono(w.now)
+				r.sentAt[e.Record.RenewTime.UnixMicro()] = r.Mono(w.now)
 			}
 			if e.Record.Holder == "" {
 				w.checkRelease(r)
 			}
 		case leadership.UnlabelPod:
 			if e.Term != r.unlabelTerm { // the first ask, not a retry: the machine's bound runs from it
-				r.unlabelTerm, r.unlabelAt = e.Term, r.mono(w.now)
+				r.unlabelTerm, r.unlabelAt = e.Term, r.Mono(w.now)
 			}
 		case leadership.LabelPod:
 			if r.deposedAt != 0 && !r.knowsDeposed {
@@ -553,7 +553,7 @@ func (s simStaged) commit() error {
 	if !r.tokenVisible {
 		w.violatef("r%d made its status file visible without its token file beside it", r.idx)
 	}
-	if m := r.mono(w.now); m >= r.actUntil {
+	if m := r.Mono(w.now); m >= r.actUntil {
 		w.violatef("r%d made its status file visible at %v, past its deadline %v (last landed renewal + acting window)", r.idx, m, r.actUntil)
 	}
 	r.fileVisible, r.removeFailed = true, false
@@ -628,7 +628,7 @@ func (p simProcs) start(_, env []string, _ *slog.Logger) (process, error) {
 	if w.ioFault(r) {
 		return nil, errors.New("simulated: fork/exec: resource temporarily unavailable")
 	}
-	if m := r.mono(w.now); m >= r.actUntil {
+	if m := r.Mono(w.now); m >= r.actUntil {
 		w.violatef("r%d started its command at %v, past its deadline %v (last landed renewal + acting window)", r.idx, m, r.actUntil)
 	}
 	c := &simChild{w: w, r: r, inc: r.inc}
@@ -689,9 +689,9 @@ func (c *simChild) stop(grace time.Duration) error {
 		return nil
 	}
 	if !c.stubborn {
-		c.at(w.now + w.dur(time.Millisecond, c.r.trueDur(grace)))
+		c.at(w.now + w.dur(time.Millisecond, c.r.TrueDur(grace)))
 	}
-	w.park(w.now + c.r.trueDur(grace))
+	w.park(w.now + c.r.TrueDur(grace))
 	if c.exited {
 		return nil
 	}
@@ -702,7 +702,7 @@ func (c *simChild) stop(grace time.Duration) error {
 		c.r.childStuck = true
 	}
 	c.at(max(w.now+w.dur(100*time.Microsecond, 2*time.Millisecond), c.dStateEnd))
-	w.park(w.now + c.r.trueDur(time.Second))
+	w.park(w.now + c.r.TrueDur(time.Second))
 	if !c.exited {
 		// Nobody waits for it any more (process.wait).
 		c.gaveUp = true

@@ -220,7 +220,7 @@ func (w *world) checkLabels() {
 // machine's bound for removing it has not passed.
 func (w *world) ownLabel(r *simReplica) bool {
 	t, ok := w.labels()[r.id]
-	return ok && t.rep == r.idx && t.inc == r.inc && r.mono(w.now) < r.unlabelAt+r.cfg.RenewDeadline
+	return ok && t.rep == r.idx && t.inc == r.inc && r.Mono(w.now) < r.unlabelAt+r.cfg.RenewDeadline
 }
 
 // checkReleaseLabel: a release is sent only once the label is off.

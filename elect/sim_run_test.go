@@ -107,8 +107,8 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	r.ecfg, r.cfg = cfg, cfg.machine()
 	r.alive, r.exited, r.shuttingDown = true, false, false
 	r.tasks, r.sentAt = map[*simTask]struct{}{}, map[int64]time.Duration{}
-	r.rate = 1 + (w.rng.Float64()*2-1)*w.p.drift
-	r.offset = time.Duration(w.rng.Int63n(int64(time.Hour)))
+	r.Rate = 1 + (w.rng.Float64()*2-1)*w.p.drift
+	r.Offset = time.Duration(w.rng.Int63n(int64(time.Hour)))
 	r.fileVisible, r.tokenVisible, r.childRunning, r.published = false, false, false, false
 	r.watchBroken, r.watchLast = false, w.now
 	r.acting, r.deposedAt, r.knowsDeposed, r.idleSince = false, 0, false, 0
@@ -123,7 +123,7 @@ func (w *world) boot(r *simReplica, newIdentity bool) {
 	})
 	r.d.trace = w.traceEffect(r)
 	w.bootLabel(r, oldID)
-	w.tracef("r%d.%d boots as %s (exec %v, priority %d, clock rate %.4f)", r.idx, r.inc, r.id, r.cfg.Exec, r.cfg.Priority, r.rate)
+	w.tracef("r%d.%d boots as %s (exec %v, priority %d, clock rate %.4f)", r.idx, r.inc, r.id, r.cfg.Exec, r.cfg.Priority, r.Rate)
 	w.onLoop(r, w.now, func() {
 		w.deliver(r, leadership.Start{})
 		w.relist(r)

@@ -126,8 +126,7 @@ type simReplica struct {
 	tasks    map[*simTask]struct{}
 	timerGen uint64
 
-	rate   float64       // its clock's rate against true time
-	offset time.Duration // its monotonic clock's origin
+	simq.Clock // its monotonic clock, its own rate against true time
 
 	// What its driver shows: the status file, the child, /leader.
 	fileVisible  bool
@@ -166,20 +165,6 @@ type simReplica struct {
 	knowsDeposed bool          // it has seen that write (or a later state)
 	idleSince    time.Duration // its writes naming it have kept the Lease alive without it acting since
 	lastIdle     time.Duration // the last such write's answer
-}
-
-func (r *simReplica) mono(t time.Duration) time.Duration {
-	return r.offset + time.Duration(float64(t)*r.rate)
-}
-
-// trueAt is the true time at which r's clock reads mono.
-func (r *simReplica) trueAt(mono time.Duration) time.Duration {
-	return time.Duration(float64(mono-r.offset)/r.rate) + 1
-}
-
-// trueDur is how long d on r's clock lasts in true time.
-func (r *simReplica) trueDur(d time.Duration) time.Duration {
-	return time.Duration(float64(d) / r.rate)
 }
 
 // actWindow is how long after the send of its last landed renewal r may

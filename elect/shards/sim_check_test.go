@@ -34,7 +34,7 @@ import (
 // reveal makes s's file visible and checks what applies at that moment.
 func (w *world) reveal(s *simShard) {
 	r := s.r
-	if m := r.mono(w.now); m >= s.actUntil {
+	if m := r.Mono(w.now); m >= s.actUntil {
 		w.violatef("%s made its file for shard %d visible at %v, past its deadline %v (last landed write + renew deadline)", r, s.i, m, s.actUntil)
 	}
 	s.visible, s.removeFailed = true, false
@@ -420,7 +420,7 @@ func (w *world) describe(i int) string {
 		if !r.alive {
 			continue
 		}
-		mono := r.mono(w.now)
+		mono := r.Mono(w.now)
 		fmt.Fprintf(&b, " %s(%s, plan %q, members %v)", r, r.sm[i].m.Phase(), r.view.Plan(mono)[i], r.view.Members(mono))
 	}
 	return b.String()

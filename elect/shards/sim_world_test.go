@@ -159,8 +159,7 @@ type simReplica struct {
 	id          string
 	memberLease string // its member Lease's name
 	cfg         leadership.Config
-	rate        float64       // its clock's rate against true time
-	offset      time.Duration // its monotonic clock's origin
+	simq.Clock  // its monotonic clock, its own rate against true time
 
 	alive   bool // the process runs
 	leaving bool // SIGTERM received: shutting down
@@ -188,20 +187,6 @@ type simReplica struct {
 	partitioned      time.Duration // until
 	slowUntil        time.Duration
 	ioFaultsUntil    time.Duration
-}
-
-func (r *simReplica) mono(t time.Duration) time.Duration {
-	return r.offset + time.Duration(float64(t)*r.rate)
-}
-
-// trueAt is the true time at which r's clock reads mono.
-func (r *simReplica) trueAt(mono time.Duration) time.Duration {
-	return time.Duration(float64(mono-r.offset)/r.rate) + 1
-}
-
-// trueDur is how long d on r's clock lasts in true time.
-func (r *simReplica) trueDur(d time.Duration) time.Duration {
-	return time.Duration(float64(d) / r.rate)
 }
 
 // member says r counts as a member of the group: running, not leaving.
@@ -345,8 +330,7 @@ func (w *world) join() *simReplica {
 		id:          id,
 		memberLease: shardgroup.MemberLease(simGroup, id),
 		cfg:         cfg,
-		rate:        1 + (w.rng.Float64()*2-1)*w.p.drift,
-		offset:      time.Duration(w.rng.Int63n(int64(time.Hour))),
+		Clock:       simq.Clock{Rate: 1 + (w.rng.Float64()*2-1)*w.p.drift, Offset: time.Duration(w.rng.Int63n(int64(time.Hour)))},
 		alive:       true,
 		view:        shards.NewView(w.p.shards, id, cfg.RetryPeriod),
 		seen:        map[string]bool{},
@@ -357,7 +341,7 @@ func (w *world) join() *simReplica {
 	}
 	w.reps = append(w.reps, r)
 	w.stats.joins++
-	w.tracef("%s JOINS as %s (clock rate %.4f)", r, r.id, r.rate)
+	w.tracef("%s JOINS as %s (clock rate %.4f)", r, r.id, r.Rate)
 	w.onLoop(r, w.now, func() {
 		for _, s := range r.sm {
 			w.step(s, leadership.Start{})
@@ -369,7 +353,7 @@ func (w *world) join() *simReplica {
 }
 
 func (w *world) nowOf(r *simReplica) leadership.Now {
-	mono := r.mono(w.now)
+	mono := r.Mono(w.now)
 	return leadership.Now{Mono: mono, Wall: simEpoch.Add(mono)}
 }
 
@@ -441,7 +425,7 @@ func (w *world) step(s *simShard, in leadership.Input) {
 	default:
 		w.tracef("%s/%d <- %s", r, s.i, leadership.Describe(in))
 	}
-	mono := r.mono(w.now)
+	mono := r.Mono(w.now)
 	for _, e := range s.m.Step(leadership.Now{Mono: mono, Wall: simEpoch.Add(mono)}, in) {
 		w.do(s, e)
 	}
@@ -487,7 +471,7 @@ func (w *world) do(s *simShard, e leadership.Effect) {
 			return
 		}
 		gen := s.timerGen
-		w.onLoop(r, r.trueAt(e.At), func() {
+		w.onLoop(r, r.TrueAt(e.At), func() {
 			if s.timerGen == gen {
 				w.step(s, leadership.Tick{})
 			}
@@ -559,7 +543,7 @@ func (w *world) latency(r *simReplica) time.Duration {
 // on the way or its answer on the way back.
 func (w *world) call(r *simReplica, lateApplies bool, serve func(), reply func(answered bool)) {
 	sent := w.now
-	giveUp := sent + r.trueDur(w.p.timeout)
+	giveUp := sent + r.TrueDur(w.p.timeout)
 	arrive := sent + w.latency(r)
 	answerAt := arrive + w.latency(r)
 	lost := sent < r.partitioned || arrive < r.partitioned || (!lateApplies && arrive >= giveUp)
@@ -593,7 +577,7 @@ func (w *world) writeShard(s *simShard, e leadership.Write) {
 	r := s.r
 	name := shardgroup.ShardLease(simGroup, s.i)
 	if e.Record.Holder == r.id {
-		s.sentAt[e.Record.RenewTime.UnixMicro()] = r.mono(w.now)
+		s.sentAt[e.Record.RenewTime.UnixMicro()] = r.Mono(w.now)
 	}
 	if e.Record.Holder == "" && s.visible {
 		w.violatef("%s released shard %d while its file is visible", r, s.i)
@@ -707,7 +691,7 @@ func (w *world) observe(r *simReplica, name string, l leadership.Lease) {
 		return
 	}
 	r.seen[name] = l.Exists
-	mono := r.mono(w.now)
+	mono := r.Mono(w.now)
 	holder, version := "", ""
 	ld := time.Duration(l.Record.LeaseDurationSeconds) * time.Second
 	if l.Exists {
@@ -729,14 +713,14 @@ func (w *world) replan(r *simReplica) {
 	if !r.alive {
 		return
 	}
-	mono := r.mono(w.now)
+	mono := r.Mono(w.now)
 	for _, c := range r.view.Changes(mono) {
 		w.step(r.sm[c.Shard], leadership.Owner{Identity: c.Owner})
 	}
 	r.expiryAt++
 	if next := r.view.NextExpiry(mono); next != 0 {
 		gen := r.expiryAt
-		w.onLoop(r, r.trueAt(next), func() {
+		w.onLoop(r, r.TrueAt(next), func() {
 			if r.expiryAt == gen {
 				w.replan(r)
 			}
@@ -751,7 +735,7 @@ func (w *world) writeMember(r *simReplica) {
 		return
 	}
 	r.memberBusy = true
-	wall := simEpoch.Add(r.mono(w.now)).Round(time.Microsecond)
+	wall := simEpoch.Add(r.Mono(w.now)).Round(time.Microsecond)
 	rec := leadership.Record{Holder: r.id, LeaseDurationSeconds: int32(r.cfg.LeaseDuration / time.Second), AcquireTime: wall, RenewTime: wall}
 	refused := w.chaos() && w.chance(0.03)
 	w.call(r, true, func() {
@@ -775,7 +759,7 @@ func (w *world) writeMember(r *simReplica) {
 		}
 		r.memberGen++
 		gen := r.memberGen
-		w.onLoop(r, w.now+r.trueDur(next), func() {
+		w.onLoop(r, w.now+r.TrueDur(next), func() {
 			if r.memberGen == gen {
 				w.writeMember(r)
 			}
@@ -832,7 +816,7 @@ func (w *world) showFile(s *simShard, e leadership.ShowFile) {
 		switch {
 		case fail:
 			res.Err = "simulated: no space left on device"
-		case g == nil || g.term != e.Term || r.mono(w.now) >= g.until:
+		case g == nil || g.term != e.Term || r.Mono(w.now) >= g.until:
 			res.Aborted = true
 			w.tracef("%s/%d file of term %d not shown: its term closed or its deadline passed", r, s.i, e.Term)
 		default:

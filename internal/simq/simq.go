@@ -63,3 +63,26 @@ func (s *items[V]) Pop() any {
 	*s = old[:len(old)-1]
 	return it
 }
+
+// Clock is a simulated replica's monotonic clock: it reads Offset at true
+// time 0 and runs at Rate against true time, so no two replicas agree.
+type Clock struct {
+	Offset time.Duration
+	Rate   float64
+}
+
+// Mono is what the clock reads at true time t.
+func (c Clock) Mono(t time.Duration) time.Duration {
+	return c.Offset + time.Duration(float64(t)*c.Rate)
+}
+
+// TrueAt is the first true time (to the nanosecond, rounded up) at which
+// the clock has reached mono.
+func (c Clock) TrueAt(mono time.Duration) time.Duration {
+	return time.Duration(float64(mono-c.Offset)/c.Rate) + 1
+}
+
+// TrueDur is how long d on the clock lasts in true time.
+func (c Clock) TrueDur(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / c.Rate)
+}
