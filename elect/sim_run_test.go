@@ -2,7 +2,6 @@ package elect
 
 import (
 	"context"
-	"hash/fnv"
 
 	"fmt"
 	"github.com/leader-elector/leader-elector/internal/logging"
@@ -11,11 +10,13 @@ import (
 	"time"
 
 	"github.com/leader-elector/leader-elector/elect/leadership"
+
+	"github.com/leader-elector/leader-elector/internal/simq"
 )
 
 // newWorld builds a world of p.replicas replicas, all started at time 0.
 func newWorld(p simParams) *world {
-	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed)), baton: make(chan struct{}), stalled: make(stalledWriter), digest: fnv.New64a()}
+	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed)), baton: make(chan struct{}), stalled: make(stalledWriter), trace: simq.Trace{Keep: traceKeep}}
 	w.logQueue = logging.NewQueue(w.stalled, func(n uint64) []byte { return fmt.Appendf(nil, "%d log lines dropped\n", n) }, 8<<10)
 	w.log = slog.New(slog.NewTextHandler(w.logQueue, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if p.randomTimings {

@@ -62,11 +62,11 @@ func TestSimulation(t *testing.T) {
 		w := newWorld(simDefaults(seed))
 		if v := w.run(); len(v) > 0 {
 			t.Fatalf("seed %d (timings %v/%v/%v, grace %v): %s\nreplay: go test ./elect -run 'TestSimulation$' -sim.seed=%d -sim.seeds=1 -sim.duration=%v\nlast events:\n%s",
-				seed, w.p.base.LeaseDuration, w.p.base.RenewDeadline, w.p.base.RetryPeriod, w.p.base.Grace, v[0], seed, *simDuration, w.traceText())
+				seed, w.p.base.LeaseDuration, w.p.base.RenewDeadline, w.p.base.RetryPeriod, w.p.base.Grace, v[0], seed, *simDuration, w.trace.Text())
 		}
 		steps += w.steps
 		total.add(w.stats)
-		digest.Write(w.digest.Sum(nil))
+		digest.Write(w.trace.Sum())
 	}
 	t.Logf("%d seeds x %v simulated: %d steps, trace digest %016x; %s", *simSeeds, *simDuration, steps, digest.Sum64(), total)
 	// A replay of one seed need not meet every fault; a run of many must.

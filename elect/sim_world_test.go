@@ -1,7 +1,6 @@
 package elect
 
 import (
-	"hash"
 	"io"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,7 +14,6 @@ import (
 	"fmt"
 	"math/rand"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -240,9 +238,7 @@ type world struct {
 	quietEnd    time.Duration
 	chaosEnd    time.Duration // faults strike and I/O fails only before it
 	lastEnds    []actEnd
-	trace       []string
-	traceAt     int
-	digest      hash.Hash64 // of every trace line: the same seed must give the same run
+	trace       simq.Trace
 	violations  []string
 	steps       int
 	stats       simStats
@@ -317,23 +313,7 @@ func (s simStats) String() string {
 const traceKeep = 400
 
 func (w *world) tracef(format string, args ...any) {
-	line := fmt.Sprintf("%9.4fs ", w.now.Seconds()) + fmt.Sprintf(format, args...)
-	w.digest.Write([]byte(line))
-	if len(w.trace) < traceKeep {
-		w.trace = append(w.trace, line)
-		return
-	}
-	w.trace[w.traceAt] = line
-	w.traceAt = (w.traceAt + 1) % traceKeep
-}
-
-func (w *world) traceText() string {
-	var b strings.Builder
-	for i := range w.trace {
-		b.WriteString(w.trace[(w.traceAt+i)%len(w.trace)])
-		b.WriteByte('\n')
-	}
-	return b.String()
+	w.trace.Add(fmt.Sprintf("%9.4fs ", w.now.Seconds()) + fmt.Sprintf(format, args...))
 }
 
 func (w *world) violatef(format string, args ...any) {

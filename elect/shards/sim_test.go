@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/leader-elector/leader-elector/elect/leadership"
+
+	"github.com/leader-elector/leader-elector/internal/simq"
 )
 
 // A deterministic simulation of a shard group (issue 22): M shards shared
@@ -180,7 +182,7 @@ func (s simStats) String() string {
 }
 
 func newWorld(p simParams) *world {
-	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed)), digest: fnv.New64a(), stats: newStats()}
+	w := &world{p: p, rng: rand.New(rand.NewSource(p.seed)), stats: newStats(), trace: simq.Trace{Keep: *shardSimTrace}}
 	w.srv.leases = map[string]*simLease{}
 	w.ends = make([][]simEnd, p.shards)
 	w.owner = make([]*simReplica, p.shards)
@@ -207,17 +209,17 @@ func TestShardSimulation(t *testing.T) {
 		w := newWorld(p)
 		v := w.run()
 		if *shardSimDump != "" {
-			if err := os.WriteFile(*shardSimDump, []byte(w.traceText()), 0o644); err != nil {
+			if err := os.WriteFile(*shardSimDump, []byte(w.trace.Text()), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if len(v) > 0 {
 			t.Fatalf("seed %d (M=%d, N=%d at the start; lease %v, renew deadline %v, retry %v): %s\nreplay: go test ./elect/shards -run 'TestShardSimulation$' -shardsim.seed=%d -shardsim.seeds=1 -shardsim.duration=%v\nlast events:\n%s",
-				seed, p.shards, p.replicas, p.base.LeaseDuration, p.base.RenewDeadline, p.base.RetryPeriod, v[0], seed, p.duration, w.traceText())
+				seed, p.shards, p.replicas, p.base.LeaseDuration, p.base.RenewDeadline, p.base.RetryPeriod, v[0], seed, p.duration, w.trace.Text())
 		}
 		steps += w.steps
 		total.add(w.stats)
-		digest.Write(w.digest.Sum(nil))
+		digest.Write(w.trace.Sum())
 	}
 	t.Logf("%d seeds x %v simulated: %d steps, trace digest %016x; %s", *shardSimSeeds, *shardSimDuration, steps, digest.Sum64(), total)
 	if *shardSimSeeds >= 20 && (total.rounds["join"] == 0 || total.rounds["leave"] == 0 || total.rounds["crash"] == 0 ||

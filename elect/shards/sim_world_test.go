@@ -2,7 +2,6 @@ package shards_test
 
 import (
 	"fmt"
-	"hash"
 	"log/slog"
 	"math/rand"
 	"slices"
@@ -218,9 +217,7 @@ type world struct {
 	settled  []*simReplica
 	phase    string
 	rounds   int // rounds left in this quiet period
-	trace    []string
-	traceAt  int
-	digest   hash.Hash64
+	trace    simq.Trace
 	stats    simStats
 	steps    int
 	violated []string
@@ -245,23 +242,7 @@ type simRound struct {
 }
 
 func (w *world) tracef(format string, args ...any) {
-	line := fmt.Sprintf("%9.4fs ", w.now.Seconds()) + fmt.Sprintf(format, args...)
-	w.digest.Write([]byte(line))
-	if len(w.trace) < *shardSimTrace {
-		w.trace = append(w.trace, line)
-		return
-	}
-	w.trace[w.traceAt] = line
-	w.traceAt = (w.traceAt + 1) % *shardSimTrace
-}
-
-func (w *world) traceText() string {
-	var b strings.Builder
-	for i := range w.trace {
-		b.WriteString(w.trace[(w.traceAt+i)%len(w.trace)])
-		b.WriteByte('\n')
-	}
-	return b.String()
+	w.trace.Add(fmt.Sprintf("%9.4fs ", w.now.Seconds()) + fmt.Sprintf(format, args...))
 }
 
 func (w *world) violatef(format string, args ...any) {

@@ -6,6 +6,9 @@ package simq
 
 import (
 	"container/heap"
+	"hash"
+	"hash/fnv"
+	"strings"
 	"time"
 )
 
@@ -85,4 +88,48 @@ func (c Clock) TrueAt(mono time.Duration) time.Duration {
 // TrueDur is how long d on the clock lasts in true time.
 func (c Clock) TrueDur(d time.Duration) time.Duration {
 	return time.Duration(float64(d) / c.Rate)
+}
+
+// Trace keeps a run's last Keep lines, for the report of a violation, and
+// a digest of every line: the same seed must give the same digest, so a
+// change that claims not to alter what a simulation does can show it.
+type Trace struct {
+	Keep   int
+	lines  []string
+	next   int
+	digest hash.Hash64
+}
+
+// Add records one line.
+func (t *Trace) Add(line string) {
+	if t.digest == nil {
+		t.digest = fnv.New64a()
+	}
+	t.digest.Write([]byte(line))
+	if len(t.lines) < t.Keep {
+		t.lines = append(t.lines, line)
+		return
+	}
+	if t.Keep > 0 {
+		t.lines[t.next] = line
+		t.next = (t.next + 1) % t.Keep
+	}
+}
+
+// Text is the lines kept, oldest first, each ending in a newline.
+func (t *Trace) Text() string {
+	var b strings.Builder
+	for i := range t.lines {
+		b.WriteString(t.lines[(t.next+i)%len(t.lines)])
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Sum is the digest of every line added, in order.
+func (t *Trace) Sum() []byte {
+	if t.digest == nil {
+		t.digest = fnv.New64a()
+	}
+	return t.digest.Sum(nil)
 }

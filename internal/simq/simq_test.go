@@ -26,3 +26,21 @@ func TestOrder(t *testing.T) {
 		t.Errorf("order %v, want %v", got, want)
 	}
 }
+
+func TestTraceKeepsTheLastLinesAndDigestsAll(t *testing.T) {
+	a, b := Trace{Keep: 2}, Trace{Keep: 5}
+	for _, l := range []string{"one", "two", "three"} {
+		a.Add(l)
+		b.Add(l)
+	}
+	if got := a.Text(); got != "two\nthree\n" {
+		t.Errorf("kept %q, want the last two lines", got)
+	}
+	if !slices.Equal(a.Sum(), b.Sum()) {
+		t.Error("the same lines gave different digests")
+	}
+	b.Add("four")
+	if slices.Equal(a.Sum(), b.Sum()) {
+		t.Error("another line left the digest as it was")
+	}
+}
