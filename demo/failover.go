@@ -25,6 +25,7 @@ func (d *demo) failover(ctx context.Context) {
 			return
 		case <-time.After(d.opts.Interval):
 		}
+		d.rollWorker(ctx, round)
 		leader := d.waitForLeader(ctx, nil, leaseDuration)
 		if leader == nil {
 			if ctx.Err() != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -64,10 +65,11 @@ func (d *demo) fail(err error) {
 	}
 }
 
-// stopReplicas stops every replica at once with SIGTERM, as a rollout would.
+// stopReplicas stops every replica and worker at once with SIGTERM, as a
+// rollout would.
 func (d *demo) stopReplicas() {
 	var wg sync.WaitGroup
-	for _, r := range d.replicas {
+	for _, r := range append(slices.Clone(d.replicas), d.workers...) {
 		wg.Go(func() { r.Stop(syscall.SIGTERM, stopGrace) })
 	}
 	wg.Wait()

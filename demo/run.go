@@ -38,6 +38,7 @@ type demo struct {
 	kubeconfig string
 	say        *narrator
 	replicas   []*replica.Replica
+	workers    []*replica.Replica // the shard group's (shards.go)
 	// failed receives the error of a replica that ended without being asked.
 	failed chan error
 }
@@ -52,7 +53,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(tmp) // runs last: every process using it is gone by then
 
-	d := &demo{opts: o, tmp: tmp, say: newNarrator(stderr), failed: make(chan error, o.Replicas)}
+	d := &demo{opts: o, tmp: tmp, say: newNarrator(stderr), failed: make(chan error, o.Replicas+shardWorkers)}
 	cpDir, err := d.build(ctx, stderr)
 	if err != nil {
 		return err
@@ -75,6 +76,9 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 
 	defer d.stopReplicas()
 	if err := d.startReplicas(); err != nil {
+		return err
+	}
+	if err := d.startWorkers(); err != nil {
 		return err
 	}
 	first := d.waitForLeader(ctx, nil, 30*time.Second)
@@ -178,9 +182,16 @@ func (d *demo) setupCluster(ctx context.Context, cp *controlplane.ControlPlane) 
 	if _, err := cs.CoreV1().ServiceAccounts(namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating the default ServiceAccount: %w", err)
 	}
+	var names []string
 	for i := 1; i <= d.opts.Replicas; i++ {
+		names = append(names, replicaID(i))
+	}
+	for i := 1; i <= shardWorkers; i++ {
+		names = append(names, workerID(i))
+	}
+	for _, name := range names {
 		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: replicaID(i), Labels: map[string]string{"app": "leader-elector-demo"}},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "leader-elector-demo"}},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{
 				Name: "leader-elector", Image: "ghcr.io/leader-elector/leader-elector", Args: []string{"elect"},
 			}}},

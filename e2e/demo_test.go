@@ -175,13 +175,23 @@ func TestDemo(t *testing.T) {
 		if len(transitions) == 0 {
 			t.Fatalf("no transition event in the demo's output:\n%s", d.stdout.String())
 		}
+		shardMoves := 0
 		for _, ev := range transitions {
-			if ev.Lease.Namespace != "demo" || ev.Lease.Name != "demo" {
-				t.Errorf("transition on Lease %s/%s, want demo/demo", ev.Lease.Namespace, ev.Lease.Name)
+			who := "replica-"
+			switch {
+			case ev.Lease.Namespace == "demo" && ev.Lease.Name == "demo":
+			case ev.Lease.Namespace == "demo" && strings.HasPrefix(ev.Lease.Name, "jobs-shard-"):
+				who = "worker-" // the shard group's
+				shardMoves++
+			default:
+				t.Errorf("transition on Lease %s/%s, want demo/demo or a shard of demo/jobs", ev.Lease.Namespace, ev.Lease.Name)
 			}
-			if !strings.HasPrefix(ev.From, "replica-") || !strings.HasPrefix(ev.To, "replica-") || ev.From == ev.To {
-				t.Errorf("transition from %q to %q: want one replica to another", ev.From, ev.To)
+			if !strings.HasPrefix(ev.From, who) || !strings.HasPrefix(ev.To, who) || ev.From == ev.To {
+				t.Errorf("transition on %s from %q to %q: want one %s to another", ev.Lease.Name, ev.From, ev.To, who)
 			}
+		}
+		if shardMoves == 0 {
+			t.Errorf("no shard of the group moved as its workers rolled")
 		}
 		if !strings.Contains(d.stderr.String(), "by a planned hand-over") {
 			t.Errorf("the demo did not show a planned hand-over; its stderr:\n%s", d.stderr.String())
