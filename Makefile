@@ -83,6 +83,7 @@ bench-check:
 	$(GO) run ./bench/failover -short
 	$(GO) run ./bench/watchload -short
 	$(GO) run ./bench/footprint -short
+	$(GO) run ./bench/shards -short
 
 .PHONY: mutate
 
