@@ -263,7 +263,11 @@ func (g *group) see(now time.Duration, name string, obj *coordinationv1.Lease, r
 		prev.rv = l.RV
 		g.known[name] = prev
 	}
-	g.view.Member(now, name, r.Holder, version, ld)
+	var age time.Duration
+	if !r.RenewTime.IsZero() {
+		age = time.Since(r.RenewTime)
+	}
+	g.view.Member(now, name, r.Holder, version, ld, age)
 }
 
 // groupState is what /leader and /metrics show of the group: the shards

@@ -683,7 +683,7 @@ func (w *world) observe(r *simReplica, name string, l leadership.Lease) {
 		r.view.Shard(mono, i, holder, version, ld)
 		w.step(r.sm[i], leadership.Observed{Lease: l})
 	} else {
-		r.view.Member(mono, name, holder, version, ld)
+		r.view.Member(mono, name, holder, version, ld, 0) // ages are not modelled: 0 is "unknown"
 	}
 	w.replan(r)
 }

@@ -69,13 +69,24 @@ func (v *View) Shard(now time.Duration, i int, holder, version string, ld time.D
 }
 
 // Member records what the member Lease name says at now; holder "" (or a
-// deleted Lease) means the member left.
-func (v *View) Member(now time.Duration, name, holder, version string, ld time.Duration) {
+// deleted Lease) means the member left. age is how long ago the record says
+// it was renewed, by this replica's wall clock (0: unknown), and counts
+// only the first time this view sees the Lease: a replica that starts
+// after another crashed must not count the dead one alive for a whole
+// lease duration, while every later renewal is timed on the view's own
+// clock as always. Membership is not safety (the shard Leases are), so a
+// skewed clock costs at most a moment's imbalance.
+func (v *View) Member(now time.Duration, name, holder, version string, ld, age time.Duration) {
 	if holder == "" {
 		delete(v.members, name)
 		return
 	}
-	v.members[name] = v.members[name].see(now, holder, version, ld)
+	h, seen := v.members[name]
+	h = h.see(now, holder, version, ld)
+	if !seen {
+		h.since -= min(max(age, 0), ld)
+	}
+	v.members[name] = h
 }
 
 // Members are the live members' identities at now, sorted.
