@@ -2,10 +2,12 @@
 // Go installed: it builds and starts a local etcd + kube-apiserver (the test
 // control plane), starts three `leader-elector elect` replicas as real
 // processes, each with its own status file, and opens `leader-elector watch`
-// on their Lease. Every few seconds it stops the current leader, alternately
-// with SIGTERM (a clean hand-over: the Lease is released) and SIGKILL (a
-// crash: the others wait out the lease), and restarts it once another
-// replica has taken over, so the hand-over shows on the dashboard.
+// on their namespace, with three workers sharing the six shards of a shard
+// group beside them. Every few seconds it rolls one worker and moves
+// leadership, in turn by SIGTERM (a clean hand-over: the Lease is
+// released), a planned hand-over and SIGKILL (a crash: the others wait out
+// the lease), and restarts a stopped replica once another has taken over,
+// so every hand-over shows on the dashboard.
 //
 //	make demo                              # the dashboard; q quits
 //	go run ./demo -duration 30s -o json    # JSON events, then exit
