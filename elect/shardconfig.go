@@ -27,6 +27,7 @@ func (c Config) validateShards() error {
 		{c.LeaderLabel != "", "--leader-label", "a Service cannot route by shard; route on the app's own shard ownership instead"},
 		{c.LeaderFile != "", "--leader-file", "each shard has its own leader; watch the group or read /leader"},
 		{c.TokenFile != "", "--token-file", "each shard's file in --status-dir carries its own token"},
+		{c.Priority != 0, "--priority", "the plan decides which replica holds each shard; drop --priority (LEADER_ELECTOR_PRIORITY)"},
 	} {
 		if f.set {
 			return exitcode.Configf("--shards cannot be combined with %s: %s", f.flag, f.why)

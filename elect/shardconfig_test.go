@@ -25,6 +25,7 @@ func TestValidateShards(t *testing.T) {
 		{"with a leader label", func(c *Config, _ string) { c.LeaderLabel, c.PodName = "role=leader", "pod-0" }, "--shards cannot be combined with --leader-label"},
 		{"with a leader file", func(c *Config, dir string) { c.LeaderFile = filepath.Join(dir, "leader") }, "cannot be combined with --leader-file"},
 		{"with a token file", func(c *Config, dir string) { c.TokenFile = filepath.Join(dir, "token") }, "cannot be combined with --token-file"},
+		{"with a priority", func(c *Config, _ string) { c.Priority = 5 }, "cannot be combined with --priority"},
 		{"with a command", func(c *Config, _ string) { c.Command = []string{"/app"} }, ""},
 		{"no status dir", func(c *Config, _ string) { c.StatusDir = "" }, "--shards needs a status directory"},
 		{"a name that overflows with the suffix", func(c *Config, _ string) { c.LeaseName = strings.Repeat("a", 230) }, "may have at most 229; shorten --lease-name"},
