@@ -24,6 +24,7 @@ import (
 
 	"github.com/leader-elector/leader-elector/elect"
 	"github.com/leader-elector/leader-elector/internal/replica"
+	"github.com/leader-elector/leader-elector/internal/shardgroup"
 )
 
 // shardReplica is one elect --shards process and its status directory.
@@ -493,10 +494,27 @@ func TestShardsRBAC(t *testing.T) {
 		bindRole(t, ns, "shards", role.Rules)
 		kc := cp.Kubeconfig(t, cp.UserConfig("shards"), ns)
 		dir := filepath.Join(t.TempDir(), "s")
-		p := startBinary(t, nil, fastArgs(replica.Elect{Kubeconfig: kc, Lease: "lock", Identity: "x", Extra: []string{"--shards", "2", "--status-dir", dir}})...)
+		p := startBinary(t, nil, fastArgs(replica.Elect{Kubeconfig: kc, Lease: "lock", Identity: "x",
+			Extra: []string{"--shards", "2", "--status-dir", dir, "--lease-labels", "app=myapp"}})...)
 		r := &shardReplica{testProc: p, id: "x", dir: dir}
 		waitFor(t, 20*time.Second, "both shards with only the example Role's rights", func() bool { return len(r.shards()) == 2 })
 		leases := cp.Client(t, cp.Admin).CoordinationV1().Leases(ns)
+
+		// kubectl get lease -l app=myapp finds the whole group, each
+		// Lease saying its place in it.
+		list, err := leases.List(context.Background(), metav1.ListOptions{LabelSelector: "app=myapp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, l := range list.Items {
+			of := shardgroup.Parse(l.Labels, l.Annotations)
+			got = append(got, fmt.Sprintf("%s:%s/%d/%d/%v", l.Name, of.Group, of.Shard, of.Shards, of.Member))
+		}
+		slices.Sort(got)
+		if want := []string{"lock-member-x:lock/0/0/true", "lock-shard-0:lock/0/2/false", "lock-shard-1:lock/1/2/false"}; !slices.Equal(got, want) {
+			t.Errorf("Leases labelled app=myapp: %v, want %v", got, want)
+		}
 		if _, err := leases.Get(context.Background(), "lock-member-x", metav1.GetOptions{}); err != nil {
 			t.Fatalf("the member Lease: %v", err)
 		}

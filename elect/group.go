@@ -46,6 +46,8 @@ type group struct {
 	runs  []shardRun
 	state *groupState
 	child *sharedChild // exec mode's one command; nil without one
+	// labels are --lease-labels, stamped on the member Lease too.
+	labels map[string]string
 
 	// The view has one owner, the group's loop; the watch hands it what
 	// it sees on seen.
@@ -74,10 +76,11 @@ type groupSeen struct {
 func newGroup(cfg Config, log *slog.Logger, api API, out *serverSink, labels map[string]string) *group {
 	g := &group{
 		cfg: cfg, log: log, api: api, start: time.Now(),
-		view:  shards.NewView(cfg.Shards, cfg.Identity, cfg.RetryPeriod),
-		seen:  make(chan groupSeen, 64),
-		known: map[string]memberSeen{},
-		state: &groupState{out: out, identity: cfg.Identity, owned: map[int]uint64{}, terms: map[int]uint64{}},
+		view:   shards.NewView(cfg.Shards, cfg.Identity, cfg.RetryPeriod),
+		seen:   make(chan groupSeen, 64),
+		known:  map[string]memberSeen{},
+		labels: labels,
+		state:  &groupState{out: out, identity: cfg.Identity, owned: map[int]uint64{}, terms: map[int]uint64{}},
 	}
 	ann := map[string]string{shardgroup.GroupAnnotation: cfg.LeaseName}
 	if len(cfg.Command) > 0 {
@@ -113,7 +116,7 @@ func (g *group) run(ctx context.Context) error {
 	defer stopBg()
 
 	var wg sync.WaitGroup
-	member := &memberLease{cfg: g.cfg, api: g.api, log: g.log}
+	member := &memberLease{cfg: g.cfg, api: g.api, log: g.log, labels: g.labels}
 	wg.Go(func() { member.keep(shardCtx) })
 	wg.Go(func() { g.follow(bg) })
 	if g.child != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -24,7 +25,10 @@ type memberLease struct {
 	cfg Config
 	api API
 	log *slog.Logger
-	obj *coordinationv1.Lease // as last written or read; nil: read first
+	// labels are --lease-labels: the member Lease carries them beside
+	// the group's, so kubectl get lease -l finds it with the shards.
+	labels map[string]string
+	obj    *coordinationv1.Lease // as last written or read; nil: read first
 }
 
 // keep renews the member Lease until ctx ends, then deletes it so the
@@ -80,7 +84,7 @@ func (m *memberLease) renew(ctx context.Context) error {
 		obj := &coordinationv1.Lease{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: m.name(), Namespace: m.cfg.Namespace,
-				Labels:      shardgroup.MemberLabels(m.cfg.LeaseName),
+				Labels:      merge(maps.Clone(m.labels), shardgroup.MemberLabels(m.cfg.LeaseName)),
 				Annotations: map[string]string{shardgroup.GroupAnnotation: m.cfg.LeaseName},
 			},
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(m.cfg.Identity), LeaseDurationSeconds: &ld, AcquireTime: &now, RenewTime: &now},
