@@ -80,7 +80,7 @@ func newGroup(cfg Config, log *slog.Logger, api API, out *serverSink, labels map
 		seen:   make(chan groupSeen, 64),
 		known:  map[string]memberSeen{},
 		labels: labels,
-		state:  &groupState{out: out, identity: cfg.Identity, owned: map[int]uint64{}, terms: map[int]uint64{}},
+		state:  &groupState{out: out, identity: cfg.Identity, owned: map[int]uint64{}, terms: map[int]uint64{}, changed: make(chan struct{}, 1)},
 	}
 	ann := map[string]string{shardgroup.GroupAnnotation: cfg.LeaseName}
 	if len(cfg.Command) > 0 {
@@ -116,7 +116,7 @@ func (g *group) run(ctx context.Context) error {
 	defer stopBg()
 
 	var wg sync.WaitGroup
-	member := &memberLease{cfg: g.cfg, api: g.api, log: g.log, labels: g.labels}
+	member := &memberLease{cfg: g.cfg, api: g.api, log: g.log, labels: g.labels, idle: g.state.idle, changed: g.state.changed}
 	wg.Go(func() { member.keep(shardCtx) })
 	wg.Go(func() { g.follow(bg) })
 	if g.child != nil {
@@ -283,6 +283,17 @@ type groupState struct {
 	owned map[int]uint64 // shard -> its term's fencing token
 	terms map[int]uint64 // shard -> the last term it published
 	term  uint64         // shard terms begun, for the endpoints' order
+
+	// changed is poked when the replica starts or stops acting for any
+	// shard: the member Lease is renewed only while it acts for none.
+	changed chan struct{}
+}
+
+// idle says whether this replica acts for no shard.
+func (s *groupState) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.owned) == 0
 }
 
 // publish takes one shard's state. Holding the lock while publishing
@@ -290,6 +301,15 @@ type groupState struct {
 func (s *groupState) publish(i int, p leadership.Publish) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	wasIdle := len(s.owned) == 0
+	defer func() {
+		if wasIdle != (len(s.owned) == 0) {
+			select {
+			case s.changed <- struct{}{}:
+			default:
+			}
+		}
+	}()
 	if p.Leading {
 		if s.terms[i] != p.Term {
 			s.term++

@@ -15,12 +15,16 @@ import (
 	"github.com/leader-elector/leader-elector/internal/shardgroup"
 )
 
-// memberLease keeps this replica's member Lease of a shard group: held
-// under its identity and renewed every lease duration / 3, so the others
-// count it among the members until a lease duration after its last renewal
-// they saw, as they would judge a leader. Membership needs nothing but
-// Lease v1 and rights in the namespace, and a crash is noticed as any
-// expired Lease is.
+// memberLease keeps this replica's member Lease of a shard group while it
+// acts for no shard: held under its identity and renewed every lease
+// duration / 3, so the others count it among the members until a lease
+// duration after its last renewal they saw, as they would judge a leader.
+// While it acts for a shard, renewing that shard's Lease shows it alive
+// (shards.View counts live holders as members), so the member Lease is left
+// alone: a group's requests per shard stay a single leader's. The moment it
+// acts for none again it renews at once, before its last shard's Lease is
+// released. Membership needs nothing but Lease v1 and rights in the
+// namespace, and a crash is noticed as any expired Lease is.
 type memberLease struct {
 	cfg Config
 	api API
@@ -28,25 +32,35 @@ type memberLease struct {
 	// labels are --lease-labels: the member Lease carries them beside
 	// the group's, so kubectl get lease -l finds it with the shards.
 	labels map[string]string
-	obj    *coordinationv1.Lease // as last written or read; nil: read first
+	// idle says whether this replica acts for no shard; changed is poked
+	// whenever that may have changed.
+	idle    func() bool
+	changed <-chan struct{}
+	obj     *coordinationv1.Lease // as last written or read; nil: read first
 }
 
-// keep renews the member Lease until ctx ends, then deletes it so the
-// others plan without this replica at once.
+// keep renews the member Lease while idle until ctx ends, then deletes
+// it so the others plan without this replica at once.
 func (m *memberLease) keep(ctx context.Context) {
 	every := m.cfg.LeaseDuration / 3
 	for {
-		wait := every
-		if err := m.renew(ctx); err != nil {
-			if ctx.Err() != nil {
-				break
+		var due <-chan time.Time
+		if m.idle() {
+			wait := every
+			if err := m.renew(ctx); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				m.log.Warn("could not renew the member Lease; trying again", "err", err, "retryIn", m.cfg.RetryPeriod)
+				wait = m.cfg.RetryPeriod
 			}
-			m.log.Warn("could not renew the member Lease; trying again", "err", err, "retryIn", m.cfg.RetryPeriod)
-			wait = m.cfg.RetryPeriod
+			due = time.After(wait)
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(wait):
+		case <-due:
+			continue
+		case <-m.changed:
 			continue
 		}
 		break

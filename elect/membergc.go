@@ -13,7 +13,8 @@ import (
 // Deployment get new names, so without a collector the namespace would
 // gather one dead member Lease per Pod ever. The live member whose
 // identity sorts first deletes a member Lease that nobody renewed for
-// memberGCAfter lease durations. The delete is conditional on the
+// memberGCAfter lease durations and whose holder is no member (by its
+// shards) either. The delete is conditional on the
 // resourceVersion it saw, so a replica that was only cut off and renews
 // meanwhile keeps its Lease; one whose Lease was deleted creates it again
 // at its next renewal.
@@ -49,7 +50,9 @@ func (g *group) collect(ctx context.Context, now time.Duration) {
 	}
 	after := memberGCAfter * g.cfg.LeaseDuration
 	for name, m := range g.known {
-		if now-m.since < after || g.gc.deleting[name] || m.holder == g.cfg.Identity {
+		// A replica acting for shards leaves its member Lease alone: it
+		// is a member by its shards' renewals, and its Lease stays.
+		if now-m.since < after || g.gc.deleting[name] || slices.Contains(live, m.holder) {
 			continue
 		}
 		g.gc.deleting[name] = true

@@ -180,6 +180,8 @@ type simReplica struct {
 	memberOK      bool // a write of it has landed
 	memberGen     uint64
 	memberDeleted bool
+	memberAgain   bool         // renew again once the write under way answers
+	leading       map[int]bool // the shards whose machines last published Leading
 
 	pausedUntil      time.Duration
 	loopStalledUntil time.Duration
@@ -315,6 +317,7 @@ func (w *world) join() *simReplica {
 		alive:       true,
 		view:        shards.NewView(w.p.shards, id, cfg.RetryPeriod),
 		seen:        map[string]bool{},
+		leading:     map[int]bool{},
 	}
 	r.watchLast = w.now
 	for i := 0; i < w.p.shards; i++ {
@@ -499,7 +502,27 @@ func (w *world) do(s *simShard, e leadership.Effect) {
 			})
 		}
 		w.exitIfDone(r)
-	case leadership.Publish, leadership.Event, leadership.Metric, leadership.LeaderFile:
+	case leadership.Publish:
+		// As elect's group state: the member Lease is renewed only while
+		// the replica acts for no shard, at once when it stops acting
+		// for its last one.
+		was := len(r.leading) == 0
+		if e.Leading {
+			r.leading[s.i] = true
+		} else {
+			delete(r.leading, s.i)
+		}
+		if idle := len(r.leading) == 0; idle != was {
+			r.memberGen++ // a renewal scheduled before no longer applies
+			if idle {
+				if r.memberBusy {
+					r.memberAgain = true
+				} else {
+					w.writeMember(r)
+				}
+			}
+		}
+	case leadership.Event, leadership.Metric, leadership.LeaderFile:
 		// What the endpoints, Events and metrics would show: not modelled.
 	default:
 		w.violatef("%s/%d: unexpected effect %s", r, s.i, leadership.Describe(e))
@@ -737,6 +760,14 @@ func (w *world) writeMember(r *simReplica) {
 			next = r.cfg.RetryPeriod
 		} else {
 			r.memberOK = true
+		}
+		again := r.memberAgain
+		r.memberAgain = false
+		if len(r.leading) > 0 {
+			return // acting for a shard: its renewals show it alive
+		}
+		if again {
+			next = 0
 		}
 		r.memberGen++
 		gen := r.memberGen

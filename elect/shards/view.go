@@ -89,10 +89,19 @@ func (v *View) Member(now time.Duration, name, holder, version string, ld, age t
 	v.members[name] = h
 }
 
-// Members are the live members' identities at now, sorted.
+// Members are the live members' identities at now, sorted: those whose
+// member Lease is live, and those holding a live shard Lease. A replica
+// renews its member Lease only while it holds no shard (elect/member.go):
+// renewing its shards shows it alive, and one Lease fewer to renew keeps a
+// group's requests per shard at a single leader's.
 func (v *View) Members(now time.Duration) []string {
 	var out []string
 	for _, h := range v.members {
+		if h.live(now) {
+			out = append(out, h.holder)
+		}
+	}
+	for _, h := range v.shards {
 		if h.live(now) {
 			out = append(out, h.holder)
 		}

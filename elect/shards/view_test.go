@@ -40,9 +40,15 @@ func TestViewJudgesExpiryOnItsOwnClock(t *testing.T) {
 	if got := v.NextExpiry(at); got != 25*time.Second {
 		t.Errorf("next expiry at %v = %v, want 25s", at, got)
 	}
-	// b leaves (its member Lease released or deleted): nobody is left.
+	// b's member Lease goes (released or deleted), but it still renews
+	// shard 1: a replica holding a live shard counts, whatever its member
+	// Lease says.
 	v.Member(at, "g-member-b", "", "r3", ld, 0)
-	if got := v.Plan(at); !slices.Equal(got, []string{"", "", "", ""}) {
+	if got := v.Members(at); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("members while b holds a live shard = %v", got)
+	}
+	// Once that shard's Lease expires too, nobody is left.
+	if got := v.Plan(25 * time.Second); !slices.Equal(got, []string{"", "", "", ""}) {
 		t.Errorf("plan without members = %v", got)
 	}
 	// A shard number beyond the group is ignored, not a panic.
@@ -69,8 +75,13 @@ func TestViewChangesTellEachShardOnce(t *testing.T) {
 	if len(got) != 1 || got[0].Owner != "b" {
 		t.Fatalf("b joined: changes = %v, want one shard moving to b", got)
 	}
-	// a expires: its shard goes to b, and nobody is told twice.
-	got = v.Changes(ld)
+	// a's member Lease expires at 15s, its shard Lease (seen at 1s) at
+	// 16s: then its shard goes to b, and nobody is told twice.
+	if got := v.Changes(ld); len(got) != 0 {
+		t.Fatalf("a still holds a live shard, yet changes = %v", got)
+	}
+	v.Member(10*time.Second, "g-member-b", "b", "r2", ld, 0) // b renews
+	got = v.Changes(ld + time.Second)
 	if len(got) != 1 || got[0].Owner != "b" {
 		t.Fatalf("a expired: changes = %v", got)
 	}
