@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -234,6 +235,9 @@ func TestShards(t *testing.T) {
 	if metrics := getText(t, "http://"+addr+"/metrics"); !strings.Contains(metrics, `leader_election_shards_owned{name="lock"} 2`) {
 		t.Errorf("/metrics lacks leader_election_shards_owned 2:\n%s", grepLines(metrics, "shards"))
 	}
+	// r-0's event stream, read to the end of the test: it must push the
+	// shards as they change, down to none when r-0 stops.
+	frames := streamLeader(t, "http://"+addr+"/leader")
 
 	// SIGTERM: only the leaver's shards move, and it exits 0.
 	leaver := g.live()[1]
@@ -309,6 +313,17 @@ func TestShards(t *testing.T) {
 		if _, err := leases.Get(context.Background(), "lock-member-"+r.id, metav1.GetOptions{}); err != nil {
 			t.Errorf("the member Lease of live %s: %v", r.id, err)
 		}
+	}
+	// r-0 stops: its stream pushes "shards": [] before it ends.
+	first.Signal(syscall.SIGTERM)
+	sawNone := false
+	for f := range frames {
+		if strings.Contains(f, `"shards":[]`) {
+			sawNone = true
+		}
+	}
+	if !sawNone {
+		t.Errorf("r-0's /leader stream never pushed \"shards\": [] as it stopped")
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -531,4 +546,28 @@ func TestShardsRBAC(t *testing.T) {
 			t.Errorf("%d shard files left after SIGTERM", n)
 		}
 	})
+}
+
+// streamLeader opens /leader as an event stream and returns its data
+// frames, closed when the stream ends.
+func streamLeader(t *testing.T, url string) <-chan string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make(chan string, 1024)
+	go func() {
+		defer close(frames)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if line, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				frames <- line
+			}
+		}
+	}()
+	return frames
 }
