@@ -44,7 +44,7 @@ func (e *election) requests() reqcount.Counts {
 
 func (b *bench) newElection(im impl, what string) (*election, error) {
 	ns := fmt.Sprintf("%s-%s-%04x", what, im.Name, rand.IntN(1<<16))
-	_, err := b.admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	_, err := b.Admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("creating namespace %s: %w", ns, err)
 	}

@@ -18,29 +18,21 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
-	"github.com/leader-elector/leader-elector/internal/controlplane"
+	"github.com/leader-elector/leader-elector/internal/benchkit"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // bench holds what every measurement shares.
 type bench struct {
-	dir       string
-	target    *url.URL
-	transport http.RoundTripper
-	admin     kubernetes.Interface
-	settle    time.Duration
+	benchkit.Conn
+	dir    string
+	settle time.Duration
 }
 
 func main() {
@@ -84,22 +76,23 @@ func run() error {
 	}
 
 	progress("building the binaries")
-	ours, base, err := build(context.Background(), dir)
+	// Stripped (-s -w) as releases are, so the binary sizes compare what
+	// users install.
+	ours, base, err := benchkit.Build(context.Background(), dir, replica.BuildOptions{Stripped: true})
 	if err != nil {
 		return err
 	}
 	progress("starting the control plane")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	cp, err := controlplane.Start(ctx, controlplane.Options{})
-	cancel()
-	if err != nil {
-		return fmt.Errorf("starting the control plane: %w", err)
-	}
-	defer cp.Stop()
-	b, err := newBench(dir, cp.Admin, *settle)
+	cp, err := benchkit.StartControlPlane()
 	if err != nil {
 		return err
 	}
+	defer cp.Stop()
+	conn, err := benchkit.Connect(cp.Admin)
+	if err != nil {
+		return err
+	}
+	b := &bench{Conn: conn, dir: dir, settle: *settle}
 	if *plannedOnly {
 		return b.runPlanned(ours, *plannedN)
 	}
@@ -186,37 +179,6 @@ func both(impls []impl, f func(impl) error) error {
 	return nil
 }
 
-func newBench(dir string, admin *rest.Config, settle time.Duration) (*bench, error) {
-	target, err := url.Parse(admin.Host)
-	if err != nil {
-		return nil, fmt.Errorf("parsing the API server's URL: %w", err)
-	}
-	transport, err := rest.TransportFor(admin)
-	if err != nil {
-		return nil, fmt.Errorf("building the proxies' transport: %w", err)
-	}
-	cs, err := kubernetes.NewForConfig(admin)
-	if err != nil {
-		return nil, fmt.Errorf("building the admin client: %w", err)
-	}
-	return &bench{dir: dir, target: target, transport: transport, admin: cs, settle: settle}, nil
-}
-
-// build compiles both electors stripped (-s -w) as releases are, so the
-// binary sizes compare what users install.
-func build(ctx context.Context, dir string) (ours, base string, err error) {
-	ours, base = filepath.Join(dir, "bin", "leader-elector"), filepath.Join(dir, "bin", "baseline")
-	if err := os.MkdirAll(filepath.Dir(ours), 0o755); err != nil {
-		return "", "", fmt.Errorf("creating the binaries' directory: %w", err)
-	}
-	for bin, pkg := range map[string]string{ours: "./cmd/leader-elector", base: "./bench/baseline"} {
-		if err := replica.Build(ctx, replica.BuildOptions{Package: pkg, Out: bin, Stripped: true}); err != nil {
-			return "", "", err
-		}
-	}
-	return ours, base, nil
-}
-
 func fileMiB(path string) (float64, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -225,6 +187,4 @@ func fileMiB(path string) (float64, error) {
 	return float64(st.Size()) / (1 << 20), nil
 }
 
-func progress(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-}
+var progress = benchkit.Progress

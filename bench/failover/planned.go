@@ -51,7 +51,7 @@ func (b *bench) planned(m plannedMode, n int) (plannedResult, error) {
 		return res, err
 	}
 	defer e.stop()
-	leases := b.admin.CoordinationV1().Leases(e.ns)
+	leases := b.Admin.CoordinationV1().Leases(e.ns)
 	for i := range n {
 		old, err := e.waitLeader(time.Minute)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/leader-elector/leader-elector/internal/benchkit"
 	"github.com/leader-elector/leader-elector/internal/proc"
 	"github.com/leader-elector/leader-elector/internal/procstat"
 	"github.com/leader-elector/leader-elector/internal/replica"
@@ -54,12 +55,12 @@ func (b *bench) startMember(im impl, ns, lease, id string) (*member, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	p, err := reqcount.Start(b.target, b.transport)
+	p, err := reqcount.Start(b.Target, b.Transport)
 	if err != nil {
 		return nil, fmt.Errorf("starting the proxy for %s: %w", id, err)
 	}
 	kc := filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(kc, p.Addr(), ns); err != nil {
+	if err := benchkit.WriteKubeconfig(kc, p.Addr(), ns); err != nil {
 		p.Close()
 		return nil, err
 	}
@@ -78,22 +79,4 @@ func (b *bench) startMember(im impl, ns, lease, id string) (*member, error) {
 		p.Close()
 	}()
 	return &member{Replica: r, proxy: p}, nil
-}
-
-func writeKubeconfig(path, server, ns string) error {
-	kc := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: bench
-  cluster:
-    server: %s
-users:
-- name: bench
-  user: {}
-contexts:
-- name: bench
-  context: {cluster: bench, user: bench, namespace: %s}
-current-context: bench
-`, server, ns)
-	return os.WriteFile(path, []byte(kc), 0o600)
 }

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
-	"strings"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/benchkit"
 )
 
 // results are one elector's figures.
@@ -70,13 +70,13 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 		bs := base.steady[i]
 		n := s.replicas
 		row(fmt.Sprintf("requests/min, all %d replicas", n), s.total, bs.total, "%.1f")
-		row(fmt.Sprintf("requests/min, leader (%d replicas)", n), sum(s.leader), sum(bs.leader), "%.1f")
-		for _, k := range keys(s.leader, bs.leader) {
+		row(fmt.Sprintf("requests/min, leader (%d replicas)", n), benchkit.Sum(s.leader), benchkit.Sum(bs.leader), "%.1f")
+		for _, k := range benchkit.Keys(s.leader, bs.leader) {
 			row(fmt.Sprintf("  leader %s", k), s.leader[k], bs.leader[k], "%.1f")
 		}
-		row(fmt.Sprintf("requests/min, per follower, mean (%d replicas)", n), sum(s.follower), sum(bs.follower), "%.2f")
+		row(fmt.Sprintf("requests/min, per follower, mean (%d replicas)", n), benchkit.Sum(s.follower), benchkit.Sum(bs.follower), "%.2f")
 		row(fmt.Sprintf("requests/min, busiest follower (%d replicas)", n), s.followerMax, bs.followerMax, "%.2f")
-		for _, k := range keys(s.follower, bs.follower) {
+		for _, k := range benchkit.Keys(s.follower, bs.follower) {
 			row(fmt.Sprintf("  follower %s", k), s.follower[k], bs.follower[k], "%.2f")
 		}
 	}
@@ -89,8 +89,8 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 
 	fmt.Fprintf(w, "\neach follower's requests/min:\n")
 	for i, s := range ours.steady {
-		fmt.Fprintf(w, "  %2d replicas  ours     %s\n", s.replicas, totals(s.followerTotals))
-		fmt.Fprintf(w, "  %2d replicas  baseline %s\n", s.replicas, totals(base.steady[i].followerTotals))
+		fmt.Fprintf(w, "  %2d replicas  ours     %s\n", s.replicas, benchkit.Totals(s.followerTotals))
+		fmt.Fprintf(w, "  %2d replicas  baseline %s\n", s.replicas, benchkit.Totals(base.steady[i].followerTotals))
 	}
 
 	fmt.Fprintf(w, "\ngoals (ours):\n")
@@ -115,38 +115,6 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 		check(s.total <= renewals+5, fmt.Sprintf("%d replicas: %.1f requests/min <= leader's renewals %.1f + 5", s.replicas, s.total, renewals))
 	}
 	check(ours.graceful.overlaps+ours.crash.overlaps == 0, "never two status files at once")
-}
-
-func totals(ts []float64) string {
-	var parts []string
-	for _, t := range ts {
-		parts = append(parts, fmt.Sprintf("%.0f", t))
-	}
-	return strings.Join(parts, " ")
-}
-
-func sum(m map[string]float64) float64 {
-	var t float64
-	for _, v := range m {
-		t += v
-	}
-	return t
-}
-
-func keys(a, b map[string]float64) []string {
-	seen := map[string]bool{}
-	for k := range a {
-		seen[k] = true
-	}
-	for k := range b {
-		seen[k] = true
-	}
-	var out []string
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // latencyHeader and latencyRow print a table of hand-over times per mode:

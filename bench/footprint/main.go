@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/leader-elector/leader-elector/internal/benchkit"
 	"github.com/leader-elector/leader-elector/internal/controlplane"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
@@ -47,16 +48,16 @@ func run() error {
 	defer os.RemoveAll(dir)
 
 	progress("building both electors as releases are built (CGO_ENABLED=0 -trimpath -ldflags \"-s -w\")")
-	ours, base, err := build(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ours, base, err := benchkit.Build(ctx, dir, replica.BuildOptions{Release: true})
+	cancel()
 	if err != nil {
 		return err
 	}
 	progress("starting the control plane")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	cp, err := controlplane.Start(ctx, controlplane.Options{})
-	cancel()
+	cp, err := benchkit.StartControlPlane()
 	if err != nil {
-		return fmt.Errorf("starting the control plane: %w", err)
+		return err
 	}
 	defer cp.Stop()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
@@ -83,20 +84,6 @@ func run() error {
 	}
 	printTable(os.Stdout, res[0], res[1], *trials, *settle, *window)
 	return nil
-}
-
-// build compiles both electors as releases are built, so the binary size
-// is the one users download.
-func build(dir string) (ours, base string, err error) {
-	ours, base = filepath.Join(dir, "leader-elector"), filepath.Join(dir, "baseline")
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	for _, b := range []struct{ out, pkg string }{{ours, "./cmd/leader-elector"}, {base, "./bench/baseline"}} {
-		if err := replica.Build(ctx, replica.BuildOptions{Package: b.pkg, Out: b.out, Release: true}); err != nil {
-			return "", "", err
-		}
-	}
-	return ours, base, nil
 }
 
 func progress(format string, args ...any) {

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/leader-elector/leader-elector/internal/benchkit"
 	"github.com/leader-elector/leader-elector/internal/proc"
 	"github.com/leader-elector/leader-elector/internal/replica"
 	"github.com/leader-elector/leader-elector/internal/reqcount"
@@ -76,7 +77,7 @@ func (r *shardRep) shards() []int {
 // newNamespace creates a namespace of its own for one measurement.
 func (b *bench) newNamespace(what string) (string, error) {
 	ns := fmt.Sprintf("%s-%04x", what, rand.IntN(1<<16))
-	_, err := b.admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	_, err := b.Admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	if err != nil {
 		return "", fmt.Errorf("creating namespace %s: %w", ns, err)
 	}
@@ -141,7 +142,7 @@ func (g *group) add() (*shardRep, error) {
 // counted starts a reqcount proxy and a member counter in front of it, and
 // writes a kubeconfig in dir that talks through both.
 func (b *bench) counted(dir, ns string) (*reqcount.Proxy, *memberCounter, string, error) {
-	p, err := reqcount.Start(b.target, b.transport)
+	p, err := reqcount.Start(b.Target, b.Transport)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("starting a counting proxy: %w", err)
 	}
@@ -151,7 +152,7 @@ func (b *bench) counted(dir, ns string) (*reqcount.Proxy, *memberCounter, string
 		return nil, nil, "", fmt.Errorf("starting a member counter: %w", err)
 	}
 	kc := filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(kc, mc.addr, ns); err != nil {
+	if err := benchkit.WriteKubeconfig(kc, mc.addr, ns); err != nil {
 		p.Close()
 		mc.close()
 		return nil, nil, "", err
@@ -213,22 +214,4 @@ func (g *group) stop() {
 	wg.Wait()
 	g.gone = append(g.gone, g.reps...)
 	g.reps = nil
-}
-
-func writeKubeconfig(path, server, ns string) error {
-	kc := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: bench
-  cluster:
-    server: %s
-users:
-- name: bench
-  user: {}
-contexts:
-- name: bench
-  context: {cluster: bench, user: bench, namespace: %s}
-current-context: bench
-`, server, ns)
-	return os.WriteFile(path, []byte(kc), 0o600)
 }

@@ -15,29 +15,21 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
-	"github.com/leader-elector/leader-elector/internal/controlplane"
+	"github.com/leader-elector/leader-elector/internal/benchkit"
 	"github.com/leader-elector/leader-elector/internal/replica"
 )
 
 // bench holds what every measurement shares.
 type bench struct {
+	benchkit.Conn
 	dir        string
 	ours, base string
-	target     *url.URL
-	transport  http.RoundTripper
-	admin      kubernetes.Interface
 
 	mu  sync.Mutex
 	err error // the first replica that exited on its own
@@ -86,18 +78,16 @@ func run() error {
 	}
 	b := &bench{dir: dir}
 	progress("building the binaries")
-	if err := b.build(context.Background()); err != nil {
+	if b.ours, b.base, err = benchkit.Build(context.Background(), dir, replica.BuildOptions{}); err != nil {
 		return err
 	}
 	progress("starting the control plane")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	cp, err := controlplane.Start(ctx, controlplane.Options{})
-	cancel()
+	cp, err := benchkit.StartControlPlane()
 	if err != nil {
-		return fmt.Errorf("starting the control plane: %w", err)
+		return err
 	}
 	defer cp.Stop()
-	if err := b.connect(cp.Admin); err != nil {
+	if b.Conn, err = benchkit.Connect(cp.Admin); err != nil {
 		return err
 	}
 
@@ -145,36 +135,6 @@ func run() error {
 	return nil
 }
 
-// build compiles our binary and the baseline.
-func (b *bench) build(ctx context.Context) error {
-	b.ours, b.base = filepath.Join(b.dir, "bin", "leader-elector"), filepath.Join(b.dir, "bin", "baseline")
-	if err := os.MkdirAll(filepath.Dir(b.ours), 0o755); err != nil {
-		return fmt.Errorf("creating the binaries' directory: %w", err)
-	}
-	for bin, pkg := range map[string]string{b.ours: "./cmd/leader-elector", b.base: "./bench/baseline"} {
-		if err := replica.Build(ctx, replica.BuildOptions{Package: pkg, Out: bin}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// connect prepares the proxies' transport and the admin client.
-func (b *bench) connect(admin *rest.Config) error {
-	target, err := url.Parse(admin.Host)
-	if err != nil {
-		return fmt.Errorf("parsing the API server's URL: %w", err)
-	}
-	if b.transport, err = rest.TransportFor(admin); err != nil {
-		return fmt.Errorf("building the proxies' transport: %w", err)
-	}
-	if b.admin, err = kubernetes.NewForConfig(admin); err != nil {
-		return fmt.Errorf("building the admin client: %w", err)
-	}
-	b.target = target
-	return nil
-}
-
 // fail records a replica that exited on its own: the run stops at the
 // next check.
 func (b *bench) fail(err error) {
@@ -189,6 +149,4 @@ func (b *bench) failed() error {
 	return b.err
 }
 
-func progress(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-}
+var progress = benchkit.Progress

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/leader-elector/leader-elector/internal/benchkit"
 	"github.com/leader-elector/leader-elector/internal/proc"
 	"github.com/leader-elector/leader-elector/internal/replica"
 	"github.com/leader-elector/leader-elector/internal/reqcount"
@@ -26,7 +27,7 @@ type steadyResult struct {
 	changed          bool               // an owner changed during the window
 }
 
-func (s steadyResult) total() float64 { return sum(s.perReplica) }
+func (s steadyResult) total() float64 { return benchkit.Sum(s.perReplica) }
 
 // perShard is all replicas' requests per minute over the shards.
 func (s steadyResult) perShard() float64 {

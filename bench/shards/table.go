@@ -5,9 +5,10 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/leader-elector/leader-elector/internal/benchkit"
 )
 
 // changeSet is the membership changes of one M and one set of timings.
@@ -102,10 +103,10 @@ func printSteady(w io.Writer, ps []steadyPair) {
 			fmt.Fprintf(w, "%-52s %10.1f %10.1f %8s\n", name, a, b, ratio(a, b))
 		}
 		row("per replica, all", o.total(), b.total())
-		for _, k := range keys(o.perReplica, b.perReplica) {
+		for _, k := range benchkit.Keys(o.perReplica, b.perReplica) {
 			row("  "+k, o.perReplica[k], b.perReplica[k])
 		}
-		mem := sum(o.member)
+		mem := benchkit.Sum(o.member)
 		fmt.Fprintf(w, "%-52s %10.1f %10s\n", "  of which the member Lease (ours, every LD/3)", mem, "-")
 		for _, k := range slices.Sorted(maps.Keys(o.member)) {
 			fmt.Fprintf(w, "%-52s %10.1f %10s\n", "    member "+k, o.member[k], "-")
@@ -114,7 +115,7 @@ func printSteady(w io.Writer, ps []steadyPair) {
 		shardOnly := (o.total() - mem) * float64(o.replicas) / float64(o.shards)
 		fmt.Fprintf(w, "%-52s %10.1f %10s\n", "per shard, without the member Leases", shardOnly, "-")
 		fmt.Fprintf(w, "%-52s %10.1f %10s\n", fmt.Sprintf("a single leader's renewals (60/%s)", secsText(p.t.rp)), renewals, "")
-		fmt.Fprintf(w, "\neach replica's requests/min: ours %s; baseline %s\n", totals(o.totals), totals(b.totals))
+		fmt.Fprintf(w, "\neach replica's requests/min: ours %s; baseline %s\n", benchkit.Totals(o.totals), benchkit.Totals(b.totals))
 		if o.changed || b.changed {
 			fmt.Fprintf(w, "note: during the window an owner changed (ours: %v) or a baseline Lease had no single leader (baseline: %v)\n", o.changed, b.changed)
 		}
@@ -164,36 +165,4 @@ func ratio(a, b float64) string {
 		return "inf"
 	}
 	return fmt.Sprintf("%.3f", a/b)
-}
-
-func totals(ts []float64) string {
-	var parts []string
-	for _, t := range ts {
-		parts = append(parts, fmt.Sprintf("%.0f", t))
-	}
-	return strings.Join(parts, " ")
-}
-
-func sum(m map[string]float64) float64 {
-	var t float64
-	for _, v := range m {
-		t += v
-	}
-	return t
-}
-
-func keys(a, b map[string]float64) []string {
-	seen := map[string]bool{}
-	for k := range a {
-		seen[k] = true
-	}
-	for k := range b {
-		seen[k] = true
-	}
-	var out []string
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
