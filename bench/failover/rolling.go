@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/leader-elector/leader-elector/internal/benchkit"
 	"github.com/leader-elector/leader-elector/internal/replica"
 	"github.com/leader-elector/leader-elector/internal/reqcount"
 )
@@ -45,7 +46,7 @@ const defaultMargin = 3 * time.Second
 // fastGoal is issue 11's goal for the fast hand-over: exec mode and
 // --release-delay 0 keep the graceful p95 within 0.3s.
 func fastGoal(hs []time.Duration) (string, bool) {
-	p := percentile(hs, 95)
+	p := benchkit.Percentile(hs, 95)
 	return fmt.Sprintf("graceful p95 %.3fs <= 0.3s", secs(p)), len(hs) > 0 && p <= 300*time.Millisecond
 }
 

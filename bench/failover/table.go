@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/leader-elector/leader-elector/internal/benchkit"
@@ -16,35 +15,14 @@ type results struct {
 	binMiB          float64
 }
 
-// percentile returns the nearest-rank p-th percentile (0 < p <= 100).
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(float64(len(s))*p/100+0.999999) - 1
-	return s[max(0, min(i, len(s)-1))]
-}
-
 func secs(d time.Duration) float64 { return d.Seconds() }
-
-func ratio(a, b float64) string {
-	if b == 0 {
-		if a == 0 {
-			return "-"
-		}
-		return "inf"
-	}
-	return fmt.Sprintf("%.3f", a/b)
-}
 
 func printTable(w io.Writer, ours, base *results, trials int, window time.Duration) {
 	fmt.Fprintf(w, "\nfailover bench: %d trials each, steady window %s, defaults 15s/10s/2s; ours with --release-delay 0, as client-go's ReleaseOnCancel releases at once\n", trials, window)
 	fmt.Fprintf(w, "Lease requests per hand-over: every replica's, from the signal until %s (two retry periods) after the new leader's status file\n\n", countSettle)
 	fmt.Fprintf(w, "%-52s %12s %12s %8s\n", "metric", "ours", "baseline", "ratio")
 	row := func(name string, a, b float64, format string) {
-		fmt.Fprintf(w, "%-52s %12s %12s %8s\n", name, fmt.Sprintf(format, a), fmt.Sprintf(format, b), ratio(a, b))
+		fmt.Fprintf(w, "%-52s %12s %12s %8s\n", name, fmt.Sprintf(format, a), fmt.Sprintf(format, b), benchkit.Ratio(a, b))
 	}
 	for _, kind := range []struct {
 		name string
@@ -54,7 +32,7 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 			name string
 			p    float64
 		}{{"p50", 50}, {"p95", 95}, {"max", 100}} {
-			row(fmt.Sprintf("%s %s (s)", kind.name, p.name), secs(percentile(kind.a, p.p)), secs(percentile(kind.b, p.p)), "%.3f")
+			row(fmt.Sprintf("%s %s (s)", kind.name, p.name), secs(benchkit.Percentile(kind.a, p.p)), secs(benchkit.Percentile(kind.b, p.p)), "%.3f")
 		}
 	}
 	row("moments with two status files (graceful+crash)", float64(ours.graceful.overlaps+ours.crash.overlaps), float64(base.graceful.overlaps+base.crash.overlaps), "%.0f")
@@ -101,7 +79,7 @@ func printTable(w io.Writer, ours, base *results, trials int, window time.Durati
 		}
 		fmt.Fprintf(w, "  %s %s\n", mark, what)
 	}
-	g95, c95 := percentile(ours.graceful.took, 95), percentile(ours.crash.took, 95)
+	g95, c95 := benchkit.Percentile(ours.graceful.took, 95), benchkit.Percentile(ours.crash.took, 95)
 	check(g95 <= 300*time.Millisecond, fmt.Sprintf("graceful p95 %.3fs <= 0.3s", secs(g95)))
 	check(c95 <= 15300*time.Millisecond, fmt.Sprintf("crash p95 %.3fs <= LeaseDuration + 0.3s = 15.3s", secs(c95)))
 	if n := len(ours.graceful.took); n > 0 {
@@ -125,7 +103,7 @@ func latencyHeader(w io.Writer) {
 
 func latencyRow(w io.Writer, desc string, hs []time.Duration, overlaps int) {
 	fmt.Fprintf(w, "%-40s %8.3f %8.3f %8.3f %8.3f %9d\n", desc,
-		secs(percentile(hs, 0.0001)), secs(percentile(hs, 50)), secs(percentile(hs, 95)), secs(percentile(hs, 100)), overlaps)
+		secs(benchkit.Percentile(hs, 0.0001)), secs(benchkit.Percentile(hs, 50)), secs(benchkit.Percentile(hs, 95)), secs(benchkit.Percentile(hs, 100)), overlaps)
 }
 
 // printRolling prints the rolling-update hand-overs of every mode and

@@ -42,9 +42,9 @@ func printChanges(w io.Writer, sets []changeSet) {
 			if len(ds) == 0 {
 				continue
 			}
-			p95 := percentile(ds, 95)
+			p95 := benchkit.Percentile(ds, 95)
 			fmt.Fprintf(w, "%-22s %4d %-17s %4d %8.3f %8.3f %8.3f %8.3f %8.2f\n", s.t, s.m, kind, len(ds),
-				secs(percentile(ds, 0.0001)), secs(percentile(ds, 50)), secs(p95), secs(percentile(ds, 100)), p95.Seconds()/s.t.ld.Seconds())
+				secs(benchkit.Percentile(ds, 0.0001)), secs(benchkit.Percentile(ds, 50)), secs(p95), secs(benchkit.Percentile(ds, 100)), p95.Seconds()/s.t.ld.Seconds())
 			if kind == leave {
 				goals = append(goals, goal(p95 <= s.t.ld, fmt.Sprintf("%s, M=%d: balanced p95 %.3fs after a leave <= one lease duration %s", s.t, s.m, secs(p95), secsText(s.t.ld))))
 			}
@@ -100,7 +100,7 @@ func printSteady(w io.Writer, ps []steadyPair) {
 		fmt.Fprintf(w, "\nsteady state, %s: N=%d, M=%d, %s window; ours one process per replica, baseline %d electors per replica\n\n", p.t, o.replicas, o.shards, o.window, o.shards)
 		fmt.Fprintf(w, "%-52s %10s %10s %8s\n", "requests per minute", "ours", "baseline", "ratio")
 		row := func(name string, a, b float64) {
-			fmt.Fprintf(w, "%-52s %10.1f %10.1f %8s\n", name, a, b, ratio(a, b))
+			fmt.Fprintf(w, "%-52s %10.1f %10.1f %8s\n", name, a, b, benchkit.Ratio(a, b))
 		}
 		row("per replica, all", o.total(), b.total())
 		for _, k := range benchkit.Keys(o.perReplica, b.perReplica) {
@@ -144,25 +144,4 @@ func tookOf(cs []change, kind string) []time.Duration {
 	return out
 }
 
-// percentile returns the nearest-rank p-th percentile (0 < p <= 100).
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(float64(len(s))*p/100+0.999999) - 1
-	return s[max(0, min(i, len(s)-1))]
-}
-
 func secs(d time.Duration) float64 { return d.Seconds() }
-
-func ratio(a, b float64) string {
-	if b == 0 {
-		if a == 0 {
-			return "-"
-		}
-		return "inf"
-	}
-	return fmt.Sprintf("%.3f", a/b)
-}

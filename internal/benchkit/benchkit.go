@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -134,4 +135,27 @@ func Keys(a, b map[string]float64) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Percentile is the nearest-rank p-th percentile of ds (0 < p <= 100); 0
+// for none.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(float64(len(s))*p/100+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// Ratio is a/b with three decimals: "-" for 0/0, "inf" for a/0.
+func Ratio(a, b float64) string {
+	if b == 0 {
+		if a == 0 {
+			return "-"
+		}
+		return "inf"
+	}
+	return fmt.Sprintf("%.3f", a/b)
 }
