@@ -78,13 +78,8 @@ func prepareStatusDir(dir string, log *slog.Logger) error {
 		}
 		log.Info("removed a stale file left by an earlier run", "file", path)
 	}
-	probe, err := os.CreateTemp(dir, tempPattern(shardFile(dir, 0)))
-	if err != nil {
-		return exitcode.Configf("--status-dir %s: cannot create a file in it: %w; %s", dir, unwrapPathErr(err), ownDir)
-	}
-	probe.Close()
-	if err := os.Remove(probe.Name()); err != nil {
-		return exitcode.Configf("--status-dir %s: cannot remove a file in it: %w; %s", dir, unwrapPathErr(err), ownDir)
+	if step, err := probeWritable(dir, tempPattern(shardFile(dir, 0))); err != nil {
+		return exitcode.Configf("--status-dir %s: cannot %s a file in it: %w; %s", dir, step, err, ownDir)
 	}
 	return nil
 }

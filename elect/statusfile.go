@@ -160,15 +160,25 @@ func prepareFile(path, flag string, c fileContent, log *slog.Logger) error {
 	for _, l := range leftovers {
 		os.Remove(l)
 	}
-	probe, err := os.CreateTemp(filepath.Dir(path), tempPattern(path))
+	if step, err := probeWritable(filepath.Dir(path), tempPattern(path)); err != nil {
+		return exitcode.Configf("%s %s: cannot %s a file in %s: %w; %s", flag, path, step, filepath.Dir(path), err, rightMount)
+	}
+	return nil
+}
+
+// probeWritable creates a file in dir and removes it again: root ignores
+// permission bits, so only trying tells whether the directory takes new
+// files (a read-only mount, a full disk). step names the one that failed.
+func probeWritable(dir, pattern string) (step string, err error) {
+	probe, err := os.CreateTemp(dir, pattern)
 	if err != nil {
-		return exitcode.Configf("%s %s: cannot create a file in %s: %w; %s", flag, path, filepath.Dir(path), unwrapPathErr(err), rightMount)
+		return "create", unwrapPathErr(err)
 	}
 	probe.Close()
 	if err := os.Remove(probe.Name()); err != nil {
-		return exitcode.Configf("%s %s: cannot remove a file in %s: %w; %s", flag, path, filepath.Dir(path), unwrapPathErr(err), rightMount)
+		return "remove", unwrapPathErr(err)
 	}
-	return nil
+	return "", nil
 }
 
 // unwrapPathErr drops the *fs.PathError's own copy of the path, which the
